@@ -1,0 +1,133 @@
+"""Bearer tokens: random, stored only as a SHA-256 hash, checked for role and site.
+
+Intake must keep accepting presses while PostgreSQL is away, so every token seen is cached in
+memory and the cache is refreshed in the background; a miss asks the database once.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+import msgspec
+
+from command.errors import Forbidden, Unauthorized
+from command.events import Actor
+from command.types import ROLES
+
+log = logging.getLogger("muster.auth")
+PREFIX = "mst_"
+ACTOR_KIND = {"device": "device", "dispatch": "integration"}
+
+
+class Token(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    role: str
+    site: str
+    hash: bytes
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def actor(self) -> Actor:
+        return Actor(kind=ACTOR_KIND.get(self.role, "user"), id=self.name, role=self.role)  # type: ignore[arg-type]
+
+    def allows_site(self, site: str) -> bool:
+        return self.site in ("*", site)
+
+
+def digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(24)  # 192 bits
+
+
+async def create(pool: asyncpg.Pool, role: str, site: str, name: str | None = None,
+                 expires_at: datetime | None = None) -> tuple[str, Token]:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    secret = new_secret()
+    name = name or f"{role}-{site if site != '*' else 'all'}-{secrets.token_hex(3)}"
+    row = await pool.fetchrow(
+        "INSERT INTO tokens(name, role, site, hash, expires_at) VALUES ($1,$2,$3,$4,$5) "
+        "RETURNING id", name, role, site, digest(secret), expires_at)
+    return secret, Token(row["id"], name, role, site, digest(secret), expires_at)
+
+
+_COLUMNS = "id, name, role, site, hash, expires_at, revoked_at"
+
+
+class TokenStore:
+    def __init__(self, pool: asyncpg.Pool, refresh_s: float = 2.0) -> None:
+        self.pool = pool
+        self.refresh_s = refresh_s
+        self._by_hash: dict[bytes, Token] = {}
+        self._misses: dict[bytes, float] = {}
+        self._used: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            await self._reload()
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _reload(self) -> None:
+        rows = await self.pool.fetch(f"SELECT {_COLUMNS} FROM tokens")
+        self._by_hash = {bytes(r["hash"]): Token(**dict(r, hash=bytes(r["hash"]))) for r in rows}
+        if self._used:
+            used, self._used = list(self._used), set()
+            await self.pool.execute(
+                "UPDATE tokens SET last_used_at = now() WHERE id = ANY($1::bigint[])", used)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_s)
+            try:
+                await self._reload()
+            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                log.warning("token refresh failed, keeping the cached tokens: %s", exc)
+
+    async def authenticate(self, header: str | None) -> Token:
+        if not header or not header.startswith("Bearer "):
+            raise Unauthorized("a bearer token is needed: Authorization: Bearer TOKEN")
+        return await self.check(header[7:].strip())
+
+    async def check(self, secret: str) -> Token:
+        h = digest(secret)
+        token = self._by_hash.get(h)
+        if token is None and time.monotonic() - self._misses.get(h, 0) > self.refresh_s:
+            self._misses[h] = time.monotonic()
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+                row = await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM tokens WHERE hash=$1", h)
+                if row is not None:
+                    token = Token(**dict(row, hash=bytes(row["hash"])))
+                    self._by_hash[h] = token
+        if token is None or not hmac.compare_digest(token.hash, h):
+            raise Unauthorized("the token is not valid")
+        if token.revoked_at is not None:
+            raise Unauthorized("the token was revoked")
+        if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
+            raise Unauthorized("the token has expired")
+        self._used.add(token.id)
+        return token
+
+
+def authorize(token: Token, roles: tuple[str, ...], site: str | None) -> None:
+    """403 unless the token's role is one of `roles` and it is bound to `site` (or to all)."""
+    if token.role not in roles:
+        raise Forbidden(f"the {token.role} role may not do this; it needs: {', '.join(roles)}")
+    if site is not None and not token.allows_site(site):
+        raise Forbidden("this token is not bound to this site")

@@ -1,0 +1,251 @@
+"""The `muster` command line (CONTRACT §1).
+
+It is the process entry above both sides: `up`, `serve` and `rebuild` load the composition root
+in `consumers.main`, which wires the write side and the read side together.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from command import auth, db
+from command import config as settings_mod
+from command import site as site_file
+from command.config import Settings
+from command.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres
+from command.eventlog import EventLog, connect
+from command.events import Actor
+from command.types import ROLES
+
+CLI_ACTOR = Actor(kind="user", id=f"cli:{os.environ.get('USER', 'unknown')}", role="admin")
+
+
+def _runtime(settings: Settings) -> dict[str, Any] | None:
+    """The URLs a running `muster up` on this data dir wrote, if it is still running."""
+    with contextlib.suppress(OSError, ValueError):
+        info = json.loads(settings.runtime_file.read_text())
+        os.kill(int(info["pid"]), 0)
+        return info
+    return None
+
+
+@contextlib.asynccontextmanager
+async def servers(settings: Settings, need_nats: bool = True) -> AsyncIterator[tuple[str, str]]:
+    """NATS and PostgreSQL URLs: configured ones, a running `muster up`'s, or embedded ones
+    started for this command alone and stopped after it."""
+    nats_url, db_url = settings.nats_url, settings.database_url
+    info = _runtime(settings)
+    if info:
+        nats_url = nats_url or info["nats_url"]
+        db_url = db_url or info["database_url"]
+    started: list[Any] = []
+    loop = asyncio.get_running_loop()
+    try:
+        if need_nats and not nats_url:
+            nats = EmbeddedNats(Path(settings.data_dir) / "nats")
+            nats_url = await loop.run_in_executor(None, nats.start)
+            started.append(nats)
+        if not db_url:
+            pg = EmbeddedPostgres(Path(settings.data_dir) / "pg")
+            db_url = await loop.run_in_executor(None, pg.start)
+            started.append(pg)
+        yield nats_url or "", db_url
+    finally:
+        for server in reversed(started):
+            await loop.run_in_executor(None, server.stop)
+
+
+async def _up(settings: Settings, demo: bool, components: tuple[str, ...]) -> int:
+    from consumers.main import Muster, PortInUse, run_until_stopped
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    muster = Muster(settings, components)
+
+    async def announce(m: Muster) -> None:
+        if demo:
+            tokens = await m.demo()
+            print("Demo site demo-high imported. One token per role:")
+            for role, secret in tokens.items():
+                print(f"  {role:<10} {secret}")
+            print(f"Board: {m.url}/board/demo-high")
+        print(f"Muster listening on {m.url} (components: {', '.join(components)})", flush=True)
+
+    try:
+        await run_until_stopped(muster, stop, announce)
+    except (PortInUse, EmbeddedError) as exc:
+        print(f"muster: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    async with servers(settings, need_nats=False) as (_, db_url):
+        pool = await db.connect(db_url)
+        applied = await db.migrate(pool)
+        await pool.close()
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+async def _site_import(settings: Settings, path: str) -> int:
+    from command import commands as c
+    from command.intake import Intake
+
+    try:
+        doc = site_file.load(path)
+    except (OSError, site_file.SiteError) as exc:
+        print(f"muster: {path}: {exc}", file=sys.stderr)
+        return 2
+    async with servers(settings) as (nats_url, _):
+        nc = await connect(nats_url)
+        log = EventLog(nc, stream=settings.stream)
+        await log.ensure_stream(settings.stream_replicas)
+        intake = Intake(log)
+        await intake.start(subjects=log.site_filter(doc.id))
+        accepted, _ = await intake.execute(doc.id, c.ConfigureSite(site=doc), CLI_ACTOR)
+        await intake.stop()
+        await nc.close()
+    print(f"imported {doc.id}: {len(doc.rooms)} rooms, {len(doc.people)} people "
+          f"(event {accepted.event_id}, seq {accepted.seq})")
+    return 0
+
+
+async def _token_create(settings: Settings, role: str, site: str, name: str | None) -> int:
+    async with servers(settings, need_nats=False) as (_, db_url):
+        pool = await db.connect(db_url)
+        await db.migrate(pool)
+        secret, token = await auth.create(pool, role, site, name)
+        await pool.close()
+    print(f"token {token.name!r}: role {role}, site {site}")
+    print(secret)
+    return 0
+
+
+async def _rebuild(settings: Settings) -> int:
+    from consumers.projector import rebuild
+
+    def progress(done: int, total: int) -> None:
+        width = 40
+        filled = width * done // total if total else width
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", flush=True)
+
+    async with servers(settings) as (nats_url, db_url):
+        nc = await connect(nats_url)
+        pool = await db.connect(db_url)
+        await db.migrate(pool)
+        pos = await rebuild(EventLog(nc, stream=settings.stream), pool, progress)
+        await pool.close()
+        await nc.close()
+    print(f"\nrebuilt the read models up to seq {pos}")
+    return 0
+
+
+def _alert(settings: Settings, args: argparse.Namespace) -> int:
+    info = _runtime(settings) or {}
+    url = args.url or info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+    token = args.token or os.environ.get("MUSTER_TOKEN")
+    if not token:
+        print("muster: a token is needed: --token or MUSTER_TOKEN", file=sys.stderr)
+        return 2
+    body = {"kind": args.kind, "room": args.room, "drill": args.drill,
+            "client_event_id": str(uuid.uuid4())}
+    request = urllib.request.Request(
+        f"{url}/v1/sites/{args.site}/alerts", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    for attempt in range(3):  # the same client_event_id makes a retry safe
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                print(resp.read().decode())
+                return 0
+        except urllib.error.HTTPError as exc:
+            print(exc.read().decode(), file=sys.stderr)
+            if exc.code != 503 or attempt == 2:
+                return 1
+        except urllib.error.URLError as exc:
+            print(f"muster: cannot reach {url}: {exc.reason}", file=sys.stderr)
+            if attempt == 2:
+                return 1
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="muster", description="Muster incident command backend")
+    p.add_argument("--config", help="a TOML settings file")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="run everything, embedded servers by default")
+    up.add_argument("--demo", action="store_true", help="import demo-high and print tokens")
+    up.add_argument("--port", type=int)
+    up.add_argument("--host")
+    serve = sub.add_parser("serve", help="run some components against external servers")
+    serve.add_argument("--components", default="intake,projector,boards,notifier")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--host")
+    migrate = sub.add_parser("migrate", help="apply the database migrations")
+    site = sub.add_parser("site", help="site files").add_subparsers(dest="site_cmd", required=True)
+    imp = site.add_parser("import", help="import a site file (TOML)")
+    imp.add_argument("file")
+    token = sub.add_parser("token", help="bearer tokens").add_subparsers(dest="token_cmd",
+                                                                          required=True)
+    create = token.add_parser("create", help="create a token; printed once, stored as a hash")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--site", required=True, help="a site id, or '*' for all")
+    create.add_argument("--name")
+    alert = sub.add_parser("alert", help="press a panic button through the HTTP API")
+    alert.add_argument("--site", required=True)
+    alert.add_argument("--kind", required=True)
+    alert.add_argument("--room", required=True)
+    alert.add_argument("--drill", action="store_true")
+    alert.add_argument("--token")
+    alert.add_argument("--url")
+    rebuild = sub.add_parser("rebuild", help="drop the read models and project them again")
+    for command in (up, serve, migrate, imp, create, alert, rebuild):
+        command.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_mod.load(
+        args.config, data_dir=getattr(args, "data_dir", None),
+        http_port=getattr(args, "port", None), http_host=getattr(args, "host", None))
+    if args.cmd == "up":
+        return asyncio.run(_up(settings, args.demo, ("intake", "projector", "boards",
+                                                     "notifier")))
+    if args.cmd == "serve":
+        if settings.embedded:
+            print("muster: serve needs MUSTER_NATS_URL and MUSTER_DATABASE_URL", file=sys.stderr)
+            return 2
+        components = tuple(x.strip() for x in args.components.split(",") if x.strip())
+        return asyncio.run(_up(settings, False, components))
+    if args.cmd == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.cmd == "site":
+        return asyncio.run(_site_import(settings, args.file))
+    if args.cmd == "token":
+        return asyncio.run(_token_create(settings, args.role, args.site, args.name))
+    if args.cmd == "alert":
+        return _alert(settings, args)
+    if args.cmd == "rebuild":
+        return asyncio.run(_rebuild(settings))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

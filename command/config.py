@@ -1,0 +1,40 @@
+"""Settings: defaults, then a TOML file (`--config`), then `MUSTER_*` environment variables."""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    nats_url: str | None = None
+    database_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    data_dir: str = ".muster"
+    stream: str = "MUSTER"
+    stream_replicas: int = 1
+
+    @property
+    def embedded(self) -> bool:
+        return not (self.nats_url and self.database_url)
+
+    @property
+    def runtime_file(self) -> Path:
+        return Path(self.data_dir) / "runtime.json"
+
+
+def load(config: str | None = None, env: Mapping[str, str] = os.environ,
+         **flags: Any) -> Settings:
+    """Later sources win: defaults < TOML file < environment < command-line flags."""
+    values: dict[str, Any] = {}
+    if config:
+        values.update(msgspec.toml.decode(Path(config).read_bytes(), type=dict))
+    for field in Settings.__struct_fields__:
+        key = f"MUSTER_{field.upper()}"
+        if key in env and env[key] != "":
+            values[field] = env[key]
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return msgspec.convert(values, Settings, strict=False)

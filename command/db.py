@@ -1,0 +1,51 @@
+"""The PostgreSQL edge: a pool, and the migrations in deploy/migrations applied in name order."""
+
+import importlib.resources
+from pathlib import Path
+
+import asyncpg
+
+READ_MODELS = ("projection_position", "sites", "boards", "incidents", "rooms", "timeline")
+
+
+def migrations_dir() -> Path:
+    """deploy/migrations beside the package in a checkout; the installed copy otherwise."""
+    here = Path(__file__).resolve().parent.parent / "deploy" / "migrations"
+    if here.is_dir():
+        return here
+    return Path(str(importlib.resources.files("command") / "migrations"))
+
+
+async def connect(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size,
+                                     command_timeout=10)
+
+
+async def migrate(pool: asyncpg.Pool) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction; the names applied."""
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        # One migrator at a time, even with many replicas starting together.
+        await conn.execute("SELECT pg_advisory_lock(7240001)")
+        try:
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            for path in sorted(migrations_dir().glob("*.sql")):
+                if path.name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text())
+                    await conn.execute("INSERT INTO schema_migrations(name) VALUES ($1)",
+                                       path.name)
+                applied.append(path.name)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(7240001)")
+    return applied
+
+
+async def drop_read_models(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("TRUNCATE " + ", ".join(READ_MODELS))

@@ -1,0 +1,301 @@
+"""The event stream's schema (CONTRACT §4): one envelope, a tagged union over `type`.
+
+Schema evolution rules, which every change to this module must keep:
+- a new field gets a default, so events already in the stream still decode;
+- a field's type never changes, and a field is never renamed;
+- a removed field stays, as optional, so old events keep their meaning;
+- anything else is a breaking change: a new version of the type, with `"v": 2`, and readers
+  keep reading v1 for ever (events are never changed or deleted).
+Tags are the contract's type names, written out here, never derived from class or import paths.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+import msgspec
+
+from command.site import Site
+from command.types import (
+    AlertKind,
+    Count,
+    Ident,
+    Mode,
+    Name,
+    PersonStatus,
+    RoomStatus,
+    SrpAction,
+    Text,
+)
+
+
+class Actor(msgspec.Struct, frozen=True):
+    kind: Literal["device", "user", "integration", "system"]
+    id: str
+    role: str | None = None
+
+
+SYSTEM = Actor(kind="system", id="muster")
+
+
+class Data(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
+    """Event payloads: frozen and keyword-only so field order never matters to a reader."""
+
+
+class AlertRaisedData(Data):
+    kind: AlertKind
+    room: Ident
+    action: SrpAction
+    silent: bool = False
+    note: Text | None = None
+    device_id: str | None = None
+
+
+class IncidentOpenedData(Data):
+    kind: AlertKind
+    room: Ident | None = None
+    scenario: AlertKind | None = None
+
+
+class ProtocolDeclaredData(Data):
+    action: SrpAction
+    zones: list[Name] = []
+    evacuate_to: Name | None = None
+    hazard: Name | None = None
+    strategy: Name | None = None
+    reason: str = "alert"
+
+
+class ProtocolLiftedData(Data):
+    action: SrpAction
+    reason: Literal["all_clear", "cancel"] = "all_clear"
+
+
+class RoomStatusReportedData(Data):
+    room: Ident
+    status: RoomStatus
+    present: Count | None = None
+    missing: list[Ident] = []
+    injured: list[Ident] = []
+    extra: list[Ident] = []
+
+
+class AccountingEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    person_id: Ident
+    status: PersonStatus
+    location: Name | None = None
+
+
+class PersonsAccountedData(Data):
+    entries: list[AccountingEntry]
+
+
+class StudentCheckedInData(Data):
+    person_id: Ident
+    area: Name | None = None
+
+
+class GuardianCheckedInData(Data):
+    guardian: Name
+    id_verified: bool
+    students: list[Ident]
+    approved: list[Ident] = []
+    flags: list[str] = []
+
+
+class StudentReleasedData(Data):
+    person_id: Ident
+    guardian: Name
+    student_consents: bool
+
+
+class DispatchUpdatedData(Data):
+    cad_id: str | None = None
+    status: str | None = None
+    units: list[dict[str, str]] = []
+    notes: list[str] = []
+    document: dict | None = None
+
+
+class ResponderAcknowledgedData(Data):
+    responder: Name
+
+
+class NoteAddedData(Data):
+    text: Text
+
+
+class CommandTransferredData(Data):
+    commander: Name
+    agency: Name
+
+
+class HandleWithCareIssuedData(Data):
+    person_id: Ident
+
+
+class NotificationSentData(Data):
+    channel: Ident
+    event_id: str
+    attempt: int = 1
+
+
+class NotificationFailedData(Data):
+    channel: Ident
+    event_id: str
+    attempt: int
+    error: str
+
+
+class NotificationEscalatedData(Data):
+    channel: Ident
+    to: list[Ident]
+    event_id: str
+
+
+class IncidentCancelledData(Data):
+    reason: Text
+
+
+class IncidentClosedData(Data):
+    summary: Text | None = None
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The contract's envelope; `type` is the union tag, `data` the type's own payload."""
+
+    id: str
+    v: int = 1
+    site: Ident
+    incident_id: str | None = None
+    mode: Mode = "live"
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor = SYSTEM
+
+
+class SiteConfigured(Envelope, frozen=True, tag="SiteConfigured"):
+    data: Site
+
+
+class AlertRaised(Envelope, frozen=True, tag="AlertRaised"):
+    data: AlertRaisedData
+
+
+class IncidentOpened(Envelope, frozen=True, tag="IncidentOpened"):
+    data: IncidentOpenedData
+
+
+class ProtocolDeclared(Envelope, frozen=True, tag="ProtocolDeclared"):
+    data: ProtocolDeclaredData
+
+
+class ProtocolLifted(Envelope, frozen=True, tag="ProtocolLifted"):
+    data: ProtocolLiftedData
+
+
+class RoomStatusReported(Envelope, frozen=True, tag="RoomStatusReported"):
+    data: RoomStatusReportedData
+
+
+class PersonsAccounted(Envelope, frozen=True, tag="PersonsAccounted"):
+    data: PersonsAccountedData
+
+
+class StudentCheckedIn(Envelope, frozen=True, tag="StudentCheckedIn"):
+    data: StudentCheckedInData
+
+
+class StudentReleased(Envelope, frozen=True, tag="StudentReleased"):
+    data: StudentReleasedData
+
+
+class GuardianCheckedIn(Envelope, frozen=True, tag="GuardianCheckedIn"):
+    data: GuardianCheckedInData
+
+
+class DispatchUpdated(Envelope, frozen=True, tag="DispatchUpdated"):
+    data: DispatchUpdatedData
+
+
+class ResponderAcknowledged(Envelope, frozen=True, tag="ResponderAcknowledged"):
+    data: ResponderAcknowledgedData
+
+
+class NoteAdded(Envelope, frozen=True, tag="NoteAdded"):
+    data: NoteAddedData
+
+
+class CommandTransferred(Envelope, frozen=True, tag="CommandTransferred"):
+    data: CommandTransferredData
+
+
+class HandleWithCareIssued(Envelope, frozen=True, tag="HandleWithCareIssued"):
+    data: HandleWithCareIssuedData
+
+
+class NotificationSent(Envelope, frozen=True, tag="NotificationSent"):
+    data: NotificationSentData
+
+
+class NotificationFailed(Envelope, frozen=True, tag="NotificationFailed"):
+    data: NotificationFailedData
+
+
+class NotificationEscalated(Envelope, frozen=True, tag="NotificationEscalated"):
+    data: NotificationEscalatedData
+
+
+class IncidentCancelled(Envelope, frozen=True, tag="IncidentCancelled"):
+    data: IncidentCancelledData
+
+
+class IncidentClosed(Envelope, frozen=True, tag="IncidentClosed"):
+    data: IncidentClosedData
+
+
+Event = (
+    SiteConfigured | AlertRaised | IncidentOpened | ProtocolDeclared | ProtocolLifted
+    | RoomStatusReported | PersonsAccounted | StudentCheckedIn | StudentReleased
+    | GuardianCheckedIn | DispatchUpdated | ResponderAcknowledged | NoteAdded
+    | CommandTransferred | HandleWithCareIssued | NotificationSent | NotificationFailed
+    | NotificationEscalated | IncidentCancelled | IncidentClosed
+)
+EVENT_TYPES: tuple[type[Envelope], ...] = Event.__args__  # type: ignore[attr-defined]
+
+_decoder = msgspec.json.Decoder(Event)
+_encoder = msgspec.json.Encoder()
+SITE_SUBJECT_TOKEN = "_site"
+# Fixed namespace: a client_event_id maps to the same event ids on every replica, for ever.
+_CLIENT_NS = uuid.UUID("6f1d6c1e-4a53-4d2b-9a57-5e3c1f0b7a11")
+
+
+def decode(raw: bytes) -> Event:
+    return _decoder.decode(raw)
+
+
+def encode(event: Envelope) -> bytes:
+    return _encoder.encode(event)
+
+
+def type_of(event: Envelope) -> str:
+    return type(event).__struct_config__.tag  # type: ignore[return-value]
+
+
+def subject(prefix: str, site: str, incident_id: str | None) -> str:
+    return f"{prefix}.{site}.{incident_id or SITE_SUBJECT_TOKEN}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def client_event_ids(client_event_id: str | None, count: int) -> list[str]:
+    """Event ids for a command's events; deterministic when the client named the command."""
+    if client_event_id is None:
+        return [new_id() for _ in range(count)]
+    return [str(uuid.uuid5(_CLIENT_NS, f"{client_event_id}/{i}")) for i in range(count)]

@@ -1,0 +1,217 @@
+"""The HTTP edge of the write side: routes as data, one generic command handler, errors as JSON.
+
+A handler authenticates, decodes the body with msgspec, calls intake once and encodes the answer;
+every rule lives in the pure `decide`. The read side adds its own routes to the same app.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, NamedTuple
+
+import msgspec
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from command import commands as c
+from command import events as e
+from command import site as site_file
+from command.auth import TokenStore, authorize
+from command.errors import (
+    Conflict,
+    Invalid,
+    MusterError,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    from_validation,
+)
+from command.intake import Intake
+from command.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUESTS
+
+log = logging.getLogger("muster.http")
+MAX_BODY = 64 * 1024
+_json = msgspec.json.Encoder()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WriteRoute(NamedTuple):
+    path: str
+    command: type[c.Command]
+    roles: tuple[str, ...]
+    scope: Literal["site", "incident"]
+
+
+WRITE_ROUTES: list[WriteRoute] = [
+    WriteRoute("/v1/sites/{site}/alerts", c.RaiseAlert, ("device", "staff", "commander"), "site"),
+    WriteRoute("/v1/sites/{site}/drills", c.StartDrill, ("commander",), "site"),
+    WriteRoute("/v1/incidents/{id}/protocol", c.DeclareProtocol, ("commander",), "incident"),
+    WriteRoute("/v1/incidents/{id}/rooms/{room}/status", c.ReportRoomStatus,
+               ("staff", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/accountability", c.AccountPersons,
+               ("staff", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/reunification/checkin", c.CheckIn,
+               ("staff", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/reunification/guardians", c.CheckGuardian,
+               ("staff", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/reunification/release", c.Release,
+               ("staff", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/acks", c.Acknowledge,
+               ("responder", "commander", "dispatch"), "incident"),
+    WriteRoute("/v1/incidents/{id}/notes", c.AddNote,
+               ("staff", "responder", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/all-clear", c.AllClear, ("commander",), "incident"),
+    WriteRoute("/v1/incidents/{id}/cancel", c.Cancel,
+               ("device", "staff", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/command", c.TransferCommand, ("commander",), "incident"),
+    WriteRoute("/v1/sites/{site}/handle-with-care", c.HandleWithCare,
+               ("responder", "dispatch"), "site"),
+    WriteRoute("/v1/incidents/{id}/close", c.Close, ("commander",), "incident"),
+]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
+                  ) -> web.Response:
+    return web.Response(body=_json.encode(body), status=status, headers=headers,
+                        content_type="application/json")
+
+
+def error_response(exc: MusterError) -> web.Response:
+    return json_response(exc.doc(), status=exc.status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure answers the contract's error body; nothing internal leaks."""
+    try:
+        return await handler(request)
+    except MusterError as exc:
+        return error_response(exc)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(TooLarge(f"the body is larger than {MAX_BODY} bytes"))
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+            body = {"error": {"code": code, "message": exc.reason, "field": None}}
+            return json_response(body, status=exc.status)
+        raise
+    except (TimeoutError, asyncio.TimeoutError):
+        return error_response(Unavailable("a dependency did not answer in time"))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        body = {"error": {"code": "internal", "message": "internal error", "field": None}}
+        return json_response(body, status=500)
+
+
+async def read_body(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise TooLarge(f"the body is larger than {MAX_BODY} bytes")
+    return await request.read()
+
+
+def decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
+    try:
+        return decoder.decode(body or b"{}")
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise from_validation(exc) from None
+
+
+def _flagged(events: list[e.Envelope]) -> None:
+    """A guardian check that raised a flag is written (the board shows it) and answered 409."""
+    for ev in events:
+        if isinstance(ev, e.GuardianCheckedIn) and ev.data.flags:
+            raise Conflict("guardian check flagged: " + "; ".join(ev.data.flags), "$.guardian")
+
+
+def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Handler:
+    decoder = msgspec.json.Decoder(route.command)
+
+    async def handle(request: web.Request) -> web.Response:
+        status = "error"
+        try:
+            token = await tokens.authenticate(request.headers.get("Authorization"))
+            incident_id = request.match_info.get("id")
+            if route.scope == "incident":
+                site = intake.site_of(incident_id or "")
+                if site is None:
+                    raise NotFound("unknown incident", field="id")
+            else:
+                site = request.match_info["site"]
+            authorize(token, route.roles, site)
+            if intake.state(site).site is None:
+                raise NotFound(f"unknown site {site!r}", field="site")
+            cmd = decode(decoder, await read_body(request))
+            accepted, events = await intake.execute(
+                site, cmd, token.actor(), incident_id=incident_id,
+                room=request.match_info.get("room"), commander=token.role == "commander")
+            EVENTS_APPENDED.inc(len(events))
+            _flagged(events)
+            status = "202"
+            return json_response(accepted, status=202)
+        except MusterError as exc:
+            status = str(exc.status)
+            raise
+        finally:
+            INTAKE_REQUESTS.labels(route.path, status).inc()
+
+    return handle
+
+
+def site_import_handler(intake: Intake, tokens: TokenStore) -> Handler:
+    """PUT a site file (TOML, or the same as JSON); the import is itself an event."""
+
+    async def handle(request: web.Request) -> web.Response:
+        token = await tokens.authenticate(request.headers.get("Authorization"))
+        site_id = request.match_info["site"]
+        authorize(token, ("admin",), site_id)
+        body = await read_body(request)
+        try:
+            if "toml" in (request.content_type or ""):
+                doc = site_file.loads(body)
+            else:
+                doc = site_file.validate(msgspec.json.decode(body, type=site_file.Site))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise from_validation(exc) from None
+        except site_file.SiteError as exc:
+            raise Invalid(str(exc), field="$") from None
+        if doc.id != site_id:
+            raise Invalid("the site file's id differs from the URL's site", field="$.id")
+        accepted, _ = await intake.execute(site_id, c.ConfigureSite(site=doc), token.actor())
+        return json_response(accepted, status=202)
+
+    return handle
+
+
+def health_routes(ready: Callable[[], Awaitable[dict[str, bool]]]) -> list[web.RouteDef]:
+    async def healthz(_: web.Request) -> web.Response:
+        return json_response({"ok": True})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks = await ready()
+        return json_response({"ok": all(checks.values()), **checks},
+                             status=200 if all(checks.values()) else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)]
+
+
+def write_routes(intake: Intake, tokens: TokenStore) -> list[web.RouteDef]:
+    routes = [web.post(r.path, command_handler(r, intake, tokens)) for r in WRITE_ROUTES]
+    routes.append(web.put("/v1/sites/{site}", site_import_handler(intake, tokens)))
+    return routes
+
+
+def observe_latency(seconds: float) -> None:
+    INTAKE_LATENCY.observe(seconds)
+
+
+def make_app(routes: list[web.RouteDef], on_cleanup: list[Callable[..., Any]] | None = None,
+             ) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
+    app.add_routes(routes)
+    for cb in on_cleanup or []:
+        app.on_cleanup.append(cb)
+    return app

@@ -1,0 +1,153 @@
+"""Intake: decide a command against the site's state folded from the stream, append, answer.
+
+Each site's state is kept in memory, folded from the stream at start and kept current by an
+ordered consumer, so several intake replicas can run side by side: an append carries the site's
+expected last sequence, and a replica that lost the race catches up and decides again.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from command import commands as c
+from command import events as e
+from command.errors import Conflict, Unavailable
+from command.eventlog import Duplicate, EventLog, WrongLastSequence
+from command.incident import Ctx, SiteState, decide, evolve, seal
+
+log = logging.getLogger("muster.intake")
+MAX_ATTEMPTS = 8
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    incident_id: str | None
+    event_id: str
+    seq: int
+    duplicate: bool = False
+
+
+class _SiteOnly(msgspec.Struct):
+    site: str = ""
+
+
+_site_only = msgspec.json.Decoder(_SiteOnly)
+
+
+class Intake:
+    def __init__(self, log_: EventLog, observe: Callable[[float], None] | None = None) -> None:
+        self.log = log_
+        self.states: dict[str, SiteState] = {}
+        # event id -> (incident, seq, is an alert): answers a retried command after any delay
+        self.known: dict[str, tuple[str | None, int, bool]] = {}
+        self.incident_site: dict[str, str] = {}
+        self.applied = 0
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tick = asyncio.Event()
+        self._sub: object | None = None
+        self._observe = observe
+
+    # --- the fold ------------------------------------------------------------------------
+
+    def apply(self, seq: int, event: e.Event) -> None:
+        state = self.states.get(event.site) or SiteState()
+        if seq > state.seq:
+            self.states[event.site] = msgspec.structs.replace(evolve(state, event), seq=seq)
+            self.known[event.id] = (event.incident_id, seq, isinstance(event, e.AlertRaised))
+            if event.incident_id:
+                self.incident_site[event.incident_id] = event.site
+        self.applied = max(self.applied, seq)
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    async def _on_msg(self, msg: object) -> None:
+        seq = msg.metadata.sequence.stream  # type: ignore[attr-defined]
+        try:
+            self.apply(seq, e.decode(msg.data))  # type: ignore[attr-defined]
+        except msgspec.ValidationError:
+            # An event this version cannot read still moves its site's sequence on.
+            site = _site_only.decode(msg.data).site  # type: ignore[attr-defined]
+            state = self.states.get(site) or SiteState()
+            self.states[site] = msgspec.structs.replace(state, seq=max(state.seq, seq))
+            self.applied = max(self.applied, seq)
+            log.warning("skipped an event this version cannot decode at seq %d", seq)
+
+    async def start(self, subjects: str | None = None) -> None:
+        """Fold the stream so far, then keep following it."""
+        last = await self.log.last_seq()
+        self._sub = await self.log.follow(1, self._on_msg, subjects=subjects, raw=True)
+        await self.wait_until(lambda: self.applied >= last, timeout=600)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()  # type: ignore[attr-defined]
+
+    async def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._tick.wait(), timeout=min(left, 0.05))
+        return True
+
+    # --- commands ------------------------------------------------------------------------
+
+    def site_of(self, incident_id: str) -> str | None:
+        return self.incident_site.get(incident_id)
+
+    def state(self, site: str) -> SiteState:
+        return self.states.get(site) or SiteState()
+
+    async def execute(self, site: str, cmd: c.Command, actor: e.Actor, *,
+                      incident_id: str | None = None, room: str | None = None,
+                      commander: bool = False) -> tuple[Accepted, list[e.Envelope]]:
+        """Decide and append `cmd`; the answer and the events written (none for a duplicate)."""
+        started = time.perf_counter()
+        cid = str(cmd.client_event_id) if cmd.client_event_id else None
+        first_id = e.client_event_ids(cid, 1)[0] if cid else None
+        if first_id and first_id in self.known:
+            return self._duplicate(cid), []  # type: ignore[arg-type]
+        lock = self._locks.setdefault(site, asyncio.Lock())
+        async with lock:
+            for _ in range(MAX_ATTEMPTS):
+                state = self.state(site)
+                now = e.now()
+                ctx = Ctx(site=site, actor=actor, now=now, incident_id=incident_id, room=room,
+                          commander=commander,
+                          new_incident_id=e.client_event_ids(f"{cid}/incident", 1)[0]
+                          if cid else e.new_id())
+                drafts = decide(state, cmd, ctx)
+                events = seal(drafts, ctx, e.client_event_ids(cid, len(drafts)))
+                try:
+                    seqs = await self.log.append(site, events, state.seq)
+                except WrongLastSequence as lost:
+                    caught = await self.wait_until(
+                        lambda lost=lost: self.state(site).seq >= lost.last, timeout=2.0)
+                    if not caught:
+                        raise Unavailable("the event stream is behind; try again") from lost
+                    continue
+                except Duplicate as dup:
+                    found = await self.wait_until(lambda: events[0].id in self.known, 2.0)
+                    if cid is None or not found:
+                        raise Unavailable("a duplicate was detected but not yet readable") from dup
+                    return self._duplicate(cid), []
+                for seq, event in zip(seqs, events, strict=True):
+                    self.apply(seq, event)
+                if self._observe:
+                    self._observe(time.perf_counter() - started)
+                main = next((ev for ev in events if isinstance(ev, e.AlertRaised)), events[0])
+                return Accepted(main.incident_id, main.id, seqs[-1]), events
+        raise Conflict("too many concurrent writers at this site; try again")
+
+    def _duplicate(self, cid: str) -> Accepted:
+        """The first answer again: the command's events are the known ids derived from `cid`."""
+        ids = e.client_event_ids(cid, 16)
+        found = [(i, self.known[i]) for i in ids if i in self.known]
+        main_id, (incident_id, _, _) = next(((i, k) for i, k in found if k[2]), found[0])
+        return Accepted(incident_id, main_id, max(k[1] for _, k in found), duplicate=True)

@@ -1,0 +1,25 @@
+"""Prometheus metrics of the write side, and the event-loop lag probe every process runs."""
+
+import asyncio
+import time
+
+from prometheus_client import Counter, Gauge, Histogram
+
+BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+INTAKE_REQUESTS = Counter(
+    "muster_intake_requests_total", "Write requests answered, by route and status",
+    ["route", "status"])
+INTAKE_LATENCY = Histogram(
+    "muster_intake_latency_seconds", "Decide and durable append of an accepted command",
+    buckets=BUCKETS)
+EVENTS_APPENDED = Counter("muster_events_appended_total", "Events appended by intake")
+LOOP_LAG = Gauge("muster_event_loop_lag_seconds", "How late the event loop woke a 100 ms timer")
+
+
+async def watch_loop_lag(interval: float = 0.1) -> None:
+    """Sleep `interval` again and again; whatever more it took is lag a press would feel too."""
+    while True:
+        start = time.perf_counter()
+        await asyncio.sleep(interval)
+        LOOP_LAG.set(max(0.0, time.perf_counter() - start - interval))

@@ -1,0 +1,25 @@
+"""Constrained string and number aliases shared by events, commands and the site file."""
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+# Identifiers appear in NATS subjects and URLs, so no dots, spaces or wildcards.
+Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+# Free text typed by a person under stress: bounded, and no control characters but newline/tab.
+Text = Annotated[str, Meta(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Count = Annotated[int, Meta(ge=0, le=100_000)]
+Seconds = Annotated[float, Meta(ge=0, le=86_400)]
+
+SrpAction = Literal["hold", "secure", "lockdown", "evacuate", "shelter"]
+Hazard = Literal[
+    "medical", "fire", "weather", "hazmat", "bomb_threat", "armed_intruder",
+    "police_activity", "fight", "upset_parent", "transportation", "other",
+]
+AlertKind = SrpAction | Hazard
+RoomStatus = Literal["secured", "clear", "needs_help", "evacuated", "unreachable"]
+PersonStatus = Literal["accounted", "missing", "injured", "absent", "reunified"]
+Mode = Literal["live", "drill", "replay"]
+Role = Literal["device", "staff", "responder", "commander", "dispatch", "admin"]
+ROLES: tuple[str, ...] = ("device", "staff", "responder", "commander", "dispatch", "admin")

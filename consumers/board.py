@@ -1,0 +1,411 @@
+"""The board: a pure fold of a site's events into what responders see (CONTRACT §2, §3).
+
+`evolve(state, seq, event)` is the only way a board changes, and `render(state)` the only way it
+is shown, so the PostgreSQL read model, the live WebSocket boards, a replay and a report are one
+fold and can never disagree. Accountability keeps every roster person in exactly one status.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from msgspec.structs import replace
+
+from command import events as e
+from command.policy import DIRECTIVES, SEVERITY_LABEL
+from command.site import Site
+
+STATUSES = ("accounted", "missing", "injured", "absent", "reunified", "unknown")
+
+
+class Person(msgspec.Struct, frozen=True):
+    room: str | None
+    status: str = "unknown"
+
+
+class Room(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    building: str
+    floor: int
+    zone: str
+    status: str | None = None
+    reported_at: datetime | None = None
+    reported_by: str | None = None
+    present: int | None = None
+    missing: list[str] = []
+    injured: list[str] = []
+    extra: list[str] = []
+
+
+class Protocol(msgspec.Struct, frozen=True, kw_only=True):
+    action: str
+    severity: str
+    directive: str
+    declared_at: datetime
+    zones: list[str] = []
+    evacuate_to: str | None = None
+    hazard: str | None = None
+    strategy: str | None = None
+
+
+class Incident(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    kind: str
+    mode: str
+    status: str
+    opened_at: datetime
+    room: str | None = None
+    commander: str | None = None
+    agency: str | None = None
+    false_alarm: bool = False
+    ended_at: datetime | None = None
+    alerts: int = 0
+
+
+class Ack(msgspec.Struct, frozen=True):
+    responder: str
+    at: datetime
+
+
+class Note(msgspec.Struct, frozen=True):
+    text: str
+    at: datetime
+    by: str
+
+
+class Notification(msgspec.Struct, frozen=True, kw_only=True):
+    channel: str
+    event_id: str
+    at: datetime
+    ok: bool
+    attempt: int = 1
+    error: str | None = None
+    escalated_to: list[str] = []
+
+
+class Case(msgspec.Struct, frozen=True, kw_only=True):
+    """One incident's part of a board: everything that ends when the incident ends."""
+
+    incident: Incident
+    protocol: Protocol | None = None
+    rooms: dict[str, Room] = {}
+    people: dict[str, Person] = {}
+    acks: list[Ack] = []
+    notes: list[Note] = []
+    notifications: list[Notification] = []
+    dispatch: dict[str, Any] | None = None
+    checked_in: list[str] = []
+    flags: list[str] = []
+
+
+class State(msgspec.Struct, frozen=True, kw_only=True):
+    site: str
+    seq: int = 0
+    config: Site | None = None
+    cases: dict[str, Case] = {}  # open incidents by id; a live one outranks a drill
+    mode: str = "live"
+
+
+def empty(site: str, mode: str = "live") -> State:
+    return State(site=site, mode=mode)
+
+
+def _fresh_rooms(config: Site | None) -> dict[str, Room]:
+    if config is None:
+        return {}
+    return {
+        r.id: Room(id=r.id, name=r.name, building=r.building, floor=r.floor, zone=r.zone)
+        for r in config.rooms
+    }
+
+
+_HOMES: dict[int, tuple[Site, dict[str, str | None]]] = {}
+
+
+def _home(config: Site | None) -> dict[str, str | None]:
+    """Each roster person's home room, computed once per imported site file."""
+    if config is None:
+        return {}
+    hit = _HOMES.get(id(config))
+    if hit is None or hit[0] is not config:
+        if len(_HOMES) > 256:
+            _HOMES.clear()
+        hit = _HOMES[id(config)] = (config, {p.id: p.room for p in config.people})
+    return hit[1]
+
+
+def person(case: Case, config: Site | None, pid: str) -> Person:
+    """A person's place and status: only changes from the roster are stored, to keep state small."""
+    found = case.people.get(pid)
+    if found is not None:
+        return found
+    return Person(room=_home(config).get(pid))
+
+
+def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
+    """Fold one event; also the incident's case it touched, as it stands after the event."""
+    if seq <= state.seq:
+        return state, None
+    apply = _EVOLVERS.get(type(event))
+    state = replace(state, seq=seq)
+    if apply is None:
+        return state, None
+    if isinstance(event, e.SiteConfigured):
+        return apply(state, event), None
+    if isinstance(event, e.IncidentOpened):
+        state = apply(state, event)
+        return state, state.cases.get(event.incident_id or "")
+    case = state.cases.get(event.incident_id or "")
+    if case is None:
+        return state, None
+    case = apply(case, event, state.config)
+    if case.incident.status != "open":
+        remaining = {k: v for k, v in state.cases.items() if k != case.incident.id}
+        return replace(state, cases=remaining), case
+    return replace(state, cases={**state.cases, case.incident.id: case}), case
+
+
+def evolve(state: State, seq: int, event: e.Event) -> State:
+    """Fold one event at stream sequence `seq`; an event at or below the board's seq is a no-op."""
+    return step(state, seq, event)[0]
+
+
+def _configured(state: State, ev: e.SiteConfigured, *_: object) -> State:
+    return replace(state, config=ev.data)
+
+
+def _opened(state: State, ev: e.IncidentOpened) -> State:
+    incident = Incident(
+        id=ev.incident_id or "", kind=ev.data.kind, mode=ev.mode, status="open",
+        opened_at=ev.occurred_at, room=ev.data.room,
+    )
+    case = Case(incident=incident, rooms=_fresh_rooms(state.config))
+    return replace(state, cases={**state.cases, incident.id: case})
+
+
+def _alert(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
+    return replace(case, incident=replace(case.incident, alerts=case.incident.alerts + 1))
+
+
+def _declared(case: Case, ev: e.ProtocolDeclared, config: Site | None) -> Case:
+    d = ev.data
+    protocol = Protocol(
+        action=d.action, severity=SEVERITY_LABEL[d.action], directive=DIRECTIVES[d.action],
+        declared_at=ev.occurred_at, zones=d.zones, evacuate_to=d.evacuate_to, hazard=d.hazard,
+        strategy=d.strategy,
+    )
+    return replace(case, protocol=protocol)
+
+
+def _lifted(case: Case, ev: e.ProtocolLifted, config: Site | None) -> Case:
+    return replace(case, protocol=None)
+
+
+def _set_people(case: Case, changes: dict[str, Person]) -> Case:
+    return replace(case, people={**case.people, **changes}) if changes else case
+
+
+def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> Case:
+    d = ev.data
+    room = case.rooms.get(d.room)
+    if room is None:
+        return case
+    room = replace(room, status=d.status, reported_at=ev.occurred_at, reported_by=ev.actor.id,
+                   present=d.present, missing=d.missing, injured=d.injured, extra=d.extra)
+    changes: dict[str, Person] = {}
+    for pid in d.extra:
+        changes[pid] = Person(room=d.room, status="accounted")
+    for pid in d.missing:
+        changes[pid] = Person(room=person(case, config, pid).room, status="missing")
+    for pid in d.injured:
+        changes[pid] = Person(room=d.room, status="injured")
+    named = set(changes)
+    # Unnamed people in the room count as accounted only when the head count covers them all.
+    everyone = set(_home(config)) | set(case.people)
+    rest = [pid for pid in everyone if pid not in named
+            and (p := person(case, config, pid)).room == d.room
+            and p.status in ("unknown", "accounted")]
+    if d.present is not None and d.present >= len(rest) + len(d.extra):
+        changes.update({pid: Person(room=d.room, status="accounted") for pid in rest})
+    case = replace(case, rooms={**case.rooms, d.room: room})
+    return _set_people(case, changes)
+
+
+def _accounted(case: Case, ev: e.PersonsAccounted, config: Site | None) -> Case:
+    changes = {}
+    for entry in ev.data.entries:
+        prior = person(case, config, entry.person_id)
+        room = entry.location if entry.location in case.rooms else prior.room
+        changes[entry.person_id] = Person(room=room, status=entry.status)
+    return _set_people(case, changes)
+
+
+def _checked_in(case: Case, ev: e.StudentCheckedIn, config: Site | None) -> Case:
+    prior = person(case, config, ev.data.person_id)
+    status = "accounted" if prior.status in ("unknown", "missing") else prior.status
+    case = replace(case, checked_in=[*case.checked_in, ev.data.person_id])
+    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status=status)})
+
+
+def _guardian(case: Case, ev: e.GuardianCheckedIn, config: Site | None) -> Case:
+    if not ev.data.flags:
+        return case
+    flags = [f"guardian {ev.data.guardian!r}: {f}" for f in ev.data.flags]
+    return replace(case, flags=[*case.flags, *flags])
+
+
+def _released(case: Case, ev: e.StudentReleased, config: Site | None) -> Case:
+    prior = person(case, config, ev.data.person_id)
+    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status="reunified")})
+
+
+def _dispatch(case: Case, ev: e.DispatchUpdated, config: Site | None) -> Case:
+    d = ev.data
+    return replace(case, dispatch={"cad_id": d.cad_id, "status": d.status, "units": d.units,
+                                   "notes": d.notes, "updated_at": ev.occurred_at})
+
+
+def _ack(case: Case, ev: e.ResponderAcknowledged, config: Site | None) -> Case:
+    return replace(case, acks=[*case.acks, Ack(responder=ev.data.responder, at=ev.occurred_at)])
+
+
+def _note(case: Case, ev: e.NoteAdded, config: Site | None) -> Case:
+    note = Note(text=ev.data.text, at=ev.occurred_at, by=ev.actor.id)
+    return replace(case, notes=[*case.notes, note])
+
+
+def _command(case: Case, ev: e.CommandTransferred, config: Site | None) -> Case:
+    incident = replace(case.incident, commander=ev.data.commander, agency=ev.data.agency)
+    return replace(case, incident=incident)
+
+
+def _sent(case: Case, ev: e.NotificationSent, config: Site | None) -> Case:
+    n = Notification(channel=ev.data.channel, event_id=ev.data.event_id, at=ev.occurred_at,
+                     ok=True, attempt=ev.data.attempt)
+    return replace(case, notifications=[*case.notifications, n])
+
+
+def _failed(case: Case, ev: e.NotificationFailed, config: Site | None) -> Case:
+    n = Notification(channel=ev.data.channel, event_id=ev.data.event_id, at=ev.occurred_at,
+                     ok=False, attempt=ev.data.attempt, error=ev.data.error)
+    return replace(case, notifications=[*case.notifications, n])
+
+
+def _escalated(case: Case, ev: e.NotificationEscalated, config: Site | None) -> Case:
+    n = Notification(channel=ev.data.channel, event_id=ev.data.event_id, at=ev.occurred_at,
+                     ok=True, escalated_to=ev.data.to)
+    return replace(case, notifications=[*case.notifications, n])
+
+
+def _cancelled(case: Case, ev: e.IncidentCancelled, config: Site | None) -> Case:
+    incident = replace(case.incident, status="cancelled", false_alarm=True, ended_at=ev.occurred_at)
+    return replace(case, incident=incident)
+
+
+def _closed(case: Case, ev: e.IncidentClosed, config: Site | None) -> Case:
+    return replace(case, incident=replace(case.incident, status="closed", ended_at=ev.occurred_at))
+
+
+_EVOLVERS: dict[type, Callable[[Any, Any], Any]] = {
+    e.SiteConfigured: _configured,
+    e.IncidentOpened: _opened,
+    e.AlertRaised: _alert,
+    e.ProtocolDeclared: _declared,
+    e.ProtocolLifted: _lifted,
+    e.RoomStatusReported: _room_report,
+    e.PersonsAccounted: _accounted,
+    e.StudentCheckedIn: _checked_in,
+    e.GuardianCheckedIn: _guardian,
+    e.StudentReleased: _released,
+    e.DispatchUpdated: _dispatch,
+    e.ResponderAcknowledged: _ack,
+    e.NoteAdded: _note,
+    e.CommandTransferred: _command,
+    e.NotificationSent: _sent,
+    e.NotificationFailed: _failed,
+    e.NotificationEscalated: _escalated,
+    e.IncidentCancelled: _cancelled,
+    e.IncidentClosed: _closed,
+}
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def current(state: State) -> Case | None:
+    """The case a board shows: a live incident outranks a drill at the same site."""
+    cases = sorted(state.cases.values(), key=lambda c: (c.incident.mode != "live",
+                                                         c.incident.opened_at))
+    return cases[0] if cases else None
+
+
+def _counts(people: list[Person], room: str | None = None) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for p in people:
+        if room is None or p.room == room:
+            counts[p.status] += 1
+    return {"total": sum(counts.values()), **counts}
+
+
+def people(state: State, case: Case | None) -> dict[str, Person]:
+    """Every roster person (and anyone placed by a report) with their place and status."""
+    home = _home(state.config)
+    everyone = {pid: Person(room=room) for pid, room in home.items()}
+    if case is not None:
+        everyone.update(case.people)
+    return everyone
+
+
+def render(state: State) -> dict[str, Any]:
+    """The board as the contract spells it, as plain data ready for JSON."""
+    case = current(state)
+    config = state.config
+    rooms = case.rooms if case else _fresh_rooms(config)
+    everyone = list(people(state, case).values())
+    room_rows = []
+    for room in rooms.values():
+        row = msgspec.to_builtins(room)
+        row["accountability"] = _counts(everyone, room.id)
+        room_rows.append(row)
+    mode = state.mode if state.mode == "replay" else (case.incident.mode if case else "live")
+    return {
+        "site": state.site,
+        "name": config.name if config else None,
+        "seq": state.seq,
+        "mode": mode,
+        "incident": msgspec.to_builtins(case.incident) if case else None,
+        "protocol": msgspec.to_builtins(case.protocol) if case and case.protocol else None,
+        "rooms": room_rows,
+        "accountability": _counts(everyone),
+        "dispatch": msgspec.to_builtins(case.dispatch) if case and case.dispatch else None,
+        "acks": msgspec.to_builtins(case.acks) if case else [],
+        "notifications": msgspec.to_builtins(case.notifications) if case else [],
+        "notes": msgspec.to_builtins(case.notes) if case else [],
+        "flags": list(case.flags) if case else [],
+        "other_incidents": [c.incident.id for c in state.cases.values()
+                            if case and c.incident.id != case.incident.id],
+    }
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a rendered board that changed; `rooms` carries only the rooms that did."""
+    changed: dict[str, Any] = {}
+    for key, value in after.items():
+        if key == "rooms":
+            old = {r["id"]: r for r in before.get("rooms", [])}
+            rooms = [r for r in value if old.get(r["id"]) != r]
+            if rooms:
+                changed["rooms"] = rooms
+        elif before.get(key) != value:
+            changed[key] = value
+    return changed
+
+
+def fold(site: str, events: list[tuple[int, e.Event]], mode: str = "live") -> State:
+    """A board from scratch: the same result as evolving it one event at a time."""
+    state = empty(site, mode)
+    for seq, event in events:
+        state = evolve(state, seq, event)
+    return state

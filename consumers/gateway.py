@@ -1,0 +1,198 @@
+"""The board gateway: live boards in memory, pushed to WebSocket clients (CONTRACT §3).
+
+It loads every board at a known sequence from the projector's read model, then follows the
+stream with an ordered consumer, applying the same `evolve`. Each client has a bounded queue: a
+client that cannot keep up is dropped, never waited for, and resumes with `since`.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+import asyncpg
+import msgspec
+from aiohttp import WSCloseCode, web
+from prometheus_client import Gauge
+
+from command import events as e
+from command.eventlog import EventLog
+from consumers import board
+from consumers.projector import load_states, position
+
+log = logging.getLogger("muster.gateway")
+CONNECTED = Gauge("muster_boards_connected", "WebSocket board clients connected")
+GATEWAY_SEQ = Gauge("muster_gateway_position", "Last stream sequence applied to live boards")
+HIDDEN = (e.HandleWithCareIssued,)  # never shown on any board
+_json = msgspec.json.Encoder()
+
+
+def public_event(event: e.Envelope) -> dict[str, Any]:
+    """An event as a board shows it: a site file's roster and channels stay out."""
+    doc = msgspec.to_builtins(event)
+    if isinstance(event, e.SiteConfigured):
+        doc["data"] = {"id": event.data.id, "name": event.data.name}
+    return doc
+
+
+class Client:
+    def __init__(self, ws: web.WebSocketResponse, queue_size: int) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
+        self.dropped = False
+        self.task: asyncio.Task[Any] | None = None
+
+    def offer(self, message: bytes) -> None:
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            # Too slow: stop its writer even mid-send; the client resumes with `since`.
+            self.dropped = True
+            if self.task is not None:
+                self.task.cancel()
+
+
+class Gateway:
+    def __init__(self, log_: EventLog, pool: asyncpg.Pool | None, history: int = 2048,
+                 queue_size: int = 512) -> None:
+        self.log = log_
+        self.pool = pool
+        self.states: dict[str, board.State] = {}
+        self.rendered: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, deque[tuple[int, bytes]]] = {}
+        self.floor: dict[str, int] = {}  # every update after floor[site] is in history[site]
+        self.clients: dict[str, set[Client]] = {}
+        self.history_size = history
+        self.queue_size = queue_size
+        self.applied = 0
+        self._sub: Any = None
+        self._tick = asyncio.Event()
+
+    async def start(self) -> None:
+        start = 0
+        if self.pool is not None:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction(
+                        isolation="repeatable_read", readonly=True):
+                    start = await position(conn)
+                    self.states = await load_states(conn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("read models unavailable (%s); folding boards from the stream", exc)
+                start, self.states = 0, {}
+        for site, state in self.states.items():
+            self.rendered[site] = board.render(state)
+            self.floor[site] = state.seq
+        self.applied = start
+        last = await self.log.last_seq()
+        self._sub = await self.log.follow(start + 1, self.on_event)
+        while self.applied < last:
+            await self._wait()
+
+    async def _wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tick.wait(), 0.05)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        for clients in self.clients.values():
+            for client in clients:
+                client.offer(b"")
+        self.clients.clear()
+
+    async def on_event(self, seq: int, event: e.Event) -> None:
+        self.applied = max(self.applied, seq)
+        GATEWAY_SEQ.set(self.applied)
+        self._tick.set()
+        self._tick = asyncio.Event()
+        site = event.site
+        state = self.states.get(site) or board.empty(site)
+        if seq <= state.seq:
+            return
+        before = self.rendered.get(site) or board.render(state)
+        state = board.evolve(state, seq, event)
+        self.states[site] = state
+        if isinstance(event, HIDDEN):
+            return
+        after = self.rendered[site] = board.render(state)
+        message = _json.encode({"type": "update", "seq": seq, "event": public_event(event),
+                                "board": board.diff(before, after)})
+        history = self.history.setdefault(site, deque())
+        self.floor.setdefault(site, seq - 1)
+        history.append((seq, message))
+        while len(history) > self.history_size:
+            self.floor[site] = history.popleft()[0]
+        for client in self.clients.get(site, ()):
+            client.offer(message)
+
+    def snapshot(self, site: str) -> bytes:
+        state = self.states.get(site) or board.empty(site)
+        rendered = self.rendered.get(site) or board.render(state)
+        return _json.encode({"type": "snapshot", "seq": state.seq, "board": rendered})
+
+    def board(self, site: str) -> dict[str, Any] | None:
+        return self.rendered.get(site)
+
+    def subscribe(self, site: str, client: Client, since: int | None) -> None:
+        """Queue what the client missed (or a snapshot), then every update; atomic in the loop."""
+        history = self.history.get(site, deque())
+        seq = self.states[site].seq if site in self.states else 0
+        missed = [m for s, m in history if since is not None and s > since]
+        resumable = (since is not None and since >= self.floor.get(site, seq)
+                     and len(missed) < self.queue_size)
+        if since is not None and since >= seq:
+            pass  # already current: nothing to send until the next update
+        elif resumable:
+            for message in missed:
+                client.offer(message)
+        else:
+            client.offer(self.snapshot(site))
+        self.clients.setdefault(site, set()).add(client)
+        CONNECTED.inc()
+
+    def unsubscribe(self, site: str, client: Client) -> None:
+        clients = self.clients.get(site)
+        if clients and client in clients:
+            clients.discard(client)
+            CONNECTED.dec()
+
+    async def serve(self, ws: web.WebSocketResponse, site: str, since: int | None) -> None:
+        """Write queued messages to one client until it leaves or falls behind."""
+        client = Client(ws, self.queue_size)
+        self.subscribe(site, client, since)
+        reader = asyncio.create_task(self._drain_reads(ws))
+        client.task = asyncio.create_task(self._write(ws, client, reader))
+        try:
+            await client.task
+        except asyncio.CancelledError:
+            if not client.dropped:
+                raise
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(code=WSCloseCode.TRY_AGAIN_LATER,
+                                                message=b"too slow; reconnect with since"), 1.0)
+        finally:
+            reader.cancel()
+            self.unsubscribe(site, client)
+
+    @staticmethod
+    async def _write(ws: web.WebSocketResponse, client: Client, reader: asyncio.Task) -> None:
+        while not ws.closed:
+            getter = asyncio.ensure_future(client.queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                return
+            message = getter.result()
+            if not message:
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+                return
+            await ws.send_str(message.decode())
+
+    @staticmethod
+    async def _drain_reads(ws: web.WebSocketResponse) -> None:
+        async for _ in ws:
+            pass  # clients only listen; reading keeps pings answered and notices a close

@@ -1,0 +1,193 @@
+"""The composition root of a Muster process: servers, stream, database and every component.
+
+`muster up` and `muster serve` both come here; each component is wired with its real adapters,
+passed explicitly. It lives on the read side because it wires both sides together.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from command import auth, db
+from command import commands as c
+from command import site as site_file
+from command.config import Settings
+from command.embedded import EmbeddedNats, EmbeddedPostgres
+from command.eventlog import EventLog, connect
+from command.events import SYSTEM
+from command.http import health_routes, make_app, observe_latency, write_routes
+from command.intake import Intake
+from command.metrics import watch_loop_lag
+from consumers.api import live_routes, read_routes
+from consumers.gateway import Gateway
+from consumers.projector import Projector
+
+log = logging.getLogger("muster")
+COMPONENTS = ("intake", "projector", "boards", "notifier")
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+class Muster:
+    """One running process: start() brings every part up in order, stop() takes it down."""
+
+    def __init__(self, settings: Settings, components: tuple[str, ...] = COMPONENTS,
+                 say: Callable[[str], None] = print) -> None:
+        self.settings = settings
+        self.components = components
+        self.say = say
+        self.nats: EmbeddedNats | None = None
+        self.pg: EmbeddedPostgres | None = None
+        self.nc: Any = None
+        self.pool: asyncpg.Pool | None = None
+        self.log: EventLog | None = None
+        self.intake: Intake | None = None
+        self.gateway: Gateway | None = None
+        self.tokens: auth.TokenStore | None = None
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.runner: web.AppRunner | None = None
+        self.port = settings.http_port
+
+    async def start_servers(self) -> tuple[str, str]:
+        s = self.settings
+        nats_url, db_url = s.nats_url, s.database_url
+        data = Path(s.data_dir)
+        loop = asyncio.get_running_loop()
+        if not nats_url:
+            self.nats = EmbeddedNats(data / "nats")
+            nats_url = await loop.run_in_executor(None, self.nats.start)
+        if not db_url:
+            self.pg = EmbeddedPostgres(data / "pg")
+            db_url = await loop.run_in_executor(None, self.pg.start)
+        return nats_url, db_url
+
+    async def start(self) -> None:
+        s = self.settings
+        if s.http_port and not _port_free(s.http_host, s.http_port):
+            raise PortInUse(f"port {s.http_port} on {s.http_host} is already in use; "
+                            "pass --port or set MUSTER_HTTP_PORT")
+        nats_url, db_url = await self.start_servers()
+        self.nc = await connect(nats_url)
+        self.log = EventLog(self.nc, stream=s.stream)
+        await self.log.ensure_stream(s.stream_replicas)
+        self.pool = await db.connect(db_url)
+        await db.migrate(self.pool)
+        self.tokens = auth.TokenStore(self.pool)
+        await self.tokens.start()
+        routes = health_routes(self.ready)
+        self.tasks.append(asyncio.create_task(watch_loop_lag()))
+        if "intake" in self.components:
+            self.intake = Intake(self.log, observe=observe_latency)
+            await self.intake.start()
+            routes += write_routes(self.intake, self.tokens)
+        if "projector" in self.components:
+            self.tasks.append(asyncio.create_task(Projector(self.log, self.pool).run()))
+        if "boards" in self.components:
+            self.gateway = Gateway(self.log, self.pool)
+            await self.gateway.start()
+            routes += live_routes(self.gateway, self.tokens) + read_routes(self.pool, self.tokens)
+        app = make_app(routes)
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, s.http_host, s.http_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise PortInUse(f"port {s.http_port} on {s.http_host} is already in use; "
+                            "pass --port or set MUSTER_HTTP_PORT") from exc
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._write_runtime(nats_url, db_url)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.http_host}:{self.port}"
+
+    def _write_runtime(self, nats_url: str, db_url: str) -> None:
+        path = self.settings.runtime_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"nats_url": nats_url, "database_url": db_url,
+                                    "http_url": self.url, "pid": os.getpid()}))
+
+    async def ready(self) -> dict[str, bool]:
+        checks = {"stream": bool(self.nc and self.nc.is_connected), "database": False}
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                checks["database"] = await asyncio.wait_for(self.pool.fetchval("SELECT 1"),
+                                                            1.0) == 1
+        return checks
+
+    async def import_site(self, doc: site_file.Site) -> bool:
+        """Import a site file through intake unless the stream already holds the same one."""
+        assert self.intake is not None
+        if self.intake.state(doc.id).site == doc:
+            return False
+        await self.intake.execute(doc.id, c.ConfigureSite(site=doc), SYSTEM)
+        return True
+
+    async def demo(self) -> dict[str, str]:
+        """Import demo-high and make one token per role, printed for the newcomer."""
+        assert self.pool is not None
+        doc = site_file.load(site_file.DEMO_PATH)
+        await self.import_site(doc)
+        tokens = {}
+        for role in ("device", "staff", "responder", "commander", "dispatch", "admin"):
+            secret, _ = await auth.create(self.pool, role, doc.id, name=f"demo-{role}")
+            tokens[role] = secret
+        return tokens
+
+    async def stop(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.stop()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.intake is not None:
+            await self.intake.stop()
+        if self.tokens is not None:
+            await self.tokens.stop()
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pool.close(), 5)
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        loop = asyncio.get_running_loop()
+        if self.nats is not None:
+            await loop.run_in_executor(None, self.nats.stop)
+        if self.pg is not None:
+            await loop.run_in_executor(None, self.pg.stop)
+        with contextlib.suppress(OSError):
+            self.settings.runtime_file.unlink()
+
+
+def _port_free(host: str, port: int) -> bool:
+    from command.embedded import port_free
+
+    return port_free(host, port)
+
+
+async def run_until_stopped(muster: Muster, stop: asyncio.Event,
+                            after_start: Callable[[Muster], Awaitable[None]] | None = None,
+                            ) -> None:
+    try:
+        await muster.start()
+        if after_start is not None:
+            await after_start(muster)
+        await stop.wait()
+    finally:
+        muster.say("Muster is stopping…")
+        await muster.stop()

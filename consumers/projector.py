@@ -1,0 +1,226 @@
+"""The projector: a durable JetStream consumer folding events into PostgreSQL read models.
+
+Rows and the stream position are written in one transaction, and messages are acked only after
+it commits; any event at or below the stored position is skipped. So a crash at any point,
+replayed, ends in exactly the state a rebuild from sequence 1 gives.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import asyncpg
+import msgspec
+from msgspec.structs import replace
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from prometheus_client import Gauge
+
+from command import events as e
+from command.eventlog import EventLog
+from command.site import Site
+from consumers import board
+
+log = logging.getLogger("muster.projector")
+NAME = "projector"
+LAG = Gauge("muster_projection_lag_events", "Events in the stream not yet projected")
+POSITION = Gauge("muster_projection_position", "Last stream sequence committed to PostgreSQL")
+_json = msgspec.json.Encoder()
+
+
+async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str = NAME) -> int:
+    seq = await conn.fetchval("SELECT seq FROM projection_position WHERE name=$1", name)
+    return int(seq or 0)
+
+
+async def load_states(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, board.State]:
+    configs = {r["site"]: msgspec.json.decode(r["config"], type=Site)
+               for r in await conn.fetch("SELECT site, config FROM sites")}
+    states = {}
+    for row in await conn.fetch("SELECT site, state FROM boards"):
+        state = msgspec.json.decode(row["state"], type=board.State)
+        states[row["site"]] = replace(state, config=configs.get(row["site"]))
+    return states
+
+
+class Batch:
+    """What one transaction writes: the rows touched by a run of events, last value wins."""
+
+    def __init__(self, states: dict[str, board.State]) -> None:
+        self.states = states
+        self.sites: dict[str, board.State] = {}
+        self.configs: dict[str, tuple[int, Site]] = {}
+        self.incidents: dict[str, tuple[int, str, board.Case]] = {}
+        self.rooms: dict[tuple[str, str], tuple[str, board.Room]] = {}
+        self.timeline: list[tuple[int, str | None, str, str, Any, str]] = []
+
+    def add(self, seq: int, event: e.Event) -> None:
+        site = event.site
+        state = self.states.get(site) or board.empty(site)
+        state, case = board.step(state, seq, event)
+        self.states[site] = self.sites[site] = state
+        if isinstance(event, e.SiteConfigured):
+            self.configs[site] = (seq, event.data)
+        if case is not None:
+            self.incidents[case.incident.id] = (seq, site, case)
+        if case is not None and isinstance(event, e.RoomStatusReported):
+            room = case.rooms.get(event.data.room)
+            if room is not None:
+                self.rooms[(case.incident.id, room.id)] = (site, room)
+        if event.incident_id:
+            self.timeline.append((seq, event.incident_id, site, e.type_of(event),
+                                  event.occurred_at, e.encode(event).decode()))
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        if self.configs:
+            await conn.executemany(
+                "INSERT INTO sites(site, seq, config) VALUES ($1,$2,$3) ON CONFLICT (site) "
+                "DO UPDATE SET seq=EXCLUDED.seq, config=EXCLUDED.config",
+                [(s, seq, _json.encode(cfg).decode()) for s, (seq, cfg) in self.configs.items()])
+        if self.sites:
+            await conn.executemany(
+                "INSERT INTO boards(site, seq, state, board) VALUES ($1,$2,$3,$4) "
+                "ON CONFLICT (site) DO UPDATE SET seq=EXCLUDED.seq, state=EXCLUDED.state, "
+                "board=EXCLUDED.board, updated_at=now()",
+                [(s, st.seq, _json.encode(replace(st, config=None)).decode(),
+                  _json.encode(board.render(st)).decode()) for s, st in self.sites.items()])
+        if self.incidents:
+            await conn.executemany(
+                "INSERT INTO incidents(id, site, kind, mode, status, action, opened_at, "
+                "ended_at, false_alarm, last_seq, doc) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
+                "$11) ON CONFLICT (id) DO UPDATE SET status=EXCLUDED.status, "
+                "action=EXCLUDED.action, ended_at=EXCLUDED.ended_at, "
+                "false_alarm=EXCLUDED.false_alarm, last_seq=EXCLUDED.last_seq, doc=EXCLUDED.doc",
+                [_incident_row(seq, site, case) for seq, site, case in self.incidents.values()])
+        if self.rooms:
+            await conn.executemany(
+                "INSERT INTO rooms(incident_id, site, room, status, reported_at, present, doc) "
+                "VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (incident_id, room) DO UPDATE SET "
+                "status=EXCLUDED.status, reported_at=EXCLUDED.reported_at, "
+                "present=EXCLUDED.present, doc=EXCLUDED.doc",
+                [(iid, site, r.id, r.status, r.reported_at, r.present,
+                  _json.encode(r).decode()) for (iid, _), (site, r) in self.rooms.items()])
+        if self.timeline:
+            await conn.executemany(
+                "INSERT INTO timeline(seq, incident_id, site, type, occurred_at, event) "
+                "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (seq) DO NOTHING", self.timeline)
+
+
+def _incident_row(seq: int, site: str, case: board.Case) -> tuple[Any, ...]:
+    inc = case.incident
+    doc = {**msgspec.to_builtins(inc), "site": site,
+           "protocol": msgspec.to_builtins(case.protocol) if case.protocol else None}
+    action = case.protocol.action if case.protocol else None
+    return (inc.id, site, inc.kind, inc.mode, inc.status, action, inc.opened_at, inc.ended_at,
+            inc.false_alarm, seq, _json.encode(doc).decode())
+
+
+async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
+                items: Iterable[tuple[int, bytes]], name: str = NAME) -> tuple[int, dict]:
+    """Fold `items` into the read models in one transaction; the new position and states."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO projection_position(name, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+            name)
+        pos = int(await conn.fetchval(
+            "SELECT seq FROM projection_position WHERE name=$1 FOR UPDATE", name))
+        batch = Batch(dict(states))
+        last = pos
+        for seq, data in items:
+            if seq <= last:
+                continue
+            batch.add(seq, e.decode(data))
+            last = seq
+        if last > pos:
+            await batch.write(conn)
+            await conn.execute("UPDATE projection_position SET seq=$2 WHERE name=$1", name, last)
+    return last, batch.states
+
+
+class Projector:
+    def __init__(self, log_: EventLog, pool: asyncpg.Pool, batch: int = 256,
+                 on_commit: Callable[[int], None] | None = None) -> None:
+        self.log = log_
+        self.pool = pool
+        self.batch = batch
+        self.position = 0
+        self.states: dict[str, board.State] = {}
+        self.on_commit = on_commit
+
+    async def _subscribe(self) -> Any:
+        js = self.log.js
+        try:
+            info = await js.consumer_info(self.log.stream, NAME)
+            if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) > self.position:
+                await js.delete_consumer(self.log.stream, NAME)  # read models were rebuilt
+                raise NotFoundError
+        except NotFoundError:
+            config = ConsumerConfig(
+                durable_name=NAME, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=self.position + 1, ack_wait=30, max_deliver=-1,
+                filter_subject=f"{self.log.prefix}.>")
+            await js.add_consumer(self.log.stream, config)
+        return await js.pull_subscribe_bind(NAME, stream=self.log.stream)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projector failed; starting again from the committed position")
+                await asyncio.sleep(0.5)
+
+    async def _run_once(self) -> None:
+        self.position = await position(self.pool)
+        self.states = await load_states(self.pool)
+        POSITION.set(self.position)
+        sub = await self._subscribe()
+        try:
+            while True:
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=1.0)
+                except (NatsTimeout, asyncio.TimeoutError):
+                    continue
+                if not msgs:
+                    continue
+                items = [(m.metadata.sequence.stream, m.data) for m in msgs]
+                self.position, self.states = await apply(self.pool, self.states, items)
+                for m in msgs:
+                    await m.ack()
+                POSITION.set(self.position)
+                LAG.set(msgs[-1].metadata.num_pending)
+                if self.on_commit:
+                    self.on_commit(self.position)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+
+async def rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, int], None],
+                  chunk: int = 500) -> int:
+    """Drop the read models and fold the whole stream again; the final position."""
+    from command.db import drop_read_models
+
+    with contextlib.suppress(NotFoundError):
+        await log_.js.delete_consumer(log_.stream, NAME)
+    await drop_read_models(pool)
+    end = await log_.last_seq()
+    states: dict[str, board.State] = {}
+    pos, items = 0, []
+    progress(0, end)
+    async for seq, event in log_.read(1, end):
+        items.append((seq, e.encode(event)))
+        if len(items) >= chunk:
+            pos, states = await apply(pool, states, items)
+            items = []
+            progress(pos, end)
+    if items:
+        pos, states = await apply(pool, states, items)
+    progress(end, end)
+    return pos
