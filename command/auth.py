@@ -97,7 +97,7 @@ class TokenStore:
             await asyncio.sleep(self.refresh_s)
             try:
                 await self._reload()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("token refresh failed, keeping the cached tokens: %s", exc)
 
     async def authenticate(self, header: str | None) -> Token:

@@ -4,7 +4,6 @@ A handler authenticates, decodes the body with msgspec, calls intake once and en
 every rule lives in the pure `decide`. The read side adds its own routes to the same app.
 """
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, NamedTuple
@@ -96,7 +95,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             body = {"error": {"code": code, "message": exc.reason, "field": None}}
             return json_response(body, status=exc.status)
         raise
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         return error_response(Unavailable("a dependency did not answer in time"))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-from command.types import AlertKind, Ident, Mode, Name, SrpAction, Text
+from command.types import AlertKind, Ident, Label, Mode, Name, SrpAction, Text
 
 
 class Base(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -18,9 +18,9 @@ class Base(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True
 class Room(Base):
     id: Ident
     name: Name
-    building: Name = ""
+    building: Label = ""
     floor: int = 1
-    zone: Name = ""
+    zone: Label = ""
 
 
 class Person(Base):
@@ -36,7 +36,7 @@ class Person(Base):
 class Contact(Base):
     role: Name
     name: Name
-    phone: str = ""
+    phone: Label = ""
 
 
 class ResponderPacket(Base):

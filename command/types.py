@@ -9,6 +9,7 @@ Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][
 # Free text typed by a person under stress: bounded, and no control characters but newline/tab.
 Text = Annotated[str, Meta(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Label = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]  # may be empty
 Count = Annotated[int, Meta(ge=0, le=100_000)]
 Seconds = Annotated[float, Meta(ge=0, le=86_400)]
 

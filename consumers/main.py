@@ -20,7 +20,7 @@ from command import auth, db
 from command import commands as c
 from command import site as site_file
 from command.config import Settings
-from command.embedded import EmbeddedNats, EmbeddedPostgres
+from command.embedded import EmbeddedNats, EmbeddedPostgres, port_free
 from command.eventlog import EventLog, connect
 from command.events import SYSTEM
 from command.http import health_routes, make_app, observe_latency, write_routes
@@ -73,7 +73,7 @@ class Muster:
 
     async def start(self) -> None:
         s = self.settings
-        if s.http_port and not _port_free(s.http_host, s.http_port):
+        if s.http_port and not port_free(s.http_host, s.http_port):
             raise PortInUse(f"port {s.http_port} on {s.http_host} is already in use; "
                             "pass --port or set MUSTER_HTTP_PORT")
         nats_url, db_url = await self.start_servers()
@@ -172,12 +172,6 @@ class Muster:
             await loop.run_in_executor(None, self.pg.stop)
         with contextlib.suppress(OSError):
             self.settings.runtime_file.unlink()
-
-
-def _port_free(host: str, port: int) -> bool:
-    from command.embedded import port_free
-
-    return port_free(host, port)
 
 
 async def run_until_stopped(muster: Muster, stop: asyncio.Event,

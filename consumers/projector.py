@@ -185,7 +185,7 @@ class Projector:
             while True:
                 try:
                     msgs = await sub.fetch(self.batch, timeout=1.0)
-                except (NatsTimeout, asyncio.TimeoutError):
+                except (TimeoutError, NatsTimeout):
                     continue
                 if not msgs:
                     continue

@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS timeline (
     site        text NOT NULL,
     type        text NOT NULL,
     occurred_at timestamptz NOT NULL,
-    event       jsonb NOT NULL
+    event       json NOT NULL
 );
 CREATE INDEX IF NOT EXISTS timeline_incident ON timeline (incident_id, seq);
 

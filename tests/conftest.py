@@ -1,0 +1,180 @@
+"""Real servers for the tests: a nats-server with JetStream and a PostgreSQL, on free ports in
+temporary folders, started by the fixtures and stopped after them. Nothing is mocked."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import pytest
+
+from command import auth
+from command import site as site_file
+from command.config import Settings
+from command.embedded import EmbeddedNats, EmbeddedPostgres
+from command.eventlog import EventLog, connect
+from consumers.main import Muster
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    url = pg.start()
+    yield url
+    pg.stop()
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    nats = EmbeddedNats(tmp_path / "nats")
+    nats.start()
+    yield nats
+    nats.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: EmbeddedNats) -> str:
+    return nats_server.url
+
+
+def with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+async def database_url(pg_server: str) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(pg_server)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    yield with_database(pg_server, name)
+    conn = await asyncpg.connect(pg_server)
+    with contextlib.suppress(Exception):
+        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+@pytest.fixture
+async def eventlog(nats_url: str) -> AsyncIterator[EventLog]:
+    nc = await connect(nats_url)
+    log = EventLog(nc)
+    await log.ensure_stream()
+    yield log
+    await nc.close()
+
+
+def small_site(site_id: str = "test-high") -> site_file.Site:
+    """A small school: four rooms, six students, two staff, a restricted guardian."""
+    return site_file.loads(f"""
+id = "{site_id}"
+name = "Test High"
+[[rooms]]
+id = "A-101"
+name = "English"
+building = "A"
+[[rooms]]
+id = "A-102"
+name = "Maths"
+building = "A"
+[[rooms]]
+id = "B-112"
+name = "Biology"
+building = "B"
+zone = "east"
+[[rooms]]
+id = "GYM"
+name = "Gym"
+building = "B"
+[[people]]
+id = "s-1"
+name = "Ada Lovelace"
+room = "B-112"
+guardians = ["Anne Byron"]
+restricted = ["Lord Byron"]
+[[people]]
+id = "s-2"
+name = "Alan Turing"
+room = "B-112"
+guardians = ["Sara Turing"]
+[[people]]
+id = "s-3"
+name = "Grace Hopper"
+room = "A-101"
+guardians = ["Mary Murray"]
+[[people]]
+id = "s-4"
+name = "Edsger Dijkstra"
+room = "A-101"
+guardians = ["Brechtje Kluijver"]
+[[people]]
+id = "s-5"
+name = "Barbara Liskov"
+room = "A-102"
+guardians = ["Jane Huberman"]
+[[people]]
+id = "s-6"
+name = "Donald Knuth"
+room = "A-102"
+guardians = ["Louise Knuth"]
+[[people]]
+id = "t-1"
+name = "Charles Babbage"
+kind = "staff"
+room = "B-112"
+[[people]]
+id = "t-2"
+name = "Katherine Johnson"
+kind = "staff"
+room = "A-101"
+""")
+
+
+class App:
+    """A running Muster in this process, with helpers to press buttons and mint tokens."""
+
+    def __init__(self, muster: Muster) -> None:
+        self.muster = muster
+        self.url = muster.url
+        self.tokens: dict[tuple[str, str], str] = {}
+
+    async def token(self, role: str, site: str = "test-high") -> str:
+        key = (role, site)
+        if key not in self.tokens:
+            assert self.muster.pool is not None
+            self.tokens[key], _ = await auth.create(self.muster.pool, role, site)
+        return self.tokens[key]
+
+    @property
+    def log(self) -> EventLog:
+        assert self.muster.log is not None
+        return self.muster.log
+
+    async def wait_projected(self, seq: int, timeout: float = 10.0) -> None:
+        assert self.muster.pool is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            pos = await self.muster.pool.fetchval(
+                "SELECT seq FROM projection_position WHERE name='projector'")
+            if pos is not None and pos >= seq:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"projection did not reach seq {seq}")
+
+
+@pytest.fixture
+async def app(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator[App]:
+    settings = Settings(nats_url=nats_url, database_url=database_url, http_port=0,
+                        data_dir=str(tmp_path / "data"))
+    muster = Muster(settings, say=lambda _: None)
+    await muster.start()
+    await muster.import_site(small_site())
+    yield App(muster)
+    await muster.stop()
+
+
+def decode_json(raw: bytes | str) -> object:
+    return msgspec.json.decode(raw)
