@@ -175,6 +175,9 @@ def _alert(state: SiteState, cmd: c.RaiseAlert, ctx: Ctx) -> list[Draft]:
         device_id=cmd.device_id,
     )
     inc = state.open.get(mode)
+    if inc is None and mode == "drill" and "live" in state.open:
+        # A drill press would start a drill beside a live emergency, as StartDrill would.
+        raise Conflict("a live incident is open at this site; no drill may start beside it")
     if inc is None:
         iid = ctx.new_incident_id
         return [
@@ -295,6 +298,9 @@ def _release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:
         raise Conflict("the student has not checked in at the assembly area", "$.person_id")
     if cmd.person_id not in inc.approved.get(cmd.guardian, frozenset()):
         raise Conflict("this guardian was not checked and approved for this student", "$.guardian")
+    # A custody order imported after the guardian check must still stop the release.
+    if guardian_flags(_site(state), cmd.guardian, True, [cmd.person_id]):
+        raise Conflict("this guardian may no longer take this student", "$.guardian")
     if not cmd.student_consents:
         raise Conflict("the student's consent to leave with this adult is needed",
                        "$.student_consents")
@@ -332,11 +338,11 @@ def _cancel(state: SiteState, cmd: c.Cancel, ctx: Ctx) -> list[Draft]:
             f"only the presser within {window:g} s, or a commander, may cancel this incident"
         )
     drafts: list[Draft] = []
-    if inc.action is not None:
+    if inc.action is not None:  # lifted first, so every fold sees the lift on an open incident
         lifted = e.ProtocolLiftedData(action=inc.action, reason="cancel")
         drafts.append((e.ProtocolLifted, lifted, inc.id, inc.mode))
     data = e.IncidentCancelledData(reason=cmd.reason)
-    return [(e.IncidentCancelled, data, inc.id, inc.mode), *drafts]
+    return [*drafts, (e.IncidentCancelled, data, inc.id, inc.mode)]
 
 
 def _transfer(state: SiteState, cmd: c.TransferCommand, ctx: Ctx) -> list[Draft]:

@@ -21,6 +21,7 @@ from command.incident import Ctx, SiteState, decide, evolve, seal
 
 log = logging.getLogger("muster.intake")
 MAX_ATTEMPTS = 8
+MAIN = (e.AlertRaised, e.IncidentCancelled)  # the event a 202 names when a command writes several
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -41,7 +42,7 @@ class Intake:
     def __init__(self, log_: EventLog, observe: Callable[[float], None] | None = None) -> None:
         self.log = log_
         self.states: dict[str, SiteState] = {}
-        # event id -> (incident, seq, is an alert): answers a retried command after any delay
+        # event id -> (incident, seq, is a main event): answers a retried command after any delay
         self.known: dict[str, tuple[str | None, int, bool]] = {}
         self.incident_site: dict[str, str] = {}
         self.applied = 0
@@ -56,7 +57,7 @@ class Intake:
         state = self.states.get(event.site) or SiteState()
         if seq > state.seq:
             self.states[event.site] = msgspec.structs.replace(evolve(state, event), seq=seq)
-            self.known[event.id] = (event.incident_id, seq, isinstance(event, e.AlertRaised))
+            self.known[event.id] = (event.incident_id, seq, isinstance(event, MAIN))
             if event.incident_id:
                 self.incident_site[event.incident_id] = event.site
         self.applied = max(self.applied, seq)
@@ -141,7 +142,7 @@ class Intake:
                     self.apply(seq, event)
                 if self._observe:
                     self._observe(time.perf_counter() - started)
-                main = next((ev for ev in events if isinstance(ev, e.AlertRaised)), events[0])
+                main = next((ev for ev in events if isinstance(ev, MAIN)), events[0])
                 return Accepted(main.incident_id, main.id, seqs[-1]), events
         raise Conflict("too many concurrent writers at this site; try again")
 

@@ -223,7 +223,8 @@ def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> C
         changes[pid] = Person(room=d.room, status="injured")
     named = set(changes)
     # Unnamed people in the room count as accounted only when the head count covers them all.
-    everyone = set(_home(config)) | set(case.people)
+    # Roster order, not set order, so every process folds to the same bytes, not just values.
+    everyone = dict.fromkeys([*_home(config), *case.people])
     rest = [pid for pid in everyone if pid not in named
             and (p := person(case, config, pid)).room == d.room
             and p.status in ("unknown", "accounted")]

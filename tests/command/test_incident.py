@@ -1,0 +1,544 @@
+"""Given events, when a command, then events: the pure `decide`/`evolve` core, with no I/O.
+
+The helpers at the top (`given`, `when`, `then`, `ctx`) are also used by the board tests, so a
+scenario reads the same wherever it is told.
+"""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from msgspec.structs import replace
+
+from command import commands as c
+from command import events as e
+from command.errors import MusterError
+from command.incident import Ctx, Draft, SiteState, decide, evolve, seal
+from command.site import Site
+from tests.conftest import small_site
+
+SITE_ID = "test-high"
+T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+LIVE, DRILL = "inc-live", "inc-drill"
+_ids = itertools.count(1)
+
+DEVICE = e.Actor(kind="device", id="button-b112", role="device")
+OTHER_DEVICE = e.Actor(kind="device", id="button-gym", role="device")
+STAFF = e.Actor(kind="user", id="ms-frizzle", role="staff")
+COMMANDER = e.Actor(kind="user", id="principal", role="commander")
+
+
+def site(**changes: Any) -> Site:
+    return replace(small_site(SITE_ID), **changes)
+
+
+def configured(s: Site | None = None, at: float = -3600) -> e.SiteConfigured:
+    return e.SiteConfigured(id=f"ev-{next(_ids)}", site=SITE_ID, occurred_at=T0 + timedelta(
+        seconds=at), recorded_at=T0 + timedelta(seconds=at), data=s or site())
+
+
+def ctx(actor: e.Actor = DEVICE, at: float = 0, incident: str | None = None,
+        room: str | None = None, new: str = LIVE) -> Ctx:
+    """The context intake builds: `at` is seconds after T0; commanders carry the flag."""
+    return Ctx(site=SITE_ID, actor=actor, now=T0 + timedelta(seconds=at), incident_id=incident,
+               room=room, new_incident_id=new, commander=actor.role == "commander")
+
+
+def given(*events: e.Envelope) -> SiteState:
+    state = SiteState()
+    for event in events:
+        state = evolve(state, event)  # type: ignore[arg-type]
+    return state
+
+
+def when(state: SiteState, cmd: c.Command, context: Ctx) -> list[Draft]:
+    return decide(state, cmd, context)
+
+
+def then(state: SiteState, cmd: c.Command, context: Ctx) -> tuple[SiteState, list[e.Envelope]]:
+    """Decide, seal with fresh ids and fold: the next state and the events written."""
+    drafts = when(state, cmd, context)
+    events = seal(drafts, context, [f"ev-{next(_ids)}" for _ in drafts])
+    for event in events:
+        state = evolve(state, event)  # type: ignore[arg-type]
+    return state, events
+
+
+def run(state: SiteState, *steps: tuple[c.Command, Ctx]) -> tuple[SiteState, list[e.Envelope]]:
+    """Several commands in a row, each of which must be accepted."""
+    written: list[e.Envelope] = []
+    for cmd, context in steps:
+        state, events = then(state, cmd, context)
+        written += events
+    return state, written
+
+
+def types(events: list[Any]) -> list[str]:
+    """Tags of sealed events or of drafts."""
+    return [(ev[0] if isinstance(ev, tuple) else type(ev)).__struct_config__.tag for ev in events]
+
+
+def rejects(state: SiteState, cmd: c.Command, context: Ctx) -> MusterError:
+    with pytest.raises(MusterError) as info:
+        decide(state, cmd, context)
+    return info.value
+
+
+def press(kind: str = "lockdown", room: str = "B-112", drill: bool = False) -> c.RaiseAlert:
+    return c.RaiseAlert(kind=kind, room=room, drill=drill)  # type: ignore[arg-type]
+
+
+def opened(kind: str = "lockdown", actor: e.Actor = DEVICE) -> SiteState:
+    """A site with a live incident opened by `actor` pressing `kind` at T0."""
+    return then(given(configured()), press(kind), ctx(actor))[0]
+
+
+def evacuated() -> SiteState:
+    """A live incident after a fire press, i.e. an evacuation with reunification ahead."""
+    return opened("fire")
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+def test_lockdown_press_opens_incident_raises_and_declares_at_once() -> None:
+    _, events = then(given(configured()), press("lockdown"), ctx())
+    assert types(events) == ["IncidentOpened", "AlertRaised", "ProtocolDeclared"]
+    assert {ev.incident_id for ev in events} == {LIVE}
+    assert {ev.mode for ev in events} == {"live"}
+    assert {ev.actor for ev in events} == {DEVICE}
+    assert events[1].data.room == "B-112" and events[1].data.action == "lockdown"
+    assert events[2].data.action == "lockdown"
+
+
+@pytest.mark.parametrize("kind,action", [
+    ("armed_intruder", "lockdown"), ("police_activity", "secure"), ("medical", "hold"),
+    ("fire", "evacuate"), ("bomb_threat", "evacuate"), ("weather", "shelter"),
+    ("hazmat", "shelter"), ("hold", "hold"), ("secure", "secure"), ("evacuate", "evacuate")])
+def test_each_hazard_declares_its_default_action(kind: str, action: str) -> None:
+    _, events = then(given(configured()), press(kind), ctx())
+    assert events[0].data.kind == kind
+    assert [ev.data.action for ev in events if isinstance(ev, e.ProtocolDeclared)] == [action]
+
+
+def test_site_policy_overrides_a_default() -> None:
+    state = given(configured(site(policy={"medical": "secure", "upset_parent": "hold"})))
+    _, events = then(state, press("medical"), ctx())
+    assert events[-1].data.action == "secure"
+    assert events[1].data.action == "secure"
+
+
+def test_second_press_joins_the_open_incident() -> None:
+    state, events = then(opened("lockdown"), press("lockdown", "GYM"), ctx(OTHER_DEVICE, at=5))
+    assert types(events) == ["AlertRaised"]
+    assert events[0].incident_id == LIVE and events[0].data.room == "GYM"
+    assert state.open["live"].action == "lockdown"
+
+
+def test_graver_press_escalates_hold_to_secure_to_lockdown() -> None:
+    state = opened("medical")
+    state, events = then(state, press("police_activity"), ctx(at=5, new="unused"))
+    assert types(events) == ["AlertRaised", "ProtocolDeclared"]
+    assert events[1].data.action == "secure" and events[1].incident_id == LIVE
+    state, events = then(state, press("armed_intruder"), ctx(at=9, new="unused"))
+    assert types(events) == ["AlertRaised", "ProtocolDeclared"]
+    assert events[1].data.action == "lockdown"
+    assert state.open["live"].action == "lockdown"
+
+
+@pytest.mark.parametrize("kind", ["hold", "secure", "medical", "police_activity", "fight"])
+def test_lesser_press_during_lockdown_is_recorded_never_downgrades(kind: str) -> None:
+    state, events = then(opened("lockdown"), press(kind, "A-101"), ctx(STAFF, at=30))
+    assert types(events) == ["AlertRaised"]
+    assert state.open["live"].action == "lockdown"
+
+
+def test_press_in_unknown_room_is_404_on_room() -> None:
+    err = rejects(given(configured()), press("lockdown", "Z-999"), ctx())
+    assert (err.status, err.field) == (404, "$.room")
+
+
+def test_press_at_unconfigured_site_is_404() -> None:
+    assert rejects(given(), press(), ctx()).status == 404
+
+
+# --- drills --------------------------------------------------------------------------------
+
+
+def test_start_drill_opens_a_drill_incident_in_drill_mode() -> None:
+    state, events = then(given(configured()), c.StartDrill(scenario="armed_intruder"),
+                         ctx(COMMANDER, new=DRILL))
+    assert types(events) == ["IncidentOpened", "ProtocolDeclared"]
+    assert {ev.mode for ev in events} == {"drill"}
+    assert {ev.incident_id for ev in events} == {DRILL}
+    assert events[1].data.action == "lockdown"
+    assert state.open["drill"].id == DRILL and "live" not in state.open
+
+
+def test_drill_press_joins_the_drill_incident() -> None:
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    _, events = then(state, press("fire", drill=True), ctx(at=3, new="unused"))
+    assert types(events) == ["AlertRaised"]
+    assert (events[0].incident_id, events[0].mode) == (DRILL, "drill")
+
+
+def test_live_press_during_drill_opens_a_separate_live_incident() -> None:
+    state, _ = then(given(configured()), c.StartDrill(scenario="lockdown"),
+                    ctx(COMMANDER, new=DRILL))
+    state, events = then(state, press("armed_intruder"), ctx(at=3, new=LIVE))
+    assert types(events) == ["IncidentOpened", "AlertRaised", "ProtocolDeclared"]
+    assert {(ev.incident_id, ev.mode) for ev in events} == {(LIVE, "live")}
+    assert state.open["drill"].id == DRILL and state.open["live"].id == LIVE
+    # Commands addressed to either incident stay in that incident's mode.
+    _, note = then(state, c.AddNote(text="drill note"), ctx(STAFF, at=4, incident=DRILL))
+    assert {(ev.incident_id, ev.mode) for ev in note} == {(DRILL, "drill")}
+    _, note = then(state, c.AddNote(text="live note"), ctx(STAFF, at=4, incident=LIVE))
+    assert {(ev.incident_id, ev.mode) for ev in note} == {(LIVE, "live")}
+
+
+def test_drill_cannot_start_while_a_live_incident_is_open() -> None:
+    err = rejects(opened(), c.StartDrill(scenario="fire"), ctx(COMMANDER, at=60, new=DRILL))
+    assert err.status == 409
+
+
+def test_drill_press_cannot_open_a_drill_beside_a_live_incident() -> None:
+    err = rejects(opened(), press("lockdown", drill=True), ctx(STAFF, at=60, new=DRILL))
+    assert err.status == 409
+
+
+def test_second_drill_cannot_start_beside_a_running_drill() -> None:
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    assert rejects(state, c.StartDrill(scenario="fire"), ctx(COMMANDER, new="d2")).status == 409
+
+
+# --- protocol ------------------------------------------------------------------------------
+
+
+def test_commander_declares_a_protocol_with_its_details() -> None:
+    cmd = c.DeclareProtocol(action="evacuate", evacuate_to="Football field", zones=["east"])
+    state, events = then(opened("medical"), cmd, ctx(COMMANDER, at=20, incident=LIVE))
+    assert types(events) == ["ProtocolDeclared"]
+    d = events[0].data
+    assert (d.action, d.evacuate_to, d.zones, d.reason) == (
+        "evacuate", "Football field", ["east"], "commander")
+    assert state.open["live"].action == "evacuate"
+
+
+@pytest.mark.parametrize("action", ["hold", "secure"])
+def test_declaration_below_a_lockdown_is_409(action: str) -> None:
+    err = rejects(opened("lockdown"), c.DeclareProtocol(action=action),  # type: ignore[arg-type]
+                  ctx(COMMANDER, at=20, incident=LIVE))
+    assert err.status == 409
+
+
+def test_evacuate_without_a_place_is_400_on_evacuate_to() -> None:
+    err = rejects(opened("medical"), c.DeclareProtocol(action="evacuate"),
+                  ctx(COMMANDER, incident=LIVE))
+    assert (err.status, err.field) == (400, "$.evacuate_to")
+
+
+def test_shelter_without_a_hazard_is_400_on_hazard() -> None:
+    err = rejects(opened("medical"), c.DeclareProtocol(action="shelter", strategy="drop"),
+                  ctx(COMMANDER, incident=LIVE))
+    assert (err.status, err.field) == (400, "$.hazard")
+
+
+def test_shelter_with_a_hazard_is_declared() -> None:
+    cmd = c.DeclareProtocol(action="shelter", hazard="tornado", strategy="shelter area")
+    _, events = then(opened("medical"), cmd, ctx(COMMANDER, incident=LIVE))
+    assert (events[0].data.hazard, events[0].data.strategy) == ("tornado", "shelter area")
+
+
+# --- all clear, close ----------------------------------------------------------------------
+
+
+def test_all_clear_lifts_the_protocol() -> None:
+    state, events = then(opened("lockdown"), c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE))
+    assert types(events) == ["ProtocolLifted"]
+    assert (events[0].data.action, events[0].data.reason) == ("lockdown", "all_clear")
+    assert state.open["live"].action is None
+
+
+def test_all_clear_with_no_protocol_is_409() -> None:
+    state, _ = then(opened(), c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE))
+    assert rejects(state, c.AllClear(), ctx(COMMANDER, at=601, incident=LIVE)).status == 409
+
+
+def test_close_while_a_protocol_is_in_force_is_409() -> None:
+    assert rejects(opened(), c.Close(), ctx(COMMANDER, at=600, incident=LIVE)).status == 409
+
+
+def test_close_after_all_clear_ends_the_incident() -> None:
+    state, events = run(opened(), (c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE)),
+                        (c.Close(summary="done"), ctx(COMMANDER, at=700, incident=LIVE)))
+    assert types(events) == ["ProtocolLifted", "IncidentClosed"]
+    assert state.open == {}
+
+
+INCIDENT_COMMANDS: list[c.Command] = [
+    c.DeclareProtocol(action="lockdown"), c.ReportRoomStatus(status="secured", present=3),
+    c.AccountPersons(entries=[e.AccountingEntry(person_id="s-1", status="accounted")]),
+    c.CheckIn(person_id="s-1"), c.CheckGuardian(guardian="Anne Byron", id_verified=True,
+                                                 students=["s-1"]),
+    c.Release(person_id="s-1", guardian="Anne Byron", student_consents=True),
+    c.Acknowledge(responder="Officer Krupke"), c.AddNote(text="late"), c.AllClear(),
+    c.Cancel(reason="oops"), c.TransferCommand(commander="Chief", agency="PD"), c.Close(),
+]
+
+
+@pytest.mark.parametrize("cmd", INCIDENT_COMMANDS, ids=lambda cmd: type(cmd).__name__)
+def test_after_close_every_incident_command_is_409(cmd: c.Command) -> None:
+    state, _ = run(evacuated(), (c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE)),
+                   (c.Close(), ctx(COMMANDER, at=700, incident=LIVE)))
+    err = rejects(state, cmd, ctx(COMMANDER, at=800, incident=LIVE, room="B-112"))
+    assert err.status == 409
+
+
+def test_press_after_close_opens_a_new_incident() -> None:
+    state, _ = run(opened(), (c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE)),
+                   (c.Close(), ctx(COMMANDER, at=700, incident=LIVE)))
+    _, events = then(state, press(), ctx(at=800, new="inc-2"))
+    assert types(events)[0] == "IncidentOpened"
+    assert {ev.incident_id for ev in events} == {"inc-2"}
+
+
+# --- cancel --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seconds", [0, 9.9, 10])
+def test_presser_cancels_within_the_window(seconds: float) -> None:
+    state, events = then(opened(), c.Cancel(reason="bumped it"),
+                         ctx(DEVICE, at=seconds, incident=LIVE))
+    assert sorted(types(events)) == ["IncidentCancelled", "ProtocolLifted"]
+    lifted = next(ev for ev in events if isinstance(ev, e.ProtocolLifted))
+    assert (lifted.data.action, lifted.data.reason) == ("lockdown", "cancel")
+    assert {ev.incident_id for ev in events} == {LIVE}
+    assert state.open == {}
+
+
+def test_presser_after_the_window_is_409() -> None:
+    err = rejects(opened(), c.Cancel(reason="late"), ctx(DEVICE, at=10.5, incident=LIVE))
+    assert err.status == 409
+
+
+def test_site_cancel_window_applies() -> None:
+    state = then(given(configured(site(cancel_window_s=30))), press(), ctx())[0]
+    assert then(state, c.Cancel(reason="oops"), ctx(DEVICE, at=25, incident=LIVE))[1]
+    assert rejects(state, c.Cancel(reason="oops"), ctx(DEVICE, at=31, incident=LIVE)).status == 409
+
+
+def test_someone_else_within_the_window_is_409() -> None:
+    err = rejects(opened(), c.Cancel(reason="not mine"), ctx(OTHER_DEVICE, at=2, incident=LIVE))
+    assert err.status == 409
+
+
+def test_commander_cancels_any_time() -> None:
+    _, events = then(opened(), c.Cancel(reason="false"), ctx(COMMANDER, at=3600, incident=LIVE))
+    assert "IncidentCancelled" in types(events)
+
+
+def test_cancel_of_a_drill_stays_in_drill_mode() -> None:
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    state, events = then(state, c.Cancel(reason="rain"), ctx(COMMANDER, at=60, incident=DRILL))
+    assert {(ev.incident_id, ev.mode) for ev in events} == {(DRILL, "drill")}
+    assert state.open == {}
+
+
+# --- reunification -------------------------------------------------------------------------
+
+
+def guardian(name: str, *students: str, verified: bool = True) -> c.CheckGuardian:
+    return c.CheckGuardian(guardian=name, id_verified=verified, students=list(students))
+
+
+def release(pid: str = "s-1", name: str = "Anne Byron", consents: bool = True) -> c.Release:
+    return c.Release(person_id=pid, guardian=name, student_consents=consents)
+
+
+def step(cmd: c.Command, at: float = 100) -> tuple[c.Command, Ctx]:
+    return cmd, ctx(STAFF, at=at, incident=LIVE)
+
+
+def ready_to_release() -> SiteState:
+    """s-1 checked in and Anne Byron checked and approved for s-1."""
+    return run(evacuated(), step(c.CheckIn(person_id="s-1", area="Field")),
+               step(guardian("Anne Byron", "s-1")))[0]
+
+
+def test_release_after_checkin_to_an_approved_guardian() -> None:
+    state, events = then(ready_to_release(), *step(release()))
+    assert types(events) == ["StudentReleased"]
+    assert (events[0].data.person_id, events[0].data.guardian) == ("s-1", "Anne Byron")
+    assert "s-1" in state.open["live"].released
+
+
+def test_listed_guardian_check_is_approved() -> None:
+    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1")))
+    assert (events[0].data.approved, events[0].data.flags) == (["s-1"], [])
+
+
+def test_release_without_checkin_is_409() -> None:
+    state = then(evacuated(), *step(guardian("Anne Byron", "s-1")))[0]
+    assert rejects(state, *step(release())).status == 409
+
+
+def test_release_to_an_unchecked_guardian_is_409() -> None:
+    state = then(evacuated(), *step(c.CheckIn(person_id="s-1")))[0]
+    assert rejects(state, *step(release())).status == 409
+
+
+def test_release_to_a_guardian_approved_for_another_student_is_409() -> None:
+    state = run(evacuated(), step(c.CheckIn(person_id="s-2")),
+                step(guardian("Anne Byron", "s-1")))[0]
+    assert rejects(state, *step(release("s-2", "Anne Byron"))).status == 409
+
+
+@pytest.mark.parametrize("name,flag", [
+    ("Lord Byron", "s-1: custody restriction"), ("Stranger Danger", "s-1: guardian not listed")])
+def test_flagged_guardian_is_recorded_without_approval(name: str, flag: str) -> None:
+    state = then(evacuated(), *step(c.CheckIn(person_id="s-1")))[0]
+    state, events = then(state, *step(guardian(name, "s-1")))
+    assert types(events) == ["GuardianCheckedIn"]
+    assert events[0].data.approved == [] and flag in events[0].data.flags
+    assert rejects(state, *step(release("s-1", name))).status == 409
+
+
+def test_unverified_id_is_flagged_and_not_approved() -> None:
+    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1", verified=False)))
+    assert events[0].data.approved == [] and "id not verified" in events[0].data.flags
+
+
+def test_one_flag_withholds_approval_for_every_student_of_the_check() -> None:
+    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1", "s-2")))
+    assert events[0].data.approved == [] and events[0].data.flags == ["s-2: guardian not listed"]
+
+
+def test_custody_order_imported_after_the_check_still_blocks_release() -> None:
+    ordered = site(people=[replace(p, guardians=[], restricted=["Anne Byron"])
+                           if p.id == "s-1" else p for p in site().people])
+    state = evolve(ready_to_release(), configured(ordered, at=90))
+    assert rejects(state, *step(release())).status == 409
+
+
+def test_release_without_consent_is_refused() -> None:
+    err = rejects(ready_to_release(), *step(release(consents=False)))
+    assert (err.status, err.field) == (409, "$.student_consents")
+
+
+def test_release_at_most_once() -> None:
+    state = then(ready_to_release(), *step(release()))[0]
+    assert rejects(state, *step(release())).status == 409
+    assert rejects(state, *step(c.CheckIn(person_id="s-1"))).status == 409
+
+
+def test_checkin_twice_is_409() -> None:
+    state = then(evacuated(), *step(c.CheckIn(person_id="s-1")))[0]
+    assert rejects(state, *step(c.CheckIn(person_id="s-1"))).status == 409
+
+
+def test_checkin_of_a_non_student_is_409() -> None:
+    err = rejects(evacuated(), *step(c.CheckIn(person_id="t-1")))
+    assert (err.status, err.field) == (409, "$.person_id")
+
+
+@pytest.mark.parametrize("cmd,field", [
+    (c.CheckIn(person_id="nobody"), "$.person_id"),
+    (c.Release(person_id="nobody", guardian="Anne Byron", student_consents=True), "$.person_id"),
+    (c.CheckGuardian(guardian="Anne Byron", id_verified=True, students=["s-1", "nobody"]),
+     "$.students[1]"),
+    (c.HandleWithCare(person_id="nobody"), "$.person_id"),
+], ids=lambda v: type(v).__name__ if isinstance(v, c.Command) else v)
+def test_unknown_person_is_404_with_the_field(cmd: c.Command, field: str) -> None:
+    err = rejects(evacuated(), *step(cmd))
+    assert (err.status, err.field) == (404, field)
+
+
+def test_reunification_stays_within_its_incident() -> None:
+    """A check-in in a drill does not let a live incident release the student."""
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    state = run(state, (c.CheckIn(person_id="s-1"), ctx(STAFF, at=5, incident=DRILL)),
+                (guardian("Anne Byron", "s-1"), ctx(STAFF, at=6, incident=DRILL)))[0]
+    state = then(state, press("fire"), ctx(at=7, new=LIVE))[0]
+    assert rejects(state, *step(release())).status == 409
+
+
+# --- accountability and room reports -------------------------------------------------------
+
+
+def test_accountability_is_recorded() -> None:
+    entries = [e.AccountingEntry(person_id="s-1", status="accounted", location="Field"),
+               e.AccountingEntry(person_id="s-2", status="missing")]
+    _, events = then(evacuated(), *step(c.AccountPersons(entries=entries)))
+    assert types(events) == ["PersonsAccounted"] and events[0].data.entries == entries
+
+
+def test_accountability_with_unknown_person_is_404_naming_the_entry() -> None:
+    entries = [e.AccountingEntry(person_id="s-1", status="accounted"),
+               e.AccountingEntry(person_id="ghost", status="missing")]
+    err = rejects(evacuated(), *step(c.AccountPersons(entries=entries)))
+    assert (err.status, err.field) == (404, "$.entries[1].person_id")
+
+
+def test_reunified_through_accountability_without_release_is_409() -> None:
+    entries = [e.AccountingEntry(person_id="s-1", status="reunified")]
+    state = ready_to_release()
+    assert rejects(state, *step(c.AccountPersons(entries=entries))).status == 409
+    state = then(state, *step(release()))[0]
+    assert types(then(state, *step(c.AccountPersons(entries=entries)))[1]) == ["PersonsAccounted"]
+
+
+def test_empty_accountability_is_400() -> None:
+    assert rejects(evacuated(), *step(c.AccountPersons(entries=[]))).status == 400
+
+
+def test_room_report_is_recorded_for_the_route_room() -> None:
+    cmd = c.ReportRoomStatus(status="needs_help", present=1, missing=["s-2"], injured=["s-1"])
+    _, events = then(opened(), cmd, ctx(STAFF, at=40, incident=LIVE, room="B-112"))
+    assert types(events) == ["RoomStatusReported"]
+    assert (events[0].data.room, events[0].data.missing, events[0].data.injured) == (
+        "B-112", ["s-2"], ["s-1"])
+
+
+def test_room_report_for_unknown_room_or_person_is_404() -> None:
+    cmd = c.ReportRoomStatus(status="secured")
+    assert rejects(opened(), cmd, ctx(STAFF, incident=LIVE, room="Z-9")).status == 404
+    err = rejects(opened(), c.ReportRoomStatus(status="secured", extra=["s-3", "ghost"]),
+                  ctx(STAFF, incident=LIVE, room="B-112"))
+    assert (err.status, err.field) == (404, "$.extra[1]")
+
+
+# --- the rest ------------------------------------------------------------------------------
+
+
+def test_ack_note_and_transfer_are_recorded_in_the_incident() -> None:
+    _, events = run(opened(),
+                    (c.Acknowledge(responder="Unit 12"), ctx(COMMANDER, at=30, incident=LIVE)),
+                    (c.AddNote(text="suspect seen in B wing"), ctx(STAFF, at=31, incident=LIVE)),
+                    (c.TransferCommand(commander="Lt. Diaz", agency="Police"),
+                     ctx(COMMANDER, at=32, incident=LIVE)))
+    assert types(events) == ["ResponderAcknowledged", "NoteAdded", "CommandTransferred"]
+    assert {(ev.incident_id, ev.mode) for ev in events} == {(LIVE, "live")}
+
+
+def test_handle_with_care_belongs_to_no_incident() -> None:
+    _, events = then(opened(), c.HandleWithCare(person_id="s-3"), ctx(STAFF))
+    assert types(events) == ["HandleWithCareIssued"] and events[0].incident_id is None
+
+
+def test_site_import_must_match_the_site() -> None:
+    _, events = then(SiteState(), c.ConfigureSite(site=site()), ctx(COMMANDER))
+    assert types(events) == ["SiteConfigured"]
+    err = rejects(SiteState(), c.ConfigureSite(site=small_site("elsewhere")), ctx(COMMANDER))
+    assert (err.status, err.field) == (400, "$.id")
+
+
+def test_seal_stamps_actor_time_and_ids() -> None:
+    context = ctx(STAFF, at=12)
+    drafts = when(given(configured()), press(), context)
+    events = seal(drafts, context, ["a", "b", "c"])
+    assert [ev.id for ev in events] == ["a", "b", "c"]
+    assert {(ev.site, ev.actor, ev.occurred_at, ev.recorded_at) for ev in events} == {
+        (SITE_ID, STAFF, T0 + timedelta(seconds=12), T0 + timedelta(seconds=12))}
+    with pytest.raises(ValueError):
+        seal(drafts, context, ["a"])
