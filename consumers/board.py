@@ -62,6 +62,8 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     false_alarm: bool = False
     ended_at: datetime | None = None
     alerts: int = 0
+    updates: int = 0  # protocol changes after the first declaration: CAP Update messages
+    updated_at: datetime | None = None
 
 
 class Ack(msgspec.Struct, frozen=True):
@@ -106,6 +108,7 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     config: Site | None = None
     cases: dict[str, Case] = {}  # open incidents by id; a live one outranks a drill
     mode: str = "live"
+    ended: Case | None = None  # the last incident to end, for CAP's Cancel and the notifier
 
 
 def empty(site: str, mode: str = "live") -> State:
@@ -163,7 +166,7 @@ def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
     case = apply(case, event, state.config)
     if case.incident.status != "open":
         remaining = {k: v for k, v in state.cases.items() if k != case.incident.id}
-        return replace(state, cases=remaining), case
+        return replace(state, cases=remaining, ended=case), case
     return replace(state, cases={**state.cases, case.incident.id: case}), case
 
 
@@ -196,11 +199,18 @@ def _declared(case: Case, ev: e.ProtocolDeclared, config: Site | None) -> Case:
         declared_at=ev.occurred_at, zones=d.zones, evacuate_to=d.evacuate_to, hazard=d.hazard,
         strategy=d.strategy,
     )
-    return replace(case, protocol=protocol)
+    return _updated(replace(case, protocol=protocol), ev, first=case.protocol is None
+                    and case.incident.updates == 0 and case.incident.updated_at is None)
+
+
+def _updated(case: Case, ev: e.Envelope, first: bool = False) -> Case:
+    updates = case.incident.updates + (0 if first else 1)
+    return replace(case, incident=replace(case.incident, updates=updates,
+                                          updated_at=ev.occurred_at))
 
 
 def _lifted(case: Case, ev: e.ProtocolLifted, config: Site | None) -> Case:
-    return replace(case, protocol=None)
+    return _updated(replace(case, protocol=None), ev)
 
 
 def _set_people(case: Case, changes: dict[str, Person]) -> Case:
