@@ -46,6 +46,9 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
     return applied
 
 
-async def drop_read_models(pool: asyncpg.Pool) -> None:
+async def drop_read_models(pool: asyncpg.Pool, position: str = "projector") -> None:
+    """Empty the projector's tables and its position; other consumers keep theirs."""
+    tables = [t for t in READ_MODELS if t != "projection_position"]
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("TRUNCATE " + ", ".join(READ_MODELS))
+        await conn.execute("TRUNCATE " + ", ".join(tables))
+        await conn.execute("DELETE FROM projection_position WHERE name = $1", position)

@@ -104,8 +104,10 @@ class EventLog:
         info = await self.js.stream_info(self.stream)
         return info.state.last_seq
 
-    async def append(self, site: str, events: Sequence[e.Envelope], expected_last: int) -> list[int]:
-        """Append atomically; the stream sequences of the events, in order."""
+    async def append(self, site: str, events: Sequence[e.Envelope],
+                     expected_last: int | None) -> list[int]:
+        """Append atomically; the stream sequences of the events, in order. `expected_last`
+        None skips the concurrency check, for records of what happened (notifications)."""
         if not self.nc.is_connected:
             raise Unavailable("the event stream is unreachable")
         batch = str(uuid.uuid4())
@@ -113,7 +115,7 @@ class EventLog:
         try:
             for i, event in enumerate(events, 1):
                 headers = {"Nats-Msg-Id": event.id}
-                if i == 1:
+                if i == 1 and expected_last is not None:
                     headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_last)
                     headers["Nats-Expected-Last-Subject-Sequence-Subject"] = self.site_filter(site)
                 if last > 1:

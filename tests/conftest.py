@@ -178,3 +178,59 @@ async def app(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator
 
 def decode_json(raw: bytes | str) -> object:
     return msgspec.json.decode(raw)
+
+
+class Sink:
+    """A local HTTP endpoint that Apprise's `json://` channels post to; it records every post
+    and can be told to fail (`status`) or hang (`delay`) for a path."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict, float]] = []
+        self.status: dict[str, int] = {}
+        self.delay: dict[str, float] = {}
+        self.port = 0
+        self._arrived = asyncio.Event()
+
+    def url(self, path: str) -> str:
+        return f"json://127.0.0.1:{self.port}/{path}"
+
+    def to(self, path: str) -> list[dict]:
+        return [body for p, body, _ in self.posts if p == f"/{path}"]
+
+    async def handle(self, request: "web.Request") -> "web.Response":
+        from aiohttp import web
+
+        body = await request.json()
+        await asyncio.sleep(self.delay.get(request.path.strip("/"), 0))
+        status = self.status.get(request.path.strip("/"), 200)
+        if status == 200:
+            self.posts.append((request.path, body, asyncio.get_running_loop().time()))
+            self._arrived.set()
+        return web.Response(status=status, text="ok" if status == 200 else "nope")
+
+    async def wait_for(self, count: int, path: str | None = None, timeout: float = 15.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.to(path) if path else self.posts) < count:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"sink got {len(self.posts)} posts, wanted {count}: "
+                                     f"{self.posts}")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), min(left, 0.1))
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[Sink]:
+    from aiohttp import web
+
+    sink = Sink()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", sink.handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    sink.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield sink
+    await runner.cleanup()

@@ -1,0 +1,150 @@
+"""Who hears what, and in which words: the notifier's pure rules (CONTRACT §5, DOMAIN.md).
+
+`deliveries(state, event)` says which channels an event goes to and what each reads, from the
+board state *before* the event. Drill traffic goes only to channels whose `modes` include
+`drill`, and every drill message starts with `DRILL —`; a replayed event goes nowhere. The words
+are the SRP's, with severity in the title, so a Secure never reads like a Lockdown.
+"""
+
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from command import events as e
+from command.policy import DIRECTIVES, SEVERITY, SEVERITY_LABEL
+from command.site import Channel, Site
+from consumers import board
+
+Level = Literal["info", "success", "warning", "failure"]
+DRILL = "DRILL — "
+FALSE_ALARM = "FALSE ALARM — "
+LEVEL: dict[str, Level] = {
+    "lockdown": "failure", "evacuate": "warning", "shelter": "warning",
+    "secure": "info", "hold": "info",
+}
+# Events about notifications never notify: that way lies a loop.
+SILENT = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated, e.SiteConfigured)
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    channel: str
+    event_id: str
+    site: str
+    incident_id: str | None
+    mode: str
+    kind: Literal["alert", "false_alarm", "escalation", "handle_with_care"]
+    title: str
+    body: str
+    level: Level = "info"
+
+
+def accepts(channel: Channel, mode: str) -> bool:
+    """The one check every send passes: a channel hears only the modes it asked for."""
+    return mode in channel.modes and mode != "replay"
+
+
+def local_time(at: datetime, config: Site | None) -> str:
+    try:
+        zone = ZoneInfo(config.timezone) if config else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return at.astimezone(zone).strftime("%H:%M")
+
+
+def _where(config: Site | None, room: str | None) -> str:
+    school = config.name if config else "the school"
+    return f"{school}, room {room}" if room else school
+
+
+def _protocol_text(d: e.ProtocolDeclaredData) -> str:
+    text = DIRECTIVES[d.action]
+    if d.evacuate_to:
+        text += f" To: {d.evacuate_to}."
+    if d.hazard:
+        text += f" Hazard: {d.hazard}" + (f", strategy: {d.strategy}." if d.strategy else ".")
+    return text
+
+
+def _title(action: str, config: Site | None) -> str:
+    school = config.name if config else "school"
+    return f"[{SEVERITY_LABEL[action].upper()}] {action.upper()} — {school}"  # type: ignore[index]
+
+
+def message(state: board.State, event: e.Event) -> tuple[str, str, Level] | None:
+    """The title, body and level an event reads as, or None when it is not announced."""
+    config = state.config
+    at = local_time(event.occurred_at, config)
+    case = state.cases.get(event.incident_id or "")
+    if isinstance(event, e.AlertRaised):
+        d = event.data
+        held = case.protocol.action if case and case.protocol else None
+        if held and SEVERITY[held] >= SEVERITY[d.action] and held != d.action:  # type: ignore[index]
+            body = f"{d.kind} alert at {_where(config, d.room)}, {at}. The {held} remains in force."
+            return _title(held, config), body, LEVEL[held]
+        body = f"{DIRECTIVES[d.action]} {_where(config, d.room)}, {at}. Alert: {d.kind}."
+        return _title(d.action, config), body, LEVEL[d.action]
+    if isinstance(event, e.ProtocolDeclared):
+        room = case.incident.room if case else None
+        body = f"{_protocol_text(event.data)} {_where(config, room)}, {at}."
+        return _title(event.data.action, config), body, LEVEL[event.data.action]
+    if isinstance(event, e.ProtocolLifted):
+        if event.data.reason == "cancel":
+            return None  # the FALSE ALARM message says it, once
+        body = f"ALL CLEAR — the {event.data.action} at {_where(config, None)} is lifted, {at}."
+        return f"ALL CLEAR — {config.name if config else 'school'}", body, "success"
+    if isinstance(event, e.IncidentCancelled):
+        kind = case.incident.kind if case else "alert"
+        body = (f"{FALSE_ALARM}the {kind} alert at {_where(config, None)} was a false alarm, "
+                f"{at}. {event.data.reason}")
+        return f"{FALSE_ALARM}{config.name if config else 'school'}", body, "info"
+    if isinstance(event, e.HandleWithCareIssued):
+        person = next((p for p in config.people if p.id == event.data.person_id), None) \
+            if config else None
+        return "Handle With Care", person.name if person else event.data.person_id, "info"
+    return f"{e.type_of(event)} — {config.name if config else 'school'}", \
+        f"{e.type_of(event)} at {_where(config, None)}, {at}.", "info"
+
+
+def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = frozenset(),
+               ) -> list[Delivery]:
+    """The sends an event causes; `alerted` are the channels that got this incident's alerts."""
+    config = state.config
+    if config is None or isinstance(event, SILENT) or event.mode == "replay":
+        return []
+    words = message(state, event)
+    if words is None:
+        return []
+    title, body, level = words
+    kind: Literal["alert", "false_alarm", "handle_with_care"] = "alert"
+    if isinstance(event, e.HandleWithCareIssued):
+        chosen = [ch for ch in config.channels if ch.handle_with_care]
+        kind = "handle_with_care"
+    elif isinstance(event, e.IncidentCancelled):
+        chosen = [ch for ch in config.channels if ch.name in alerted]
+        kind = "false_alarm"
+    else:
+        chosen = [ch for ch in config.channels
+                  if e.type_of(event) in ch.events and not ch.handle_with_care]
+        if isinstance(event, e.ProtocolDeclared) and event.data.reason == "alert":
+            # The press's own AlertRaised already carried this directive to these channels.
+            chosen = [ch for ch in chosen if "AlertRaised" not in ch.events]
+    if event.mode == "drill":
+        title, body = DRILL + title, DRILL + body
+    return [Delivery(channel=ch.name, event_id=event.id, site=event.site,
+                     incident_id=event.incident_id, mode=event.mode, kind=kind, title=title,
+                     body=body, level=level)
+            for ch in chosen if accepts(ch, event.mode)]
+
+
+def escalation(original: Delivery, target: Channel, after_s: float) -> Delivery | None:
+    """The message an unacknowledged alert escalates to `target` with, if it takes that mode."""
+    if not accepts(target, original.mode):
+        return None
+    prefix = DRILL if original.mode == "drill" else ""
+    body = original.body.removeprefix(DRILL)
+    return msgspec.structs.replace(
+        original, channel=target.name, kind="escalation",
+        title=f"{prefix}ESCALATION — {original.title.removeprefix(DRILL)}",
+        body=f"{prefix}ESCALATION — no acknowledgement after {after_s:g} s: {body}")

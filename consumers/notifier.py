@@ -1,0 +1,256 @@
+"""The notifier: a durable consumer that turns events into Apprise sends (CONTRACT §5).
+
+Folding is in stream order and only writes an outbox: the (event, channel) rows are recorded in
+PostgreSQL, with the notifier's position and any escalation timers, in one transaction, before
+anything is sent. A sender loop then delivers each channel's rows oldest first, retries with
+backoff, and appends `NotificationSent` / `NotificationFailed` back to the stream. A row claimed
+but never recorded as sent (a crash mid-send) is sent again: at least once, at most twice.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+from nats.errors import TimeoutError as NatsTimeout
+
+from command import events as e
+from command.eventlog import Duplicate, EventLog
+from command.site import Channel
+from consumers import alert_rules, board
+from consumers.alert_rules import Delivery
+from consumers.runner import durable, position
+from consumers.sender import Sender
+
+log = logging.getLogger("muster.notifier")
+NAME = "notifier"
+ACTOR = e.Actor(kind="system", id="notifier")
+_NS = uuid.UUID("0b5f3c7e-2f4d-4c61-8f0e-7a2d9c1e5b44")
+ESCALATE_ON = (e.AlertRaised, e.ProtocolDeclared)
+STOP_TIMERS = (e.ResponderAcknowledged, e.IncidentCancelled, e.IncidentClosed)
+
+
+def record_id(*parts: object) -> str:
+    """Deterministic ids for the notifier's own events: a retried append is absorbed."""
+    return str(uuid.uuid5(_NS, "/".join(map(str, parts))))
+
+
+class Notifier:
+    def __init__(self, log_: EventLog, pool: asyncpg.Pool, sender: Sender, *,
+                 backoff: tuple[float, ...] = (0.5, 2.0, 5.0), lease_s: float = 15.0,
+                 tick_s: float = 0.2) -> None:
+        self.log = log_
+        self.pool = pool
+        self.sender = sender
+        self.backoff = backoff
+        self.lease_s = lease_s
+        self.tick_s = tick_s
+        self.states: dict[str, board.State] = {}
+        self.position = 0
+        self.caught_up = False
+        self._wake = asyncio.Event()
+        self._busy: set[str] = set()
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        self.position = await position(self.pool, NAME)
+        async for seq, event in self.log.read(1, self.position):
+            self.states[event.site] = board.evolve(self._state(event.site), seq, event)
+        await asyncio.gather(self._fold_loop(), self._send_loop(), self._timer_loop())
+
+    def _state(self, site: str) -> board.State:
+        return self.states.get(site) or board.empty(site)
+
+    # --- fold: events -> outbox ----------------------------------------------------------
+
+    async def _fold_loop(self) -> None:
+        sub: Any = await durable(self.log, NAME, self.position, ack_wait=60)
+        while True:
+            try:
+                msgs = await sub.fetch(64, timeout=1.0)
+            except (TimeoutError, NatsTimeout):
+                self.caught_up = True
+                continue
+            if not msgs:
+                continue
+            await self._fold(msgs)
+            for m in msgs:
+                await m.ack()
+            self.caught_up = msgs[-1].metadata.num_pending == 0
+            self._wake.set()
+
+    async def _fold(self, msgs: list[Any]) -> None:
+        states = dict(self.states)
+        async with self.pool.acquire() as conn, conn.transaction():
+            pos = await position(conn, NAME)
+            last = pos
+            for m in msgs:
+                seq = m.metadata.sequence.stream
+                if seq <= last:
+                    continue
+                event = e.decode(m.data)
+                before = states.get(event.site) or board.empty(event.site)
+                await self._effects(conn, before, seq, event)
+                states[event.site] = board.evolve(before, seq, event)
+                last = seq
+            await conn.execute(
+                "INSERT INTO projection_position(name, seq) VALUES ($1,$2) ON CONFLICT (name) "
+                "DO UPDATE SET seq = EXCLUDED.seq", NAME, last)
+        self.states, self.position = states, last
+
+    async def _effects(self, conn: asyncpg.Connection, before: board.State, seq: int,
+                       event: e.Event) -> None:
+        alerted: frozenset[str] = frozenset()
+        if isinstance(event, e.IncidentCancelled):
+            rows = await conn.fetch("SELECT DISTINCT channel FROM notifications WHERE "
+                                    "incident_id=$1 AND kind IN ('alert','escalation')",
+                                    event.incident_id)
+            alerted = frozenset(r["channel"] for r in rows)
+        for d in alert_rules.deliveries(before, event, alerted):
+            await self._enqueue(conn, d, seq)
+            channel = _channel(before, d.channel)
+            if (isinstance(event, ESCALATE_ON) and channel and channel.escalate_after_s
+                    and channel.escalate_to and d.incident_id):
+                await conn.execute(
+                    "INSERT INTO escalations(incident_id, channel, site, event_id, due_at) "
+                    "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING", d.incident_id,
+                    d.channel, d.site, d.event_id,
+                    event.occurred_at + timedelta(seconds=channel.escalate_after_s))
+        if isinstance(event, STOP_TIMERS) and event.incident_id:
+            await conn.execute("UPDATE escalations SET done = true WHERE incident_id=$1",
+                               event.incident_id)
+
+    @staticmethod
+    async def _enqueue(conn: asyncpg.Connection, d: Delivery, seq: int) -> None:
+        await conn.execute(
+            "INSERT INTO notifications(event_id, channel, site, incident_id, seq, mode, kind, "
+            "title, body, level) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
+            "ON CONFLICT (event_id, channel) DO NOTHING", d.event_id, d.channel, d.site,
+            d.incident_id, seq, d.mode, d.kind, d.title, d.body, d.level)
+
+    # --- escalation timers ---------------------------------------------------------------
+
+    async def _timer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            if self.caught_up:  # an acknowledgement may still wait in the backlog
+                with contextlib.suppress(OSError, asyncpg.PostgresError):
+                    await self._escalate_due()
+
+    async def _escalate_due(self) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            due = await conn.fetch(
+                "SELECT e.*, n.title, n.body, n.level, n.mode, n.seq FROM escalations e JOIN "
+                "notifications n ON n.event_id = e.event_id AND n.channel = e.channel "
+                "WHERE NOT e.done AND e.due_at <= now() FOR UPDATE OF e SKIP LOCKED")
+            for row in due:
+                state = self._state(row["site"])
+                channel = _channel(state, row["channel"])
+                original = Delivery(channel=row["channel"], event_id=row["event_id"],
+                                    site=row["site"], incident_id=row["incident_id"],
+                                    mode=row["mode"], kind="alert", title=row["title"],
+                                    body=row["body"], level=row["level"])
+                targets = []
+                for name in channel.escalate_to if channel else []:
+                    target = _channel(state, name)
+                    d = alert_rules.escalation(original, target, channel.escalate_after_s or 0) \
+                        if target and channel else None
+                    if d is not None:
+                        await self._enqueue(conn, d, row["seq"])
+                        targets.append(name)
+                await self._record(e.NotificationEscalated, row["site"], row["incident_id"],
+                                   row["mode"], e.NotificationEscalatedData(
+                                       channel=row["channel"], to=targets,
+                                       event_id=row["event_id"]),
+                                   record_id(row["event_id"], row["channel"], "escalated"))
+                await conn.execute("UPDATE escalations SET done = true WHERE incident_id=$1 "
+                                   "AND channel=$2", row["incident_id"], row["channel"])
+        if due:
+            self._wake.set()
+
+    # --- sending -------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick_s)
+            self._wake.clear()
+            try:
+                rows = await self._claim()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("cannot claim notifications: %s", exc)
+                continue
+            for row in rows:
+                key = f"{row['site']}/{row['channel']}"
+                self._busy.add(key)
+                task = asyncio.create_task(self._deliver(dict(row), key))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+
+    async def _claim(self) -> list[asyncpg.Record]:
+        """Each channel's oldest unsent row, if due and not already in flight here."""
+        return await self.pool.fetch(
+            "WITH oldest AS (SELECT DISTINCT ON (site, channel) event_id, channel, next_at "
+            "FROM notifications WHERE status IN ('pending','sending') "
+            "ORDER BY site, channel, id) "
+            "UPDATE notifications n SET status='sending', attempts=n.attempts+1, "
+            "next_at = now() + make_interval(secs => $1) FROM oldest o "
+            "WHERE n.event_id=o.event_id AND n.channel=o.channel AND o.next_at <= now() "
+            "AND NOT (n.site || '/' || n.channel = ANY($2::text[])) RETURNING n.*",
+            self.lease_s, list(self._busy))
+
+    async def _deliver(self, row: dict[str, Any], key: str) -> None:
+        try:
+            d = Delivery(**{k: row[k] for k in Delivery.__struct_fields__})
+            channel = _channel(self._state(d.site), d.channel)
+            error = ("the channel is no longer configured" if channel is None
+                     else await self.sender.send(channel, d))
+            attempt = row["attempts"]
+            if error is None:
+                await self._record(e.NotificationSent, d.site, d.incident_id, d.mode,
+                                   e.NotificationSentData(channel=d.channel, event_id=d.event_id,
+                                                          attempt=attempt),
+                                   record_id(d.event_id, d.channel, "sent"))
+                await self.pool.execute(
+                    "UPDATE notifications SET status='sent', sent_at=now(), error=NULL "
+                    "WHERE event_id=$1 AND channel=$2", d.event_id, d.channel)
+                return
+            final = attempt > len(self.backoff)
+            await self._record(e.NotificationFailed, d.site, d.incident_id, d.mode,
+                               e.NotificationFailedData(channel=d.channel, event_id=d.event_id,
+                                                        attempt=attempt, error=error),
+                               record_id(d.event_id, d.channel, attempt, "failed"))
+            delay = 0.0 if final else self.backoff[attempt - 1]
+            await self.pool.execute(
+                "UPDATE notifications SET status=$3, error=$4, "
+                "next_at = now() + make_interval(secs => $5) WHERE event_id=$1 AND channel=$2",
+                d.event_id, d.channel, "failed" if final else "pending", error, delay)
+        except Exception:
+            log.exception("delivery of %s to %s failed to record; its lease will retry it",
+                          row.get("event_id"), row.get("channel"))
+        finally:
+            self._busy.discard(key)
+            self._wake.set()
+
+    async def _record(self, cls: type[e.Envelope], site: str, incident_id: str | None,
+                      mode: str, data: msgspec.Struct, event_id: str) -> None:
+        now = datetime.now(UTC)
+        event = cls(id=event_id, site=site, incident_id=incident_id, mode=mode,  # type: ignore[call-arg]
+                    occurred_at=now, recorded_at=now, actor=ACTOR, data=data)
+        with contextlib.suppress(Duplicate):
+            await self.log.append(site, [event], expected_last=None)
+
+    async def stop(self) -> None:
+        tasks = list(self._inflight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _channel(state: board.State, name: str) -> Channel | None:
+    config = state.config
+    return next((c for c in config.channels if c.name == name), None) if config else None

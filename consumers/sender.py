@@ -1,0 +1,70 @@
+"""Sending through Apprise without ever stalling the event loop.
+
+Apprise's sends are partly blocking, so each runs in a worker thread with a per-send timeout
+(Apprise's own call deadline, and an outer one here in case a plugin ignores it); the loop only
+awaits the thread's future. Before anything is sent, the channel's modes are checked again: no
+path reaches Apprise with a drill message for a live-only channel.
+"""
+
+import asyncio
+import concurrent.futures
+import time
+from typing import Protocol
+
+import apprise
+from prometheus_client import Counter, Histogram
+
+from command.site import Channel
+from consumers.alert_rules import Delivery, accepts
+
+SENDS = Counter("muster_notifications_total", "Apprise sends, by outcome", ["outcome"])
+SEND_SECONDS = Histogram("muster_notification_send_seconds", "Apprise send duration",
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class DrillLeak(RuntimeError):
+    """A drill message about to reach a channel that does not take drills: never sent."""
+
+
+class Sender(Protocol):
+    async def send(self, channel: Channel, delivery: Delivery) -> str | None: ...
+
+
+def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) -> str | None:
+    """In a worker thread: one Apprise call; None on success, else what went wrong."""
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        return "the channel's Apprise URL is not valid"
+    result = notifier.notify(body=body, title=title, notify_type=level, timeout=timeout)
+    if result:
+        return None
+    problems = [entry.message for entry in result.logs()
+                if entry.level in ("WARNING", "ERROR", "CRITICAL")]
+    return (problems[-1] if problems else f"apprise status {result.status.name}")[:500]
+
+
+class AppriseSender:
+    def __init__(self, workers: int = 8, timeout: float = 5.0) -> None:
+        self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="apprise")
+        self.timeout = timeout
+
+    async def send(self, channel: Channel, delivery: Delivery) -> str | None:
+        """Deliver once; None when the channel accepted it, else the error."""
+        if not accepts(channel, delivery.mode):
+            raise DrillLeak(f"{delivery.mode} message refused for channel {channel.name}")
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        future = loop.run_in_executor(self.pool, _send_blocking, channel.url, delivery.title,
+                                      delivery.body, delivery.level, self.timeout)
+        try:
+            error = await asyncio.wait_for(future, self.timeout + 1.0)
+        except TimeoutError:
+            error = f"no answer within {self.timeout:g} s"
+        except Exception as exc:  # a plugin's bug must not stop the notifier
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        SEND_SECONDS.observe(time.perf_counter() - started)
+        SENDS.labels("sent" if error is None else "failed").inc()
+        return error
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
