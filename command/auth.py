@@ -100,6 +100,15 @@ class TokenStore:
             except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("token refresh failed, keeping the cached tokens: %s", exc)
 
+    def peek(self, secret: str) -> Token | None:
+        """A cached, currently valid token for `secret`, without asking the database."""
+        token = self._by_hash.get(digest(secret))
+        if token is None or token.revoked_at is not None:
+            return None
+        if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
+            return None
+        return token
+
     async def authenticate(self, header: str | None) -> Token:
         if not header or not header.startswith("Bearer "):
             raise Unauthorized("a bearer token is needed: Authorization: Bearer TOKEN")

@@ -21,12 +21,14 @@ from command.errors import (
     Invalid,
     MusterError,
     NotFound,
+    RateLimited,
     TooLarge,
     Unavailable,
     from_validation,
 )
 from command.intake import Intake
 from command.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUESTS
+from command.ratelimit import Limits
 
 log = logging.getLogger("muster.http")
 MAX_BODY = 64 * 1024
@@ -101,6 +103,35 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         log.exception("unhandled error on %s %s", request.method, request.path)
         body = {"error": {"code": "internal", "message": "internal error", "field": None}}
         return json_response(body, status=500)
+
+
+EXEMPT = ("/healthz", "/readyz", "/metrics")
+EMERGENCY_ROLES = ("device", "commander")
+
+
+def bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else request.query.get("token", "")
+
+
+def rate_limit_middleware(limits: Limits, tokens: TokenStore) -> Any:
+    """429 with Retry-After past a token's or an address's rate; presses keep their own floor."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in EXEMPT:
+            return await handler(request)
+        token = tokens.peek(bearer(request))
+        emergency = (token is not None and token.role in EMERGENCY_ROLES
+                     and request.method == "POST" and request.path.endswith("/alerts"))
+        wait = limits.check(token.hash.hex() if token else None, request.remote or "?",
+                            emergency)
+        if wait is not None:
+            exc = RateLimited(f"too many requests; retry in {wait} s")
+            return json_response(exc.doc(), status=429, headers={"Retry-After": str(wait)})
+        return await handler(request)
+
+    return middleware
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -207,9 +238,10 @@ def observe_latency(seconds: float) -> None:
     INTAKE_LATENCY.observe(seconds)
 
 
-def make_app(routes: list[web.RouteDef], on_cleanup: list[Callable[..., Any]] | None = None,
-             ) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
+def make_app(routes: list[web.RouteDef], middlewares: list[Any] | None = None,
+             on_cleanup: list[Callable[..., Any]] | None = None) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware, *(middlewares or [])],
+                          client_max_size=MAX_BODY)
     app.add_routes(routes)
     for cb in on_cleanup or []:
         app.on_cleanup.append(cb)
