@@ -10,7 +10,7 @@ from command.types import AlertKind, Count, Ident, Name, RoomStatus, SrpAction, 
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A request body: frozen, unknown fields rejected, optionally named by the client for dedupe."""
+    """A request body: frozen, unknown fields refused, named by the client for dedupe."""
 
     client_event_id: uuid.UUID | None = None
 

@@ -59,7 +59,7 @@ class Unavailable(MusterError):
 
 
 def from_validation(exc: msgspec.ValidationError | msgspec.DecodeError) -> Invalid:
-    """msgspec's message already names the JSON path (`... - at `$.room``); keep it, lift the path."""
+    """msgspec's message names the JSON path (`... - at `$.room``); keep it, lift the path."""
     text = str(exc)
     field = "$"
     if " - at `" in text:

@@ -134,7 +134,8 @@ class Intake:
                         raise Unavailable("the event stream is behind; try again") from lost
                     continue
                 except Duplicate as dup:
-                    found = await self.wait_until(lambda: events[0].id in self.known, 2.0)
+                    found = await self.wait_until(
+                        lambda first=events[0].id: first in self.known, 2.0)
                     if cid is None or not found:
                         raise Unavailable("a duplicate was detected but not yet readable") from dup
                     return self._duplicate(cid), []

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
+from aiohttp import web
 
 from command import auth
 from command import site as site_file
@@ -197,9 +198,7 @@ class Sink:
     def to(self, path: str) -> list[dict]:
         return [body for p, body, _ in self.posts if p == f"/{path}"]
 
-    async def handle(self, request: "web.Request") -> "web.Response":
-        from aiohttp import web
-
+    async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
         await asyncio.sleep(self.delay.get(request.path.strip("/"), 0))
         status = self.status.get(request.path.strip("/"), 200)
@@ -222,8 +221,6 @@ class Sink:
 
 @pytest.fixture
 async def sink() -> AsyncIterator[Sink]:
-    from aiohttp import web
-
     sink = Sink()
     app = web.Application()
     app.router.add_post("/{tail:.*}", sink.handle)

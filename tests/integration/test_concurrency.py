@@ -1,6 +1,7 @@
 """Two intake processes on one stream: conflicting commands never break an incident's rules."""
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -91,7 +92,7 @@ async def test_two_intakes_never_break_the_rules(
         declared = [ev.data.action for ev in events if isinstance(ev, e.ProtocolDeclared)]
         severity = {"hold": 1, "secure": 2, "lockdown": 3}
         assert declared[-1] == "lockdown"
-        assert all(severity[a] < severity[b] for a, b in zip(declared, declared[1:]))
+        assert all(severity[a] < severity[b] for a, b in itertools.pairwise(declared))
 
         base = f"/v1/incidents/{inc}"
         staff, commander = tokens["staff"], tokens["commander"]

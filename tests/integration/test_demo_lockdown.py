@@ -1,4 +1,4 @@
-"""A scripted lockdown of demo-high, end to end over HTTP, its final board checked field by field."""
+"""A scripted lockdown of demo-high over HTTP, its final board checked field by field."""
 
 import aiohttp
 

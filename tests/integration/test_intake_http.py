@@ -1,4 +1,4 @@
-"""Intake over HTTP against real NATS and PostgreSQL: 202 means durable, bad input writes nothing."""
+"""Intake over HTTP on real NATS and PostgreSQL: 202 means durable, bad input writes nothing."""
 
 import uuid
 
