@@ -23,8 +23,15 @@ from command import auth, db
 from command import config as settings_mod
 from command import site as site_file
 from command.config import Settings
-from command.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres
-from command.eventlog import EventLog, connect
+from command.embedded import (
+    EmbeddedError,
+    EmbeddedNats,
+    EmbeddedPostgres,
+    Unreachable,
+    reach_db,
+    reach_nats,
+)
+from command.eventlog import EventLog
 from command.events import Actor
 from command.types import ROLES
 
@@ -41,7 +48,8 @@ def _runtime(settings: Settings) -> dict[str, Any] | None:
 
 
 @contextlib.asynccontextmanager
-async def servers(settings: Settings, need_nats: bool = True) -> AsyncIterator[tuple[str, str]]:
+async def servers(settings: Settings, need_nats: bool = True,
+                  need_db: bool = True) -> AsyncIterator[tuple[str, str]]:
     """NATS and PostgreSQL URLs: configured ones, a running `muster up`'s, or embedded ones
     started for this command alone and stopped after it."""
     nats_url, db_url = settings.nats_url, settings.database_url
@@ -56,11 +64,11 @@ async def servers(settings: Settings, need_nats: bool = True) -> AsyncIterator[t
             nats = EmbeddedNats(Path(settings.data_dir) / "nats")
             nats_url = await loop.run_in_executor(None, nats.start)
             started.append(nats)
-        if not db_url:
+        if need_db and not db_url:
             pg = EmbeddedPostgres(Path(settings.data_dir) / "pg")
             db_url = await loop.run_in_executor(None, pg.start)
             started.append(pg)
-        yield nats_url or "", db_url
+        yield nats_url or "", db_url or ""
     finally:
         for server in reversed(started):
             await loop.run_in_executor(None, server.stop)
@@ -69,6 +77,12 @@ async def servers(settings: Settings, need_nats: bool = True) -> AsyncIterator[t
 async def _up(settings: Settings, demo: bool, components: tuple[str, ...]) -> int:
     from consumers.main import Muster, PortInUse, run_until_stopped
 
+    running = _runtime(settings) if settings.embedded else None
+    if running:
+        # A second embedded NATS on the same store would stop the first one's (stale pid file).
+        print(f"muster: muster up is already running on {settings.data_dir} "
+              f"(pid {running['pid']}, {running['http_url']})", file=sys.stderr)
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -86,7 +100,7 @@ async def _up(settings: Settings, demo: bool, components: tuple[str, ...]) -> in
 
     try:
         await run_until_stopped(muster, stop, announce)
-    except (PortInUse, EmbeddedError) as exc:
+    except (PortInUse, EmbeddedError, Unreachable) as exc:
         print(f"muster: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -94,7 +108,7 @@ async def _up(settings: Settings, demo: bool, components: tuple[str, ...]) -> in
 
 async def _migrate(settings: Settings) -> int:
     async with servers(settings, need_nats=False) as (_, db_url):
-        pool = await db.connect(db_url)
+        pool = await reach_db(db_url)
         applied = await db.migrate(pool)
         await pool.close()
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
@@ -110,15 +124,24 @@ async def _site_import(settings: Settings, path: str) -> int:
     except (OSError, site_file.SiteError) as exc:
         print(f"muster: {path}: {exc}", file=sys.stderr)
         return 2
-    async with servers(settings) as (nats_url, _):
-        nc = await connect(nats_url)
+    async with servers(settings, need_db=False) as (nats_url, _):
+        nc = await reach_nats(nats_url)
         log = EventLog(nc, stream=settings.stream)
         await log.ensure_stream(settings.stream_replicas)
         intake = Intake(log)
-        await intake.start(subjects=log.site_filter(doc.id))
-        accepted, _ = await intake.execute(doc.id, c.ConfigureSite(site=doc), CLI_ACTOR)
-        await intake.stop()
-        await nc.close()
+        # The whole stream: Intake.start waits for the stream's last seq, which a filter on
+        # one site's subjects never reaches when another site wrote last.
+        await intake.start()
+        try:
+            current = intake.state(doc.id)
+            if current.site == doc:
+                print(f"{doc.id} is already imported as in {path} (seq {current.seq}); "
+                      "nothing written")
+                return 0
+            accepted, _ = await intake.execute(doc.id, c.ConfigureSite(site=doc), CLI_ACTOR)
+        finally:
+            await intake.stop()
+            await nc.close()
     print(f"imported {doc.id}: {len(doc.rooms)} rooms, {len(doc.people)} people "
           f"(event {accepted.event_id}, seq {accepted.seq})")
     return 0
@@ -126,7 +149,7 @@ async def _site_import(settings: Settings, path: str) -> int:
 
 async def _token_create(settings: Settings, role: str, site: str, name: str | None) -> int:
     async with servers(settings, need_nats=False) as (_, db_url):
-        pool = await db.connect(db_url)
+        pool = await reach_db(db_url)
         await db.migrate(pool)
         secret, token = await auth.create(pool, role, site, name)
         await pool.close()
@@ -144,8 +167,8 @@ async def _rebuild(settings: Settings) -> int:
         print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", flush=True)
 
     async with servers(settings) as (nats_url, db_url):
-        nc = await connect(nats_url)
-        pool = await db.connect(db_url)
+        nc = await reach_nats(nats_url)
+        pool = await reach_db(db_url)
         await db.migrate(pool)
         pos = await rebuild(EventLog(nc, stream=settings.stream), pool, progress)
         await pool.close()
@@ -215,6 +238,7 @@ def parser() -> argparse.ArgumentParser:
     rebuild = sub.add_parser("rebuild", help="drop the read models and project them again")
     for command in (up, serve, migrate, imp, create, alert, rebuild):
         command.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS)
+        command.add_argument("--config", default=argparse.SUPPRESS, help="a TOML settings file")
     return p
 
 
@@ -222,9 +246,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = settings_mod.load(
-        args.config, data_dir=getattr(args, "data_dir", None),
-        http_port=getattr(args, "port", None), http_host=getattr(args, "host", None))
+    try:
+        settings = settings_mod.load(
+            args.config, data_dir=getattr(args, "data_dir", None),
+            http_port=getattr(args, "port", None), http_host=getattr(args, "host", None))
+    except settings_mod.ConfigError as exc:
+        print(f"muster: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, settings)
+    except (EmbeddedError, Unreachable) as exc:
+        print(f"muster: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.cmd == "up":
         return asyncio.run(_up(settings, args.demo, ("intake", "projector", "boards",
                                                      "notifier")))

