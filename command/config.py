@@ -16,6 +16,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     data_dir: str = ".muster"
     stream: str = "MUSTER"
     stream_replicas: int = 1
+    rate_per_token: float = 100.0  # requests per second; 0 turns a limit off
+    rate_per_address: float = 200.0
+    rate_emergency: float = 20.0  # a device's or commander's presses, apart from all else
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    send_timeout_s: float = 5.0  # one Apprise send, before it counts as failed
 
     @property
     def embedded(self) -> bool:

@@ -134,6 +134,29 @@ def rate_limit_middleware(limits: Limits, tokens: TokenStore) -> Any:
     return middleware
 
 
+def cors_middleware(origins: tuple[str, ...]) -> Any:
+    """CORS closed unless origins are configured; then only those, never a wildcard."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        allowed = origin is not None and origin in origins
+        if request.method == "OPTIONS" and allowed:
+            response: web.StreamResponse = web.Response(status=204, headers={
+                "Access-Control-Allow-Methods": "GET, POST, PUT",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600"})
+        else:
+            response = await handler(request)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+            response.headers["Vary"] = "Origin"
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return middleware
+
+
 async def read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise TooLarge(f"the body is larger than {MAX_BODY} bytes")
@@ -240,7 +263,8 @@ def observe_latency(seconds: float) -> None:
 
 def make_app(routes: list[web.RouteDef], middlewares: list[Any] | None = None,
              on_cleanup: list[Callable[..., Any]] | None = None) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, *(middlewares or [])],
+    # Outer middlewares (CORS, rate limits) see every answer, errors included.
+    app = web.Application(middlewares=[*(middlewares or []), errors_middleware],
                           client_max_size=MAX_BODY)
     app.add_routes(routes)
     for cb in on_cleanup or []:

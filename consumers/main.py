@@ -23,12 +23,25 @@ from command.config import Settings
 from command.embedded import EmbeddedNats, EmbeddedPostgres, bind_error, reach_db, reach_nats
 from command.eventlog import EventLog
 from command.events import SYSTEM
-from command.http import health_routes, make_app, observe_latency, write_routes
+from command.http import (
+    cors_middleware,
+    health_routes,
+    make_app,
+    observe_latency,
+    rate_limit_middleware,
+    write_routes,
+)
 from command.intake import Intake
 from command.metrics import watch_loop_lag
+from command.ratelimit import Limits
 from consumers.api import live_routes, read_routes
+from consumers.cap import cap_routes
 from consumers.gateway import Gateway
+from consumers.notifier import Notifier
+from consumers.openapi import openapi_routes
+from consumers.page import page_routes
 from consumers.projector import Projector
+from consumers.sender import AppriseSender
 
 log = logging.getLogger("muster")
 COMPONENTS = ("intake", "projector", "boards", "notifier")
@@ -63,6 +76,8 @@ class Muster:
         self.runner: web.AppRunner | None = None
         self.port = settings.http_port
         self._starting: list[asyncio.Future[str]] = []
+        self.notifier: Notifier | None = None
+        self.sender: AppriseSender | None = None
 
     async def start_servers(self) -> tuple[str, str]:
         s = self.settings
@@ -93,7 +108,7 @@ class Muster:
         await db.migrate(self.pool)
         self.tokens = auth.TokenStore(self.pool)
         await self.tokens.start()
-        routes = health_routes(self.ready)
+        routes = health_routes(self.ready) + openapi_routes()
         self.tasks.append(asyncio.create_task(watch_loop_lag()))
         if "intake" in self.components:
             self.intake = Intake(self.log, observe=observe_latency)
@@ -105,7 +120,16 @@ class Muster:
             self.gateway = Gateway(self.log, self.pool)
             await self.gateway.start()
             routes += live_routes(self.gateway, self.tokens) + read_routes(self.pool, self.tokens)
-        app = make_app(routes)
+            routes += cap_routes(self.gateway, self.tokens) + page_routes()
+        if "notifier" in self.components:
+            self.sender = AppriseSender(timeout=s.send_timeout_s)
+            self.notifier = Notifier(self.log, self.pool, self.sender,
+                                     lease_s=s.send_timeout_s + 10)
+            self.tasks.append(asyncio.create_task(self.notifier.run()))
+        limits = Limits(s.rate_per_token, s.rate_per_address, s.rate_emergency)
+        origins = tuple(o.strip() for o in s.cors_origins.split(",") if o.strip())
+        app = make_app(routes, [cors_middleware(origins), rate_limit_middleware(limits,
+                                                                                self.tokens)])
         self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, s.http_host, s.http_port)
@@ -158,11 +182,17 @@ class Muster:
             await self.gateway.stop()
         if self.runner is not None:
             await self.runner.cleanup()
+        if self.notifier is not None:
+            await self.notifier.stop()
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self.tasks:
+            # Python 3.11's wait_for can swallow a cancel; never let that hang a shutdown.
+            _, stuck = await asyncio.wait(self.tasks, timeout=5)
+            for task in stuck:
+                log.warning("a component did not stop in time: %s", task.get_coro())
+        if self.sender is not None:
+            self.sender.close()
         if self.intake is not None:
             await self.intake.stop()
         if self.tokens is not None:
