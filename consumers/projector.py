@@ -29,6 +29,7 @@ NAME = "projector"
 LAG = Gauge("muster_projection_lag_events", "Events in the stream not yet projected")
 POSITION = Gauge("muster_projection_position", "Last stream sequence committed to PostgreSQL")
 _json = msgspec.json.Encoder()
+_stored_state = msgspec.json.Decoder(str | board.State)
 
 
 async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str = NAME) -> int:
@@ -41,9 +42,16 @@ async def load_states(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, boar
                for r in await conn.fetch("SELECT site, config FROM sites")}
     states = {}
     for row in await conn.fetch("SELECT site, state FROM boards"):
-        state = msgspec.json.decode(row["state"], type=board.State)
+        doc = _stored_state.decode(row["state"])  # an object is the older, reordered form
+        state = doc if isinstance(doc, board.State) else msgspec.json.decode(doc, type=board.State)
         states[row["site"]] = replace(state, config=configs.get(row["site"]))
     return states
+
+
+def _state_doc(state: board.State) -> str:
+    """The state as a JSON string inside jsonb. jsonb reorders an object's keys but keeps a
+    string verbatim, and a board renders its cases, rooms and dispatch in insertion order."""
+    return _json.encode(_json.encode(replace(state, config=None)).decode()).decode()
 
 
 class Batch:
@@ -85,8 +93,8 @@ class Batch:
                 "INSERT INTO boards(site, seq, state, board) VALUES ($1,$2,$3,$4) "
                 "ON CONFLICT (site) DO UPDATE SET seq=EXCLUDED.seq, state=EXCLUDED.state, "
                 "board=EXCLUDED.board, updated_at=now()",
-                [(s, st.seq, _json.encode(replace(st, config=None)).decode(),
-                  _json.encode(board.render(st)).decode()) for s, st in self.sites.items()])
+                [(s, st.seq, _state_doc(st), _json.encode(board.render(st)).decode())
+                 for s, st in self.sites.items()])
         if self.incidents:
             await conn.executemany(
                 "INSERT INTO incidents(id, site, kind, mode, status, action, opened_at, "
@@ -140,6 +148,13 @@ async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
     return last, batch.states
 
 
+class MissedDelivery(RuntimeError):
+    """A delivery never reached this run; applying what follows it would skip an event."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(f"expected consumer delivery {expected}, got {got}")
+
+
 class Projector:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool, batch: int = 256,
                  on_commit: Callable[[int], None] | None = None) -> None:
@@ -152,18 +167,16 @@ class Projector:
 
     async def _subscribe(self) -> Any:
         js = self.log.js
-        try:
-            info = await js.consumer_info(self.log.stream, NAME)
-            if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) > self.position:
-                await js.delete_consumer(self.log.stream, NAME)  # read models were rebuilt
-                raise NotFoundError
-        except NotFoundError:
-            config = ConsumerConfig(
-                durable_name=NAME, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000,
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=self.position + 1, ack_wait=30, max_deliver=-1,
-                filter_subject=f"{self.log.prefix}.>")
-            await js.add_consumer(self.log.stream, config)
+        # A dead run's unacked deliveries return only after ack_wait, behind later events that
+        # would move the position past them: so every run starts afresh at the committed one.
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(self.log.stream, NAME)
+        config = ConsumerConfig(
+            durable_name=NAME, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self.position + 1, ack_wait=30, max_deliver=-1,
+            filter_subject=f"{self.log.prefix}.>")
+        await js.add_consumer(self.log.stream, config)
         return await js.pull_subscribe_bind(NAME, stream=self.log.stream)
 
     async def run(self) -> None:
@@ -181,6 +194,7 @@ class Projector:
         self.states = await load_states(self.pool)
         POSITION.set(self.position)
         sub = await self._subscribe()
+        delivered = 0  # the consumer sequence of the last delivery this run received
         try:
             while True:
                 try:
@@ -189,6 +203,11 @@ class Projector:
                     continue
                 if not msgs:
                     continue
+                for m in msgs:
+                    # A skipped delivery (lost in a reconnect) would come back after later events.
+                    if m.metadata.sequence.consumer != delivered + 1:
+                        raise MissedDelivery(delivered + 1, m.metadata.sequence.consumer)
+                    delivered = m.metadata.sequence.consumer
                 items = [(m.metadata.sequence.stream, m.data) for m in msgs]
                 self.position, self.states = await apply(self.pool, self.states, items)
                 for m in msgs:

@@ -1,0 +1,304 @@
+"""The projector against real PostgreSQL (and real NATS where it consumes): `apply` is idempotent,
+skips what is at or below its position, commits a batch whole or not at all, and a run that
+resumes from stored state ends where one fold from scratch ends."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from command import commands as c
+from command import db
+from command import events as e
+from command.eventlog import EventLog
+from command.incident import Ctx, SiteState, decide, evolve, seal
+from command.intake import Intake
+from consumers.projector import NAME, Projector, apply, load_states, position
+from tests.conftest import small_site, with_database
+
+T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+STAFF = e.Actor(kind="user", id="staff-1", role="staff")
+COMMANDER = e.Actor(kind="user", id="cmdr-1", role="commander")
+TABLES = {"projection_position": "name", "sites": "site", "boards": "site", "incidents": "id",
+          "rooms": "incident_id, room", "timeline": "seq"}
+Items = list[tuple[int, bytes]]
+
+
+class Story:
+    """Events as intake would write them, made by the pure decide and evolve, numbered 1, 2…"""
+
+    def __init__(self) -> None:
+        self.states: dict[str, SiteState] = {}
+        self.items: Items = []
+
+    def do(self, site: str, cmd: c.Command, actor: e.Actor = STAFF, **ctx: Any) -> str | None:
+        n = len(self.items)
+        context = Ctx(site=site, actor=actor, now=T0 + timedelta(seconds=n),
+                      new_incident_id=f"inc-{n}", **ctx)
+        state = self.states.get(site, SiteState())
+        drafts = decide(state, cmd, context)
+        events = seal(drafts, context, [f"ev-{n + i}" for i in range(len(drafts))])
+        for event in events:
+            state = evolve(state, event)
+            self.items.append((len(self.items) + 1, e.encode(event)))
+        self.states[site] = state
+        return events[0].incident_id
+
+
+def story() -> Items:
+    """Two sites: one incident reported, cleared and closed, and one left open per site."""
+    s = Story()
+    for site in ("north-high", "south-high"):
+        s.do(site, c.ConfigureSite(site=small_site(site)), e.SYSTEM)
+    inc = s.do("north-high", c.RaiseAlert(kind="armed_intruder", room="B-112"))
+    for room, status in (("A-101", "secured"), ("B-112", "needs_help"), ("GYM", "clear")):
+        s.do("north-high", c.ReportRoomStatus(status=status, present=2, missing=["s-2"]),
+             incident_id=inc, room=room)
+    s.do("north-high", c.Acknowledge(responder="Officer Reyes"), COMMANDER, incident_id=inc)
+    s.do("north-high", c.AllClear(), COMMANDER, incident_id=inc)
+    s.do("north-high", c.Close(summary="done"), COMMANDER, incident_id=inc)
+    for site in ("north-high", "south-high"):
+        inc = s.do(site, c.RaiseAlert(kind="fire", room="A-101"))
+        s.do(site, c.ReportRoomStatus(status="evacuated", present=2), incident_id=inc,
+             room="A-101")
+        s.do(site, c.CheckIn(person_id="s-1"), incident_id=inc)
+        s.do(site, c.CheckGuardian(guardian="Anne Byron", id_verified=True, students=["s-1"]),
+             incident_id=inc)
+        s.do(site, c.Release(person_id="s-1", guardian="Anne Byron", student_consents=True),
+             incident_id=inc)
+        s.do(site, c.AddNote(text=f"{site} assembled on the field"), incident_id=inc)
+    return s.items
+
+
+def note(seq: int, site: str, incident_id: str) -> tuple[int, bytes]:
+    event = e.NoteAdded(id=f"note-{seq}", site=site, incident_id=incident_id, occurred_at=T0,
+                        recorded_at=T0, data=e.NoteAddedData(text="late note"))
+    return seq, e.encode(event)
+
+
+async def rows(pool: asyncpg.Pool, wall_time: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """Every read-model row by primary key; `boards.updated_at` too unless wall_time is off."""
+    out = {}
+    for table, key in TABLES.items():
+        found = await pool.fetch(f"SELECT * FROM {table} ORDER BY {key}")
+        out[table] = [{k: v for k, v in r.items() if wall_time or k != "updated_at"}
+                      for r in found]
+    return out
+
+
+async def fresh_pool(url: str) -> asyncpg.Pool:
+    pool = await db.connect(url)
+    await db.migrate(pool)
+    return pool
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await fresh_pool(database_url)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def other_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
+    """A second, empty database, for a fold from scratch to compare against."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(pg_server)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    pool = await fresh_pool(with_database(pg_server, name))
+    yield pool
+    await pool.close()
+    await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+async def test_story_fills_every_read_model(pool: asyncpg.Pool) -> None:
+    items = story()
+    pos, states = await apply(pool, {}, items)
+    assert pos == len(items)
+    assert set(states) == {"north-high", "south-high"}
+    got = await rows(pool)
+    assert got["projection_position"] == [{"name": NAME, "seq": len(items)}]
+    assert [r["site"] for r in got["sites"]] == ["north-high", "south-high"]
+    assert sorted((r["site"], r["status"]) for r in got["incidents"]) == [
+        ("north-high", "closed"), ("north-high", "open"), ("south-high", "open")]
+    assert len(got["rooms"]) == 5
+    assert len(got["timeline"]) == len(items) - 2  # all but the two SiteConfigured
+
+
+async def test_apply_twice_changes_nothing_the_second_time(pool: asyncpg.Pool) -> None:
+    items = story()
+    pos, states = await apply(pool, {}, items)
+    before = await rows(pool)  # boards.updated_at included: a rewrite would move it
+    again, states_again = await apply(pool, states, items)
+    assert (again, states_again) == (pos, states)
+    assert await rows(pool) == before
+    again, _ = await apply(pool, {}, items)  # even without the states, the position decides
+    assert again == pos
+    assert await rows(pool) == before
+
+
+async def test_items_at_or_below_the_position_are_skipped_unread(
+        pool: asyncpg.Pool, other_pool: asyncpg.Pool) -> None:
+    items = story()
+    k = len(items) // 2
+    pos, states = await apply(pool, {}, items[:k])
+    assert pos == k
+    # Garbage at or below the position, and a repeat inside the batch, are never decoded.
+    stale = [(seq, b"not an event") for seq, _ in items[:k]]
+    batch = [*stale, items[k], items[k], *items[k + 1:]]
+    pos, _ = await apply(pool, states, batch)
+    assert pos == len(items)
+    await apply(other_pool, {}, items)
+    assert await rows(pool, wall_time=False) == await rows(other_pool, wall_time=False)
+
+
+async def test_a_stale_event_below_the_position_does_not_overwrite(pool: asyncpg.Pool) -> None:
+    items = story()
+    pos, states = await apply(pool, {}, items)
+    before = await rows(pool)
+    last = e.decode(items[-1][1])
+    assert last.incident_id is not None
+    stale = note(pos - 1, last.site, last.incident_id)  # a valid event, just not a new one
+    assert await apply(pool, states, [stale]) == (pos, states)
+    assert await rows(pool) == before
+
+
+def _bad_payload(items: Items) -> Items:
+    """Valid events, then one that cannot be decoded."""
+    return [*items, (items[-1][0] + 1, b'{"type": "NoSuchEvent"}')]
+
+
+def _bad_row(items: Items) -> Items:
+    """Valid events, then one whose timeline row PostgreSQL refuses (a NUL in a text column),
+    so the failure comes after the boards, incidents and rooms rows were written."""
+    return [*items, note(items[-1][0] + 1, "north-high", "inc-\x00")]
+
+
+@pytest.mark.parametrize("poison", [_bad_payload, _bad_row])
+async def test_a_batch_that_raises_midway_commits_nothing(
+        pool: asyncpg.Pool, poison: Callable[[Items], Items]) -> None:
+    items = story()
+    k = len(items) // 2
+    pos, states = await apply(pool, {}, items[:k])
+    before = await rows(pool)
+    given = dict(states)
+    with pytest.raises((msgspec.DecodeError, msgspec.ValidationError, asyncpg.PostgresError)):
+        await apply(pool, states, poison(items[k:]))
+    assert await position(pool) == pos
+    assert await rows(pool) == before
+    assert states == given and all(states[s] is given[s] for s in given)
+    pos, _ = await apply(pool, states, items[k:])  # the same states carry on as if nothing was
+    assert pos == len(items)
+
+
+async def test_resuming_from_stored_state_equals_one_fold(
+        pool: asyncpg.Pool, other_pool: asyncpg.Pool) -> None:
+    items = story()
+    await apply(other_pool, {}, items)
+    want = await rows(other_pool, wall_time=False)
+    for k in range(1, len(items)):
+        await db.drop_read_models(pool)
+        await apply(pool, {}, items[:k])
+        # What a restarted projector does: states from PostgreSQL, not from memory.
+        await apply(pool, await load_states(pool), items[k:])
+        assert await rows(pool, wall_time=False) == want, f"split at {k}"
+
+
+# --- the consumer loop, against real NATS --------------------------------------------------
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def notes(intake: Intake, site: str, incident_id: str, n: int) -> int:
+    seq = 0
+    for i in range(n):
+        accepted, _ = await intake.execute(site, c.AddNote(text=f"note {i}"), STAFF,
+                                           incident_id=incident_id)
+        seq = accepted.seq
+    return seq
+
+
+@pytest.fixture
+async def intake(eventlog: EventLog) -> AsyncIterator[Intake]:
+    intake = Intake(eventlog)
+    await intake.start()
+    await intake.execute("test-high", c.ConfigureSite(site=small_site()), e.SYSTEM)
+    yield intake
+    await intake.stop()
+
+
+async def open_incident(intake: Intake) -> str:
+    accepted, _ = await intake.execute("test-high", c.RaiseAlert(kind="hold", room="GYM"), STAFF)
+    assert accepted.incident_id is not None
+    return accepted.incident_id
+
+
+async def projected(pool: asyncpg.Pool, log: EventLog, last: int) -> None:
+    """The projection reached `last`, and holds a timeline row for every incident event."""
+    async def reached() -> bool:
+        return await position(pool) == last
+    await until(reached, f"position {last}")
+    want = [seq async for seq, ev in log.read(1, last) if ev.incident_id]
+    assert [r["seq"] for r in await pool.fetch("SELECT seq FROM timeline ORDER BY seq")] == want
+
+
+async def test_deliveries_a_dead_run_left_unacked_are_not_skipped(
+        eventlog: EventLog, intake: Intake, pool: asyncpg.Pool) -> None:
+    last = await notes(intake, "test-high", await open_incident(intake), 20)
+    # A run that fetched ten events and died before committing them.
+    config = ConsumerConfig(
+        durable_name=NAME, ack_policy=AckPolicy.EXPLICIT, ack_wait=30,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=1,
+        filter_subject=f"{eventlog.prefix}.>")
+    await eventlog.js.add_consumer(eventlog.stream, config)
+    dead = await eventlog.js.pull_subscribe_bind(NAME, stream=eventlog.stream)
+    assert len(await dead.fetch(10, timeout=2)) == 10
+    await dead.unsubscribe()
+    task = asyncio.create_task(Projector(eventlog, pool).run())
+    try:
+        await projected(pool, eventlog, last)  # well inside the 30 s ack_wait
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_delivery_that_never_arrives_is_not_skipped(
+        eventlog: EventLog, intake: Intake, pool: asyncpg.Pool) -> None:
+    incident = await open_incident(intake)
+    task = asyncio.create_task(Projector(eventlog, pool).run())
+    js, stream = eventlog.js, eventlog.stream
+    try:
+        await projected(pool, eventlog, await eventlog.last_seq())
+        async with pool.acquire() as lock, lock.transaction():
+            # Hold the projector inside apply() with deliveries fetched and unacked.
+            await lock.execute("SELECT seq FROM projection_position FOR UPDATE")
+            await notes(intake, "test-high", incident, 3)
+
+            async def held() -> bool:
+                info = await js.consumer_info(stream, NAME)
+                return info.num_ack_pending > 0 and info.num_waiting == 0
+            await until(held, "the projector to fetch and stop pulling")
+            # The next deliveries go elsewhere: for the projector they are lost.
+            await notes(intake, "test-high", incident, 3)
+            undelivered = (await js.consumer_info(stream, NAME)).num_pending
+            thief = await js.pull_subscribe_bind(NAME, stream=stream)
+            assert len(await thief.fetch(undelivered, timeout=2)) == undelivered >= 3
+            await thief.unsubscribe()
+        last = await notes(intake, "test-high", incident, 3)
+        await projected(pool, eventlog, last)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
