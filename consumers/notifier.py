@@ -23,7 +23,7 @@ from command.eventlog import Duplicate, EventLog
 from command.site import Channel
 from consumers import alert_rules, board
 from consumers.alert_rules import Delivery
-from consumers.runner import durable, position
+from consumers.runner import durable, in_order, position
 from consumers.sender import Sender
 
 log = logging.getLogger("muster.notifier")
@@ -69,6 +69,7 @@ class Notifier:
 
     async def _fold_loop(self) -> None:
         sub: Any = await durable(self.log, NAME, self.position, ack_wait=60)
+        delivered = 0
         while True:
             try:
                 msgs = await sub.fetch(64, timeout=1.0)
@@ -77,6 +78,7 @@ class Notifier:
                 continue
             if not msgs:
                 continue
+            delivered = in_order(delivered, msgs)
             await self._fold(msgs)
             for m in msgs:
                 await m.ack()

@@ -15,7 +15,6 @@ import asyncpg
 import msgspec
 from msgspec.structs import replace
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from prometheus_client import Gauge
 
@@ -23,6 +22,7 @@ from command import events as e
 from command.eventlog import EventLog
 from command.site import Site
 from consumers import board
+from consumers.runner import durable, in_order
 
 log = logging.getLogger("muster.projector")
 NAME = "projector"
@@ -148,13 +148,6 @@ async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
     return last, batch.states
 
 
-class MissedDelivery(RuntimeError):
-    """A delivery never reached this run; applying what follows it would skip an event."""
-
-    def __init__(self, expected: int, got: int) -> None:
-        super().__init__(f"expected consumer delivery {expected}, got {got}")
-
-
 class Projector:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool, batch: int = 256,
                  on_commit: Callable[[int], None] | None = None) -> None:
@@ -164,20 +157,6 @@ class Projector:
         self.position = 0
         self.states: dict[str, board.State] = {}
         self.on_commit = on_commit
-
-    async def _subscribe(self) -> Any:
-        js = self.log.js
-        # A dead run's unacked deliveries return only after ack_wait, behind later events that
-        # would move the position past them: so every run starts afresh at the committed one.
-        with contextlib.suppress(NotFoundError):
-            await js.delete_consumer(self.log.stream, NAME)
-        config = ConsumerConfig(
-            durable_name=NAME, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=self.position + 1, ack_wait=30, max_deliver=-1,
-            filter_subject=f"{self.log.prefix}.>")
-        await js.add_consumer(self.log.stream, config)
-        return await js.pull_subscribe_bind(NAME, stream=self.log.stream)
 
     async def run(self) -> None:
         while True:
@@ -193,7 +172,7 @@ class Projector:
         self.position = await position(self.pool)
         self.states = await load_states(self.pool)
         POSITION.set(self.position)
-        sub = await self._subscribe()
+        sub = await durable(self.log, NAME, self.position)
         delivered = 0  # the consumer sequence of the last delivery this run received
         try:
             while True:
@@ -203,11 +182,7 @@ class Projector:
                     continue
                 if not msgs:
                     continue
-                for m in msgs:
-                    # A skipped delivery (lost in a reconnect) would come back after later events.
-                    if m.metadata.sequence.consumer != delivered + 1:
-                        raise MissedDelivery(delivered + 1, m.metadata.sequence.consumer)
-                    delivered = m.metadata.sequence.consumer
+                delivered = in_order(delivered, msgs)
                 items = [(m.metadata.sequence.stream, m.data) for m in msgs]
                 self.position, self.states = await apply(self.pool, self.states, items)
                 for m in msgs:

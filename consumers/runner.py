@@ -1,8 +1,13 @@
 """Durable JetStream consumers whose position lives in PostgreSQL, not in NATS.
 
-A consumer's committed position is the truth; its durable is (re)created to start right after
-it, so a rebuilt or restored database never skips or replays silently.
+A consumer's committed position is the truth. A dead run's unacked deliveries would return only
+after `ack_wait`, behind later events that move the position past them; so every run recreates
+its durable to start right after the committed position, and a gap in the delivery sequence
+(a message lost in a reconnect) ends the run rather than skipping an event.
 """
+
+import contextlib
+from typing import Any
 
 import asyncpg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -11,23 +16,35 @@ from nats.js.errors import NotFoundError
 from command.eventlog import EventLog
 
 
+class MissedDelivery(RuntimeError):
+    """A delivery never reached this run; applying what follows it would skip an event."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(f"expected consumer delivery {expected}, got {got}")
+
+
 async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> int:
     seq = await conn.fetchval("SELECT seq FROM projection_position WHERE name=$1", name)
     return int(seq or 0)
 
 
-async def durable(log: EventLog, name: str, after: int, ack_wait: float = 30) -> object:
-    """A pull subscription on durable `name` delivering from `after + 1`."""
+async def durable(log: EventLog, name: str, after: int, ack_wait: float = 30) -> Any:
+    """A pull subscription on durable `name`, recreated to deliver from `after + 1`."""
     js = log.js
-    try:
-        info = await js.consumer_info(log.stream, name)
-        if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) > after:
-            await js.delete_consumer(log.stream, name)  # the database went back in time
-            raise NotFoundError
-    except NotFoundError:
-        config = ConsumerConfig(
-            durable_name=name, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1,
-            ack_wait=ack_wait, max_deliver=-1, filter_subject=f"{log.prefix}.>")
-        await js.add_consumer(log.stream, config)
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(log.stream, name)
+    config = ConsumerConfig(
+        durable_name=name, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1,
+        ack_wait=ack_wait, max_deliver=-1, filter_subject=f"{log.prefix}.>")
+    await js.add_consumer(log.stream, config)
     return await js.pull_subscribe_bind(name, stream=log.stream)
+
+
+def in_order(delivered: int, msgs: list[Any]) -> int:
+    """The last consumer sequence of `msgs`, which must follow `delivered` without a gap."""
+    for m in msgs:
+        if m.metadata.sequence.consumer != delivered + 1:
+            raise MissedDelivery(delivered + 1, m.metadata.sequence.consumer)
+        delivered = m.metadata.sequence.consumer
+    return delivered
