@@ -140,3 +140,31 @@ def authorize(token: Token, roles: tuple[str, ...], site: str | None) -> None:
         raise Forbidden(f"the {token.role} role may not do this; it needs: {', '.join(roles)}")
     if site is not None and not token.allows_site(site):
         raise Forbidden("this token is not bound to this site")
+
+
+class TokenInfo(msgspec.Struct, frozen=True):
+    """What `muster token list` shows: never the secret, nor its hash."""
+
+    id: int
+    name: str
+    role: str
+    site: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+async def listing(pool: asyncpg.Pool) -> list[TokenInfo]:
+    rows = await pool.fetch("SELECT id, name, role, site, created_at, expires_at, revoked_at, "
+                            "last_used_at FROM tokens ORDER BY id")
+    return [TokenInfo(**dict(r)) for r in rows]
+
+
+async def revoke(pool: asyncpg.Pool, name_or_id: str) -> int:
+    """Revoke tokens by name (or numeric id); how many were revoked now."""
+    ident = int(name_or_id) if name_or_id.isdigit() else -1
+    result = await pool.execute(
+        "UPDATE tokens SET revoked_at = now() WHERE (name = $1 OR id = $2) "
+        "AND revoked_at IS NULL", name_or_id, ident)
+    return int(result.split()[-1])

@@ -16,10 +16,11 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from command import auth, db
+from command import admin, auth, db
 from command import config as settings_mod
 from command import site as site_file
 from command.config import Settings
@@ -147,14 +148,48 @@ async def _site_import(settings: Settings, path: str) -> int:
     return 0
 
 
-async def _token_create(settings: Settings, role: str, site: str, name: str | None) -> int:
+async def _token(settings: Settings, args: argparse.Namespace) -> int:
     async with servers(settings, need_nats=False) as (_, db_url):
         pool = await reach_db(db_url)
-        await db.migrate(pool)
-        secret, token = await auth.create(pool, role, site, name)
-        await pool.close()
-    print(f"token {token.name!r}: role {role}, site {site}")
-    print(secret)
+        try:
+            await db.migrate(pool)
+            if args.token_cmd == "create":
+                try:
+                    expires = admin.expiry(args.expires)
+                except ValueError:
+                    print(f"muster: --expires {args.expires!r}: use 30m, 12h, 7d or an ISO "
+                          "time", file=sys.stderr)
+                    return 2
+                secret, token = await auth.create(pool, args.role, args.site, args.name,
+                                                  expires)
+                until = f", expires {expires:%Y-%m-%d %H:%M}Z" if expires else ""
+                print(f"token {token.name!r}: role {args.role}, site {args.site}{until}")
+                print(secret)
+            elif args.token_cmd == "revoke":
+                count = await auth.revoke(pool, args.name)
+                if not count:
+                    print(f"muster: no active token named {args.name!r}", file=sys.stderr)
+                    return 1
+                print(f"revoked {count} token(s) named {args.name!r}")
+            else:
+                print("\n".join(await admin.token_table(pool)))
+        finally:
+            await pool.close()
+    return 0
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    since = None
+    if args.since:
+        since = datetime.fromisoformat(args.since)
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    async with servers(settings, need_db=False) as (nats_url, _):
+        nc = await reach_nats(nats_url)
+        try:
+            print("\n".join(await admin.audit(EventLog(nc, stream=settings.stream),
+                                              args.site, since)))
+        finally:
+            await nc.close()
     return 0
 
 
@@ -228,6 +263,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--site", required=True, help="a site id, or '*' for all")
     create.add_argument("--name")
+    create.add_argument("--expires", help="30m, 12h, 7d, or an ISO time; default never")
+    revoke = token.add_parser("revoke", help="revoke a token by name (or id)")
+    revoke.add_argument("name")
+    listing = token.add_parser("list", help="names, roles, sites and last use; never secrets")
+    audit = sub.add_parser("audit", help="who did what, when, from the event stream")
+    audit.add_argument("--site")
+    audit.add_argument("--since", help="an ISO time")
     alert = sub.add_parser("alert", help="press a panic button through the HTTP API")
     alert.add_argument("--site", required=True)
     alert.add_argument("--kind", required=True)
@@ -236,7 +278,7 @@ def parser() -> argparse.ArgumentParser:
     alert.add_argument("--token")
     alert.add_argument("--url")
     rebuild = sub.add_parser("rebuild", help="drop the read models and project them again")
-    for command in (up, serve, migrate, imp, create, alert, rebuild):
+    for command in (up, serve, migrate, imp, create, revoke, listing, alert, rebuild, audit):
         command.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS)
         command.add_argument("--config", default=argparse.SUPPRESS, help="a TOML settings file")
     return p
@@ -275,7 +317,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.cmd == "site":
         return asyncio.run(_site_import(settings, args.file))
     if args.cmd == "token":
-        return asyncio.run(_token_create(settings, args.role, args.site, args.name))
+        return asyncio.run(_token(settings, args))
+    if args.cmd == "audit":
+        return asyncio.run(_audit(settings, args))
     if args.cmd == "alert":
         return _alert(settings, args)
     if args.cmd == "rebuild":
