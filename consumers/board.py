@@ -369,12 +369,20 @@ def people(state: State, case: Case | None) -> dict[str, Person]:
     return everyone
 
 
+def _of_concern(state: State, everyone: dict[str, Person]) -> list[dict[str, Any]]:
+    """Missing and injured people by name: what staff and commanders act on first."""
+    names = {p.id: p.name for p in state.config.people} if state.config else {}
+    return [{"id": pid, "name": names.get(pid, pid), "status": p.status, "room": p.room}
+            for pid, p in everyone.items() if p.status in ("missing", "injured")]
+
+
 def render(state: State) -> dict[str, Any]:
     """The board as the contract spells it, as plain data ready for JSON."""
     case = current(state)
     config = state.config
     rooms = case.rooms if case else _fresh_rooms(config)
-    everyone = list(people(state, case).values())
+    everyone_by_id = people(state, case)
+    everyone = list(everyone_by_id.values())
     room_rows = []
     for room in rooms.values():
         row = msgspec.to_builtins(room)
@@ -395,6 +403,8 @@ def render(state: State) -> dict[str, Any]:
         "notifications": msgspec.to_builtins(case.notifications) if case else [],
         "notes": msgspec.to_builtins(case.notes) if case else [],
         "flags": list(case.flags) if case else [],
+        "people": _of_concern(state, everyone_by_id) if case else [],
+        "responder_packet": msgspec.to_builtins(config.responder_packet) if config else None,
         "other_incidents": [c.incident.id for c in state.cases.values()
                             if case and c.incident.id != case.incident.id],
     }
