@@ -31,7 +31,8 @@ from command.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUESTS
 from command.ratelimit import Limits
 
 log = logging.getLogger("muster.http")
-MAX_BODY = 64 * 1024
+MAX_BODY = 64 * 1024  # a command; a note of 2,000 characters fits many times over
+MAX_SITE_FILE = 4 * 1024 * 1024  # a site file with a large school's whole roster
 _json = msgspec.json.Encoder()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -90,7 +91,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except MusterError as exc:
         return error_response(exc)
     except web.HTTPRequestEntityTooLarge:
-        return error_response(TooLarge(f"the body is larger than {MAX_BODY} bytes"))
+        return error_response(TooLarge(f"the body is larger than {MAX_SITE_FILE} bytes"))
     except web.HTTPException as exc:
         if exc.status >= 400:
             code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
@@ -157,10 +158,13 @@ def cors_middleware(origins: tuple[str, ...]) -> Any:
     return middleware
 
 
-async def read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise TooLarge(f"the body is larger than {MAX_BODY} bytes")
-    return await request.read()
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes")
+    body = await request.read()
+    if len(body) > limit:  # a chunked body has no length to check up front
+        raise TooLarge(f"the body is larger than {limit} bytes")
+    return body
 
 
 def decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
@@ -218,7 +222,7 @@ def site_import_handler(intake: Intake, tokens: TokenStore) -> Handler:
         token = await tokens.authenticate(request.headers.get("Authorization"))
         site_id = request.match_info["site"]
         authorize(token, ("admin",), site_id)
-        body = await read_body(request)
+        body = await read_body(request, MAX_SITE_FILE)
         try:
             if "toml" in (request.content_type or ""):
                 doc = site_file.loads(body)
@@ -265,7 +269,7 @@ def make_app(routes: list[web.RouteDef], middlewares: list[Any] | None = None,
              on_cleanup: list[Callable[..., Any]] | None = None) -> web.Application:
     # Outer middlewares (CORS, rate limits) see every answer, errors included.
     app = web.Application(middlewares=[*(middlewares or []), errors_middleware],
-                          client_max_size=MAX_BODY)
+                          client_max_size=MAX_SITE_FILE)
     app.add_routes(routes)
     for cb in on_cleanup or []:
         app.on_cleanup.append(cb)

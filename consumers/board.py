@@ -100,6 +100,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     dispatch: dict[str, Any] | None = None
     checked_in: list[str] = []
     flags: list[str] = []
+    # Status counts per room ("" for no room), kept as people change so a render is cheap.
+    tally: dict[str, dict[str, int]] = {}
 
 
 class State(msgspec.Struct, frozen=True, kw_only=True):
@@ -184,7 +186,8 @@ def _opened(state: State, ev: e.IncidentOpened) -> State:
         id=ev.incident_id or "", kind=ev.data.kind, mode=ev.mode, status="open",
         opened_at=ev.occurred_at, room=ev.data.room,
     )
-    case = Case(incident=incident, rooms=_fresh_rooms(state.config))
+    case = Case(incident=incident, rooms=_fresh_rooms(state.config),
+                tally=_initial_tally(state.config))
     return replace(state, cases={**state.cases, incident.id: case})
 
 
@@ -213,8 +216,20 @@ def _lifted(case: Case, ev: e.ProtocolLifted, config: Site | None) -> Case:
     return _updated(replace(case, protocol=None), ev)
 
 
-def _set_people(case: Case, changes: dict[str, Person]) -> Case:
-    return replace(case, people={**case.people, **changes}) if changes else case
+def _set_people(case: Case, changes: dict[str, Person], config: Site | None) -> Case:
+    if not changes:
+        return case
+    tally = dict(case.tally)
+    home = _home(config)
+    for pid, new in changes.items():
+        if pid in case.people or pid in home:  # people from outside the roster were not counted
+            old = person(case, config, pid)
+            key = old.room or ""
+            tally[key] = {**tally[key], old.status: tally[key][old.status] - 1}
+        key = new.room or ""
+        counts = tally.get(key) or dict.fromkeys(STATUSES, 0)
+        tally[key] = {**counts, new.status: counts[new.status] + 1}
+    return replace(case, people={**case.people, **changes}, tally=tally)
 
 
 def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> Case:
@@ -241,7 +256,7 @@ def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> C
     if d.present is not None and d.present >= len(rest) + len(d.extra):
         changes.update({pid: Person(room=d.room, status="accounted") for pid in rest})
     case = replace(case, rooms={**case.rooms, d.room: room})
-    return _set_people(case, changes)
+    return _set_people(case, changes, config)
 
 
 def _accounted(case: Case, ev: e.PersonsAccounted, config: Site | None) -> Case:
@@ -250,14 +265,14 @@ def _accounted(case: Case, ev: e.PersonsAccounted, config: Site | None) -> Case:
         prior = person(case, config, entry.person_id)
         room = entry.location if entry.location in case.rooms else prior.room
         changes[entry.person_id] = Person(room=room, status=entry.status)
-    return _set_people(case, changes)
+    return _set_people(case, changes, config)
 
 
 def _checked_in(case: Case, ev: e.StudentCheckedIn, config: Site | None) -> Case:
     prior = person(case, config, ev.data.person_id)
     status = "accounted" if prior.status in ("unknown", "missing") else prior.status
     case = replace(case, checked_in=[*case.checked_in, ev.data.person_id])
-    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status=status)})
+    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status=status)}, config)
 
 
 def _guardian(case: Case, ev: e.GuardianCheckedIn, config: Site | None) -> Case:
@@ -269,7 +284,8 @@ def _guardian(case: Case, ev: e.GuardianCheckedIn, config: Site | None) -> Case:
 
 def _released(case: Case, ev: e.StudentReleased, config: Site | None) -> Case:
     prior = person(case, config, ev.data.person_id)
-    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status="reunified")})
+    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status="reunified")},
+                       config)
 
 
 def _dispatch(case: Case, ev: e.DispatchUpdated, config: Site | None) -> Case:
@@ -352,14 +368,6 @@ def current(state: State) -> Case | None:
     return cases[0] if cases else None
 
 
-def _counts(people: list[Person], room: str | None = None) -> dict[str, int]:
-    counts = dict.fromkeys(STATUSES, 0)
-    for p in people:
-        if room is None or p.room == room:
-            counts[p.status] += 1
-    return {"total": sum(counts.values()), **counts}
-
-
 def people(state: State, case: Case | None) -> dict[str, Person]:
     """Every roster person (and anyone placed by a report) with their place and status."""
     home = _home(state.config)
@@ -369,11 +377,51 @@ def people(state: State, case: Case | None) -> dict[str, Person]:
     return everyone
 
 
-def _of_concern(state: State, everyone: dict[str, Person]) -> list[dict[str, Any]]:
+class _Roster(msgspec.Struct, frozen=True):
+    names: dict[str, str]
+    per_room: dict[str | None, int]  # people at home in each room, before any change
+
+
+_ROSTERS: dict[int, tuple[Site, _Roster]] = {}
+
+
+def _roster(config: Site | None) -> _Roster:
+    """Per site file, computed once: names and head counts per home room."""
+    if config is None:
+        return _Roster(names={}, per_room={})
+    hit = _ROSTERS.get(id(config))
+    if hit is None or hit[0] is not config:
+        if len(_ROSTERS) > 256:
+            _ROSTERS.clear()
+        per_room: dict[str | None, int] = {}
+        for p in config.people:
+            per_room[p.room] = per_room.get(p.room, 0) + 1
+        hit = _ROSTERS[id(config)] = (config, _Roster(
+            names={p.id: p.name for p in config.people}, per_room=per_room))
+    return hit[1]
+
+
+def _initial_tally(config: Site | None) -> dict[str, dict[str, int]]:
+    return {room or "": {**dict.fromkeys(STATUSES, 0), "unknown": n}
+            for room, n in _roster(config).per_room.items()}
+
+
+def _tally(state: State, case: Case | None) -> tuple[dict[str, int], dict[str, dict]]:
+    """Accountability for the site and per room, from the counts kept as people change."""
+    rooms = case.tally if case else _initial_tally(state.config)
+    site = dict.fromkeys(STATUSES, 0)
+    for counts in rooms.values():
+        for status, n in counts.items():
+            site[status] += n
+    with_totals = {room: {"total": sum(c.values()), **c} for room, c in rooms.items()}
+    return {"total": sum(site.values()), **site}, with_totals
+
+
+def _of_concern(state: State, case: Case) -> list[dict[str, Any]]:
     """Missing and injured people by name: what staff and commanders act on first."""
-    names = {p.id: p.name for p in state.config.people} if state.config else {}
+    names = _roster(state.config).names
     return [{"id": pid, "name": names.get(pid, pid), "status": p.status, "room": p.room}
-            for pid, p in everyone.items() if p.status in ("missing", "injured")]
+            for pid, p in case.people.items() if p.status in ("missing", "injured")]
 
 
 def render(state: State) -> dict[str, Any]:
@@ -381,12 +429,12 @@ def render(state: State) -> dict[str, Any]:
     case = current(state)
     config = state.config
     rooms = case.rooms if case else _fresh_rooms(config)
-    everyone_by_id = people(state, case)
-    everyone = list(everyone_by_id.values())
+    site_counts, room_counts = _tally(state, case)
+    empty_room = {"total": 0, **dict.fromkeys(STATUSES, 0)}
     room_rows = []
     for room in rooms.values():
         row = msgspec.to_builtins(room)
-        row["accountability"] = _counts(everyone, room.id)
+        row["accountability"] = room_counts.get(room.id, empty_room)
         room_rows.append(row)
     mode = state.mode if state.mode == "replay" else (case.incident.mode if case else "live")
     return {
@@ -397,13 +445,13 @@ def render(state: State) -> dict[str, Any]:
         "incident": msgspec.to_builtins(case.incident) if case else None,
         "protocol": msgspec.to_builtins(case.protocol) if case and case.protocol else None,
         "rooms": room_rows,
-        "accountability": _counts(everyone),
+        "accountability": site_counts,
         "dispatch": msgspec.to_builtins(case.dispatch) if case and case.dispatch else None,
         "acks": msgspec.to_builtins(case.acks) if case else [],
         "notifications": msgspec.to_builtins(case.notifications) if case else [],
         "notes": msgspec.to_builtins(case.notes) if case else [],
         "flags": list(case.flags) if case else [],
-        "people": _of_concern(state, everyone_by_id) if case else [],
+        "people": _of_concern(state, case) if case else [],
         "responder_packet": msgspec.to_builtins(config.responder_packet) if config else None,
         "other_incidents": [c.incident.id for c in state.cases.values()
                             if case and c.incident.id != case.incident.id],

@@ -30,10 +30,24 @@ class Sender(Protocol):
     async def send(self, channel: Channel, delivery: Delivery) -> str | None: ...
 
 
+_clients: dict[str, apprise.Apprise] = {}
+
+
+def _client(url: str) -> apprise.Apprise | None:
+    """One Apprise object per channel URL, built once; a channel sends one message at a time."""
+    client = _clients.get(url)
+    if client is None:
+        client = apprise.Apprise()
+        if not client.add(url):
+            return None
+        _clients[url] = client
+    return client
+
+
 def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) -> str | None:
     """In a worker thread: one Apprise call; None on success, else what went wrong."""
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
+    notifier = _client(url)
+    if notifier is None:
         return "the channel's Apprise URL is not valid"
     result = notifier.notify(body=body, title=title, notify_type=level, timeout=timeout)
     if result:
@@ -47,6 +61,8 @@ class AppriseSender:
     def __init__(self, workers: int = 8, timeout: float = 5.0) -> None:
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="apprise")
         self.timeout = timeout
+        # Load Apprise's plugins now, not in the middle of the first alert.
+        self.pool.submit(apprise.Apprise().add, "json://127.0.0.1")
 
     async def send(self, channel: Channel, delivery: Delivery) -> str | None:
         """Deliver once; None when the channel accepted it, else the error."""
