@@ -1,0 +1,62 @@
+"""Muster's own view of the run, from `/metrics`: its intake histogram, and its loop lag.
+
+The client sees HTTP, auth and scheduling on top of intake; the server's histogram splits the
+two. A histogram only knows its buckets, so its percentiles are upper bounds ("≤ 5 ms").
+"""
+
+import asyncio
+import contextlib
+import math
+import re
+import time
+
+import aiohttp
+
+INTAKE = "muster_intake_latency_seconds"
+_BUCKET = re.compile(rf'^{INTAKE}_bucket\{{le="([^"]+)"\}} ([0-9.e+-]+)$', re.MULTILINE)
+
+_LAG = re.compile(r"^muster_event_loop_lag_seconds ([0-9.e+-]+)$", re.MULTILINE)
+LAG_POLL_S = 0.05
+
+Buckets = dict[float, float]
+
+
+async def scrape(http: aiohttp.ClientSession, base: str) -> Buckets:
+    """Cumulative counts by upper bound; empty when the server has no such histogram."""
+    try:
+        async with http.get(f"{base}/metrics") as resp:
+            text = await resp.text() if resp.status == 200 else ""
+    except (aiohttp.ClientError, TimeoutError):
+        return {}
+    return {float(le): float(count) for le, count in _BUCKET.findall(text)}
+
+
+def bound(before: Buckets, after: Buckets, q: float) -> tuple[int, float | None]:
+    """How many were observed between the scrapes, and the bucket bound of their q-th
+    percentile in ms (None when nothing was observed; inf past the last bucket)."""
+    bounds = sorted(after)
+    cumulative = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = int(cumulative[-1]) if cumulative else 0
+    if total == 0:
+        return 0, None
+    rank = max(1, math.ceil(q / 100 * total))
+    for upper, count in zip(bounds, cumulative, strict=True):
+        if count >= rank:
+            return total, upper * 1000 if math.isfinite(upper) else math.inf
+    return total, math.inf
+
+
+async def watch_lag(http: aiohttp.ClientSession, base: str, seconds: float) -> list[float]:
+    """Muster's event-loop lag gauge, polled until cancelled or `seconds` pass: a loop blocked
+    by synchronous work delays every press queued behind it, whatever the CPU average says."""
+    seen: list[float] = []
+    deadline = time.monotonic() + seconds
+    with contextlib.suppress(asyncio.CancelledError):
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(f"{base}/metrics") as resp:
+                    found = _LAG.search(await resp.text())
+                    if found:
+                        seen.append(float(found.group(1)))
+            await asyncio.sleep(LAG_POLL_S)
+    return seen

@@ -1,0 +1,31 @@
+"""The press benchmark in small: a real `muster up`, 40 presses, 3 sites, 4 boards.
+
+Bounds are loose on purpose (a shared CI machine is noisy): they catch a lost update, a refused
+press or a tenfold regression, not a few milliseconds.
+"""
+
+import msgspec
+import pytest
+
+from loadtest.press import PressConfig, bench_async
+from loadtest.report import Report
+
+CONFIG = PressConfig(presses=40, sites=3, boards=4, rate=100.0, concurrency=16)
+
+
+@pytest.mark.timeout(120)
+async def test_every_press_is_accepted_and_reaches_every_board_of_its_site() -> None:
+    report = await bench_async(CONFIG)
+    counts = report.counts
+    assert counts["presses_sent"] == counts["accepted_202"] == 40, report.table()
+    assert report.errors == {}, report.table()
+    # 40 presses round robin over 3 sites: 14 at the site with 2 boards, 13 + 13 with 1 each
+    assert counts["press_board_pairs"] == 14 * 2 + 13 + 13, report.table()
+    assert counts["press_board_pairs_missed"] == 0, report.table()
+    assert counts["presses_not_on_every_board_in_time"] == 0, report.table()
+    assert report.latency["press_to_board"].p99_ms < 2000, report.table()
+    assert report.latency["press_to_202"].p99_ms < 2000, report.table()
+    assert counts["raw_publishes_acked"] == counts["raw_batches_acked"] == 40, report.table()
+    assert report.ok
+    decoded = msgspec.json.decode(report.json(), type=Report)
+    assert decoded.counts == counts
