@@ -57,7 +57,7 @@ class Client:
 
 class Gateway:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool | None, history: int = 2048,
-                 queue_size: int = 512) -> None:
+                 queue_size: int = 512, catch_up_s: float = 1.0) -> None:
         self.log = log_
         self.pool = pool
         self.states: dict[str, board.State] = {}
@@ -67,6 +67,7 @@ class Gateway:
         self.clients: dict[str, set[Client]] = {}
         self.history_size = history
         self.queue_size = queue_size
+        self.catch_up_s = catch_up_s
         self.applied = 0
         self._sub: Any = None
         self._tick = asyncio.Event()
@@ -144,7 +145,11 @@ class Gateway:
         missed = [m for s, m in history if since is not None and s > since]
         resumable = (since is not None and since >= self.floor.get(site, seq)
                      and len(missed) < self.queue_size)
-        if since is not None and since >= seq:
+        if since is not None and since > self.applied:
+            # A seq this gateway has not reached (another replica's, or a stale stream's): an
+            # update it sends later could be one the client has, so start it afresh.
+            client.offer(self.snapshot(site))
+        elif since is not None and since >= seq:
             pass  # already current: nothing to send until the next update
         elif resumable:
             for message in missed:
@@ -162,6 +167,8 @@ class Gateway:
 
     async def serve(self, ws: web.WebSocketResponse, site: str, since: int | None) -> None:
         """Write queued messages to one client until it leaves or falls behind."""
+        if since is not None and since > self.applied:
+            await self._catch_up(since)
         client = Client(ws, self.queue_size)
         self.subscribe(site, client, since)
         reader = asyncio.create_task(self._drain_reads(ws))
@@ -177,6 +184,13 @@ class Gateway:
         finally:
             reader.cancel()
             self.unsubscribe(site, client)
+
+    async def _catch_up(self, seq: int) -> None:
+        """Wait a moment for the stream to reach `seq`, so a client from a replica that is
+        further along resumes with updates instead of a snapshot."""
+        deadline = asyncio.get_running_loop().time() + self.catch_up_s
+        while self.applied < seq and asyncio.get_running_loop().time() < deadline:
+            await self._wait()
 
     @staticmethod
     async def _write(ws: web.WebSocketResponse, client: Client, reader: asyncio.Task) -> None:
