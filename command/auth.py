@@ -70,6 +70,7 @@ class TokenStore:
         self.refresh_s = refresh_s
         self._by_hash: dict[bytes, Token] = {}
         self._misses: dict[bytes, float] = {}
+        self._pending: dict[bytes, asyncio.Future[Token | None]] = {}
         self._used: set[int] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -114,16 +115,33 @@ class TokenStore:
             raise Unauthorized("a bearer token is needed: Authorization: Bearer TOKEN")
         return await self.check(header[7:].strip())
 
+    async def _fetch(self, h: bytes) -> Token | None:
+        try:
+            row = await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM tokens WHERE hash=$1", h)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            return None  # the database is away: not a miss to remember
+        if row is None:
+            if len(self._misses) > 10_000:  # a flood of forged tokens must not grow memory
+                self._misses.clear()
+            self._misses[h] = time.monotonic()
+            return None
+        token = Token(**dict(row, hash=bytes(row["hash"])))
+        self._by_hash[h] = token
+        return token
+
+    async def _lookup(self, h: bytes) -> Token | None:
+        """Ask the database once per unknown hash, however many requests wait on it."""
+        if time.monotonic() - self._misses.get(h, -1e9) < self.refresh_s:
+            return None
+        pending = self._pending.get(h)
+        if pending is None:
+            pending = self._pending[h] = asyncio.ensure_future(self._fetch(h))
+            pending.add_done_callback(lambda _: self._pending.pop(h, None))
+        return await asyncio.shield(pending)
+
     async def check(self, secret: str) -> Token:
         h = digest(secret)
-        token = self._by_hash.get(h)
-        if token is None and time.monotonic() - self._misses.get(h, 0) > self.refresh_s:
-            self._misses[h] = time.monotonic()
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncio.TimeoutError):
-                row = await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM tokens WHERE hash=$1", h)
-                if row is not None:
-                    token = Token(**dict(row, hash=bytes(row["hash"])))
-                    self._by_hash[h] = token
+        token = self._by_hash.get(h) or await self._lookup(h)
         if token is None or not hmac.compare_digest(token.hash, h):
             raise Unauthorized("the token is not valid")
         if token.revoked_at is not None:
