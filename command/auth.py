@@ -118,7 +118,7 @@ class TokenStore:
     async def _fetch(self, h: bytes) -> Token | None:
         try:
             row = await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM tokens WHERE hash=$1", h)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return None  # the database is away: not a miss to remember
         if row is None:
             if len(self._misses) > 10_000:  # a flood of forged tokens must not grow memory

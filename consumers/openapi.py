@@ -1,7 +1,10 @@
 """`GET /openapi.json`: the OpenAPI 3.1 document, generated from the msgspec schemas.
 
-Request bodies are the very Structs intake decodes, so the document cannot drift from what the
-server accepts; the route tables it walks are the ones the server is built from.
+Request bodies are the very Structs intake decodes and timeline entries the very events the
+stream holds, so the document cannot drift from what the server accepts and answers; the route
+tables it walks are the ones the server is built from. Every route the app serves is here, each
+with every status its handler and the middlewares can answer, so a schema-driven fuzzer can
+check the server against it.
 """
 
 from typing import Any, NamedTuple
@@ -9,6 +12,7 @@ from typing import Any, NamedTuple
 import msgspec
 from aiohttp import web
 
+from command import events as e
 from command.commands import ConfigureSite
 from command.errors import ErrorDoc
 from command.http import WRITE_ROUTES, json_response
@@ -20,41 +24,121 @@ class ReadRoute(NamedTuple):
     path: str
     summary: str
     roles: tuple[str, ...]
+    schema: dict[str, Any]
     content: str = "application/json"
 
 
+REF = "#/components/schemas/{name}"
+BOARD = {"type": "object", "required": ["site", "seq", "mode", "incident", "protocol", "rooms",
+                                        "accountability", "dispatch", "acks", "notifications"],
+         "properties": {"site": {"type": "string"}, "seq": {"type": "integer", "minimum": 0},
+                        "mode": {"enum": ["live", "drill", "replay"]},
+                        "incident": {"type": ["object", "null"]},
+                        "protocol": {"type": ["object", "null"]},
+                        "rooms": {"type": "array", "items": {"type": "object"}},
+                        "accountability": {"type": "object"},
+                        "dispatch": {"type": ["object", "null"]},
+                        "acks": {"type": "array"}, "notifications": {"type": "array"}}}
+INCIDENT = {"type": "object", "required": ["id", "site", "kind", "mode", "status"],
+            "properties": {"id": {"type": "string"}, "site": {"type": "string"},
+                           "mode": {"enum": ["live", "drill", "replay"]}}}
+TIMELINE = {"type": "object", "required": ["incident_id", "events"], "properties": {
+    "incident_id": {"type": "string"},
+    "events": {"type": "array", "items": {"allOf": [
+        {"$ref": REF.format(name="Event")},
+        {"type": "object", "required": ["seq"],
+         "properties": {"seq": {"type": "integer", "minimum": 1}}}]}}}}
 READ_ROUTES: list[ReadRoute] = [
-    ReadRoute("/v1/sites/{site}/board", "The site's board", READERS),
-    ReadRoute("/v1/incidents/{id}", "An incident", READERS),
-    ReadRoute("/v1/incidents/{id}/timeline", "An incident's events, in order", READERS),
+    ReadRoute("/v1/sites/{site}/board", "The site's board", READERS, BOARD),
+    ReadRoute("/v1/incidents/{id}", "An incident", READERS, INCIDENT),
+    ReadRoute("/v1/incidents/{id}/timeline", "An incident's events, in order", READERS, TIMELINE),
     ReadRoute("/v1/sites/{site}/cap", "The site's current alert as CAP 1.2 XML", READERS,
-              "application/cap+xml"),
+              {"type": "string"}, "application/cap+xml"),
 ]
 ERRORS = {"400": "Malformed or invalid; `field` names the JSON path",
           "401": "No or bad token", "403": "Wrong role or site",
           "404": "Unknown site, room, person or incident",
           "409": "The command conflicts with the incident's state", "413": "Body too large",
           "429": "Rate limited", "503": "The event stream is unreachable"}
+# Every route but the exempt probes passes the rate limiter, and a dependency that does not
+# answer in time is a 503 on any of them (command/http.py's middlewares).
+LIMITED = ("429", "503")
+# Sites, rooms and incidents are named by identifiers (command/types.py's Ident).
+IDENT = {"type": "string", "minLength": 1, "maxLength": 64,
+         "pattern": "^[A-Za-z0-9][A-Za-z0-9_\\-]*$"}
 
 
-def _params(path: str) -> list[dict[str, Any]]:
+def _params(path: str, schemas: dict[str, dict[str, Any]] | None = None,
+            ) -> list[dict[str, Any]]:
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     return [{"name": n, "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_\\-]*$",
-                        "maxLength": 64}} for n in names]
+             "schema": (schemas or {}).get(n, IDENT)} for n in names]
 
 
 def _errors(codes: tuple[str, ...]) -> dict[str, Any]:
-    return {code: {"description": ERRORS[code], "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/ErrorDoc"}}}} for code in codes}
+    answers: dict[str, Any] = {}
+    for code in codes:
+        answers[code] = {"description": ERRORS[code], "content": {"application/json": {
+            "schema": {"$ref": REF.format(name="ErrorDoc")}}}}
+        if code == "429":
+            answers[code]["headers"] = {"Retry-After": {
+                "description": "Seconds to wait", "required": True,
+                "schema": {"type": "integer", "minimum": 0}}}
+    return answers
+
+
+def _ok(status: str, text: str, content: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {status: {"description": text, "content": {content: {"schema": schema}}}}
+
+
+def _probes(paths: dict[str, Any]) -> None:
+    """Liveness, readiness, metrics, this document and the board page: no token needed."""
+    anything = {"type": "object"}
+    paths["/healthz"] = {"get": {"summary": "Liveness", "responses": _ok(
+        "200", "Alive", "application/json", anything)}}
+    paths["/readyz"] = {"get": {"summary": "Readiness", "responses": {
+        **_ok("200", "Stream and database reachable", "application/json", anything),
+        **_ok("503", "Stream or database unreachable", "application/json", anything)}}}
+    paths["/metrics"] = {"get": {"summary": "Prometheus metrics", "responses": _ok(
+        "200", "Metrics in the Prometheus text format", "text/plain", {"type": "string"})}}
+    paths["/openapi.json"] = {"get": {"summary": "This document", "responses": {
+        **_ok("200", "OpenAPI 3.1", "application/json", anything), **_errors(LIMITED)}}}
+    paths["/board/{site}"] = {"get": {
+        "summary": "The live board as a web page; the token stays in the URL fragment",
+        # A static page for any site: the script reads the site from the URL, and the
+        # WebSocket it opens is what checks it.
+        "parameters": _params("/board/{site}", {"site": {"type": "string", "minLength": 1}}),
+        "responses": {**_ok("200", "The page", "text/html", {"type": "string"}),
+                      **_errors(("404", *LIMITED))}}}
+    paths["/board-static/{name}"] = {"get": {
+        "summary": "The board page's script and style",
+        "parameters": _params("/board-static/{name}", {
+            "name": {"type": "string", "enum": ["board.css", "board.js"]}}),
+        "responses": {"200": {"description": "The script or the style", "content": {
+            "text/javascript": {"schema": {"type": "string"}},
+            "text/css": {"schema": {"type": "string"}}}}, **_errors(("404", *LIMITED))}}}
+
+
+def _live(paths: dict[str, Any]) -> None:
+    """The board's WebSocket: the token rides in the query, as browsers cannot set headers."""
+    paths["/v1/sites/{site}/board/ws"] = {"get": {
+        "summary": "The live board over WebSocket (a snapshot, then updates)",
+        "description": "Roles: " + ", ".join(READERS) + ". Without an upgrade the handshake is"
+                       " refused with 400.",
+        "security": [{"token": []}],
+        "parameters": [*_params("/v1/sites/{site}/board/ws"),
+                       {"name": "since", "in": "query", "required": False,
+                        "schema": {"type": "string", "pattern": "^[0-9]+$"}}],
+        "responses": {"101": {"description": "Switching to the WebSocket protocol"},
+                      **_errors(("400", "401", "403", "404", *LIMITED))}}}
 
 
 def document() -> dict[str, Any]:
     bodies = [r.command for r in WRITE_ROUTES]
     (refs, components) = msgspec.json.schema_components(
-        [*bodies, Accepted, ErrorDoc, ConfigureSite],
-        ref_template="#/components/schemas/{name}")
-    *body_refs, accepted, _, _ = refs
+        [*bodies, Accepted, ErrorDoc, ConfigureSite, e.Event], ref_template=REF)
+    *body_refs, accepted, _, _, event = refs
+    components["Event"] = event
     paths: dict[str, Any] = {}
     security = [{"bearer": []}]
     for route, ref in zip(WRITE_ROUTES, body_refs, strict=True):
@@ -63,10 +147,9 @@ def document() -> dict[str, Any]:
             "description": "Roles: " + ", ".join(route.roles),
             "parameters": _params(route.path),
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
-            "responses": {"202": {"description": "Durably in the event stream",
-                                  "content": {"application/json": {"schema": accepted}}},
-                          **_errors(("400", "401", "403", "404", "409", "413", "429",
-                                     "503"))},
+            "responses": {**_ok("202", "Durably in the event stream", "application/json",
+                                accepted),
+                          **_errors(("400", "401", "403", "404", "409", "413", *LIMITED))},
         }
     paths["/v1/sites/{site}"] = {"put": {
         "summary": "Import a site file", "security": security, "description": "Roles: admin",
@@ -74,27 +157,25 @@ def document() -> dict[str, Any]:
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": components["ConfigureSite"]["properties"]["site"]},
             "application/toml": {"schema": {"type": "string"}}}},
-        "responses": {"202": {"description": "Imported", "content": {"application/json": {
-            "schema": accepted}}}, **_errors(("400", "401", "403", "413"))}}}
+        "responses": {**_ok("202", "Imported", "application/json", accepted),
+                      **_errors(("400", "401", "403", "409", "413", *LIMITED))}}}
     for read in READ_ROUTES:
         paths[read.path] = {"get": {
             "summary": read.summary, "security": security,
-            "description": "Roles: " + ", ".join(read.roles), "parameters": _params(read.path),
-            "responses": {"200": {"description": read.summary, "content": {read.content: {
-                "schema": {"type": "object"} if read.content.endswith("json")
-                else {"type": "string"}}}}, **_errors(("401", "403", "404"))}}}
-    for path, text in (("/healthz", "Liveness"), ("/readyz", "Readiness")):
-        paths[path] = {"get": {"summary": text, "responses": {
-            "200": {"description": text, "content": {"application/json": {
-                "schema": {"type": "object"}}}},
-            "503": {"description": "Not ready"}}}}
+            "description": "Roles: " + ", ".join(read.roles),
+            "parameters": _params(read.path),
+            "responses": {**_ok("200", read.summary, read.content, read.schema),
+                          **_errors(("401", "403", "404", *LIMITED))}}}
+    _live(paths)
+    _probes(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Muster", "version": "1",
                  "description": "Incident command and alerting for school emergencies."},
         "paths": paths,
-        "components": {"schemas": components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "token": {"type": "apiKey", "in": "query", "name": "token"}}},
     }
 
 
