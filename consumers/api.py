@@ -66,7 +66,8 @@ def board_ws_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
         since = request.query.get("since")
         if since is not None and not since.isdigit():
             raise Invalid("since must be a stream sequence number", field="since")
-        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
+        # No per-message deflate: updates are small, and zlib per client costs the whole loop.
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
         await ws.prepare(request)
         await gateway.serve(ws, site, int(since) if since is not None else None)
         return ws

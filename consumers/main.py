@@ -6,6 +6,7 @@ passed explicitly. It lives on the read side because it wires both sides togethe
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -123,6 +124,7 @@ class Muster:
             routes += cap_routes(self.gateway, self.tokens) + page_routes()
         if "notifier" in self.components:
             self.sender = AppriseSender(timeout=s.send_timeout_s)
+            await self.sender.ready()
             self.notifier = Notifier(self.log, self.pool, self.sender,
                                      lease_s=s.send_timeout_s + 10)
             self.tasks.append(asyncio.create_task(self.notifier.run()))
@@ -139,6 +141,10 @@ class Muster:
             raise PortInUse(_cannot_listen(s, exc.strerror or str(exc))) from exc
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._write_runtime(nats_url, db_url)
+        # Everything loaded so far (site files, folded boards) lives for the process: keep the
+        # collector from walking it again and again in long pauses on the critical path.
+        gc.collect()
+        gc.freeze()
 
     @property
     def url(self) -> str:

@@ -1,13 +1,14 @@
 """Sending through Apprise without ever stalling the event loop.
 
-Apprise's sends are partly blocking, so each runs in a worker thread with a per-send timeout
+Apprise's sends are partly blocking, so each runs in a worker process with a per-send timeout
 (Apprise's own call deadline, and an outer one here in case a plugin ignores it); the loop only
-awaits the thread's future. Before anything is sent, the channel's modes are checked again: no
+awaits the worker's future. Before anything is sent, the channel's modes are checked again: no
 path reaches Apprise with a drill message for a live-only channel.
 """
 
 import asyncio
 import concurrent.futures
+import multiprocessing
 import time
 from typing import Protocol
 
@@ -45,7 +46,7 @@ def _client(url: str) -> apprise.Apprise | None:
 
 
 def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) -> str | None:
-    """In a worker thread: one Apprise call; None on success, else what went wrong."""
+    """In a worker process: one Apprise call; None on success, else what went wrong."""
     notifier = _client(url)
     if notifier is None:
         return "the channel's Apprise URL is not valid"
@@ -57,12 +58,23 @@ def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) 
     return (problems[-1] if problems else f"apprise status {result.status.name}")[:500]
 
 
+def _warm() -> None:
+    apprise.Apprise().add("json://127.0.0.1")  # load the plugins before the first alert
+
+
 class AppriseSender:
-    def __init__(self, workers: int = 8, timeout: float = 5.0) -> None:
-        self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="apprise")
+    """Sends run in worker processes: Apprise's blocking HTTP then never holds the event loop's
+    interpreter lock, so a burst of alerts does not slow the boards."""
+
+    def __init__(self, workers: int = 4, timeout: float = 5.0) -> None:
+        context = multiprocessing.get_context("forkserver")
+        self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
         self.timeout = timeout
-        # Load Apprise's plugins now, not in the middle of the first alert.
-        self.pool.submit(apprise.Apprise().add, "json://127.0.0.1")
+        self._warming = [self.pool.submit(_warm) for _ in range(workers)]
+
+    async def ready(self) -> None:
+        """Wait until the workers are up with Apprise loaded, so the first alert is not late."""
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in self._warming))
 
     async def send(self, channel: Channel, delivery: Delivery) -> str | None:
         """Deliver once; None when the channel accepted it, else the error."""
@@ -83,4 +95,4 @@ class AppriseSender:
         return error
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)

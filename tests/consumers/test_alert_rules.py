@@ -66,7 +66,7 @@ def test_a_press_declaration_is_not_announced_twice() -> None:
 
 def test_replay_and_notification_events_never_notify() -> None:
     state = state_with([Channel(name="sro", url="json://x", modes=["live", "drill"],
-                                events=EVENT_TYPES + ["NotificationSent"])])
+                                events=[*EVENT_TYPES, "NotificationSent"])])
     assert deliveries(state, press(mode="replay")) == []
     sent = env(e.NotificationSent, e.NotificationSentData(channel="sro", event_id="x"))
     assert deliveries(state, sent) == []

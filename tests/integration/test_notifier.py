@@ -28,9 +28,12 @@ class Rig:
         self.intake = Intake(log)
         self.task: asyncio.Task[None] | None = None
         self.notifier: Notifier | None = None
+        self.sender: AppriseSender
 
-    def start(self) -> None:
-        self.notifier = Notifier(self.log, self.pool, AppriseSender(timeout=1.0),
+    async def start(self) -> None:
+        self.sender = AppriseSender(workers=2, timeout=1.0)
+        await self.sender.ready()
+        self.notifier = Notifier(self.log, self.pool, self.sender,
                                  backoff=(0.2, 0.4), lease_s=2.0, tick_s=0.05)
         self.task = asyncio.create_task(self.notifier.run())
 
@@ -41,6 +44,7 @@ class Rig:
                 await self.task
             assert self.notifier is not None
             await self.notifier.stop()
+            self.sender.close()
 
     async def run(self, cmd: c.Command, actor: e.Actor = STAFF, **kw: str) -> str | None:
         accepted, _ = await self.intake.execute("test-high", cmd, actor,
@@ -82,7 +86,7 @@ async def rig(eventlog: EventLog, database_url: str, sink: Sink,
     escalate = getattr(request, "param", None)
     site = msgspec.structs.replace(small_site(), channels=channels(sink, escalate))
     await rig.intake.execute("test-high", c.ConfigureSite(site=site), e.SYSTEM)
-    rig.start()
+    await rig.start()
     yield rig
     await rig.stop()
     await rig.intake.stop()
@@ -193,7 +197,7 @@ async def test_escalation_survives_a_restart(rig: Rig, sink: Sink) -> None:
     await rig.wait_events(e.NotificationSent, 3)
     await rig.stop()
     await asyncio.sleep(1.2)  # the timer falls due while no notifier runs
-    rig.start()
+    await rig.start()
     [esc] = await rig.wait_events(e.NotificationEscalated, 1)
     assert esc.data.to == ["district"]
     await sink.wait_for(2, "district")
@@ -224,7 +228,7 @@ async def test_crash_between_send_and_record_sends_at_most_twice(rig: Rig, sink:
         await asyncio.sleep(0.02)
     await rig.stop()  # the crash: the staff send was claimed, never recorded
     sink.delay.clear()
-    rig.start()
+    await rig.start()
     await sink.wait_for(1, "staff")
     sent = await rig.wait_events(e.NotificationSent, 3)
     await asyncio.sleep(0.3)
