@@ -18,6 +18,7 @@ from command import events as e
 from command.errors import Conflict, Unavailable
 from command.eventlog import Duplicate, EventLog, WrongLastSequence
 from command.incident import Ctx, SiteState, decide, evolve, seal
+from command.metrics import INTAKE_CONFLICTS
 
 log = logging.getLogger("muster.intake")
 MAX_ATTEMPTS = 8
@@ -128,6 +129,7 @@ class Intake:
                 try:
                     seqs = await self.log.append(site, events, state.seq)
                 except WrongLastSequence as lost:
+                    INTAKE_CONFLICTS.inc()
                     caught = await self.wait_until(
                         lambda lost=lost: self.state(site).seq >= lost.last, timeout=2.0)
                     if not caught:

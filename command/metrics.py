@@ -14,6 +14,8 @@ INTAKE_LATENCY = Histogram(
     "muster_intake_latency_seconds", "Decide and durable append of an accepted command",
     buckets=BUCKETS)
 EVENTS_APPENDED = Counter("muster_events_appended_total", "Events appended by intake")
+INTAKE_CONFLICTS = Counter("muster_intake_conflicts_total",
+                           "Appends refused because another writer got there first; retried")
 LOOP_LAG = Gauge("muster_event_loop_lag_seconds", "How late the event loop woke a 100 ms timer")
 
 

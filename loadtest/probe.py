@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from loadtest import cpu
-from loadtest.scrape import Buckets, bound, scrape, watch_lag
+from loadtest.scrape import Buckets, bound, counter, scrape, watch_lag
 from loadtest.stack import Stack
+
+CONFLICTS = "muster_intake_conflicts_total"
 
 
 @dataclass
@@ -25,9 +27,11 @@ class Probe:
     wall: float = 0.0
     own: float = 0.0
     lag: asyncio.Task[list[float]] | None = None
+    conflicts: float = 0.0
 
     async def start(self) -> None:
         self.histogram = await scrape(self.http, self.base)
+        self.conflicts = await counter(self.http, self.base, CONFLICTS)
         if self.stack.proc is not None:
             self.watched = cpu.processes(self.stack.data_dir, self.stack.proc.pid)
         self.cpu, self.wall, self.own = cpu.sample(self.watched), time.perf_counter(), \
@@ -47,7 +51,9 @@ class Probe:
         server: dict[str, float | None] = {"intake_n": n, "intake_p50_le_ms": p50,
                                            "intake_p99_le_ms": bound(self.histogram, after, 99)[1],
                                            "loop_lag_max_ms": round(max(lags, default=0) * 1000, 1),
-                                           "loop_lag_samples": len(lags)}
+                                           "loop_lag_samples": len(lags),
+                                           "intake_conflicts": await counter(
+                                               self.http, self.base, CONFLICTS) - self.conflicts}
         return server, usage
 
     async def cancel(self) -> list[float]:

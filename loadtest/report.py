@@ -68,6 +68,7 @@ class Report(msgspec.Struct, kw_only=True):
             "", "while pressing, as Muster and the machine saw it",
             _row("intake histogram: commands", f"{server.get('intake_n') or 0:g}"),
             _row("intake histogram: p50 / p99", f"{_le(server, 50)} / {_le(server, 99)}"),
+            _row("intake appends retried (conflict)", f"{server.get('intake_conflicts') or 0:g}"),
             _row("event-loop lag, worst polled",
                  f"{server.get('loop_lag_max_ms') or 0:g} ms "
                  f"({server.get('loop_lag_samples') or 0:g} polls)"),

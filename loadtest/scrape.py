@@ -31,6 +31,17 @@ async def scrape(http: aiohttp.ClientSession, base: str) -> Buckets:
     return {float(le): float(count) for le, count in _BUCKET.findall(text)}
 
 
+async def counter(http: aiohttp.ClientSession, base: str, name: str) -> float:
+    """A counter's value now (0 when absent), e.g. intake's append conflicts."""
+    try:
+        async with http.get(f"{base}/metrics") as resp:
+            text = await resp.text() if resp.status == 200 else ""
+    except (aiohttp.ClientError, TimeoutError):
+        return 0.0
+    found = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
 def bound(before: Buckets, after: Buckets, q: float) -> tuple[int, float | None]:
     """How many were observed between the scrapes, and the bucket bound of their q-th
     percentile in ms (None when nothing was observed; inf past the last bucket)."""
