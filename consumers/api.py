@@ -1,13 +1,16 @@
 """The read side's HTTP routes: boards, incidents and timelines from the read models, and the
 live board over WebSocket from the gateway."""
 
+import asyncio
+
 import asyncpg
 import msgspec
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from command.auth import TokenStore, authorize
 from command.errors import Invalid, NotFound
 from command.http import Handler, json_response
+from consumers import redact
 from consumers.gateway import Gateway
 
 READERS = ("staff", "responder", "commander", "dispatch")
@@ -21,7 +24,7 @@ def board_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
         raw = await pool.fetchval("SELECT board FROM boards WHERE site=$1", site)
         if raw is None:
             raise NotFound(f"unknown site {site!r}", field="site")
-        return web.Response(body=raw.encode(), content_type="application/json")
+        return json_response(redact.board_view(msgspec.json.decode(raw), token.role))
 
     return handle
 
@@ -34,7 +37,7 @@ def incident_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
         if row is None:
             raise NotFound("unknown incident", field="id")
         authorize(token, READERS, row["site"])
-        return web.Response(body=row["doc"].encode(), content_type="application/json")
+        return web.Response(body=row["doc"].encode(), content_type="application/json")  # no roster
 
     return handle
 
@@ -50,8 +53,10 @@ def timeline_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
         rows = await pool.fetch(
             "SELECT seq, event FROM timeline WHERE incident_id=$1 AND type <> "
             "'HandleWithCareIssued' ORDER BY seq", incident_id)
-        events = [{"seq": r["seq"], **msgspec.json.decode(r["event"])} for r in rows]
-        return json_response({"incident_id": incident_id, "events": events})
+        shown = (redact.event_view({"seq": r["seq"], **msgspec.json.decode(r["event"])},
+                                   token.role) for r in rows)
+        return json_response({"incident_id": incident_id,
+                              "events": [ev for ev in shown if ev is not None]})
 
     return handle
 
@@ -69,10 +74,24 @@ def board_ws_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
         # No per-message deflate: updates are small, and zlib per client costs the whole loop.
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
         await ws.prepare(request)
-        await gateway.serve(ws, site, int(since) if since is not None else None)
+        watch = asyncio.create_task(_close_when_revoked(ws, tokens, request.query["token"]))
+        try:
+            await gateway.serve(ws, site, int(since) if since is not None else None, token.role)
+        finally:
+            watch.cancel()
         return ws
 
     return handle
+
+
+async def _close_when_revoked(ws: web.WebSocketResponse, tokens: TokenStore, secret: str,
+                              every_s: float = 1.0) -> None:
+    """A board stays open only while its token does: revoked or expired, the socket closes."""
+    while not ws.closed:
+        await asyncio.sleep(every_s)
+        if tokens.peek(secret) is None:
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"token revoked or expired")
+            return
 
 
 def read_routes(pool: asyncpg.Pool, tokens: TokenStore) -> list[web.RouteDef]:

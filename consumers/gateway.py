@@ -18,7 +18,7 @@ from prometheus_client import Gauge
 
 from command import events as e
 from command.eventlog import EventLog
-from consumers import board
+from consumers import board, redact
 from consumers.projector import load_states, position
 
 log = logging.getLogger("muster.gateway")
@@ -37,8 +37,9 @@ def public_event(event: e.Envelope) -> dict[str, Any]:
 
 
 class Client:
-    def __init__(self, ws: web.WebSocketResponse, queue_size: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, queue_size: int, role: str) -> None:
         self.ws = ws
+        self.role = role
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = False
         self.task: asyncio.Task[Any] | None = None
@@ -62,7 +63,7 @@ class Gateway:
         self.pool = pool
         self.states: dict[str, board.State] = {}
         self.rendered: dict[str, dict[str, Any]] = {}
-        self.history: dict[str, deque[tuple[int, bytes]]] = {}
+        self.history: dict[str, deque[tuple[int, dict[str, bytes]]]] = {}
         self.floor: dict[str, int] = {}  # every update after floor[site] is in history[site]
         self.clients: dict[str, set[Client]] = {}
         self.history_size = history
@@ -120,20 +121,25 @@ class Gateway:
         if isinstance(event, HIDDEN):
             return
         after = self.rendered[site] = board.render(state)
-        message = _json.encode({"type": "update", "seq": seq, "event": public_event(event),
-                                "board": board.diff(before, after)})
+        changed, shown = board.diff(before, after), public_event(event)
+        # One message per role, each showing only what that role may see.
+        messages = {role: _json.encode({"type": "update", "seq": seq,
+                                        "event": redact.event_view(shown, role),
+                                        "board": redact.board_view(changed, role)})
+                    for role in redact.VIEWS}
         history = self.history.setdefault(site, deque())
         self.floor.setdefault(site, seq - 1)
-        history.append((seq, message))
+        history.append((seq, messages))
         while len(history) > self.history_size:
             self.floor[site] = history.popleft()[0]
         for client in self.clients.get(site, ()):
-            client.offer(message)
+            client.offer(messages[client.role])
 
-    def snapshot(self, site: str) -> bytes:
+    def snapshot(self, site: str, role: str) -> bytes:
         state = self.states.get(site) or board.empty(site)
         rendered = self.rendered.get(site) or board.render(state)
-        return _json.encode({"type": "snapshot", "seq": state.seq, "board": rendered})
+        return _json.encode({"type": "snapshot", "seq": state.seq,
+                             "board": redact.board_view(rendered, role)})
 
     def board(self, site: str) -> dict[str, Any] | None:
         return self.rendered.get(site)
@@ -142,20 +148,20 @@ class Gateway:
         """Queue what the client missed (or a snapshot), then every update; atomic in the loop."""
         history = self.history.get(site, deque())
         seq = self.states[site].seq if site in self.states else 0
-        missed = [m for s, m in history if since is not None and s > since]
+        missed = [m[client.role] for s, m in history if since is not None and s > since]
         resumable = (since is not None and since >= self.floor.get(site, seq)
                      and len(missed) < self.queue_size)
         if since is not None and since > self.applied:
             # A seq this gateway has not reached (another replica's, or a stale stream's): an
             # update it sends later could be one the client has, so start it afresh.
-            client.offer(self.snapshot(site))
+            client.offer(self.snapshot(site, client.role))
         elif since is not None and since >= seq:
             pass  # already current: nothing to send until the next update
         elif resumable:
             for message in missed:
                 client.offer(message)
         else:
-            client.offer(self.snapshot(site))
+            client.offer(self.snapshot(site, client.role))
         self.clients.setdefault(site, set()).add(client)
         CONNECTED.inc()
 
@@ -165,11 +171,12 @@ class Gateway:
             clients.discard(client)
             CONNECTED.dec()
 
-    async def serve(self, ws: web.WebSocketResponse, site: str, since: int | None) -> None:
+    async def serve(self, ws: web.WebSocketResponse, site: str, since: int | None,
+                    role: str) -> None:
         """Write queued messages to one client until it leaves or falls behind."""
         if since is not None and since > self.applied:
             await self._catch_up(since)
-        client = Client(ws, self.queue_size)
+        client = Client(ws, self.queue_size, role)
         self.subscribe(site, client, since)
         reader = asyncio.create_task(self._drain_reads(ws))
         client.task = asyncio.create_task(self._write(ws, client, reader))

@@ -187,7 +187,7 @@ async def test_snapshot_then_updates_reach_the_lockdown_and_carry_only_changes(
         assert board["accountability"]["accounted"] == 3
 
         # The merged board is the same board a fresh client gets as its snapshot.
-        async with board_ws(ws_url(app.url, await app.token("commander"))) as fresh:
+        async with board_ws(ws_url(app.url, await app.token("responder"))) as fresh:
             assert (await receive(fresh))["board"] == board
 
 
