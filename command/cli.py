@@ -212,6 +212,65 @@ async def _rebuild(settings: Settings) -> int:
     return 0
 
 
+async def _recorded(settings: Settings, incident: str) -> Any:
+    from consumers.replay import recorded
+
+    async with servers(settings, need_db=False) as (nats_url, _):
+        nc = await reach_nats(nats_url)
+        try:
+            return await recorded(EventLog(nc, stream=settings.stream), incident)
+        finally:
+            await nc.close()
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from command.errors import MusterError
+    from consumers import report, report_render
+    from consumers.redact import event_view
+
+    fmt = args.format or {".html": "html", ".json": "json"}.get(Path(args.output or "").suffix,
+                                                                 "md")
+    try:
+        config, events = asyncio.run(_recorded(settings, args.incident))
+    except MusterError as exc:
+        print(f"muster: {exc}", file=sys.stderr)
+        return 1
+    # The commander's view: an operator with the stream in hand; Handle With Care stays out.
+    built = report.build(events, config.data if config else None,
+                         view=lambda doc: event_view(doc, "commander"))
+    render = report_render
+    out = {"json": lambda: render.to_json(built).decode(), "md": lambda: render.to_markdown(built),
+           "html": lambda: render.to_html(built)}[fmt]()
+    if args.output:
+        Path(args.output).write_text(out, encoding="utf-8")
+        print(f"wrote the {fmt} report of {args.incident} to {args.output}")
+    else:
+        print(out, end="")
+    return 0
+
+
+async def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from command.errors import MusterError
+    from consumers.replay import replay, replay_site
+
+    info = _runtime(settings) or {}
+    url = info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+    async with servers(settings, need_db=False) as (nats_url, _):
+        nc = await reach_nats(nats_url)
+        try:
+            site = replay_site(args.incident)
+            print(f"Replay board: {url}/board/{site}  (a token for site {site} or '*' reads it)",
+                  flush=True)
+            await replay(EventLog(nc, stream=settings.stream), args.incident, args.speed)
+        except MusterError as exc:
+            print(f"muster: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await nc.close()
+    print(f"replayed {args.incident} onto {site} at {args.speed:g}x")
+    return 0
+
+
 def _alert(settings: Settings, args: argparse.Namespace) -> int:
     info = _runtime(settings) or {}
     url = args.url or info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
@@ -278,7 +337,16 @@ def parser() -> argparse.ArgumentParser:
     alert.add_argument("--token")
     alert.add_argument("--url")
     rebuild = sub.add_parser("rebuild", help="drop the read models and project them again")
-    for command in (up, serve, migrate, imp, create, revoke, listing, alert, rebuild, audit):
+    rep = sub.add_parser("report", help="an incident's after-action report")
+    rep.add_argument("incident")
+    rep.add_argument("--format", choices=("html", "md", "json"),
+                     help="default: from the -o file's suffix, else md")
+    rep.add_argument("-o", "--output", help="write to this file instead of standard output")
+    replay = sub.add_parser("replay", help="replay an incident onto /board/replay-INCIDENT")
+    replay.add_argument("incident")
+    replay.add_argument("--speed", type=float, default=10.0, help="times faster (default 10)")
+    for command in (up, serve, migrate, imp, create, revoke, listing, alert, rebuild, audit,
+                    rep, replay):
         command.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS)
         command.add_argument("--config", default=argparse.SUPPRESS, help="a TOML settings file")
     return p
@@ -324,6 +392,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _alert(settings, args)
     if args.cmd == "rebuild":
         return asyncio.run(_rebuild(settings))
+    if args.cmd == "report":
+        return _report(settings, args)
+    if args.cmd == "replay":
+        try:
+            return asyncio.run(_replay(settings, args))
+        except KeyboardInterrupt:
+            print("\nreplay stopped; what was appended stays on the replay board")
+            return 130
     return 2
 
 

@@ -172,6 +172,8 @@ def decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
         return decoder.decode(body or b"{}")
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_validation(exc) from None
+    except UnicodeDecodeError:
+        raise Invalid("the body is not valid UTF-8", field="$") from None
 
 
 def _flagged(events: list[e.Envelope]) -> None:
@@ -230,6 +232,8 @@ def site_import_handler(intake: Intake, tokens: TokenStore) -> Handler:
                 doc = site_file.validate(msgspec.json.decode(body, type=site_file.Site))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise from_validation(exc) from None
+        except UnicodeDecodeError:
+            raise Invalid("the site file is not valid UTF-8", field="$") from None
         except site_file.SiteError as exc:
             raise Invalid(str(exc), field="$") from None
         if doc.id != site_id:

@@ -105,6 +105,8 @@ def loads(text: str | bytes) -> Site:
         raise SiteError(str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise SiteError(f"not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SiteError("the site file is not valid UTF-8") from exc
 
 
 def load(path: str | Path) -> Site:

@@ -4,12 +4,15 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
+# A pattern's `$` would also match before a final newline: `(?!\n)$` is the true end.
+END = r"(?!\n)$"
 # Identifiers appear in NATS subjects and URLs, so no dots, spaces or wildcards.
-Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]*" + END
+Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=IDENT_PATTERN)]
 # Free text typed by a person under stress: bounded, and no control characters but newline/tab.
-Text = Annotated[str, Meta(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Label = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]  # may be empty
+Text = Annotated[str, Meta(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*" + END)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*" + END)]
+Label = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*" + END)]  # may be empty
 Count = Annotated[int, Meta(ge=0, le=100_000)]
 Seconds = Annotated[float, Meta(ge=0, le=86_400)]
 

@@ -69,7 +69,8 @@ def board_ws_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
         if site not in gateway.states:
             raise NotFound(f"unknown site {site!r}", field="site")
         since = request.query.get("since")
-        if since is not None and not since.isdigit():
+        # ASCII digits only, and a size a stream sequence can have: checked before the upgrade.
+        if since is not None and not (since.isascii() and since.isdigit() and len(since) <= 19):
             raise Invalid("since must be a stream sequence number", field="since")
         # No per-message deflate: updates are small, and zlib per client costs the whole loop.
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)

@@ -178,7 +178,8 @@ def evolve(state: State, seq: int, event: e.Event) -> State:
 
 
 def _configured(state: State, ev: e.SiteConfigured, *_: object) -> State:
-    return replace(state, config=ev.data)
+    mode = "replay" if ev.mode == "replay" else state.mode  # a replay board stays one
+    return replace(state, config=ev.data, mode=mode)
 
 
 def _opened(state: State, ev: e.IncidentOpened) -> State:

@@ -42,6 +42,7 @@ from consumers.notifier import Notifier
 from consumers.openapi import openapi_routes
 from consumers.page import page_routes
 from consumers.projector import Projector
+from consumers.report_api import report_routes
 from consumers.sender import AppriseSender
 
 log = logging.getLogger("muster")
@@ -122,6 +123,7 @@ class Muster:
             await self.gateway.start()
             routes += live_routes(self.gateway, self.tokens) + read_routes(self.pool, self.tokens)
             routes += cap_routes(self.gateway, self.tokens) + page_routes()
+            routes += report_routes(self.pool, self.tokens)
         if "notifier" in self.components:
             self.sender = AppriseSender(timeout=s.send_timeout_s)
             await self.sender.ready()

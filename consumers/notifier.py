@@ -16,14 +16,13 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from nats.errors import TimeoutError as NatsTimeout
 
 from command import events as e
 from command.eventlog import Duplicate, EventLog
 from command.site import Channel
 from consumers import alert_rules, board
 from consumers.alert_rules import Delivery
-from consumers.runner import durable, in_order, position
+from consumers.runner import durable, fetch, in_order, position
 from consumers.sender import Sender
 
 log = logging.getLogger("muster.notifier")
@@ -71,12 +70,9 @@ class Notifier:
         sub: Any = await durable(self.log, NAME, self.position, ack_wait=60)
         delivered = 0
         while True:
-            try:
-                msgs = await sub.fetch(64, timeout=1.0)
-            except (TimeoutError, NatsTimeout):
-                self.caught_up = True
-                continue
+            msgs = await fetch(sub, 64)
             if not msgs:
+                self.caught_up = True
                 continue
             delivered = in_order(delivered, msgs)
             await self._fold(msgs)

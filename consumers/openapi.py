@@ -15,8 +15,9 @@ from aiohttp import web
 from command import events as e
 from command.commands import ConfigureSite
 from command.errors import ErrorDoc
-from command.http import WRITE_ROUTES, json_response
+from command.http import MAX_BODY, MAX_SITE_FILE, WRITE_ROUTES, json_response
 from command.intake import Accepted
+from command.types import IDENT_PATTERN
 from consumers.api import READERS
 
 
@@ -44,16 +45,19 @@ INCIDENT = {"type": "object", "required": ["id", "site", "kind", "mode", "status
                            "mode": {"enum": ["live", "drill", "replay"]}}}
 TIMELINE = {"type": "object", "required": ["incident_id", "events"], "properties": {
     "incident_id": {"type": "string"},
-    "events": {"type": "array", "items": {"allOf": [
-        {"$ref": REF.format(name="Event")},
-        {"type": "object", "required": ["seq"],
-         "properties": {"seq": {"type": "integer", "minimum": 1}}}]}}}}
+    # Events as each role may see them: a responder's lack guardian names (consumers/redact.py).
+    "events": {"type": "array", "items": {
+        "type": "object", "required": ["seq", "id", "type", "site", "occurred_at", "actor"],
+        "properties": {"seq": {"type": "integer", "minimum": 1}, "type": {"type": "string"}}}}}}
+REPORT = {"type": "object", "required": ["incident_id"]}
 READ_ROUTES: list[ReadRoute] = [
     ReadRoute("/v1/sites/{site}/board", "The site's board", READERS, BOARD),
     ReadRoute("/v1/incidents/{id}", "An incident", READERS, INCIDENT),
     ReadRoute("/v1/incidents/{id}/timeline", "An incident's events, in order", READERS, TIMELINE),
     ReadRoute("/v1/sites/{site}/cap", "The site's current alert as CAP 1.2 XML", READERS,
               {"type": "string"}, "application/cap+xml"),
+    ReadRoute("/v1/incidents/{id}/report", "The incident's after-action report", READERS,
+              REPORT),
 ]
 ERRORS = {"400": "Malformed or invalid; `field` names the JSON path",
           "401": "No or bad token", "403": "Wrong role or site",
@@ -64,8 +68,7 @@ ERRORS = {"400": "Malformed or invalid; `field` names the JSON path",
 # answer in time is a 503 on any of them (command/http.py's middlewares).
 LIMITED = ("429", "503")
 # Sites, rooms and incidents are named by identifiers (command/types.py's Ident).
-IDENT = {"type": "string", "minLength": 1, "maxLength": 64,
-         "pattern": "^[A-Za-z0-9][A-Za-z0-9_\\-]*$"}
+IDENT = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": IDENT_PATTERN}
 
 
 def _params(path: str, schemas: dict[str, dict[str, Any]] | None = None,
@@ -75,10 +78,11 @@ def _params(path: str, schemas: dict[str, dict[str, Any]] | None = None,
              "schema": (schemas or {}).get(n, IDENT)} for n in names]
 
 
-def _errors(codes: tuple[str, ...]) -> dict[str, Any]:
+def _errors(codes: tuple[str, ...], limit: int = MAX_BODY) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for code in codes:
-        answers[code] = {"description": ERRORS[code], "content": {"application/json": {
+        text = ERRORS[code] + (f": over {limit // 1024} KiB" if code == "413" else "")
+        answers[code] = {"description": text, "content": {"application/json": {
             "schema": {"$ref": REF.format(name="ErrorDoc")}}}}
         if code == "429":
             answers[code]["headers"] = {"Retry-After": {
@@ -158,7 +162,8 @@ def document() -> dict[str, Any]:
             "application/json": {"schema": components["ConfigureSite"]["properties"]["site"]},
             "application/toml": {"schema": {"type": "string"}}}},
         "responses": {**_ok("202", "Imported", "application/json", accepted),
-                      **_errors(("400", "401", "403", "409", "413", *LIMITED))}}}
+                      **_errors(("400", "401", "403", "409", "413", *LIMITED),
+                                MAX_SITE_FILE)}}}
     for read in READ_ROUTES:
         paths[read.path] = {"get": {
             "summary": read.summary, "security": security,
@@ -166,6 +171,11 @@ def document() -> dict[str, Any]:
             "parameters": _params(read.path),
             "responses": {**_ok("200", read.summary, read.content, read.schema),
                           **_errors(("401", "403", "404", *LIMITED))}}}
+    report = paths["/v1/incidents/{id}/report"]["get"]
+    report["parameters"].append({"name": "format", "in": "query", "required": False,
+                                 "schema": {"enum": ["json", "html"]}})
+    report["responses"]["200"]["content"]["text/html"] = {"schema": {"type": "string"}}
+    report["responses"].update(_errors(("400",)))
     _live(paths)
     _probes(paths)
     return {

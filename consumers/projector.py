@@ -14,7 +14,6 @@ from typing import Any
 import asyncpg
 import msgspec
 from msgspec.structs import replace
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import NotFoundError
 from prometheus_client import Gauge
 
@@ -22,7 +21,7 @@ from command import events as e
 from command.eventlog import EventLog
 from command.site import Site
 from consumers import board
-from consumers.runner import durable, in_order
+from consumers.runner import durable, fetch, in_order
 
 log = logging.getLogger("muster.projector")
 NAME = "projector"
@@ -176,10 +175,7 @@ class Projector:
         delivered = 0  # the consumer sequence of the last delivery this run received
         try:
             while True:
-                try:
-                    msgs = await sub.fetch(self.batch, timeout=1.0)
-                except (TimeoutError, NatsTimeout):
-                    continue
+                msgs = await fetch(sub, self.batch)
                 if not msgs:
                     continue
                 delivered = in_order(delivered, msgs)

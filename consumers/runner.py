@@ -6,10 +6,12 @@ its durable to start right after the committed position, and a gap in the delive
 (a message lost in a reconnect) ends the run rather than skipping an event.
 """
 
+import asyncio
 import contextlib
 from typing import Any
 
 import asyncpg
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -48,3 +50,15 @@ def in_order(delivered: int, msgs: list[Any]) -> int:
             raise MissedDelivery(delivered + 1, m.metadata.sequence.consumer)
         delivered = m.metadata.sequence.consumer
     return delivered
+
+
+async def fetch(sub: Any, batch: int, timeout: float = 1.0) -> list[Any]:
+    """Up to `batch` messages, or none after `timeout`. Python 3.11's wait_for can turn a cancel
+    into a timeout; a cancelled task must stop, so that is raised again here."""
+    try:
+        return await sub.fetch(batch, timeout=timeout)
+    except (TimeoutError, NatsTimeout):
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from None
+        return []

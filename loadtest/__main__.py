@@ -26,11 +26,14 @@ def parser() -> argparse.ArgumentParser:
                     "(embedded NATS and PostgreSQL) on 127.0.0.1.")
     sub = p.add_subparsers(dest="scenario", required=True)
     press = sub.add_parser(
-        "press", help="panic presses → durable 202 → live boards, beside raw JetStream publishes",
+        "press", help="panic presses → durable 202 → live boards and alerts, beside raw "
+                       "JetStream publishes and direct Apprise sends",
         description="First publishes raw to JetStream on the same server as the floor (to a "
-                    "stream of its own); then presses panic buttons over HTTP at a fixed rate "
-                    "(open loop) and watches every board over WebSocket. Prints p50/p99/max and "
-                    "the ratios; exits 1 when a press was refused or missed a board.")
+                    "stream of its own) and sends straight through Apprise to the alert sink; "
+                    "then presses panic buttons over HTTP at a fixed rate (open loop), watches "
+                    "every board over WebSocket and every alert at the sink. Prints p50/p99/max "
+                    "and the ratios; exits 1 when a press was refused, missed a board or raised "
+                    "no alert within 10 s.")
     press.add_argument("--presses", type=_positive(int), default=1000, help="presses to send")
     press.add_argument("--sites", type=_positive(int), default=20, help="bench sites to create")
     press.add_argument("--boards", type=_positive(int), default=50,
@@ -43,7 +46,8 @@ def parser() -> argparse.ArgumentParser:
     press.add_argument("--no-baseline", dest="baseline", action="store_false",
                        help="skip the raw JetStream publishes")
     press.add_argument("--no-notify", dest="notify", action="store_false",
-                       help="drop the sites' alert channels (default: they post to a local sink)")
+                       help="drop the sites' alert channels and skip the alert timings "
+                            "(default: they post to a local sink)")
     press.add_argument("--keep", action="store_true", help="keep the data dir afterwards")
     press.add_argument("--json", type=Path, help="also write the result as JSON to this file")
     return p

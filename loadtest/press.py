@@ -1,9 +1,10 @@
 """The press scenario: panic buttons over HTTP at a fixed rate, watched on every live board.
 
-First the raw JetStream floor on the same, still quiet, server. Then for each press: t_send,
-the durable 202 and its `seq`; for each board of its site, the first message with a seq at or
-past that one. Press → board is that message's arrival minus t_send, over every (press, board)
-pair.
+First the floors on the same, still quiet, stack: raw JetStream publishes, and direct Apprise
+sends to the alert sink. Then for each press: t_send, the durable 202 and its `seq`; for each
+board of its site, the first message with a seq at or past that one. Press → board is that
+message's arrival minus t_send, over every (press, board) pair. Press → first delivery is the
+earliest arrival at the sink of the press's alert on any channel, minus t_send (`loadtest.alerts`).
 """
 
 import asyncio
@@ -17,7 +18,8 @@ from typing import NamedTuple
 import aiohttp
 import msgspec
 
-from loadtest import baseline
+from loadtest import alerts, baseline, direct
+from loadtest.arrivals import SinkLog
 from loadtest.boards import Board, Boards, spread
 from loadtest.pacer import Sample, open_loop
 from loadtest.probe import Probe
@@ -39,6 +41,7 @@ class PressConfig:
     concurrency: int = 64
     seed: int = 1
     deliver_within_s: float = 5.0  # a press not on every board of its site by then is lost
+    notify_within_s: float = 10.0  # a press that should notify, with no alert at the sink by then
     baseline: bool = True
     notify: bool = True  # channels to the sink; False drops them, to isolate the press path
     keep: bool = False
@@ -101,6 +104,14 @@ def accepted(sample: Sample[Answer]) -> bool:
     return sample.value is not None and sample.value.status == 202
 
 
+def pressed(samples: list[Sample[Answer]], presses: list[Press], clock: float,
+            ) -> list[alerts.Pressed]:
+    """The accepted presses, stamped on the wall clock (`clock` = time.time() - perf_counter())."""
+    return [alerts.Pressed(p.site, p.kind, p.room, s.value.seq, s.start + clock)
+            for s, p in zip(samples, presses, strict=True)
+            if accepted(s) and s.value is not None]
+
+
 def deliveries(samples: list[Sample[Answer]], presses: list[Press], boards: Boards,
                within: float) -> Delivery:
     seqs: dict[int, list[int]] = {id(b): [seq for _, seq in b.updates] for b in boards.boards}
@@ -137,6 +148,10 @@ async def run(config: PressConfig, stack: Stack) -> Report:
     if config.baseline:  # first, on a quiet server: the floor, not the floor plus Muster's load
         single, batched = await baseline.run(stack.nats_url, config.presses, config.rate,
                                              config.concurrency, config.sites)
+    sink = SinkLog(stack.sink_log)
+    floor = direct.Direct()
+    if config.notify:  # the same sink, from here: what one Apprise send costs without Muster
+        floor = await direct.run(stack.sink_url, sink, config.presses, config.rate)
     connector = aiohttp.TCPConnector(limit=config.concurrency)
     async with aiohttp.ClientSession(connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)) as http:
@@ -150,6 +165,7 @@ async def run(config: PressConfig, stack: Stack) -> Report:
         probe = Probe(http, base, stack, config.presses / config.rate + PRESS_DEADLINE_S)
         try:
             await probe.start()
+            clock = time.time() - time.perf_counter()
             samples = await press_all(http, base, stack.tokens["device"], presses, config)
             targets: dict[str, int] = {}
             for sample, press in zip(samples, presses, strict=True):
@@ -164,11 +180,16 @@ async def run(config: PressConfig, stack: Stack) -> Report:
         projected = await wait_projected(http, base, stack.tokens["responder"], targets)
         server["read_models_done_after_last_send_ms"] = \
             round((time.perf_counter() - last_send) * 1000, 1) if projected else None
+    # After the read models: the alerts have until `notify_within_s` past the last press anyway.
+    notified = await alerts.wait(sink, pressed(samples, presses, clock), sites.channels,
+                                 config.notify_within_s)
     delivery = deliveries(samples, presses, boards, config.deliver_within_s)
     notes = [*sites.notes, "rate limits off (MUSTER_RATE_*=0): one client, one device token",
              f"alert channels: {'to a local sink' if config.notify else 'none (--no-notify)'}"]
+    if config.notify:
+        notes.append("direct Apprise: one send at a time from a thread here, before the presses")
     return build(config, samples, presses, boards, delivery, single, batched, server, usage,
-                 notes)
+                 notes, notified, floor)
 
 
 async def bench_async(config: PressConfig) -> Report:

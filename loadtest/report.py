@@ -16,7 +16,9 @@ import msgspec
 from loadtest.stats import Summary, ratio, summarize
 
 if TYPE_CHECKING:
+    from loadtest.alerts import Notified
     from loadtest.boards import Boards
+    from loadtest.direct import Direct
     from loadtest.pacer import Sample
     from loadtest.press import Answer, Delivery, Press, PressConfig
 
@@ -24,7 +26,9 @@ AIM_BOARD_P99_MS = 20.0
 ROWS = (("press_to_202", "press → 202"), ("press_to_202_first", "  first press at a site"),
         ("press_to_202_join", "  later presses (join)"), ("press_to_board", "press → board"),
         ("raw_publish", "raw publish"), ("raw_batch_3", "raw 3-message batch"),
-        ("send_lag", "send lag (open loop)"))
+        ("press_to_first_delivery", "press → first delivery"),
+        ("press_to_first_delivery_first", "  first press at a site"),
+        ("direct_apprise", "direct Apprise send"), ("send_lag", "send lag (open loop)"))
 
 
 class Report(msgspec.Struct, kw_only=True):
@@ -40,10 +44,11 @@ class Report(msgspec.Struct, kw_only=True):
 
     @property
     def ok(self) -> bool:
-        """Every press accepted and on every board of its site in time."""
+        """Every press accepted, on every board of its site in time, and alerted in time."""
         c = self.counts
         return (c["accepted_202"] == c["presses_sent"] == self.config["presses"]
-                and c["press_board_pairs_missed"] == 0)
+                and c["press_board_pairs_missed"] == 0
+                and c.get("presses_without_alert_in_time", 0) == 0)
 
     def json(self) -> bytes:
         return msgspec.json.format(msgspec.json.encode(self), indent=2) + b"\n"
@@ -65,6 +70,11 @@ class Report(msgspec.Struct, kw_only=True):
             _row("press→202 p99 ÷ raw batch p99", _x(self.ratios["p202_over_batch"])),
             _row("press→board p99", f"{board_p99:.2f} ms (aim < {AIM_BOARD_P99_MS:g} ms: "
                                     f"{verdict})"),
+            _row("first delivery p99 ÷ direct Apprise p99",
+                 _x(self.ratios.get("delivery_over_direct"))),
+            _row(f"presses with no alert within {c['notify_within_s']:g} s",
+                 f"{self.counts['presses_without_alert_in_time']} of "
+                 f"{self.counts['presses_that_should_alert']} that should alert"),
             "", "while pressing, as Muster and the machine saw it",
             _row("intake histogram: commands", f"{server.get('intake_n') or 0:g}"),
             _row("intake histogram: p50 / p99", f"{_le(server, 50)} / {_le(server, 99)}"),
@@ -85,8 +95,8 @@ class Report(msgspec.Struct, kw_only=True):
             lines.append(_row("board disconnects", ", ".join(
                 f"{k}: {v}" for k, v in self.board_closes.items())))
         lines += [f"note: {note}" for note in self.notes]
-        lines.append("result: " + ("OK" if self.ok else
-                                   "FAILED (a press was refused or did not reach every board)"))
+        lines.append("result: " + ("OK" if self.ok else "FAILED (a press was refused, did not "
+                                   "reach every board, or raised no alert in time)"))
         return "\n".join(lines)
 
 
@@ -113,7 +123,8 @@ def _ms(server: dict[str, float | None], key: str) -> str:
 def build(config: PressConfig, samples: list[Sample[Answer]], presses: list[Press],
           boards: Boards, delivery: Delivery, single: list[Sample[int]],
           batched: list[Sample[int]], server: dict[str, float | None],
-          usage: dict[str, float], notes: list[str]) -> Report:
+          usage: dict[str, float], notes: list[str], notified: Notified,
+          floor: Direct) -> Report:
     ok = [(s, p) for s, p in zip(samples, presses, strict=True)
           if s.value is not None and s.value.status == 202]
     first: dict[str, Sample[Answer]] = {}
@@ -132,6 +143,9 @@ def build(config: PressConfig, samples: list[Sample[Answer]], presses: list[Pres
         "press_to_board": summarize(delivery.latencies),
         "raw_publish": summarize([s.latency for s in raw_ok]),
         "raw_batch_3": summarize([s.latency for s in batch_ok]),
+        "press_to_first_delivery": summarize(notified.latencies),
+        "press_to_first_delivery_first": summarize(notified.openers),
+        "direct_apprise": summarize(floor.latencies),
         "send_lag": summarize([max(0.0, s.lag) for s in samples if s.started]),
     }
     ok_ids = {id(s) for s, _ in ok}
@@ -150,11 +164,19 @@ def build(config: PressConfig, samples: list[Sample[Answer]], presses: list[Pres
         "board_reconnects": sum(b.reconnects for b in boards.boards),
         "raw_publishes_acked": len(raw_ok),
         "raw_batches_acked": len(batch_ok),
+        "presses_that_should_alert": notified.expected,
+        "presses_without_alert_in_time": notified.missed,
+        "alerts_owed_press_x_channel": notified.pairs_expected,
+        "alerts_at_sink_press_x_channel": notified.pairs_seen,
+        "direct_apprise_sends_ok": floor.sent,
+        "direct_apprise_sends_at_sink": floor.arrived,
     }
     return Report(
         config=dataclasses.asdict(config), latency=latency,
         ratios={"p202_over_publish": ratio(latency["press_to_202"], latency["raw_publish"]),
-                "p202_over_batch": ratio(latency["press_to_202"], latency["raw_batch_3"])},
+                "p202_over_batch": ratio(latency["press_to_202"], latency["raw_batch_3"]),
+                "delivery_over_direct": ratio(latency["press_to_first_delivery"],
+                                              latency["direct_apprise"])},
         counts=counts, server={k: None if v is None or math.isinf(v) else v
                                for k, v in server.items()},
         cpu=usage, errors=dict(sorted(errors.items())), board_closes=dict(closes),

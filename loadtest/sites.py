@@ -2,6 +2,7 @@
 
 Their alert channels point at the bench's notification sink (or are dropped), since the demo's
 own channel URLs name a port where nothing listens, and failing sends are not the normal case.
+Each channel posts to `/SITE/CHANNEL` on the sink, so an arrival's path says whose it is.
 Each carries the demo's whole roster (859 people), as a real school would.
 """
 
@@ -13,7 +14,7 @@ import aiohttp
 import msgspec
 
 from command import demo
-from command.site import Site
+from command.site import Channel, Site
 
 BOARD_TIMEOUT_S = 60.0
 
@@ -26,14 +27,17 @@ class SiteSetupError(RuntimeError):
 class BenchSites:
     ids: list[str]
     rooms: dict[str, list[str]]
+    channels: dict[str, list[Channel]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
 def bench_site(template: Site, i: int, channels_url: str | None) -> Site:
-    """Copy i of the template; channels to `channels_url`/NAME, or none when it is None."""
+    """Copy i of the template; channels to `channels_url`/SITE/NAME, or none when it is None."""
+    site_id = f"bench-{i:02d}"
     channels = [] if channels_url is None else [
-        msgspec.structs.replace(c, url=f"{channels_url}/{c.name}") for c in template.channels]
-    return msgspec.structs.replace(template, id=f"bench-{i:02d}", name=f"Bench School {i:02d}",
+        msgspec.structs.replace(c, url=f"{channels_url}/{site_id}/{c.name}")
+        for c in template.channels]
+    return msgspec.structs.replace(template, id=site_id, name=f"Bench School {i:02d}",
                                    channels=channels)
 
 
@@ -56,6 +60,7 @@ async def create_sites(http: aiohttp.ClientSession, base: str, admin: str,
             raise SiteSetupError(f"PUT /v1/sites/{site.id} answered {status}")
         sites.ids.append(site.id)
         sites.rooms[site.id] = [room.id for room in site.rooms]
+        sites.channels[site.id] = list(site.channels)
     return sites
 
 

@@ -90,6 +90,11 @@ class Stack:
         """Where bench sites point their channels (Apprise `json://` posts land here)."""
         return f"json://127.0.0.1:{self.sink_port}"
 
+    @property
+    def sink_log(self) -> Path:
+        """The sink's arrivals, one JSON line per notification (see `loadtest.sink`)."""
+        return self.data_dir / "sink.jsonl"
+
     def start(self) -> None:
         self._start_sink()
         env = {**os.environ, "MUSTER_HTTP_HOST": "127.0.0.1", **UNLIMITED}
@@ -107,7 +112,8 @@ class Stack:
 
     def _start_sink(self) -> None:
         self.sink = subprocess.Popen(
-            [sys.executable, "-m", "loadtest.sink", "--port", str(self.sink_port)],
+            [sys.executable, "-m", "loadtest.sink", "--port", str(self.sink_port),
+             "--log", str(self.sink_log)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             text=True, cwd=Path(__file__).resolve().parent.parent)
         assert self.sink.stdout is not None

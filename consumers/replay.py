@@ -1,0 +1,131 @@
+"""The replay edge (CONTRACT §1 `muster replay`): a recorded incident appended again, in time
+order, onto a board of its own, `replay-{incident}`, for a debrief.
+
+Every replayed event is a new event, and the original stays untouched:
+- mode "replay", so no channel ever hears it (`alert_rules.accepts`), and the site file goes
+  without its channels besides;
+- site `replay-{incident}` and incident `replay-{run}-{incident}`: intake and the read models key
+  an incident by its id, so reusing the original id would move the real incident to the replay;
+- id uuid5(original id, run), so running the same run again writes nothing twice;
+- `occurred_at` and `recorded_at` are the replay's wall time, so a board's clocks run live.
+  Nothing new goes into `data`: the original times stay in the original events, which the
+  replay's site, incident and event ids name deterministically.
+"""
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+import msgspec
+from msgspec.structs import replace
+
+from command import events as e
+from command.errors import Conflict, Invalid, NotFound
+from command.eventlog import Duplicate, EventLog
+from command.types import Ident
+
+PREFIX = "replay-"
+MAX_GAP_S = 5.0  # a quiet half hour in the original need not be sat through again
+# Fixed namespace: a run's event ids are the same on every attempt, for ever.
+_NS = uuid.UUID("3b8f0c2e-9d41-4a6e-8e57-2c7d1f4a9b30")
+_NOTICES = (e.NotificationSentData, e.NotificationFailedData, e.NotificationEscalatedData)
+
+
+class Recording(NamedTuple):
+    config: e.SiteConfigured | None  # the site file as it was when the incident opened
+    events: list[tuple[int, e.Event]]  # the incident's events with their stream sequences
+
+
+def replay_site(incident_id: str) -> str:
+    """The replay board's site id; it must be an Ident, which also keeps wildcards out."""
+    try:
+        return msgspec.convert(PREFIX + incident_id, Ident)
+    except msgspec.ValidationError as exc:
+        raise Invalid(f"incident id {incident_id!r} cannot name a replay site: {exc}",
+                      field="incident") from None
+
+
+def replay_incident(incident_id: str, run: str) -> str:
+    return f"{PREFIX}{run}-{incident_id}"
+
+
+def replayed_id(event_id: str, run: str) -> str:
+    return str(uuid.uuid5(_NS, f"{event_id}/{run}"))
+
+
+def rewrite(event: e.Event, site: str, incident: str, run: str, now: datetime) -> e.Envelope:
+    """One original event as the replay appends it (pure)."""
+    data: object = event.data
+    if isinstance(event, e.SiteConfigured):
+        data = replace(event.data, id=site, channels=[])
+    elif isinstance(data, _NOTICES):
+        data = replace(data, event_id=replayed_id(data.event_id, run))
+    return replace(event, id=replayed_id(event.id, run), site=site, mode="replay",
+                   incident_id=incident if event.incident_id else None, occurred_at=now,
+                   recorded_at=now, data=data)
+
+
+def pauses(events: Sequence[e.Envelope], speed: float, cap: float = MAX_GAP_S) -> list[float]:
+    """The wait before each event: the original gap ÷ speed, at most `cap` (pure)."""
+    times = [ev.occurred_at for ev in events]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    return [0.0, *(min(max(g, 0.0) / speed, cap) for g in gaps)][:len(times)]
+
+
+async def _last_seqs(log: EventLog, subjects: str) -> dict[str, int]:
+    """Each stream subject matching `subjects`, with its last sequence."""
+    info = await log.js.stream_info(log.stream, subjects_filter=subjects)
+    return {s: (await log.js.get_last_msg(log.stream, s)).seq
+            for s in sorted(info.state.subjects or {})}
+
+
+async def recorded(log: EventLog, incident_id: str) -> Recording:
+    """An incident's events from the stream (the only source of truth) and its site file."""
+    replay_site(incident_id)
+    found = await _last_seqs(log, log.subject("*", incident_id))
+    if not found:
+        raise NotFound("unknown incident", field="incident")
+    if len(found) > 1:
+        raise Conflict(f"incident {incident_id!r} is on several sites: {sorted(found)}")
+    subject, end = next(iter(found.items()))
+    # Bounded by the subject's own last sequence: a filtered read never sees the stream's end.
+    events = [x async for x in log.read(1, end, subjects=subject)]
+    site_subject = log.subject(events[0][1].site, None)
+    site_end = (await _last_seqs(log, site_subject)).get(site_subject, 0)
+    config = None
+    if site_end:
+        async for seq, ev in log.read(1, min(site_end, events[0][0]), subjects=site_subject):
+            if seq < events[0][0] and isinstance(ev, e.SiteConfigured):
+                config = ev
+    return Recording(config, events)
+
+
+async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                 run: str | None = None, clock: Callable[[], datetime] = e.now) -> str:
+    """Append the incident again, `speed` times faster, onto `replay-{incident}`; its site id."""
+    if not speed > 0:
+        raise Invalid("speed must be above 0", field="speed")
+    site = replay_site(incident_id)
+    run = run or uuid.uuid4().hex[:8]
+    incident = replay_incident(incident_id, run)
+    recording = await recorded(log, incident_id)
+    ordered = [ev for _, ev in sorted(recording.events, key=lambda x: (x[1].occurred_at, x[0]))
+               if not isinstance(ev, e.HandleWithCareIssued)]
+    if recording.config is not None:
+        await _append(log, site, rewrite(recording.config, site, incident, run, clock()))
+    for pause, event in zip(pauses(ordered, speed), ordered, strict=True):
+        if pause > 0:
+            await sleep(pause)
+        await _append(log, site, rewrite(event, site, incident, run, clock()))
+    return site
+
+
+async def _append(log: EventLog, site: str, event: e.Envelope) -> None:
+    try:
+        await log.append(site, [event], expected_last=None)
+    except Duplicate:
+        pass  # this run already wrote it: a resumed replay carries on

@@ -1,0 +1,65 @@
+"""The after-action report over HTTP: `GET /v1/incidents/{id}/report?format=json|html`.
+
+A thin edge: it reads the incident's timeline and site file from the read models, builds the
+report with the pure `report.build`, and shows each timeline entry only as the reader's role may
+see it (`redact.event_view`), so a responder's copy never names a guardian.
+"""
+
+import asyncpg
+import msgspec
+from aiohttp import web
+
+from command import events as e
+from command.auth import TokenStore, authorize
+from command.errors import Invalid, NotFound
+from command.http import Handler
+from command.site import Site
+from consumers import report, report_render
+from consumers.api import READERS
+from consumers.redact import event_view
+
+FORMATS = ("json", "html")
+# The page has no script and loads nothing: its only style is the inline one.
+HTML_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+async def load(pool: asyncpg.Pool, incident_id: str, site: str,
+               ) -> tuple[list[tuple[int, e.Event]], Site | None]:
+    """The incident's events in stream order and the site's file, from the read models."""
+    rows = await pool.fetch("SELECT seq, event FROM timeline WHERE incident_id=$1 ORDER BY seq",
+                            incident_id)
+    raw = await pool.fetchval("SELECT config FROM sites WHERE site=$1", site)
+    config = msgspec.json.decode(raw, type=Site) if raw is not None else None
+    return [(r["seq"], e.decode(r["event"].encode())) for r in rows], config
+
+
+def report_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        token = await tokens.authenticate(request.headers.get("Authorization"))
+        incident_id = request.match_info["id"]
+        site = await pool.fetchval("SELECT site FROM incidents WHERE id=$1", incident_id)
+        if site is None:
+            raise NotFound("unknown incident", field="id")
+        authorize(token, READERS, site)
+        fmt = request.query.get("format", "json")
+        if fmt not in FORMATS:
+            raise Invalid(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}",
+                          field="format")
+        events, config = await load(pool, incident_id, site)
+        built = report.build(events, config, view=lambda doc: event_view(doc, token.role))
+        if fmt == "html":
+            return web.Response(text=report_render.to_html(built), content_type="text/html",
+                                charset="utf-8", headers=HTML_HEADERS)
+        return web.Response(body=report_render.to_json(built), content_type="application/json")
+
+    return handle
+
+
+def report_routes(pool: asyncpg.Pool, tokens: TokenStore) -> list[web.RouteDef]:
+    return [web.get("/v1/incidents/{id}/report", report_handler(pool, tokens))]
