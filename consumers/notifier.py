@@ -41,13 +41,14 @@ def record_id(*parts: object) -> str:
 class Notifier:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool, sender: Sender, *,
                  backoff: tuple[float, ...] = (0.5, 2.0, 5.0), lease_s: float = 15.0,
-                 tick_s: float = 0.2) -> None:
+                 tick_s: float = 0.2, batch: int = 16) -> None:
         self.log = log_
         self.pool = pool
         self.sender = sender
         self.backoff = backoff
         self.lease_s = lease_s
         self.tick_s = tick_s
+        self.batch = batch
         self.states: dict[str, board.State] = {}
         self.position = 0
         self.caught_up = False
@@ -182,57 +183,78 @@ class Notifier:
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("cannot claim notifications: %s", exc)
                 continue
-            for row in rows:
-                key = f"{row['site']}/{row['channel']}"
+            by_channel: dict[str, list[dict[str, Any]]] = {}
+            for row in sorted(rows, key=lambda r: r["id"]):
+                by_channel.setdefault(f"{row['site']}/{row['channel']}", []).append(dict(row))
+            for key, queued in by_channel.items():
                 self._busy.add(key)
-                task = asyncio.create_task(self._deliver(dict(row), key))
+                task = asyncio.create_task(self._deliver(queued, key))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
 
     async def _claim(self) -> list[asyncpg.Record]:
-        """Each channel's oldest unsent row, if due and not already in flight here."""
+        """Each channel's oldest unsent rows (up to `batch`), if due and not in flight here; a
+        row waiting out its backoff holds back the ones after it, so order is kept."""
         return await self.pool.fetch(
-            "WITH oldest AS (SELECT DISTINCT ON (site, channel) event_id, channel, next_at "
+            "WITH ranked AS (SELECT event_id, channel, row_number() OVER w AS n, "
+            "max(next_at) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS due "
             "FROM notifications WHERE status IN ('pending','sending') "
-            "ORDER BY site, channel, id) "
+            "WINDOW w AS (PARTITION BY site, channel ORDER BY id)) "
             "UPDATE notifications n SET status='sending', attempts=n.attempts+1, "
-            "next_at = now() + make_interval(secs => $1) FROM oldest o "
-            "WHERE n.event_id=o.event_id AND n.channel=o.channel AND o.next_at <= now() "
-            "AND NOT (n.site || '/' || n.channel = ANY($2::text[])) RETURNING n.*",
-            self.lease_s, list(self._busy))
+            "next_at = now() + make_interval(secs => $1) FROM ranked r "
+            "WHERE n.event_id=r.event_id AND n.channel=r.channel AND r.n <= $3 "
+            "AND r.due <= now() AND NOT (n.site || '/' || n.channel = ANY($2::text[])) "
+            "RETURNING n.*", self.lease_s, list(self._busy), self.batch)
 
-    async def _deliver(self, row: dict[str, Any], key: str) -> None:
+    async def _deliver(self, rows: list[dict[str, Any]], key: str) -> None:
+        """Send one channel's rows in order; each is recorded while the next is on its way."""
+        records: list[asyncio.Task[None]] = []
         try:
-            d = Delivery(**{k: row[k] for k in Delivery.__struct_fields__})
-            channel = _channel(self._state(d.site), d.channel)
-            error = ("the channel is no longer configured" if channel is None
-                     else await self.sender.send(channel, d))
-            attempt = row["attempts"]
-            if error is None:
-                await self._record(e.NotificationSent, d.site, d.incident_id, d.mode,
-                                   e.NotificationSentData(channel=d.channel, event_id=d.event_id,
-                                                          attempt=attempt),
-                                   record_id(d.event_id, d.channel, "sent"))
-                await self.pool.execute(
-                    "UPDATE notifications SET status='sent', sent_at=now(), error=NULL "
-                    "WHERE event_id=$1 AND channel=$2", d.event_id, d.channel)
-                return
-            final = attempt > len(self.backoff)
-            await self._record(e.NotificationFailed, d.site, d.incident_id, d.mode,
-                               e.NotificationFailedData(channel=d.channel, event_id=d.event_id,
-                                                        attempt=attempt, error=error),
-                               record_id(d.event_id, d.channel, attempt, "failed"))
-            delay = 0.0 if final else self.backoff[attempt - 1]
-            await self.pool.execute(
-                "UPDATE notifications SET status=$3, error=$4, "
-                "next_at = now() + make_interval(secs => $5) WHERE event_id=$1 AND channel=$2",
-                d.event_id, d.channel, "failed" if final else "pending", error, delay)
+            for i, row in enumerate(rows):
+                d = Delivery(**{k: row[k] for k in Delivery.__struct_fields__})
+                channel = _channel(self._state(d.site), d.channel)
+                error = ("the channel is no longer configured" if channel is None
+                         else await self.sender.send(channel, d))
+                records.append(asyncio.create_task(self._settle(d, row["attempts"], error)))
+                if error is not None:  # the rest wait behind this one's retry, in order
+                    await self._unclaim(rows[i + 1:])
+                    break
+            await asyncio.gather(*records)
         except Exception:
-            log.exception("delivery of %s to %s failed to record; its lease will retry it",
-                          row.get("event_id"), row.get("channel"))
+            log.exception("delivery to %s failed to record; its lease will retry it", key)
         finally:
             self._busy.discard(key)
             self._wake.set()
+
+    async def _settle(self, d: Delivery, attempt: int, error: str | None) -> None:
+        """Record one send's outcome: in the stream, then in the outbox."""
+        if error is None:
+            await self._record(e.NotificationSent, d.site, d.incident_id, d.mode,
+                               e.NotificationSentData(channel=d.channel, event_id=d.event_id,
+                                                      attempt=attempt),
+                               record_id(d.event_id, d.channel, "sent"))
+            await self.pool.execute(
+                "UPDATE notifications SET status='sent', sent_at=now(), error=NULL "
+                "WHERE event_id=$1 AND channel=$2", d.event_id, d.channel)
+            return
+        final = attempt > len(self.backoff)
+        await self._record(e.NotificationFailed, d.site, d.incident_id, d.mode,
+                           e.NotificationFailedData(channel=d.channel, event_id=d.event_id,
+                                                    attempt=attempt, error=error),
+                           record_id(d.event_id, d.channel, attempt, "failed"))
+        delay = 0.0 if final else self.backoff[attempt - 1]
+        await self.pool.execute(
+            "UPDATE notifications SET status=$3, error=$4, "
+            "next_at = now() + make_interval(secs => $5) WHERE event_id=$1 AND channel=$2",
+            d.event_id, d.channel, "failed" if final else "pending", error, delay)
+
+    async def _unclaim(self, rows: list[dict[str, Any]]) -> None:
+        """Claimed rows never tried: back to pending, without spending one of their attempts."""
+        if rows:
+            await self.pool.execute(
+                "UPDATE notifications SET status='pending', attempts=attempts-1, next_at=now() "
+                "WHERE (event_id, channel) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+                [r["event_id"] for r in rows], [r["channel"] for r in rows])
 
     async def _record(self, cls: type[e.Envelope], site: str, incident_id: str | None,
                       mode: str, data: msgspec.Struct, event_id: str) -> None:
