@@ -7,7 +7,7 @@ import asyncpg
 import msgspec
 from aiohttp import WSCloseCode, web
 
-from command.auth import TokenStore, authorize
+from command.auth import Token, TokenStore, authorize
 from command.errors import Invalid, NotFound
 from command.http import Handler, json_response
 from consumers import redact
@@ -29,14 +29,21 @@ def board_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     return handle
 
 
+async def reader_of_incident(pool: asyncpg.Pool, tokens: TokenStore, request: web.Request,
+                             ) -> tuple[Token, str, asyncpg.Record]:
+    """The token, the incident id and its row, once the token may read that incident's site."""
+    token = await tokens.authenticate(request.headers.get("Authorization"))
+    incident_id = request.match_info["id"]
+    row = await pool.fetchrow("SELECT site, doc FROM incidents WHERE id=$1", incident_id)
+    if row is None:
+        raise NotFound("unknown incident", field="id")
+    authorize(token, READERS, row["site"])
+    return token, incident_id, row
+
+
 def incident_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     async def handle(request: web.Request) -> web.Response:
-        token = await tokens.authenticate(request.headers.get("Authorization"))
-        row = await pool.fetchrow("SELECT site, doc FROM incidents WHERE id=$1",
-                                  request.match_info["id"])
-        if row is None:
-            raise NotFound("unknown incident", field="id")
-        authorize(token, READERS, row["site"])
+        _, _, row = await reader_of_incident(pool, tokens, request)
         return web.Response(body=row["doc"].encode(), content_type="application/json")  # no roster
 
     return handle
@@ -44,12 +51,7 @@ def incident_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
 
 def timeline_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     async def handle(request: web.Request) -> web.Response:
-        token = await tokens.authenticate(request.headers.get("Authorization"))
-        incident_id = request.match_info["id"]
-        site = await pool.fetchval("SELECT site FROM incidents WHERE id=$1", incident_id)
-        if site is None:
-            raise NotFound("unknown incident", field="id")
-        authorize(token, READERS, site)
+        token, incident_id, _ = await reader_of_incident(pool, tokens, request)
         rows = await pool.fetch(
             "SELECT seq, event FROM timeline WHERE incident_id=$1 AND type <> "
             "'HandleWithCareIssued' ORDER BY seq", incident_id)

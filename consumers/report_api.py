@@ -10,12 +10,12 @@ import msgspec
 from aiohttp import web
 
 from command import events as e
-from command.auth import TokenStore, authorize
-from command.errors import Invalid, NotFound
+from command.auth import TokenStore
+from command.errors import Invalid
 from command.http import Handler
 from command.site import Site
 from consumers import report, report_render
-from consumers.api import READERS
+from consumers.api import reader_of_incident
 from consumers.redact import event_view
 
 FORMATS = ("json", "html")
@@ -41,12 +41,8 @@ async def load(pool: asyncpg.Pool, incident_id: str, site: str,
 
 def report_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     async def handle(request: web.Request) -> web.Response:
-        token = await tokens.authenticate(request.headers.get("Authorization"))
-        incident_id = request.match_info["id"]
-        site = await pool.fetchval("SELECT site FROM incidents WHERE id=$1", incident_id)
-        if site is None:
-            raise NotFound("unknown incident", field="id")
-        authorize(token, READERS, site)
+        token, incident_id, row = await reader_of_incident(pool, tokens, request)
+        site = row["site"]
         fmt = request.query.get("format", "json")
         if fmt not in FORMATS:
             raise Invalid(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}",
