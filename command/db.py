@@ -8,11 +8,12 @@ import asyncpg
 READ_MODELS = ("projection_position", "sites", "boards", "incidents", "rooms", "timeline")
 
 
+class NoMigrations(RuntimeError):
+    """The migrations were not installed with the package: nothing could be applied."""
+
+
 def migrations_dir() -> Path:
-    """deploy/migrations beside the package in a checkout; the installed copy otherwise."""
-    here = Path(__file__).resolve().parent.parent / "deploy" / "migrations"
-    if here.is_dir():
-        return here
+    """The SQL migrations, shipped inside the package (deploy/migrations links to them)."""
     return Path(str(importlib.resources.files("command") / "migrations"))
 
 
@@ -33,7 +34,10 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
         await conn.execute("SELECT pg_advisory_lock(7240001)")
         try:
             done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-            for path in sorted(migrations_dir().glob("*.sql")):
+            paths = sorted(migrations_dir().glob("*.sql"))
+            if not paths:
+                raise NoMigrations(f"no migrations found in {migrations_dir()}")
+            for path in paths:
                 if path.name in done:
                     continue
                 async with conn.transaction():

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import nats
 
 from command import db
 from command.eventlog import connect
@@ -190,9 +191,14 @@ class Unreachable(RuntimeError):
 
 
 def _where(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://{host}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+    """The URL (or comma-separated URLs) without any credentials, fit for a message."""
+    shown = []
+    for one in url.split(","):
+        parts = urlsplit(one.strip())
+        host = parts.netloc.rsplit("@", 1)[-1]
+        shown.append(f"{parts.scheme}://{host}{parts.path}"
+                     + (f"?{parts.query}" if parts.query else ""))
+    return ",".join(shown)
 
 
 def _quiet_errors() -> Callable[[Exception], Awaitable[None]]:
@@ -215,6 +221,8 @@ async def reach_nats(url: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
         return await asyncio.wait_for(connect(url, error_cb=_quiet_errors()), timeout)
     except (TimeoutError, OSError) as exc:
         raise Unreachable(f"cannot reach NATS at {_where(url)} within {timeout:g} s") from exc
+    except (ValueError, nats.errors.Error) as exc:
+        raise Unreachable(f"NATS URL {_where(url)} is not usable: {exc}") from exc
 
 
 async def reach_db(url: str) -> asyncpg.Pool:

@@ -67,8 +67,10 @@ class Duplicate(Exception):
 
 
 async def connect(url: str, name: str = "muster", **kwargs: object) -> Client:
+    """`url` may list several servers, comma-separated: the cluster's nodes to fail over to."""
+    servers = [u.strip() for u in url.split(",") if u.strip()]
     return await nats.connect(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+        servers=servers, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
         allow_reconnect=True, **kwargs,  # type: ignore[arg-type]
     )
 

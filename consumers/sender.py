@@ -9,6 +9,7 @@ path reaches Apprise with a drill message for a live-only channel.
 import asyncio
 import concurrent.futures
 import multiprocessing
+import signal
 import time
 from typing import Protocol
 
@@ -58,6 +59,11 @@ def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) 
     return (problems[-1] if problems else f"apprise status {result.status.name}")[:500]
 
 
+def _worker_start() -> None:
+    """A worker leaves Ctrl-C to Muster, which stops the pool in order."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _warm() -> None:
     apprise.Apprise().add("json://127.0.0.1")  # load the plugins before the first alert
 
@@ -68,7 +74,8 @@ class AppriseSender:
 
     def __init__(self, workers: int = 4, timeout: float = 5.0) -> None:
         context = multiprocessing.get_context("forkserver")
-        self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+        self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                           initializer=_worker_start)
         self.timeout = timeout
         self._warming = [self.pool.submit(_warm) for _ in range(workers)]
 
