@@ -107,9 +107,10 @@ class EventLog:
         return info.state.last_seq
 
     async def append(self, site: str, events: Sequence[e.Envelope],
-                     expected_last: int | None) -> list[int]:
+                     expected_last: int | None, timeout: float | None = None) -> list[int]:
         """Append atomically; the stream sequences of the events, in order. `expected_last`
-        None skips the concurrency check, for records of what happened (notifications)."""
+        None skips the concurrency check, for records of what happened (notifications);
+        `timeout` (default the log's) bounds the wait for the stream's acknowledgement."""
         if not self.nc.is_connected:
             raise Unavailable("the event stream is unreachable")
         batch = str(uuid.uuid4())
@@ -129,7 +130,8 @@ class EventLog:
                 if i < last:
                     await self.nc.publish(subject, payload, headers=headers)
                 else:
-                    reply = await self.nc.request(subject, payload, self.timeout, headers=headers)
+                    reply = await self.nc.request(subject, payload, timeout or self.timeout,
+                                                  headers=headers)
         except (NatsTimeout, NoRespondersError, nats.errors.ConnectionClosedError) as exc:
             raise Unavailable("the event stream did not acknowledge in time") from exc
         ack = _ack_decoder.decode(reply.data)

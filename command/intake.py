@@ -115,9 +115,19 @@ class Intake:
         first_id = e.client_event_ids(cid, 1)[0] if cid else None
         if first_id and first_id in self.known:
             return self._duplicate(cid), []  # type: ignore[arg-type]
+        # One answer, 202 or 503, within one append's timeout: commands queued behind an append
+        # that NATS never answers must not each wait out a timeout of their own.
+        deadline = time.monotonic() + self.log.timeout
         lock = self._locks.setdefault(site, asyncio.Lock())
-        async with lock:
+        try:
+            await asyncio.wait_for(lock.acquire(), self.log.timeout)
+        except TimeoutError:
+            raise Unavailable("the event stream is not answering; try again") from None
+        try:
             for _ in range(MAX_ATTEMPTS):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Unavailable("the event stream is not answering; try again")
                 state = self.state(site)
                 now = e.now()
                 ctx = Ctx(site=site, actor=actor, now=now, incident_id=incident_id, room=room,
@@ -127,17 +137,19 @@ class Intake:
                 drafts = decide(state, cmd, ctx)
                 events = seal(drafts, ctx, e.client_event_ids(cid, len(drafts)))
                 try:
-                    seqs = await self.log.append(site, events, state.seq)
+                    seqs = await self.log.append(site, events, state.seq, timeout=left)
                 except WrongLastSequence as lost:
                     INTAKE_CONFLICTS.inc()
                     caught = await self.wait_until(
-                        lambda lost=lost: self.state(site).seq >= lost.last, timeout=2.0)
+                        lambda lost=lost: self.state(site).seq >= lost.last,
+                        timeout=max(deadline - time.monotonic(), 0.0))
                     if not caught:
                         raise Unavailable("the event stream is behind; try again") from lost
                     continue
                 except Duplicate as dup:
                     found = await self.wait_until(
-                        lambda first=events[0].id: first in self.known, 2.0)
+                        lambda first=events[0].id: first in self.known,
+                        max(deadline - time.monotonic(), 0.0))
                     if cid is None or not found:
                         raise Unavailable("a duplicate was detected but not yet readable") from dup
                     return self._duplicate(cid), []
@@ -147,6 +159,8 @@ class Intake:
                     self._observe(time.perf_counter() - started)
                 main = next((ev for ev in events if isinstance(ev, MAIN)), events[0])
                 return Accepted(main.incident_id, main.id, seqs[-1]), events
+        finally:
+            lock.release()
         raise Conflict("too many concurrent writers at this site; try again")
 
     def _duplicate(self, cid: str) -> Accepted:

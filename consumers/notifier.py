@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 
 from command import events as e
+from command.errors import Unavailable
 from command.eventlog import Duplicate, EventLog
 from command.site import Channel
 from consumers import alert_rules, board
@@ -57,10 +58,32 @@ class Notifier:
         self._inflight: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        self.position = await position(self.pool, NAME)
-        async for seq, event in self.log.read(1, self.position):
-            self.states[event.site] = board.evolve(self._state(event.site), seq, event)
-        await asyncio.gather(self._fold_loop(), self._send_loop(), self._timer_loop())
+        await self._load()  # before any send: a send reads its channel from the states
+        await asyncio.gather(self._fold_forever(), self._send_loop(), self._timer_loop())
+
+    async def _fold_forever(self) -> None:
+        """Fold, and after any failure (NATS or PostgreSQL away, a missed delivery) start again
+        from the committed position, as the projector does: an outage must not end alerting."""
+        while True:
+            try:
+                await self._load()
+                await self._fold_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notifier failed; starting again from the committed position")
+                self.caught_up = False
+                await asyncio.sleep(0.5)
+
+    async def _load(self) -> None:
+        """The states up to the committed position, which a commit whose answer was lost may
+        have moved past ours; swapped in whole, since sends read their channels from them."""
+        committed = await position(self.pool, NAME)
+        states = dict(self.states)
+        async for seq, event in self.log.read(self.position + 1, committed):
+            states[event.site] = board.evolve(states.get(event.site) or board.empty(event.site),
+                                              seq, event)
+        self.states, self.position = states, committed
 
     def _state(self, site: str) -> board.State:
         return self.states.get(site) or board.empty(site)
@@ -70,17 +93,21 @@ class Notifier:
     async def _fold_loop(self) -> None:
         sub: Any = await durable(self.log, NAME, self.position, ack_wait=60)
         delivered = 0
-        while True:
-            msgs = await fetch(sub, 64)
-            if not msgs:
-                self.caught_up = True
-                continue
-            delivered = in_order(delivered, msgs)
-            await self._fold(msgs)
-            for m in msgs:
-                await m.ack()
-            self.caught_up = msgs[-1].metadata.num_pending == 0
-            self._wake.set()
+        try:
+            while True:
+                msgs = await fetch(sub, 64)
+                if not msgs:
+                    self.caught_up = True
+                    continue
+                delivered = in_order(delivered, msgs)
+                await self._fold(msgs)
+                for m in msgs:
+                    await m.ack()
+                self.caught_up = msgs[-1].metadata.num_pending == 0
+                self._wake.set()
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()  # the next run binds a new subscription
 
     async def _fold(self, msgs: list[Any]) -> None:
         states = dict(self.states)
@@ -137,7 +164,8 @@ class Notifier:
         while True:
             await asyncio.sleep(self.tick_s)
             if self.caught_up:  # an acknowledgement may still wait in the backlog
-                with contextlib.suppress(OSError, asyncpg.PostgresError):
+                # A database or stream away: the next tick tries again, the timer stays due.
+                with contextlib.suppress(OSError, asyncpg.PostgresError, Unavailable):
                     await self._escalate_due()
 
     async def _escalate_due(self) -> None:

@@ -8,6 +8,8 @@ path reaches Apprise with a drill message for a live-only channel.
 
 import asyncio
 import concurrent.futures
+import contextlib
+import ctypes
 import multiprocessing
 import signal
 import time
@@ -60,8 +62,11 @@ def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) 
 
 
 def _worker_start() -> None:
-    """A worker leaves Ctrl-C to Muster, which stops the pool in order."""
+    """A worker leaves Ctrl-C to Muster, which stops the pool in order, and dies with its parent
+    (the forkserver, which itself ends when Muster does), so a kill -9 leaves nothing behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _warm() -> None:
