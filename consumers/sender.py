@@ -62,8 +62,8 @@ def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) 
 
 
 def _worker_start() -> None:
-    """A worker leaves Ctrl-C to Muster, which stops the pool in order, and dies with its parent
-    (the forkserver, which itself ends when Muster does), so a kill -9 leaves nothing behind."""
+    """A worker leaves Ctrl-C to Muster, which stops the pool in order, and dies with Muster
+    (its parent: workers are spawned, not forked from a server), so a kill -9 leaves nothing."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -78,7 +78,7 @@ class AppriseSender:
     interpreter lock, so a burst of alerts does not slow the boards."""
 
     def __init__(self, workers: int = 4, timeout: float = 5.0) -> None:
-        context = multiprocessing.get_context("forkserver")
+        context = multiprocessing.get_context("spawn")
         self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
                                                            initializer=_worker_start)
         self.timeout = timeout
