@@ -46,17 +46,33 @@ def with_database(url: str, name: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
-@pytest.fixture
-async def database_url(pg_server: str) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(pg_server)
+@contextlib.asynccontextmanager
+async def scratch_database(server: str, prefix: str = "t") -> AsyncIterator[str]:
+    """A new empty database on `server`, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server)
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
-    yield with_database(pg_server, name)
-    conn = await asyncpg.connect(pg_server)
-    with contextlib.suppress(Exception):
-        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await conn.close()
+    try:
+        yield with_database(server, name)
+    finally:
+        conn = await asyncpg.connect(server)
+        with contextlib.suppress(Exception):
+            await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+@pytest.fixture
+async def database_url(pg_server: str) -> AsyncIterator[str]:
+    async with scratch_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture
+async def second_database(pg_server: str) -> AsyncIterator[str]:
+    """Another empty database: where a rebuild from seq 1 is folded, to compare with."""
+    async with scratch_database(pg_server, "t_fold") as url:
+        yield url
 
 
 @pytest.fixture

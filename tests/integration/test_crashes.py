@@ -6,19 +6,14 @@ once, and the read models end equal to a fold of the stream from sequence 1."""
 import asyncio
 import signal
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import asyncpg
-import pytest
 
 from command import db
 from command import events as e
 from command.embedded import EmbeddedNats, EmbeddedPostgres
 from command.eventlog import EventLog
-from tests.conftest import Sink, with_database
+from tests.conftest import Sink
 from tests.integration.crash_helpers import (
     SITES,
     BoardClient,
@@ -40,19 +35,6 @@ from tests.integration.crash_helpers import (
 ALL = "intake,projector,boards,notifier"
 
 
-@pytest.fixture
-async def fresh_database(pg_server: str) -> AsyncIterator[str]:
-    """An empty database for the rebuild that the live read models are compared with."""
-    name = f"t_rebuild_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(pg_server)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    yield with_database(pg_server, name)
-    conn = await asyncpg.connect(pg_server)
-    await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await conn.close()
-
-
 def assert_each_press_notified(events: list[tuple[int, e.Event]], sink: Sink) -> None:
     """Every press reached its site's channel at least once and at most twice, and its
     NotificationSent is recorded once, whatever crashed mid-send."""
@@ -69,7 +51,7 @@ def assert_each_press_notified(events: list[tuple[int, e.Event]], sink: Sink) ->
 
 
 async def test_kill_9_mid_load_keeps_every_202_once_and_projects_as_a_rebuild(
-        eventlog: EventLog, nats_url: str, database_url: str, fresh_database: str,
+        eventlog: EventLog, nats_url: str, database_url: str, second_database: str,
         sink: Sink, tmp_path: Path) -> None:
     tokens = await prepare(eventlog, database_url, sink.url)
     service = Service("all", ALL, muster_env(nats_url, database_url), tmp_path)
@@ -98,7 +80,7 @@ async def test_kill_9_mid_load_keeps_every_202_once_and_projects_as_a_rebuild(
         assert events[-1][0] == last
         assert_accepted_once(load.calls, events)
         assert_each_press_notified(events, sink)
-        await assert_read_models_equal_rebuild(eventlog, pool, fresh_database, last)
+        await assert_read_models_equal_rebuild(eventlog, pool, second_database, last)
     finally:
         await pool.close()
     print(f"{len(load.calls)} commands, {last} events; {duplicates} of the 16 cut off by kill -9 "
@@ -109,7 +91,7 @@ async def test_kill_9_mid_load_keeps_every_202_once_and_projects_as_a_rebuild(
 
 
 async def test_kill_9_each_consumer_mid_stream_and_boards_resume_with_since(
-        eventlog: EventLog, nats_url: str, database_url: str, fresh_database: str,
+        eventlog: EventLog, nats_url: str, database_url: str, second_database: str,
         sink: Sink, tmp_path: Path) -> None:
     tokens = await prepare(eventlog, database_url, sink.url)
     env = muster_env(nats_url, database_url)
@@ -141,7 +123,7 @@ async def test_kill_9_each_consumer_mid_stream_and_boards_resume_with_since(
         assert events[-1][0] == last
         assert_accepted_once(load.calls, events)
         assert_each_press_notified(events, sink)
-        await assert_read_models_equal_rebuild(eventlog, pool, fresh_database, last)
+        await assert_read_models_equal_rebuild(eventlog, pool, second_database, last)
     finally:
         await pool.close()
     print(f"{len(load.calls)} commands, {last} events; restarts took "
@@ -158,7 +140,7 @@ def attempts(load: Load) -> list[tuple[float, float, int | None]]:
 
 
 async def test_nats_away_for_10s_answers_503_at_once_and_everything_resumes(
-        nats_server: EmbeddedNats, eventlog: EventLog, database_url: str, fresh_database: str,
+        nats_server: EmbeddedNats, eventlog: EventLog, database_url: str, second_database: str,
         sink: Sink, tmp_path: Path) -> None:
     tokens = await prepare(eventlog, database_url, sink.url)
     service = Service("all", ALL, muster_env(nats_server.url, database_url), tmp_path)
@@ -214,7 +196,7 @@ async def test_nats_away_for_10s_answers_503_at_once_and_everything_resumes(
         assert events[-1][0] == last
         assert_accepted_once(load.calls, events)
         assert_each_press_notified(events, sink)
-        await assert_read_models_equal_rebuild(eventlog, pool, fresh_database, last)
+        await assert_read_models_equal_rebuild(eventlog, pool, second_database, last)
     finally:
         await pool.close()
     print(f"{len(during)} answers while NATS was away, all 503, slowest answer {slowest:.2f} s; "
@@ -226,7 +208,7 @@ async def test_nats_away_for_10s_answers_503_at_once_and_everything_resumes(
 
 
 async def test_postgres_away_for_10s_intake_and_boards_carry_on_and_projections_catch_up(
-        eventlog: EventLog, nats_url: str, fresh_database: str, sink: Sink,
+        eventlog: EventLog, nats_url: str, second_database: str, sink: Sink,
         tmp_path: Path) -> None:
     # A server of its own, stopped and started again on the same data dir (the same socket)
     pg = EmbeddedPostgres(tmp_path / "pg" / "data")
@@ -272,7 +254,7 @@ async def test_postgres_away_for_10s_intake_and_boards_carry_on_and_projections_
                     assert events[-1][0] == last
                     assert_accepted_once(load.calls, events)
                     assert_each_press_notified(events, sink)
-                    await assert_read_models_equal_rebuild(eventlog, pool, fresh_database, last)
+                    await assert_read_models_equal_rebuild(eventlog, pool, second_database, last)
                 finally:
                     await pool.close()
     finally:

@@ -11,14 +11,12 @@ import shutil
 import signal
 import sys
 import time
-import uuid
 from asyncio.subprocess import Process
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 from nats.js.errors import NotFoundError
 
 from command import commands as c
@@ -27,7 +25,7 @@ from command import events as e
 from command.eventlog import EventLog
 from command.intake import Accepted, Intake
 from consumers.projector import NAME, Projector, load_states, rebuild
-from tests.conftest import small_site, with_database
+from tests.conftest import small_site
 
 SITES = ("north-high", "south-high", "east-high")
 ROOMS = ("A-101", "A-102", "B-112", "GYM")
@@ -149,18 +147,6 @@ async def start(cmd: list[str], env: dict[str, str], logfile: Path) -> Process:
 def muster_env(nats_url: str, database_url: str, tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "MUSTER_NATS_URL": nats_url, "MUSTER_DATABASE_URL": database_url,
             "MUSTER_DATA_DIR": str(tmp_path / "data")}
-
-
-@pytest.fixture
-async def second_database(pg_server: str) -> AsyncIterator[str]:
-    name = f"t_fold_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(pg_server)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    yield with_database(pg_server, name)
-    conn = await asyncpg.connect(pg_server)
-    await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await conn.close()
 
 
 async def test_sigkill_mid_backlog_ends_as_a_fold_from_scratch(
