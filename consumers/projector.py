@@ -18,9 +18,10 @@ from nats.js.errors import NotFoundError
 from prometheus_client import Gauge
 
 from command import events as e
+from command.db import drop_read_models
 from command.eventlog import EventLog
 from command.site import Site
-from consumers import board
+from consumers import board, runner
 from consumers.runner import durable, fetch, in_order
 
 log = logging.getLogger("muster.projector")
@@ -32,8 +33,8 @@ _stored_state = msgspec.json.Decoder(str | board.State)
 
 
 async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str = NAME) -> int:
-    seq = await conn.fetchval("SELECT seq FROM projection_position WHERE name=$1", name)
-    return int(seq or 0)
+    """The projector's committed stream position (runner.position with this consumer's name)."""
+    return await runner.position(conn, name)
 
 
 async def load_states(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, board.State]:
@@ -195,8 +196,6 @@ class Projector:
 async def rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, int], None],
                   chunk: int = 500) -> int:
     """Drop the read models and fold the whole stream again; the final position."""
-    from command.db import drop_read_models
-
     with contextlib.suppress(NotFoundError):
         await log_.js.delete_consumer(log_.stream, NAME)
     await drop_read_models(pool)
