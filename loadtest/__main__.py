@@ -1,12 +1,43 @@
-"""`python -m loadtest press …`: run a benchmark against a fresh `muster up` and print its table."""
+"""`python -m loadtest SCENARIO …`: run a benchmark against a fresh `muster up`, print its table,
+write its JSON and draw its latency-over-time plot."""
 
 import argparse
+import dataclasses
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from loadtest import drill, flood, lockdown
 from loadtest.press import PressConfig, bench
+from loadtest.result import Result
+from loadtest.scenario import Common
 from loadtest.stack import StackError
+
+OUT = Path("loadtest/out")
+SCENARIOS: dict[str, tuple[type[Common], Callable[..., Result], str]] = {
+    "drill": (drill.DrillConfig, drill.run,
+              "a district-wide lockdown drill: every site starts one, every room reports, "
+              "everyone is accounted for, all clear, close"),
+    "lockdown": (lockdown.LockdownConfig, lockdown.run,
+                 "a single live lockdown, pressed again and again, while the other sites write "
+                 "background traffic and every board is connected"),
+    "flood": (flood.FloodConfig, flood.run,
+              "a sustained flood of staff reports at a fixed rate over every site"),
+}
+HELP = {
+    "sites": "bench sites (copies of demo-high, 859 people each)",
+    "boards": "live WebSocket boards, round robin over the sites",
+    "duration": "seconds of load", "floor_count": "raw publishes, batches and echoes (quiet)",
+    "floor_rate": "their rate per second", "apprise_count": "direct Apprise sends (quiet)",
+    "concurrency": "requests in flight at most", "seed": "seed of the plan",
+    "deliver_within_s": "an accepted command on no board by then is late",
+    "notify_within_s": "a press with no alert at the sink by then is lost",
+    "background": "background events per second over the quiet sites",
+    "press_rate": "live presses per second", "cycle": "presses per lockdown before its close",
+    "rate": "commands (= events) per second, open loop", "aim": "events/s intake must sustain",
+    "start_within": "seconds over which the drills start",
+}
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -50,11 +81,55 @@ def parser() -> argparse.ArgumentParser:
                             "(default: they post to a local sink)")
     press.add_argument("--keep", action="store_true", help="keep the data dir afterwards")
     press.add_argument("--json", type=Path, help="also write the result as JSON to this file")
+    for name, (config, _, text) in SCENARIOS.items():
+        add_scenario(sub.add_parser(name, help=text, description=text + ". Prints the table, "
+                                    "writes OUT/NAME-TIME.json and .png; exits 1 when anything "
+                                    "acknowledged was lost (bounds missed are reported, "
+                                    "not an exit status)."), config)
     return p
+
+
+def add_scenario(p: argparse.ArgumentParser, config: type[Common]) -> None:
+    for f in dataclasses.fields(config):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            if f.name == "notify":
+                p.add_argument("--no-notify", dest="notify", action="store_false",
+                               help="sites without alert channels")
+            elif f.name == "keep":
+                p.add_argument("--keep", action="store_true", help="keep the data dir")
+        elif f.name == "plot":
+            continue
+        else:
+            kind = int if isinstance(f.default, int) else float
+            p.add_argument(flag, dest=f.name, type=_positive(kind), default=f.default,
+                           help=f"{HELP.get(f.name, f.name)} (default {f.default:g})")
+    p.add_argument("--out", type=Path, default=OUT, help=f"where the JSON and PNG go ({OUT})")
+
+
+def run_scenario(name: str, args: argparse.Namespace) -> int:
+    config_type, run, _ = SCENARIOS[name]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    args.out.mkdir(parents=True, exist_ok=True)
+    fields = {f.name for f in dataclasses.fields(config_type)} - {"plot"}
+    config = config_type(**{k: v for k, v in vars(args).items() if k in fields},
+                         plot=args.out / f"{name}-{stamp}.png")
+    result = run(config)
+    print(result.table())
+    path = args.out / f"{name}-{stamp}.json"
+    path.write_bytes(result.json())
+    print(f"json: {path}")
+    return 0 if result.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.scenario in SCENARIOS:
+        try:
+            return run_scenario(args.scenario, args)
+        except StackError as exc:
+            print(f"loadtest: {exc}", file=sys.stderr)
+            return 2
     config = PressConfig(presses=args.presses, sites=args.sites, boards=args.boards,
                          rate=args.rate, concurrency=args.concurrency, seed=args.seed,
                          baseline=args.baseline, notify=args.notify, keep=args.keep)

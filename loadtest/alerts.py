@@ -39,6 +39,7 @@ class Notified:
     """Press → first delivery for the presses that should notify."""
 
     latencies: list[float] = field(default_factory=list)
+    points: list[tuple[float, float]] = field(default_factory=list)  # (sent, latency)
     openers: list[float] = field(default_factory=list)  # the first press at each site: no queue
     expected: int = 0  # accepted presses at a site with a channel that hears them
     missed: int = 0  # of those, no delivery within the bound
@@ -108,6 +109,7 @@ def summarize(presses: Sequence[Pressed], channels: dict[str, list[Channel]],
             out.missed += 1
         if t is not None:
             out.latencies.append(t - press.sent)
+            out.points.append((press.sent, t - press.sent))
             if opener[press.site] is press:
                 out.openers.append(t - press.sent)
     return out

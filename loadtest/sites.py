@@ -28,6 +28,7 @@ class BenchSites:
     ids: list[str]
     rooms: dict[str, list[str]]
     channels: dict[str, list[Channel]] = field(default_factory=dict)
+    people: dict[str, dict[str | None, list[str]]] = field(default_factory=dict)  # by room
     notes: list[str] = field(default_factory=list)
 
 
@@ -61,6 +62,10 @@ async def create_sites(http: aiohttp.ClientSession, base: str, admin: str,
         sites.ids.append(site.id)
         sites.rooms[site.id] = [room.id for room in site.rooms]
         sites.channels[site.id] = list(site.channels)
+        by_room: dict[str | None, list[str]] = {}
+        for person in site.people:
+            by_room.setdefault(person.room, []).append(person.id)
+        sites.people[site.id] = by_room
     return sites
 
 

@@ -24,7 +24,7 @@ from types import TracebackType
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 TOKEN_TIMEOUT_S = 60.0
-ROLES = ("admin", "device", "responder")
+ROLES = ("admin", "device", "responder", "commander", "staff")
 # One client on one address with one device token at 200/s is not what the limits are for:
 # a real button presses at human speed. Measure the path, not the limiter.
 UNLIMITED = {"MUSTER_RATE_PER_TOKEN": "0", "MUSTER_RATE_PER_ADDRESS": "0",

@@ -1,0 +1,87 @@
+"""The floors every figure is divided by, measured on the same servers in the same run.
+
+Twice each: once on the quiet stack before the load ("quiet": what the parts cost alone) and
+once during it at a low rate ("under load": the same parts on a machine as busy as Muster's),
+so a ratio can be read against either. Raw JetStream publishes go to the bench stream of
+`loadtest.baseline` on Muster's own nats-server; the WebSocket echo is an aiohttp echo server
+(the library of Muster's gateway) in a process of its own, read with the same client as the
+boards.
+"""
+
+import asyncio
+import contextlib
+
+import nats
+from nats.aio.client import Client
+
+from loadtest import baseline, echo
+from loadtest.pacer import Sample
+
+UNDER_LOAD_RATE = 20.0  # a light probe: it must not be part of the load it measures
+
+
+def points(samples: list[Sample[object]]) -> list[tuple[float, float]]:
+    """(started at, latency) of each operation that succeeded."""
+    return [(s.start, s.latency) for s in samples if s.value is not None]
+
+
+class Floors:
+    """Owns the NATS connection and the echo server for the run's floors."""
+
+    def __init__(self, nats_url: str) -> None:
+        self.nats_url = nats_url
+        self.nc: Client | None = None
+        self.echo = echo.EchoServer()
+        self.series: dict[str, list[Sample[object]]] = {}
+        self._loaded: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.nc = await nats.connect(self.nats_url, name="muster-bench-floors")
+        await baseline.ensure_stream(self.nc)
+        await asyncio.to_thread(self.echo.start)
+
+    async def quiet(self, count: int, rate: float, concurrency: int, subjects: int) -> None:
+        assert self.nc is not None
+        self.series["raw publish (quiet)"] = await baseline.publish(
+            self.nc, count, rate, concurrency, subjects)  # type: ignore[assignment]
+        self.series["raw 3-message batch (quiet)"] = await baseline.batch(
+            self.nc, count, rate, concurrency, subjects)  # type: ignore[assignment]
+        self.series["raw WebSocket echo (quiet)"] = await echo.measure(
+            self.echo.url, count, rate, clients=4)  # type: ignore[assignment]
+
+    def under_load(self, seconds: float, subjects: int) -> None:
+        """Start the light probes now; they run about `seconds` and end by themselves."""
+        assert self.nc is not None
+        count = max(1, int(seconds * UNDER_LOAD_RATE))
+
+        async def publishes() -> None:
+            assert self.nc is not None
+            self.series["raw publish (under load)"] = await baseline.publish(
+                self.nc, count, UNDER_LOAD_RATE, 8, subjects)  # type: ignore[assignment]
+
+        async def echoes() -> None:
+            self.series["raw WebSocket echo (under load)"] = await echo.measure(
+                self.echo.url, count, UNDER_LOAD_RATE, clients=1)  # type: ignore[assignment]
+
+        self._loaded = [asyncio.create_task(publishes()), asyncio.create_task(echoes())]
+
+    async def join(self) -> None:
+        await asyncio.gather(*self._loaded)
+
+    async def stop(self) -> None:
+        for task in self._loaded:
+            task.cancel()
+        await asyncio.gather(*self._loaded, return_exceptions=True)
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.jetstream(timeout=5).delete_stream(baseline.STREAM)
+            await self.nc.close()
+        await asyncio.to_thread(self.echo.stop)
+
+    def errors(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for name, samples in self.series.items():
+            failed = sum(s.value is None for s in samples)
+            if failed:
+                out[f"{name} failed"] = failed
+        return out

@@ -1,0 +1,112 @@
+"""What every scenario stands on: a fresh `muster up`, bench sites, live boards, the floors.
+
+The scenario only plans and sends commands; the rig starts and stops everything, so a failed
+run still stops Muster, its NATS and PostgreSQL, the sink and the echo server.
+"""
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from loadtest import cpu, direct
+from loadtest.arrivals import SinkLog
+from loadtest.boards import Boards, spread
+from loadtest.commands import Sender
+from loadtest.floors import Floors
+from loadtest.scrape import counter, watch_lag
+from loadtest.sites import BenchSites, create_sites, wait_boards
+from loadtest.stack import Stack
+
+HTTP_TIMEOUT_S = 10.0
+CONFLICTS = "muster_intake_conflicts_total"
+
+
+@dataclass
+class Rig:
+    stack: Stack
+    http: aiohttp.ClientSession
+    sender: Sender
+    sites: BenchSites
+    floors: Floors
+    sink: SinkLog
+    boards: Boards = field(default_factory=lambda: Boards([]))
+    apprise_floor: direct.Direct = field(default_factory=direct.Direct)
+    _lag: asyncio.Task[list[float]] | None = None
+    _cpu: dict[str, float] = field(default_factory=dict)
+    _watched: dict[str, int] = field(default_factory=dict)
+    _wall: float = 0.0
+    _own: float = 0.0
+    _conflicts: float = 0.0
+
+    @property
+    def ws_base(self) -> str:
+        return "ws" + self.stack.http_url.removeprefix("http")
+
+    async def open_boards(self, count: int, sites: list[str] | None = None) -> None:
+        self.boards = spread(self.ws_base, self.stack.tokens["responder"],
+                             sites or self.sites.ids, count)
+        await self.boards.open(timeout=120.0)
+
+    async def measure_apprise(self, count: int, rate: float) -> None:
+        self.apprise_floor = await direct.run(self.stack.sink_url, self.sink, count, rate)
+
+    async def watch(self, seconds: float) -> None:
+        """Start watching Muster's CPU, loop lag and conflicts for about `seconds`."""
+        if self.stack.proc is not None:
+            self._watched = cpu.processes(self.stack.data_dir, self.stack.proc.pid)
+        self._cpu, self._wall, self._own = (cpu.sample(self._watched), time.perf_counter(),
+                                            time.process_time())
+        self._conflicts = await counter(self.http, self.stack.http_url, CONFLICTS)
+        self._lag = asyncio.create_task(watch_lag(self.http, self.stack.http_url, seconds))
+
+    async def watched(self) -> tuple[dict[str, float | None], dict[str, float]]:
+        """(server figures, CPU % of one core by process) since `watch`."""
+        wall = time.perf_counter() - self._wall
+        usage = cpu.percent(self._cpu, cpu.sample(self._watched), wall)
+        usage["loadtest"] = round((time.process_time() - self._own) / wall * 100, 1)
+        usage["machine_load_1m"] = round(os.getloadavg()[0], 2)
+        lags: list[float] = []
+        if self._lag is not None:
+            self._lag.cancel()
+            lags = await self._lag
+        conflicts = await counter(self.http, self.stack.http_url, CONFLICTS) - self._conflicts
+        return {"event-loop lag, worst polled (ms)": round(max(lags, default=0) * 1000, 1),
+                "event-loop lag polls": len(lags),
+                "intake appends retried (conflict)": conflicts}, usage
+
+
+@contextlib.asynccontextmanager
+async def rig(sites: int, notify: bool = True, keep: bool = False,
+              concurrency: int = 256) -> AsyncIterator[Rig]:
+    """Muster up with `sites` bench sites imported and projected; stopped on the way out."""
+    loop = asyncio.get_running_loop()
+    stack = Stack(keep=keep)
+    floors: Floors | None = None
+    try:
+        await loop.run_in_executor(None, stack.start)
+        floors = Floors(stack.nats_url)
+        await floors.start()
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)) as http:
+            base = stack.http_url
+            bench = await create_sites(http, base, stack.tokens["admin"], sites,
+                                       stack.sink_url if notify else None)
+            await wait_boards(http, base, stack.tokens["responder"], bench.ids)
+            out = Rig(stack=stack, http=http, sender=Sender(http, base, stack.tokens),
+                      sites=bench, floors=floors, sink=SinkLog(stack.sink_log))
+            try:
+                yield out
+            finally:
+                await out.boards.close()
+                if out._lag is not None:
+                    out._lag.cancel()
+    finally:
+        if floors is not None:
+            await floors.stop()
+        await loop.run_in_executor(None, stack.stop)
