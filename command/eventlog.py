@@ -148,6 +148,12 @@ class EventLog:
     async def read(self, start_seq: int = 1, until_seq: int | None = None,
                    subjects: str | None = None) -> AsyncIterator[tuple[int, e.Event]]:
         """Every event from `start_seq` up to `until_seq` (default: the stream's end now)."""
+        async for seq, data in self.read_raw(start_seq, until_seq, subjects):
+            yield seq, e.decode(data)
+
+    async def read_raw(self, start_seq: int = 1, until_seq: int | None = None,
+                       subjects: str | None = None) -> AsyncIterator[tuple[int, bytes]]:
+        """As `read`, the bodies undecoded: a reader that skips most events decodes only some."""
         end = await self.last_seq() if until_seq is None else until_seq
         if end < start_seq:
             return
@@ -162,7 +168,7 @@ class EventLog:
                 seq, data = await asyncio.wait_for(queue.get(), timeout=30)
                 if seq > end:
                     return
-                yield seq, e.decode(data)
+                yield seq, data
                 if seq >= end:
                     return
         finally:

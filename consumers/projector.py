@@ -182,8 +182,7 @@ class Projector:
                 delivered = in_order(delivered, msgs)
                 items = [(m.metadata.sequence.stream, m.data) for m in msgs]
                 self.position, self.states = await apply(self.pool, self.states, items)
-                for m in msgs:
-                    await m.ack()
+                await msgs[-1].ack()  # AckPolicy.ALL: the last acks the batch
                 POSITION.set(self.position)
                 LAG.set(msgs[-1].metadata.num_pending)
                 if self.on_commit:

@@ -31,12 +31,13 @@ async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> int:
 
 
 async def durable(log: EventLog, name: str, after: int, ack_wait: float = 30) -> Any:
-    """A pull subscription on durable `name`, recreated to deliver from `after + 1`."""
+    """A pull subscription on durable `name`, recreated to deliver from `after + 1`. Acks are
+    flow control only (the position is in PostgreSQL): with AckPolicy.ALL one acks a batch."""
     js = log.js
     with contextlib.suppress(NotFoundError):
         await js.delete_consumer(log.stream, name)
     config = ConsumerConfig(
-        durable_name=name, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000,
+        durable_name=name, ack_policy=AckPolicy.ALL, max_ack_pending=20_000,
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1,
         ack_wait=ack_wait, max_deliver=-1, filter_subject=f"{log.prefix}.>")
     await js.add_consumer(log.stream, config)
