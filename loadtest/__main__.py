@@ -37,6 +37,7 @@ HELP = {
     "press_rate": "live presses per second", "cycle": "presses per lockdown before its close",
     "rate": "commands (= events) per second, open loop", "aim": "events/s intake must sustain",
     "start_within": "seconds over which the drills start",
+    "board_processes": "processes that read the boards (0: the load generator's own loop)",
 }
 
 
@@ -102,7 +103,8 @@ def add_scenario(p: argparse.ArgumentParser, config: type[Common]) -> None:
             continue
         else:
             kind = int if isinstance(f.default, int) else float
-            p.add_argument(flag, dest=f.name, type=_positive(kind), default=f.default,
+            check = _positive(kind) if f.name != "board_processes" else int
+            p.add_argument(flag, dest=f.name, type=check, default=f.default,
                            help=f"{HELP.get(f.name, f.name)} (default {f.default:g})")
     p.add_argument("--out", type=Path, default=OUT, help=f"where the JSON and PNG go ({OUT})")
 

@@ -104,6 +104,10 @@ class Boards:
                 return
             await asyncio.sleep(0.01)
 
+    async def collect(self) -> None:
+        """Stop reading: what arrived so far is what the run measures."""
+        await self.close()
+
     async def close(self) -> None:
         await asyncio.gather(*(b.stop() for b in self.boards))
         _, pending = await asyncio.wait(self.tasks, timeout=5.0) if self.tasks else ((), ())

@@ -100,7 +100,7 @@ async def scenario(config: DrillConfig, r: Rig) -> Result:
     await r.floors.quiet(config.floor_count, config.floor_rate, 64, config.sites)
     if config.notify:
         await r.measure_apprise(config.apprise_count, 50.0)
-    await r.open_boards(config.boards)
+    await r.open_boards(config.boards, config.board_processes)
     t0, clock = time.perf_counter(), time.time() - time.perf_counter()
     await r.watch(config.duration + config.start_within + 120)
     r.floors.under_load(config.duration + config.start_within, config.sites)

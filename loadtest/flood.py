@@ -57,7 +57,7 @@ async def scenario(config: FloodConfig, r: Rig) -> Result:
     incidents = {}
     for site in r.sites.ids:
         incidents[site] = (await r.sender.must(cmd.drill(site))).incident_id or ""
-    await r.open_boards(config.boards)
+    await r.open_boards(config.boards, config.board_processes)
     plan = traffic.background(int(config.rate * config.duration), incidents, r.sites,
                               config.seed)
     t0 = time.perf_counter()

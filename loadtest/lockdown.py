@@ -62,7 +62,7 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
     incidents = {}
     for site in quiet:
         incidents[site] = (await r.sender.must(cmd.drill(site))).incident_id
-    await r.open_boards(config.boards)
+    await r.open_boards(config.boards, config.board_processes)
     background = traffic.background(int(config.background * config.duration),
                                     {s: i for s, i in incidents.items() if i}, r.sites,
                                     config.seed)

@@ -51,6 +51,7 @@ async def settle(rig: Rig, groups: dict[str, Group], within: float) -> Settled:
                     default=time.perf_counter())
     goal = targets(list(groups.values()))
     await rig.boards.caught_up(goal, last_send + within)
+    await rig.boards.collect()
     projected = await wait_projected(rig.http, rig.stack.http_url,
                                      rig.stack.tokens["responder"], goal)
     out.read_models_ms = round((time.perf_counter() - last_send) * 1000, 1) if projected else None

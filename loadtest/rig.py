@@ -15,6 +15,7 @@ import aiohttp
 
 from loadtest import cpu, direct
 from loadtest.arrivals import SinkLog
+from loadtest.board_procs import RemoteBoards
 from loadtest.boards import Boards, spread
 from loadtest.commands import Sender
 from loadtest.floors import Floors
@@ -34,9 +35,10 @@ class Rig:
     sites: BenchSites
     floors: Floors
     sink: SinkLog
-    boards: Boards = field(default_factory=lambda: Boards([]))
+    boards: Boards | RemoteBoards = field(default_factory=lambda: Boards([]))
     apprise_floor: direct.Direct = field(default_factory=direct.Direct)
     _lag: asyncio.Task[list[float]] | None = None
+    _own_lag: asyncio.Task[list[float]] | None = None
     _cpu: dict[str, float] = field(default_factory=dict)
     _watched: dict[str, int] = field(default_factory=dict)
     _wall: float = 0.0
@@ -47,9 +49,11 @@ class Rig:
     def ws_base(self) -> str:
         return "ws" + self.stack.http_url.removeprefix("http")
 
-    async def open_boards(self, count: int, sites: list[str] | None = None) -> None:
-        self.boards = spread(self.ws_base, self.stack.tokens["responder"],
-                             sites or self.sites.ids, count)
+    async def open_boards(self, count: int, processes: int = 0) -> None:
+        """`count` boards round robin over the sites, read here (0) or in `processes` children."""
+        local = spread(self.ws_base, self.stack.tokens["responder"], self.sites.ids, count)
+        self.boards = RemoteBoards([(b.site, b.url) for b in local.boards], processes) \
+            if processes else local
         await self.boards.open(timeout=120.0)
 
     async def measure_apprise(self, count: int, rate: float) -> None:
@@ -63,6 +67,7 @@ class Rig:
                                             time.process_time())
         self._conflicts = await counter(self.http, self.stack.http_url, CONFLICTS)
         self._lag = asyncio.create_task(watch_lag(self.http, self.stack.http_url, seconds))
+        self._own_lag = asyncio.create_task(own_lag(seconds))
 
     async def watched(self) -> tuple[dict[str, float | None], dict[str, float]]:
         """(server figures, CPU % of one core by process) since `watch`."""
@@ -74,10 +79,30 @@ class Rig:
         if self._lag is not None:
             self._lag.cancel()
             lags = await self._lag
+        mine: list[float] = []
+        if self._own_lag is not None:
+            self._own_lag.cancel()
+            mine = sorted(await self._own_lag)
         conflicts = await counter(self.http, self.stack.http_url, CONFLICTS) - self._conflicts
         return {"event-loop lag, worst polled (ms)": round(max(lags, default=0) * 1000, 1),
                 "event-loop lag polls": len(lags),
+                "load generator's own loop lag, p99 (ms)":
+                    round(mine[int(len(mine) * 0.99)] * 1000, 1) if mine else None,
+                "load generator's own loop lag, max (ms)": round(max(mine, default=0) * 1000, 1),
                 "intake appends retried (conflict)": conflicts}, usage
+
+
+async def own_lag(seconds: float, every: float = 0.01) -> list[float]:
+    """This process's loop lag: how late a 10 ms sleep wakes. Sends and the HTTP answers' clock
+    run on this loop, so its lag is in every client-side latency."""
+    seen: list[float] = []
+    deadline = time.perf_counter() + seconds
+    with contextlib.suppress(asyncio.CancelledError):
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            await asyncio.sleep(every)
+            seen.append(max(0.0, time.perf_counter() - start - every))
+    return seen
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,7 @@ from loadtest.rig import Rig
 class Common:
     sites: int = 50
     boards: int = 1000  # live WebSocket boards, spread round robin over the sites
+    board_processes: int = 2  # processes reading the boards (0: the load generator's own loop)
     duration: float = 60.0  # seconds of load
     floor_count: int = 1000  # raw publishes (and batches, echoes) on the quiet stack
     floor_rate: float = 200.0
