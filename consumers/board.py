@@ -15,6 +15,7 @@ from msgspec.structs import replace
 from command import events as e
 from command.policy import DIRECTIVES, SEVERITY_LABEL
 from command.site import Site
+from consumers.roster import roster
 
 STATUSES = ("accounted", "missing", "injured", "absent", "reunified", "unknown")
 
@@ -126,19 +127,9 @@ def _fresh_rooms(config: Site | None) -> dict[str, Room]:
     }
 
 
-_HOMES: dict[int, tuple[Site, dict[str, str | None]]] = {}
-
-
 def _home(config: Site | None) -> dict[str, str | None]:
     """Each roster person's home room, computed once per imported site file."""
-    if config is None:
-        return {}
-    hit = _HOMES.get(id(config))
-    if hit is None or hit[0] is not config:
-        if len(_HOMES) > 256:
-            _HOMES.clear()
-        hit = _HOMES[id(config)] = (config, {p.id: p.room for p in config.people})
-    return hit[1]
+    return roster(config).home
 
 
 def person(case: Case, config: Site | None, pid: str) -> Person:
@@ -247,17 +238,26 @@ def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> C
         changes[pid] = Person(room=person(case, config, pid).room, status="missing")
     for pid in d.injured:
         changes[pid] = Person(room=d.room, status="injured")
-    named = set(changes)
     # Unnamed people in the room count as accounted only when the head count covers them all.
-    # Roster order, not set order, so every process folds to the same bytes, not just values.
-    everyone = dict.fromkeys([*_home(config), *case.people])
-    rest = [pid for pid in everyone if pid not in named
-            and (p := person(case, config, pid)).room == d.room
-            and p.status in ("unknown", "accounted")]
+    rest = _settled_by_count(case, config, d.room, set(changes))
     if d.present is not None and d.present >= len(rest) + len(d.extra):
         changes.update({pid: Person(room=d.room, status="accounted") for pid in rest})
     case = replace(case, rooms={**case.rooms, d.room: room})
     return _set_people(case, changes, config)
+
+
+def _settled_by_count(case: Case, config: Site | None, room: str, named: set[str]) -> list[str]:
+    """The people in `room`, not named by a report, whose status a head count may settle.
+    Roster order, then the others as placed, so every process folds to the same bytes."""
+    r, people, ok = roster(config), case.people, ("unknown", "accounted")
+    found = [pid for pid in r.homes.get(room, ()) if pid not in named
+             and ((p := people.get(pid)) is None or (p.room == room and p.status in ok))]
+    # Only people placed away from home (few) need the walk over the stored changes.
+    moved = [pid for pid, p in people.items() if p.room == room and p.status in ok
+             and pid not in named and r.home.get(pid) != room]
+    if not moved:
+        return found
+    return sorted([*found, *moved], key=lambda pid: r.order.get(pid, len(r.order)))
 
 
 def _accounted(case: Case, ev: e.PersonsAccounted, config: Site | None) -> Case:
@@ -378,33 +378,9 @@ def people(state: State, case: Case | None) -> dict[str, Person]:
     return everyone
 
 
-class _Roster(msgspec.Struct, frozen=True):
-    names: dict[str, str]
-    per_room: dict[str | None, int]  # people at home in each room, before any change
-
-
-_ROSTERS: dict[int, tuple[Site, _Roster]] = {}
-
-
-def _roster(config: Site | None) -> _Roster:
-    """Per site file, computed once: names and head counts per home room."""
-    if config is None:
-        return _Roster(names={}, per_room={})
-    hit = _ROSTERS.get(id(config))
-    if hit is None or hit[0] is not config:
-        if len(_ROSTERS) > 256:
-            _ROSTERS.clear()
-        per_room: dict[str | None, int] = {}
-        for p in config.people:
-            per_room[p.room] = per_room.get(p.room, 0) + 1
-        hit = _ROSTERS[id(config)] = (config, _Roster(
-            names={p.id: p.name for p in config.people}, per_room=per_room))
-    return hit[1]
-
-
 def _initial_tally(config: Site | None) -> dict[str, dict[str, int]]:
     return {room or "": {**dict.fromkeys(STATUSES, 0), "unknown": n}
-            for room, n in _roster(config).per_room.items()}
+            for room, n in roster(config).per_room.items()}
 
 
 def _tally(state: State, case: Case | None) -> tuple[dict[str, int], dict[str, dict]]:
@@ -420,7 +396,7 @@ def _tally(state: State, case: Case | None) -> tuple[dict[str, int], dict[str, d
 
 def _of_concern(state: State, case: Case) -> list[dict[str, Any]]:
     """Missing and injured people by name: what staff and commanders act on first."""
-    names = _roster(state.config).names
+    names = roster(state.config).names
     return [{"id": pid, "name": names.get(pid, pid), "status": p.status, "room": p.room}
             for pid, p in case.people.items() if p.status in ("missing", "injured")]
 
