@@ -15,6 +15,7 @@ from msgspec.structs import replace
 from command import events as e
 from command.policy import DIRECTIVES, SEVERITY_LABEL
 from command.site import Site
+from consumers.memo import Memo, NoMemo
 from consumers.roster import roster
 
 STATUSES = ("accounted", "missing", "injured", "absent", "reunified", "unknown")
@@ -383,15 +384,17 @@ def _initial_tally(config: Site | None) -> dict[str, dict[str, int]]:
             for room, n in roster(config).per_room.items()}
 
 
-def _tally(state: State, case: Case | None) -> tuple[dict[str, int], dict[str, dict]]:
-    """Accountability for the site and per room, from the counts kept as people change."""
-    rooms = case.tally if case else _initial_tally(state.config)
+def _with_total(counts: dict[str, int]) -> dict[str, int]:
+    return {"total": sum(counts.values()), **counts}
+
+
+def _site_counts(rooms: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Accountability for the site, from the counts kept per room as people change."""
     site = dict.fromkeys(STATUSES, 0)
     for counts in rooms.values():
         for status, n in counts.items():
             site[status] += n
-    with_totals = {room: {"total": sum(c.values()), **c} for room, c in rooms.items()}
-    return {"total": sum(site.values()), **site}, with_totals
+    return _with_total(site)
 
 
 def _of_concern(state: State, case: Case) -> list[dict[str, Any]]:
@@ -401,38 +404,46 @@ def _of_concern(state: State, case: Case) -> list[dict[str, Any]]:
             for pid, p in case.people.items() if p.status in ("missing", "injured")]
 
 
-def render(state: State) -> dict[str, Any]:
-    """The board as the contract spells it, as plain data ready for JSON."""
+_EMPTY_ROOM = _with_total(dict.fromkeys(STATUSES, 0))
+
+
+def _room_row(room: Room, counts: dict[str, int] | None) -> dict[str, Any]:
+    return {**msgspec.to_builtins(room),
+            "accountability": _EMPTY_ROOM if counts is None else _with_total(counts)}
+
+
+def render(state: State, memo: Memo | None = None) -> dict[str, Any]:
+    """The board as the contract spells it, as plain data ready for JSON. With the board's
+    `memo`, only the parts changed since its last render are converted again."""
+    memo = memo or NoMemo()
     case = current(state)
     config = state.config
     rooms = case.rooms if case else _fresh_rooms(config)
-    site_counts, room_counts = _tally(state, case)
-    empty_room = {"total": 0, **dict.fromkeys(STATUSES, 0)}
-    room_rows = []
-    for room in rooms.values():
-        row = msgspec.to_builtins(room)
-        row["accountability"] = room_counts.get(room.id, empty_room)
-        room_rows.append(row)
+    tally = case.tally if case else _initial_tally(config)
+    room_rows = [memo.row(room.id, room, tally.get(room.id), _room_row) for room in rooms.values()]
     mode = state.mode if state.mode == "replay" else (case.incident.mode if case else "live")
-    return {
+    board = {
         "site": state.site,
         "name": config.name if config else None,
         "seq": state.seq,
         "mode": mode,
-        "incident": msgspec.to_builtins(case.incident) if case else None,
-        "protocol": msgspec.to_builtins(case.protocol) if case and case.protocol else None,
+        "incident": memo.built(case.incident) if case else None,
+        "protocol": memo.built(case.protocol) if case and case.protocol else None,
         "rooms": room_rows,
-        "accountability": site_counts,
-        "dispatch": msgspec.to_builtins(case.dispatch) if case and case.dispatch else None,
-        "acks": msgspec.to_builtins(case.acks) if case else [],
-        "notifications": msgspec.to_builtins(case.notifications) if case else [],
-        "notes": msgspec.to_builtins(case.notes) if case else [],
+        "accountability": memo.part("site", tally, None, lambda: _site_counts(tally)),
+        "dispatch": memo.built(case.dispatch) if case and case.dispatch else None,
+        "acks": memo.built(case.acks) if case else [],
+        "notifications": memo.built(case.notifications) if case else [],
+        "notes": memo.built(case.notes) if case else [],
         "flags": list(case.flags) if case else [],
-        "people": _of_concern(state, case) if case else [],
-        "responder_packet": msgspec.to_builtins(config.responder_packet) if config else None,
+        "people": memo.part("people", case.people, config, lambda: _of_concern(state, case))
+        if case else [],
+        "responder_packet": memo.built(config.responder_packet) if config else None,
         "other_incidents": [c.incident.id for c in state.cases.values()
                             if case and c.incident.id != case.incident.id],
     }
+    memo.done()
+    return board
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -441,10 +452,10 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     for key, value in after.items():
         if key == "rooms":
             old = {r["id"]: r for r in before.get("rooms", [])}
-            rooms = [r for r in value if old.get(r["id"]) != r]
+            rooms = [r for r in value if (o := old.get(r["id"])) is not r and o != r]
             if rooms:
                 changed["rooms"] = rooms
-        elif before.get(key) != value:
+        elif (old_value := before.get(key)) is not value and old_value != value:
             changed[key] = value
     return changed
 

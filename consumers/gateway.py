@@ -19,6 +19,7 @@ from prometheus_client import Gauge
 from command import events as e
 from command.eventlog import EventLog
 from consumers import board, redact
+from consumers.memo import Memo
 from consumers.projector import load_states, position
 
 log = logging.getLogger("muster.gateway")
@@ -63,6 +64,7 @@ class Gateway:
         self.pool = pool
         self.states: dict[str, board.State] = {}
         self.rendered: dict[str, dict[str, Any]] = {}
+        self.memos: dict[str, Memo] = {}  # per site: a render converts only what changed
         self.history: dict[str, deque[tuple[int, dict[str, bytes]]]] = {}
         self.floor: dict[str, int] = {}  # every update after floor[site] is in history[site]
         self.clients: dict[str, set[Client]] = {}
@@ -85,7 +87,7 @@ class Gateway:
                 log.warning("read models unavailable (%s); folding boards from the stream", exc)
                 start, self.states = 0, {}
         for site, state in self.states.items():
-            self.rendered[site] = board.render(state)
+            self.rendered[site] = self._render(site, state)
             self.floor[site] = state.seq
         self.applied = start
         last = await self.log.last_seq()
@@ -115,12 +117,12 @@ class Gateway:
         state = self.states.get(site) or board.empty(site)
         if seq <= state.seq:
             return
-        before = self.rendered.get(site) or board.render(state)
+        before = self.rendered.get(site) or self._render(site, state)
         state = board.evolve(state, seq, event)
         self.states[site] = state
         if isinstance(event, HIDDEN):
             return
-        after = self.rendered[site] = board.render(state)
+        after = self.rendered[site] = self._render(site, state)
         changed, shown = board.diff(before, after), public_event(event)
         # One message per role, each showing only what that role may see.
         messages = {role: _json.encode({"type": "update", "seq": seq,
@@ -134,6 +136,12 @@ class Gateway:
             self.floor[site] = history.popleft()[0]
         for client in self.clients.get(site, ()):
             client.offer(messages[client.role])
+
+    def _render(self, site: str, state: board.State) -> dict[str, Any]:
+        memo = self.memos.get(site)
+        if memo is None:
+            memo = self.memos[site] = Memo()
+        return board.render(state, memo)
 
     def snapshot(self, site: str, role: str) -> bytes:
         state = self.states.get(site) or board.empty(site)
