@@ -38,6 +38,7 @@ from command.ratelimit import Limits
 from consumers.api import live_routes, read_routes
 from consumers.cap import cap_routes
 from consumers.gateway import Gateway
+from consumers.gcfreeze import FreezeSurvivors
 from consumers.notifier import Notifier
 from consumers.openapi import openapi_routes
 from consumers.page import page_routes
@@ -80,6 +81,7 @@ class Muster:
         self._starting: list[asyncio.Future[str]] = []
         self.notifier: Notifier | None = None
         self.sender: AppriseSender | None = None
+        self.freezer: FreezeSurvivors | None = None
 
     async def start_servers(self) -> tuple[str, str]:
         s = self.settings
@@ -147,6 +149,9 @@ class Muster:
         # collector from walking it again and again in long pauses on the critical path.
         gc.collect()
         gc.freeze()
+        # And what is imported or folded later, once a full pass shows it costly.
+        self.freezer = FreezeSurvivors(asyncio.get_running_loop())
+        self.freezer.install()
 
     @property
     def url(self) -> str:
@@ -186,6 +191,8 @@ class Muster:
         return tokens
 
     async def stop(self) -> None:
+        if self.freezer is not None:
+            self.freezer.remove()
         if self.gateway is not None:
             await self.gateway.stop()
         if self.runner is not None:
