@@ -113,8 +113,8 @@ class EventLog:
         `timeout` (default the log's) bounds the wait for the stream's acknowledgement."""
         if not self.nc.is_connected:
             raise Unavailable("the event stream is unreachable")
-        batch = str(uuid.uuid4())
         last = len(events)
+        batch = str(uuid.uuid4()) if last > 1 else ""
         try:
             for i, event in enumerate(events, 1):
                 headers = {"Nats-Msg-Id": event.id}

@@ -118,9 +118,10 @@ class Intake:
         # One answer, 202 or 503, within one append's timeout: commands queued behind an append
         # that NATS never answers must not each wait out a timeout of their own.
         deadline = time.monotonic() + self.log.timeout
-        lock = self._locks.setdefault(site, asyncio.Lock())
+        lock = self._locks.get(site) or self._locks.setdefault(site, asyncio.Lock())
         try:
-            await asyncio.wait_for(lock.acquire(), self.log.timeout)
+            async with asyncio.timeout(self.log.timeout):  # a timer, not wait_for's extra task
+                await lock.acquire()
         except TimeoutError:
             raise Unavailable("the event stream is not answering; try again") from None
         try:
