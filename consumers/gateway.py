@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from prometheus_client import Gauge
 
 from command import events as e
@@ -37,13 +37,42 @@ def public_event(event: e.Envelope) -> dict[str, Any]:
     return doc
 
 
+class Update:
+    """One event's update to a board; each role's message, showing only what that role may
+    see, is encoded when a client of that role first needs it (most boards share one role)."""
+
+    __slots__ = ("_encoded", "changed", "event", "seq")
+
+    def __init__(self, seq: int, event: e.Envelope, changed: dict[str, Any]) -> None:
+        self.seq = seq
+        self.event = event
+        self.changed = changed  # rendered parts are shared and never changed: safe to keep
+        self._encoded: dict[str, bytes] = {}
+
+    def message(self, role: str) -> bytes:
+        encoded = self._encoded.get(role)
+        if encoded is None:
+            shown = public_event(self.event)
+            encoded = self._encoded[role] = _json.encode({
+                "type": "update", "seq": self.seq, "event": redact.event_view(shown, role),
+                "board": redact.board_view(self.changed, role)})
+        return encoded
+
+
 class Client:
     def __init__(self, ws: web.WebSocketResponse, queue_size: int, role: str) -> None:
         self.ws = ws
         self.role = role
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = False
+        self.left = False
         self.task: asyncio.Task[Any] | None = None
+
+    def leave(self) -> None:
+        """The client closed its side: stop its writer wherever it waits."""
+        self.left = True
+        if self.task is not None:
+            self.task.cancel()
 
     def offer(self, message: bytes) -> None:
         if self.dropped:
@@ -65,7 +94,7 @@ class Gateway:
         self.states: dict[str, board.State] = {}
         self.rendered: dict[str, dict[str, Any]] = {}
         self.memos: dict[str, Memo] = {}  # per site: a render converts only what changed
-        self.history: dict[str, deque[tuple[int, dict[str, bytes]]]] = {}
+        self.history: dict[str, deque[tuple[int, Update]]] = {}
         self.floor: dict[str, int] = {}  # every update after floor[site] is in history[site]
         self.clients: dict[str, set[Client]] = {}
         self.history_size = history
@@ -123,19 +152,14 @@ class Gateway:
         if isinstance(event, HIDDEN):
             return
         after = self.rendered[site] = self._render(site, state)
-        changed, shown = board.diff(before, after), public_event(event)
-        # One message per role, each showing only what that role may see.
-        messages = {role: _json.encode({"type": "update", "seq": seq,
-                                        "event": redact.event_view(shown, role),
-                                        "board": redact.board_view(changed, role)})
-                    for role in redact.VIEWS}
+        update = Update(seq, event, board.diff(before, after))
         history = self.history.setdefault(site, deque())
         self.floor.setdefault(site, seq - 1)
-        history.append((seq, messages))
+        history.append((seq, update))
         while len(history) > self.history_size:
             self.floor[site] = history.popleft()[0]
         for client in self.clients.get(site, ()):
-            client.offer(messages[client.role])
+            client.offer(update.message(client.role))
 
     def _render(self, site: str, state: board.State) -> dict[str, Any]:
         memo = self.memos.get(site)
@@ -156,7 +180,7 @@ class Gateway:
         """Queue what the client missed (or a snapshot), then every update; atomic in the loop."""
         history = self.history.get(site, deque())
         seq = self.states[site].seq if site in self.states else 0
-        missed = [m[client.role] for s, m in history if since is not None and s > since]
+        missed = [u.message(client.role) for s, u in history if since is not None and s > since]
         resumable = (since is not None and since >= self.floor.get(site, seq)
                      and len(missed) < self.queue_size)
         if since is not None and since > self.applied:
@@ -187,12 +211,16 @@ class Gateway:
         client = Client(ws, self.queue_size, role)
         self.subscribe(site, client, since)
         reader = asyncio.create_task(self._drain_reads(ws))
-        client.task = asyncio.create_task(self._write(ws, client, reader))
+        client.task = asyncio.create_task(self._write(ws, client))
+        reader.add_done_callback(lambda _: client.leave())
         try:
             await client.task
         except asyncio.CancelledError:
-            if not client.dropped:
+            task = asyncio.current_task()
+            if (task is not None and task.cancelling()) or not (client.dropped or client.left):
                 raise
+            if not client.dropped:
+                return
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code=WSCloseCode.TRY_AGAIN_LATER,
                                                 message=b"too slow; reconnect with since"), 1.0)
@@ -208,18 +236,16 @@ class Gateway:
             await self._wait()
 
     @staticmethod
-    async def _write(ws: web.WebSocketResponse, client: Client, reader: asyncio.Task) -> None:
+    async def _write(ws: web.WebSocketResponse, client: Client) -> None:
+        # A plain get, no task per message: it returns at once while messages wait, and the
+        # reader stops this writer (Client.leave) when the client goes away.
         while not ws.closed:
-            getter = asyncio.ensure_future(client.queue.get())
-            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                return
-            message = getter.result()
+            message = await client.queue.get()
             if not message:
                 await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
                 return
-            await ws.send_str(message.decode())
+            # Already UTF-8 JSON: a text frame as is, not decoded and encoded again per client.
+            await ws.send_frame(message, WSMsgType.TEXT)
 
     @staticmethod
     async def _drain_reads(ws: web.WebSocketResponse) -> None:
