@@ -240,7 +240,7 @@ def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> C
     for pid in d.injured:
         changes[pid] = Person(room=d.room, status="injured")
     # Unnamed people in the room count as accounted only when the head count covers them all.
-    rest = _settled_by_count(case, config, d.room, set(changes))
+    rest = [] if d.present is None else _settled_by_count(case, config, d.room, set(changes))
     if d.present is not None and d.present >= len(rest) + len(d.extra):
         changes.update({pid: Person(room=d.room, status="accounted") for pid in rest})
     case = replace(case, rooms={**case.rooms, d.room: room})
