@@ -32,7 +32,7 @@ from command.http import (
     rate_limit_middleware,
     write_routes,
 )
-from command.intake import Intake
+from command.intake import Intake, IntakeLog
 from command.metrics import watch_loop_lag
 from command.ratelimit import Limits
 from consumers.api import live_routes, read_routes
@@ -129,7 +129,9 @@ class Muster:
         if "notifier" in self.components:
             self.sender = AppriseSender(timeout=s.send_timeout_s)
             await self.sender.ready()
-            self.notifier = Notifier(self.log, self.pool, self.sender,
+            # Beside intake, its records go through intake: no race for a site's sequence.
+            log_ = IntakeLog(self.intake) if self.intake is not None else self.log
+            self.notifier = Notifier(log_, self.pool, self.sender,
                                      lease_s=s.send_timeout_s + 10)
             self.tasks.append(asyncio.create_task(self.notifier.run()))
         limits = Limits(s.rate_per_token, s.rate_per_address, s.rate_emergency)
