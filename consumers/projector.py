@@ -29,6 +29,9 @@ NAME = "projector"
 LAG = Gauge("muster_projection_lag_events", "Events in the stream not yet projected")
 POSITION = Gauge("muster_projection_position", "Last stream sequence committed to PostgreSQL")
 _json = msgspec.json.Encoder()
+# The fold yields to the loop this often; it holds its own transaction, so nothing else sees it.
+EVENTS_PER_SLICE = 64
+BOARDS_PER_SLICE = 8
 _stored_state = msgspec.json.Decoder(str | board.State)
 
 
@@ -89,12 +92,15 @@ class Batch:
                 "DO UPDATE SET seq=EXCLUDED.seq, config=EXCLUDED.config",
                 [(s, seq, _json.encode(cfg).decode()) for s, (seq, cfg) in self.configs.items()])
         if self.sites:
+            rows = []
+            for i, (s, st) in enumerate(self.sites.items(), 1):
+                rows.append((s, st.seq, _state_doc(st), _json.encode(board.render(st)).decode()))
+                if i % BOARDS_PER_SLICE == 0:
+                    await asyncio.sleep(0)  # ~0.3 ms a board: let presses in between
             await conn.executemany(
                 "INSERT INTO boards(site, seq, state, board) VALUES ($1,$2,$3,$4) "
                 "ON CONFLICT (site) DO UPDATE SET seq=EXCLUDED.seq, state=EXCLUDED.state, "
-                "board=EXCLUDED.board, updated_at=now()",
-                [(s, st.seq, _state_doc(st), _json.encode(board.render(st)).decode())
-                 for s, st in self.sites.items()])
+                "board=EXCLUDED.board, updated_at=now()", rows)
         if self.incidents:
             await conn.executemany(
                 "INSERT INTO incidents(id, site, kind, mode, status, action, opened_at, "
@@ -137,7 +143,9 @@ async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
             "SELECT seq FROM projection_position WHERE name=$1 FOR UPDATE", name))
         batch = Batch(dict(states))
         last = pos
-        for seq, data in items:
+        for i, (seq, data) in enumerate(items, 1):
+            if i % EVENTS_PER_SLICE == 0:
+                await asyncio.sleep(0)  # a long batch must not hold the loop in one stretch
             if seq <= last:
                 continue
             batch.add(seq, e.decode(data))
