@@ -27,6 +27,7 @@ from nats.js.errors import NotFoundError
 
 from command import events as e
 from command.errors import Unavailable
+from command.replies import Replies
 
 DUPLICATE_WINDOW_S = 48 * 3600  # a button's retries over a weekend are still absorbed
 ERR_WRONG_LAST_SEQ = 10071
@@ -83,6 +84,7 @@ class EventLog:
         self.stream = stream
         self.prefix = prefix
         self.timeout = timeout
+        self.replies = Replies(nc)
 
     def subject(self, site: str, incident_id: str | None) -> str:
         return e.subject(self.prefix, site, incident_id)
@@ -130,8 +132,8 @@ class EventLog:
                 if i < last:
                     await self.nc.publish(subject, payload, headers=headers)
                 else:
-                    reply = await self.nc.request(subject, payload, timeout or self.timeout,
-                                                  headers=headers)
+                    reply = await self.replies.request(subject, payload,
+                                                       timeout or self.timeout, headers)
         except (NatsTimeout, NoRespondersError, nats.errors.ConnectionClosedError) as exc:
             raise Unavailable("the event stream did not acknowledge in time") from exc
         ack = _ack_decoder.decode(reply.data)
