@@ -185,6 +185,7 @@ def _flagged(events: list[e.Envelope]) -> None:
 
 def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Handler:
     decoder = msgspec.json.Decoder(route.command)
+    answered: dict[str, Any] = {}  # this route's counter per status, without labels() each time
 
     async def handle(request: web.Request) -> web.Response:
         status = "error"
@@ -212,7 +213,10 @@ def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Ha
             status = str(exc.status)
             raise
         finally:
-            INTAKE_REQUESTS.labels(route.path, status).inc()
+            counter = answered.get(status)
+            if counter is None:
+                counter = answered[status] = INTAKE_REQUESTS.labels(route.path, status)
+            counter.inc()
 
     return handle
 

@@ -22,6 +22,7 @@ from command.metrics import INTAKE_CONFLICTS
 
 log = logging.getLogger("muster.intake")
 MAX_ATTEMPTS = 8
+OPENERS = (c.RaiseAlert, c.StartDrill)  # the commands whose decision may open an incident
 MAIN = (e.AlertRaised, e.IncidentCancelled)  # the event a 202 names when a command writes several
 
 
@@ -133,8 +134,7 @@ class Intake:
                 now = e.now()
                 ctx = Ctx(site=site, actor=actor, now=now, incident_id=incident_id, room=room,
                           commander=commander,
-                          new_incident_id=e.client_event_ids(f"{cid}/incident", 1)[0]
-                          if cid else e.new_id())
+                          new_incident_id=self._incident_id(cmd, cid))
                 drafts = decide(state, cmd, ctx)
                 events = seal(drafts, ctx, e.client_event_ids(cid, len(drafts)))
                 try:
@@ -185,6 +185,13 @@ class Intake:
             return seqs
         finally:
             lock.release()
+
+    @staticmethod
+    def _incident_id(cmd: c.Command, cid: str | None) -> str:
+        """The id an incident this command opens would get; only presses and drills open one."""
+        if not isinstance(cmd, OPENERS):
+            return ""
+        return e.client_event_ids(f"{cid}/incident", 1)[0] if cid else e.new_id()
 
     def _duplicate(self, cid: str) -> Accepted:
         """The first answer again: the command's events are the known ids derived from `cid`."""
