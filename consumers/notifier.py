@@ -10,6 +10,7 @@ but never recorded as sent (a crash mid-send) is sent again: at least once, at m
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ ESCALATE_ON = (e.AlertRaised, e.ProtocolDeclared)
 STOP_TIMERS = (e.ResponderAcknowledged, e.IncidentCancelled, e.IncidentClosed)
 # Types whose fold touches only what no message reads (rooms, people, notes, notifications):
 # unless a channel asks for one, the notifier passes it by without decoding it.
+COMMIT_EVERY_S = 1.0  # a quiet stretch still moves the committed position this often
 QUIET = frozenset({"RoomStatusReported", "PersonsAccounted", "NoteAdded", "StudentCheckedIn",
                    "StudentReleased", "GuardianCheckedIn", "DispatchUpdated",
                    "CommandTransferred", "NotificationSent", "NotificationFailed",
@@ -46,6 +48,12 @@ class _Head(msgspec.Struct):
 
 
 _head = msgspec.json.Decoder(_Head)
+
+
+def acts(state: board.State, event: e.Event) -> bool:
+    """Whether folding `event` writes to the outbox or the timers (so needs a transaction)."""
+    return isinstance(event, (e.IncidentCancelled, *STOP_TIMERS)) or bool(
+        alert_rules.deliveries(state, event))
 
 
 def passes_by(states: dict[str, board.State], data: bytes) -> bool:
@@ -74,7 +82,9 @@ class Notifier:
         self.tick_s = tick_s
         self.batch = batch
         self.states: dict[str, board.State] = {}
-        self.position = 0
+        self.position = 0  # folded; committed up to it, or past it only by quiet batches
+        self._committed_at = 0.0
+        self._committed = 0
         self.caught_up = False
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
@@ -102,6 +112,9 @@ class Notifier:
         """The states up to the committed position, which a commit whose answer was lost may
         have moved past ours; swapped in whole, since sends read their channels from them."""
         committed = await position(self.pool, NAME)
+        self._committed = committed
+        if committed <= self.position:  # quiet batches folded past it: the states are ours
+            return
         states = dict(self.states)
         async for seq, raw in self.log.read_raw(self.position + 1, committed):
             if passes_by(states, raw):
@@ -121,39 +134,61 @@ class Notifier:
         delivered = 0
         try:
             while True:
-                msgs = await fetch(sub, 64)
+                msgs = await fetch(sub, 256)
                 if not msgs:
                     self.caught_up = True
+                    await self._commit_quiet()
                     continue
                 delivered = in_order(delivered, msgs)
-                await self._fold(msgs)
+                queued = await self._fold(msgs)
                 await msgs[-1].ack()  # AckPolicy.ALL: the last acks the batch
                 self.caught_up = msgs[-1].metadata.num_pending == 0
-                self._wake.set()
+                if queued:  # the sender claims only when there may be something to claim
+                    self._wake.set()
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()  # the next run binds a new subscription
 
-    async def _fold(self, msgs: list[Any]) -> None:
+    async def _fold(self, msgs: list[Any]) -> bool:
+        """Fold a batch; only a batch that sends or stops a timer opens a transaction. A quiet
+        batch moves the position in memory alone: replaying it after a crash writes nothing."""
         states = dict(self.states)
-        async with self.pool.acquire() as conn, conn.transaction():
-            pos = await position(conn, NAME)
-            last = pos
-            for m in msgs:
-                seq = m.metadata.sequence.stream
-                if seq <= last:
-                    continue
-                last = seq
-                if passes_by(states, m.data):
-                    continue
-                event = e.decode(m.data)
-                before = states.get(event.site) or board.empty(event.site)
-                await self._effects(conn, before, seq, event)
-                states[event.site] = board.evolve(before, seq, event)
-            await conn.execute(
-                "INSERT INTO projection_position(name, seq) VALUES ($1,$2) ON CONFLICT (name) "
-                "DO UPDATE SET seq = EXCLUDED.seq", NAME, last)
+        effects: list[tuple[board.State, int, e.Event]] = []
+        last = self.position
+        for m in msgs:
+            seq = m.metadata.sequence.stream
+            if seq <= last:
+                continue
+            last = seq
+            if passes_by(states, m.data):
+                continue
+            event = e.decode(m.data)
+            before = states.get(event.site) or board.empty(event.site)
+            if acts(before, event):
+                effects.append((before, seq, event))
+            states[event.site] = board.evolve(before, seq, event)
+        if effects or time.monotonic() - self._committed_at > COMMIT_EVERY_S:
+            async with self.pool.acquire() as conn, conn.transaction():
+                pos = await position(conn, NAME)  # past ours: a commit whose answer was lost
+                for before, seq, event in effects:
+                    if seq > pos:
+                        await self._effects(conn, before, seq, event)
+                await conn.execute(
+                    "INSERT INTO projection_position(name, seq) VALUES ($1,$2) ON CONFLICT "
+                    "(name) DO UPDATE SET seq = EXCLUDED.seq", NAME, max(last, pos))
+            self._committed_at, self._committed = time.monotonic(), max(last, pos)
         self.states, self.position = states, last
+        return bool(effects)
+
+    async def _commit_quiet(self) -> None:
+        """Idle: the position of quiet batches folded since the last commit, so a restart (and
+        anyone reading positions) finds the notifier at the stream's end."""
+        if self.position > self._committed:
+            await self.pool.execute(
+                "INSERT INTO projection_position(name, seq) VALUES ($1,$2) ON CONFLICT (name) "
+                "DO UPDATE SET seq = GREATEST(projection_position.seq, EXCLUDED.seq)",
+                NAME, self.position)
+            self._committed, self._committed_at = self.position, time.monotonic()
 
     async def _effects(self, conn: asyncpg.Connection, before: board.State, seq: int,
                        event: e.Event) -> None:

@@ -5,7 +5,7 @@ import msgspec
 from command import events as e
 from command.site import Channel
 from consumers import alert_rules, board
-from consumers.notifier import QUIET, passes_by
+from consumers.notifier import QUIET, acts, passes_by
 from tests.consumers.test_alert_rules import env, press, state_with
 
 NOTE = env(e.NoteAdded, e.NoteAddedData(text="hallway clear"))
@@ -45,3 +45,10 @@ def test_no_type_that_can_notify_by_default_is_quiet() -> None:
                         "IncidentCancelled", "IncidentClosed", "ResponderAcknowledged",
                         "HandleWithCareIssued", "SiteConfigured"}
     assert msgspec.json.decode(e.encode(NOTE))["type"] == "NoteAdded"
+
+
+def test_only_a_send_or_a_timer_needs_the_outbox_transaction() -> None:
+    state = state_with([Channel(name="sro", url="json://x")])
+    ack = env(e.ResponderAcknowledged, e.ResponderAcknowledgedData(responder="Officer Lee"))
+    assert acts(state, press()) and acts(state, ack)
+    assert not acts(state, NOTE) and not acts(state, ROOM)
