@@ -57,13 +57,13 @@ class Result(msgspec.Struct, kw_only=True):
         return msgspec.json.format(msgspec.json.encode(self), indent=2) + b"\n"
 
     def table(self) -> str:
-        head = f"{'latency':<40}{'n':>8}{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}"
+        head = f"{'latency':<44}{'n':>8}{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}"
         lines = [f"Muster {self.scenario} scenario — " + ", ".join(
             f"{k} {v}" for k, v in self.config.items() if not isinstance(v, (list, dict))),
             "", head + "  (ms)"]
         for key, s in self.latency.items():
             label = ("floor: " if key in self.floors else "") + key
-            lines.append(f"{label:<40}{s.n:>8}{s.p50_ms:>9.2f}{s.p90_ms:>9.2f}{s.p99_ms:>9.2f}"
+            lines.append(f"{label:<44}{s.n:>8}{s.p50_ms:>9.2f}{s.p90_ms:>9.2f}{s.p99_ms:>9.2f}"
                          f"{s.p999_ms:>9.2f}{s.max_ms:>9.2f}")
         lines += ["", "ratios (p99 ÷ p99)"]
         lines += [_row(k, "n/a" if v is None else f"{v:.2f}x") for k, v in self.ratios.items()]
