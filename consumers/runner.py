@@ -16,6 +16,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from command.eventlog import EventLog
+from consumers.puller import Puller
 
 
 class MissedDelivery(RuntimeError):
@@ -41,7 +42,7 @@ async def durable(log: EventLog, name: str, after: int, ack_wait: float = 30) ->
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1,
         ack_wait=ack_wait, max_deliver=-1, filter_subject=f"{log.prefix}.>")
     await js.add_consumer(log.stream, config)
-    return await js.pull_subscribe_bind(name, stream=log.stream)
+    return await Puller(log.nc, log.stream, name).start()
 
 
 def in_order(delivered: int, msgs: list[Any]) -> int:
