@@ -6,25 +6,23 @@ run still stops Muster, its NATS and PostgreSQL, the sink and the echo server.
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from loadtest import cpu, direct
+from loadtest import direct
 from loadtest.arrivals import SinkLog
 from loadtest.board_procs import RemoteBoards
 from loadtest.boards import Boards, spread
 from loadtest.commands import Sender
 from loadtest.floors import Floors
-from loadtest.scrape import counter, watch_lag
+from loadtest.probe import Probe
 from loadtest.sites import BenchSites, create_sites, wait_boards
 from loadtest.stack import Stack
 
 HTTP_TIMEOUT_S = 10.0
-CONFLICTS = "muster_intake_conflicts_total"
 
 
 @dataclass
@@ -37,13 +35,8 @@ class Rig:
     sink: SinkLog
     boards: Boards | RemoteBoards = field(default_factory=lambda: Boards([]))
     apprise_floor: direct.Direct = field(default_factory=direct.Direct)
-    _lag: asyncio.Task[list[float]] | None = None
+    _probe: Probe | None = None
     _own_lag: asyncio.Task[list[float]] | None = None
-    _cpu: dict[str, float] = field(default_factory=dict)
-    _watched: dict[str, int] = field(default_factory=dict)
-    _wall: float = 0.0
-    _own: float = 0.0
-    _conflicts: float = 0.0
 
     @property
     def ws_base(self) -> str:
@@ -60,36 +53,30 @@ class Rig:
         self.apprise_floor = await direct.run(self.stack.sink_url, self.sink, count, rate)
 
     async def watch(self, seconds: float) -> None:
-        """Start watching Muster's CPU, loop lag and conflicts for about `seconds`."""
-        if self.stack.proc is not None:
-            self._watched = cpu.processes(self.stack.data_dir, self.stack.proc.pid)
-        self._cpu, self._wall, self._own = (cpu.sample(self._watched), time.perf_counter(),
-                                            time.process_time())
-        self._conflicts = await counter(self.http, self.stack.http_url, CONFLICTS)
-        self._lag = asyncio.create_task(watch_lag(self.http, self.stack.http_url, seconds))
+        """Start watching Muster (CPU, loop lag, intake histogram, conflicts) and this
+        process's own loop for about `seconds`."""
+        self._probe = Probe(self.http, self.stack.http_url, self.stack, seconds)
+        await self._probe.start()
         self._own_lag = asyncio.create_task(own_lag(seconds))
 
     async def watched(self) -> tuple[dict[str, float | None], dict[str, float]]:
         """(server figures, CPU % of one core by process) since `watch`."""
-        wall = time.perf_counter() - self._wall
-        usage = cpu.percent(self._cpu, cpu.sample(self._watched), wall)
-        usage["loadtest"] = round((time.process_time() - self._own) / wall * 100, 1)
-        usage["machine_load_1m"] = round(os.getloadavg()[0], 2)
-        lags: list[float] = []
-        if self._lag is not None:
-            self._lag.cancel()
-            lags = await self._lag
+        assert self._probe is not None
+        server, usage = await self._probe.stop()
         mine: list[float] = []
         if self._own_lag is not None:
             self._own_lag.cancel()
             mine = sorted(await self._own_lag)
-        conflicts = await counter(self.http, self.stack.http_url, CONFLICTS) - self._conflicts
-        return {"event-loop lag, worst polled (ms)": round(max(lags, default=0) * 1000, 1),
-                "event-loop lag polls": len(lags),
-                "load generator's own loop lag, p99 (ms)":
-                    round(mine[int(len(mine) * 0.99)] * 1000, 1) if mine else None,
-                "load generator's own loop lag, max (ms)": round(max(mine, default=0) * 1000, 1),
-                "intake appends retried (conflict)": conflicts}, usage
+        server["load generator's own loop lag, p99 (ms)"] = \
+            round(mine[int(len(mine) * 0.99)] * 1000, 1) if mine else None
+        server["load generator's own loop lag, max (ms)"] = round(max(mine, default=0) * 1000, 1)
+        return server, usage
+
+    async def stop_watching(self) -> None:
+        if self._probe is not None:
+            await self._probe.cancel()
+        if self._own_lag is not None:
+            self._own_lag.cancel()
 
 
 async def own_lag(seconds: float, every: float = 0.01) -> list[float]:
@@ -129,8 +116,7 @@ async def rig(sites: int, notify: bool = True, keep: bool = False,
                 yield out
             finally:
                 await out.boards.close()
-                if out._lag is not None:
-                    out._lag.cancel()
+                await out.stop_watching()
     finally:
         if floors is not None:
             await floors.stop()
