@@ -111,11 +111,6 @@ def note(site: str, incident: str, text: str) -> Command:
     return Command("note", site, f"/v1/incidents/{incident}/notes", {"text": text}, "staff")
 
 
-def ack(site: str, incident: str, responder: str) -> Command:
-    return Command("ack", site, f"/v1/incidents/{incident}/acks", {"responder": responder},
-                   "responder")
-
-
 def all_clear(site: str, incident: str) -> Command:
     return Command("all_clear", site, f"/v1/incidents/{incident}/all-clear", {}, "commander")
 
