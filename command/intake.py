@@ -15,13 +15,12 @@ import msgspec
 
 from command import commands as c
 from command import events as e
-from command.errors import Conflict, Unavailable
+from command.errors import Unavailable
 from command.eventlog import Duplicate, EventLog, WrongLastSequence
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.metrics import INTAKE_CONFLICTS
 
 log = logging.getLogger("muster.intake")
-MAX_ATTEMPTS = 8
 OPENERS = (c.RaiseAlert, c.StartDrill)  # the commands whose decision may open an incident
 MAIN = (e.AlertRaised, e.IncidentCancelled)  # the event a 202 names when a command writes several
 
@@ -126,7 +125,9 @@ class Intake:
         except TimeoutError:
             raise Unavailable("the event stream is not answering; try again") from None
         try:
-            for _ in range(MAX_ATTEMPTS):
+            # Lost races are retried until the deadline, never refused: each loss means another
+            # writer progressed, and a panic press must not get a 409 for someone else's write.
+            while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise Unavailable("the event stream is not answering; try again")
@@ -162,7 +163,6 @@ class Intake:
                 return Accepted(main.incident_id, main.id, seqs[-1]), events
         finally:
             lock.release()
-        raise Conflict("too many concurrent writers at this site; try again")
 
     async def record(self, site: str, events: list[e.Envelope],
                      timeout: float | None = None) -> list[int]:
