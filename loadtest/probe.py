@@ -1,7 +1,6 @@
 """What the system under test did while it was pressed: its own intake histogram, its event-loop
 lag, and the CPU of every process, so a slow number can be told from a busy machine."""
 
-import asyncio
 import os
 import time
 from dataclasses import dataclass, field
@@ -9,7 +8,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from loadtest import cpu
-from loadtest.scrape import Buckets, bound, counter, scrape, watch_lag
+from loadtest.scrape import INTAKE, LOOP_DELAY, Buckets, bound, counter, scrape
 from loadtest.stack import Stack
 
 CONFLICTS = "muster_intake_conflicts_total"
@@ -20,23 +19,20 @@ class Probe:
     http: aiohttp.ClientSession
     base: str
     stack: Stack
-    max_s: float  # the lag poller stops by itself after this long, whatever happens
-    histogram: Buckets = field(default_factory=dict)
+    histograms: dict[str, Buckets] = field(default_factory=dict)
     watched: dict[str, int] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
     own: float = 0.0
-    lag: asyncio.Task[list[float]] | None = None
     conflicts: float = 0.0
 
     async def start(self) -> None:
-        self.histogram = await scrape(self.http, self.base)
+        self.histograms = await scrape(self.http, self.base)
         self.conflicts = await counter(self.http, self.base, CONFLICTS)
         if self.stack.proc is not None:
             self.watched = cpu.processes(self.stack.data_dir, self.stack.proc.pid)
         self.cpu, self.wall, self.own = cpu.sample(self.watched), time.perf_counter(), \
             time.process_time()
-        self.lag = asyncio.create_task(watch_lag(self.http, self.base, self.max_s))
 
     async def stop(self) -> tuple[dict[str, float | None], dict[str, float]]:
         """(server-side figures, CPU % of one core by process) since start()."""
@@ -45,21 +41,15 @@ class Probe:
         # the client too: a saturated client inflates every latency it measures
         usage["loadtest"] = round((time.process_time() - self.own) / wall * 100, 1)
         usage["machine_load_1m"] = round(os.getloadavg()[0], 2)
-        lags = await self.cancel()
         after = await scrape(self.http, self.base)
-        n, p50 = bound(self.histogram, after, 50)
-        server: dict[str, float | None] = {"intake_n": n, "intake_p50_le_ms": p50,
-                                           "intake_p99_le_ms": bound(self.histogram, after, 99)[1],
-                                           "loop_lag_max_ms": round(max(lags, default=0) * 1000, 1),
-                                           "loop_lag_samples": len(lags),
-                                           "intake_conflicts": await counter(
-                                               self.http, self.base, CONFLICTS) - self.conflicts}
+        intake, before = after[INTAKE], self.histograms.get(INTAKE, {})
+        lag, lag_before = after[LOOP_DELAY], self.histograms.get(LOOP_DELAY, {})
+        n, p50 = bound(before, intake, 50)
+        wakes, lag_p99 = bound(lag_before, lag, 99)
+        server: dict[str, float | None] = {
+            "intake_n": n, "intake_p50_le_ms": p50,
+            "intake_p99_le_ms": bound(before, intake, 99)[1],
+            "loop_lag_p99_le_ms": lag_p99, "loop_lag_max_le_ms": bound(lag_before, lag, 100)[1],
+            "loop_lag_samples": wakes,
+            "intake_conflicts": await counter(self.http, self.base, CONFLICTS) - self.conflicts}
         return server, usage
-
-    async def cancel(self) -> list[float]:
-        if self.lag is None:
-            return []
-        self.lag.cancel()
-        lags = await self.lag
-        self.lag = None
-        return lags

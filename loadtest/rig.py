@@ -55,7 +55,7 @@ class Rig:
     async def watch(self, seconds: float) -> None:
         """Start watching Muster (CPU, loop lag, intake histogram, conflicts) and this
         process's own loop for about `seconds`."""
-        self._probe = Probe(self.http, self.stack.http_url, self.stack, seconds)
+        self._probe = Probe(self.http, self.stack.http_url, self.stack)
         await self._probe.start()
         self._own_lag = asyncio.create_task(own_lag(seconds))
 
@@ -73,8 +73,6 @@ class Rig:
         return server, usage
 
     async def stop_watching(self) -> None:
-        if self._probe is not None:
-            await self._probe.cancel()
         if self._own_lag is not None:
             self._own_lag.cancel()
 

@@ -2,33 +2,33 @@
 
 The client sees HTTP, auth and scheduling on top of intake; the server's histogram splits the
 two. A histogram only knows its buckets, so its percentiles are upper bounds ("≤ 5 ms").
+Both are histograms read once before and once after the load: a poll during it would be load.
 """
 
-import asyncio
-import contextlib
 import math
 import re
-import time
 
 import aiohttp
 
 INTAKE = "muster_intake_latency_seconds"
-_BUCKET = re.compile(rf'^{INTAKE}_bucket\{{le="([^"]+)"\}} ([0-9.e+-]+)$', re.MULTILINE)
-
-_LAG = re.compile(r"^muster_event_loop_lag_seconds ([0-9.e+-]+)$", re.MULTILINE)
-LAG_POLL_S = 0.05
+LOOP_DELAY = "muster_event_loop_delay_seconds"
 
 Buckets = dict[float, float]
 
 
-async def scrape(http: aiohttp.ClientSession, base: str) -> Buckets:
-    """Cumulative counts by upper bound; empty when the server has no such histogram."""
+async def scrape(http: aiohttp.ClientSession, base: str,
+                 names: tuple[str, ...] = (INTAKE, LOOP_DELAY)) -> dict[str, Buckets]:
+    """Each histogram's cumulative counts by upper bound; empty when the server has none."""
     try:
         async with http.get(f"{base}/metrics") as resp:
             text = await resp.text() if resp.status == 200 else ""
     except (aiohttp.ClientError, TimeoutError):
-        return {}
-    return {float(le): float(count) for le, count in _BUCKET.findall(text)}
+        text = ""
+    found: dict[str, Buckets] = {}
+    for name in names:
+        bucket = re.compile(rf'^{name}_bucket\{{le="([^"]+)"\}} ([0-9.e+-]+)$', re.MULTILINE)
+        found[name] = {float(le): float(count) for le, count in bucket.findall(text)}
+    return found
 
 
 async def counter(http: aiohttp.ClientSession, base: str, name: str) -> float:
@@ -55,19 +55,3 @@ def bound(before: Buckets, after: Buckets, q: float) -> tuple[int, float | None]
         if count >= rank:
             return total, upper * 1000 if math.isfinite(upper) else math.inf
     return total, math.inf
-
-
-async def watch_lag(http: aiohttp.ClientSession, base: str, seconds: float) -> list[float]:
-    """Muster's event-loop lag gauge, polled until cancelled or `seconds` pass: a loop blocked
-    by synchronous work delays every press queued behind it, whatever the CPU average says."""
-    seen: list[float] = []
-    deadline = time.monotonic() + seconds
-    with contextlib.suppress(asyncio.CancelledError):
-        while time.monotonic() < deadline:
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(f"{base}/metrics") as resp:
-                    found = _LAG.search(await resp.text())
-                    if found:
-                        seen.append(float(found.group(1)))
-            await asyncio.sleep(LAG_POLL_S)
-    return seen
