@@ -64,6 +64,8 @@ def timeline_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
 
 
 def board_ws_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
+    watch = Revocations(tokens)
+
     async def handle(request: web.Request) -> web.StreamResponse:
         token = await tokens.check(request.query.get("token", ""))
         site = request.match_info["site"]
@@ -77,24 +79,49 @@ def board_ws_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
         # No per-message deflate: updates are small, and zlib per client costs the whole loop.
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
         await ws.prepare(request)
-        watch = asyncio.create_task(_close_when_revoked(ws, tokens, request.query["token"]))
+        transport = request.transport
+        if transport is None:  # gone during the upgrade
+            return ws
+        watch.add(ws, request.query["token"])
         try:
-            await gateway.serve(ws, site, int(since) if since is not None else None, token.role)
+            await gateway.serve(ws, transport, site, int(since) if since is not None else None,
+                                token.role)
         finally:
-            watch.cancel()
+            watch.discard(ws)
         return ws
 
     return handle
 
 
-async def _close_when_revoked(ws: web.WebSocketResponse, tokens: TokenStore, secret: str,
-                              every_s: float = 1.0) -> None:
-    """A board stays open only while its token does: revoked or expired, the socket closes."""
-    while not ws.closed:
-        await asyncio.sleep(every_s)
-        if tokens.peek(secret) is None:
-            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"token revoked or expired")
-            return
+class Revocations:
+    """A board stays open only while its token does: one sweep a second over every open board
+    closes those whose token was revoked or expired (a timer per board cost 1,000 wakes/s)."""
+
+    def __init__(self, tokens: TokenStore, every_s: float = 1.0) -> None:
+        self.tokens = tokens
+        self.every_s = every_s
+        self.open: dict[web.WebSocketResponse, str] = {}
+        self._sweep: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def add(self, ws: web.WebSocketResponse, secret: str) -> None:
+        self.open[ws] = secret
+        if self._sweep is None or self._sweep.done():
+            self._sweep = asyncio.create_task(self._run())
+
+    def discard(self, ws: web.WebSocketResponse) -> None:
+        self.open.pop(ws, None)
+
+    async def _run(self) -> None:
+        while self.open:  # ends with the last board; the next one starts it again
+            await asyncio.sleep(self.every_s)
+            for ws, secret in list(self.open.items()):
+                if self.tokens.peek(secret) is None:
+                    self.open.pop(ws, None)
+                    task = asyncio.create_task(ws.close(
+                        code=WSCloseCode.POLICY_VIOLATION, message=b"token revoked or expired"))
+                    self._closing.add(task)  # kept until done: the loop holds tasks weakly
+                    task.add_done_callback(self._closing.discard)
 
 
 def read_routes(pool: asyncpg.Pool, tokens: TokenStore) -> list[web.RouteDef]:

@@ -1,8 +1,10 @@
 """The board gateway: live boards in memory, pushed to WebSocket clients (CONTRACT §3).
 
 It loads every board at a known sequence from the projector's read model, then follows the
-stream with an ordered consumer, applying the same `evolve`. Each client has a bounded queue: a
-client that cannot keep up is dropped, never waited for, and resumes with `since`.
+stream with an ordered consumer, applying the same `evolve`. Each update is framed once per role
+and the same bytes are written to every client's socket as the event is applied, with no task
+per client. A client whose unsent bytes outgrow its bound is dropped, never waited for, and
+resumes with `since`.
 """
 
 import asyncio
@@ -13,8 +15,9 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 from prometheus_client import Gauge
+from websockets.frames import Frame, Opcode
 
 from command import events as e
 from command.eventlog import EventLog
@@ -27,6 +30,14 @@ CONNECTED = Gauge("muster_boards_connected", "WebSocket board clients connected"
 GATEWAY_SEQ = Gauge("muster_gateway_position", "Last stream sequence applied to live boards")
 HIDDEN = (e.HandleWithCareIssued,)  # never shown on any board
 _json = msgspec.json.Encoder()
+EVENTS_PER_TURN = 16  # then the loop serves others: a backlog is otherwise applied in one go
+BUFFER_BYTES = 1 << 20  # unsent bytes a client may hold (~500 updates) before it is dropped
+
+
+def frame(message: bytes) -> bytes:
+    """One unmasked text frame (RFC 6455 §5.2), as a server sends: built once per update and
+    written as is to every client of a role, instead of framed per client."""
+    return Frame(Opcode.TEXT, message).serialize(mask=False)
 
 
 def public_event(event: e.Envelope) -> dict[str, Any]:
@@ -50,45 +61,46 @@ class Update:
         self._encoded: dict[str, bytes] = {}
 
     def message(self, role: str) -> bytes:
-        encoded = self._encoded.get(role)
-        if encoded is None:
+        """The role's message, framed for a WebSocket."""
+        framed = self._encoded.get(role)
+        if framed is None:
             shown = public_event(self.event)
-            encoded = self._encoded[role] = _json.encode({
+            framed = self._encoded[role] = frame(_json.encode({
                 "type": "update", "seq": self.seq, "event": redact.event_view(shown, role),
-                "board": redact.board_view(self.changed, role)})
-        return encoded
+                "board": redact.board_view(self.changed, role)}))
+        return framed
 
 
 class Client:
-    def __init__(self, ws: web.WebSocketResponse, queue_size: int, role: str) -> None:
-        self.ws = ws
+    """One board's socket. Writes never wait: what the kernel cannot take yet stays in the
+    transport's buffer, and past `limit` bytes the client is dropped."""
+
+    def __init__(self, transport: asyncio.Transport, role: str, limit: int) -> None:
+        self.transport = transport
         self.role = role
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
+        self.limit = limit
         self.dropped = False
-        self.left = False
-        self.task: asyncio.Task[Any] | None = None
+        self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
-    def leave(self) -> None:
-        """The client closed its side: stop its writer wherever it waits."""
-        self.left = True
-        if self.task is not None:
-            self.task.cancel()
-
-    def offer(self, message: bytes) -> None:
-        if self.dropped:
+    def send(self, framed: bytes) -> None:
+        if self.ended.done():
             return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            # Too slow: stop its writer even mid-send; the client resumes with `since`.
-            self.dropped = True
-            if self.task is not None:
-                self.task.cancel()
+        if self.transport.is_closing():
+            self.end("left")
+        elif self.transport.get_write_buffer_size() > self.limit:
+            self.dropped = True  # too slow: its serve() closes it; it resumes with `since`
+            self.end("dropped")
+        else:
+            self.transport.write(framed)
+
+    def end(self, why: str) -> None:
+        if not self.ended.done():
+            self.ended.set_result(why)
 
 
 class Gateway:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool | None, history: int = 2048,
-                 queue_size: int = 512, catch_up_s: float = 1.0) -> None:
+                 buffer_bytes: int = BUFFER_BYTES, catch_up_s: float = 1.0) -> None:
         self.log = log_
         self.pool = pool
         self.states: dict[str, board.State] = {}
@@ -98,11 +110,12 @@ class Gateway:
         self.floor: dict[str, int] = {}  # every update after floor[site] is in history[site]
         self.clients: dict[str, set[Client]] = {}
         self.history_size = history
-        self.queue_size = queue_size
+        self.buffer_bytes = buffer_bytes
         self.catch_up_s = catch_up_s
         self.applied = 0
         self._sub: Any = None
         self._tick = asyncio.Event()
+        self._turn = 0
 
     async def start(self) -> None:
         start = 0
@@ -134,10 +147,14 @@ class Gateway:
                 await self._sub.unsubscribe()
         for clients in self.clients.values():
             for client in clients:
-                client.offer(b"")
+                client.end("stopping")
         self.clients.clear()
 
     async def on_event(self, seq: int, event: e.Event) -> None:
+        self._turn += 1
+        if self._turn % EVENTS_PER_TURN == 0:
+            # nats-py hands a subscription its queued messages without returning to the loop.
+            await asyncio.sleep(0)
         self.applied = max(self.applied, seq)
         GATEWAY_SEQ.set(self.applied)
         self._tick.set()
@@ -159,7 +176,7 @@ class Gateway:
         while len(history) > self.history_size:
             self.floor[site] = history.popleft()[0]
         for client in self.clients.get(site, ()):
-            client.offer(update.message(client.role))
+            client.send(update.message(client.role))
 
     def _render(self, site: str, state: board.State) -> dict[str, Any]:
         memo = self.memos.get(site)
@@ -170,30 +187,30 @@ class Gateway:
     def snapshot(self, site: str, role: str) -> bytes:
         state = self.states.get(site) or board.empty(site)
         rendered = self.rendered.get(site) or board.render(state)
-        return _json.encode({"type": "snapshot", "seq": state.seq,
-                             "board": redact.board_view(rendered, role)})
+        return frame(_json.encode({"type": "snapshot", "seq": state.seq,
+                                   "board": redact.board_view(rendered, role)}))
 
     def board(self, site: str) -> dict[str, Any] | None:
         return self.rendered.get(site)
 
     def subscribe(self, site: str, client: Client, since: int | None) -> None:
-        """Queue what the client missed (or a snapshot), then every update; atomic in the loop."""
+        """Send what the client missed (or a snapshot), then every update; atomic in the loop."""
         history = self.history.get(site, deque())
         seq = self.states[site].seq if site in self.states else 0
         missed = [u.message(client.role) for s, u in history if since is not None and s > since]
         resumable = (since is not None and since >= self.floor.get(site, seq)
-                     and len(missed) < self.queue_size)
+                     and sum(map(len, missed)) < client.limit)
         if since is not None and since > self.applied:
             # A seq this gateway has not reached (another replica's, or a stale stream's): an
             # update it sends later could be one the client has, so start it afresh.
-            client.offer(self.snapshot(site, client.role))
+            client.send(self.snapshot(site, client.role))
         elif since is not None and since >= seq:
             pass  # already current: nothing to send until the next update
         elif resumable:
             for message in missed:
-                client.offer(message)
+                client.send(message)
         else:
-            client.offer(self.snapshot(site, client.role))
+            client.send(self.snapshot(site, client.role))
         self.clients.setdefault(site, set()).add(client)
         CONNECTED.inc()
 
@@ -203,27 +220,24 @@ class Gateway:
             clients.discard(client)
             CONNECTED.dec()
 
-    async def serve(self, ws: web.WebSocketResponse, site: str, since: int | None,
-                    role: str) -> None:
-        """Write queued messages to one client until it leaves or falls behind."""
+    async def serve(self, ws: web.WebSocketResponse, transport: asyncio.Transport, site: str,
+                    since: int | None, role: str) -> None:
+        """Keep one client subscribed until it leaves, falls behind or the gateway stops;
+        `transport` is the socket under `ws`, which the gateway writes to directly."""
         if since is not None and since > self.applied:
             await self._catch_up(since)
-        client = Client(ws, self.queue_size, role)
+        client = Client(transport, role, self.buffer_bytes)
         self.subscribe(site, client, since)
         reader = asyncio.create_task(self._drain_reads(ws))
-        client.task = asyncio.create_task(self._write(ws, client))
-        reader.add_done_callback(lambda _: client.leave())
+        reader.add_done_callback(lambda _: client.end("left"))
         try:
-            await client.task
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if (task is not None and task.cancelling()) or not (client.dropped or client.left):
-                raise
-            if not client.dropped:
-                return
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(code=WSCloseCode.TRY_AGAIN_LATER,
-                                                message=b"too slow; reconnect with since"), 1.0)
+            why = await client.ended
+            if why == "dropped":
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.close(code=WSCloseCode.TRY_AGAIN_LATER,
+                                                    message=b"too slow; reconnect with since"), 1.0)
+            elif why == "stopping":
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
         finally:
             reader.cancel()
             self.unsubscribe(site, client)
@@ -234,18 +248,6 @@ class Gateway:
         deadline = asyncio.get_running_loop().time() + self.catch_up_s
         while self.applied < seq and asyncio.get_running_loop().time() < deadline:
             await self._wait()
-
-    @staticmethod
-    async def _write(ws: web.WebSocketResponse, client: Client) -> None:
-        # A plain get, no task per message: it returns at once while messages wait, and the
-        # reader stops this writer (Client.leave) when the client goes away.
-        while not ws.closed:
-            message = await client.queue.get()
-            if not message:
-                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
-                return
-            # Already UTF-8 JSON: a text frame as is, not decoded and encoded again per client.
-            await ws.send_frame(message, WSMsgType.TEXT)
 
     @staticmethod
     async def _drain_reads(ws: web.WebSocketResponse) -> None:

@@ -290,7 +290,7 @@ async def test_slow_client_is_dropped_and_others_are_not_held_up(app: App, http:
     missing = [p.id for p in roster.people]
     press = await http.press("lockdown", "HALL", site=BIG)
     token = await app.token("responder", BIG)
-    async with served(app, queue_size=8) as (small, base):
+    async with served(app, buffer_bytes=8 * 32 * 1024) as (small, base):
         await caught_up(small, press["seq"], BIG)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # before connect: tiny window
