@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from command import admin, auth, db
 from command import config as settings_mod
 from command import site as site_file
@@ -372,14 +374,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.cmd == "up":
-        return asyncio.run(_up(settings, args.demo, ("intake", "projector", "boards",
-                                                     "notifier")))
+        return uvloop.run(_up(settings, args.demo, ("intake", "projector", "boards",
+                                                    "notifier")))
     if args.cmd == "serve":
         if settings.embedded:
             print("muster: serve needs MUSTER_NATS_URL and MUSTER_DATABASE_URL", file=sys.stderr)
             return 2
         components = tuple(x.strip() for x in args.components.split(",") if x.strip())
-        return asyncio.run(_up(settings, False, components))
+        return uvloop.run(_up(settings, False, components))
     if args.cmd == "migrate":
         return asyncio.run(_migrate(settings))
     if args.cmd == "site":

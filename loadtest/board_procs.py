@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+import uvloop
+
 from loadtest.boards import Board, Boards
 
 READY_TIMEOUT_S = 120.0
@@ -43,7 +45,7 @@ def _child(conn: Connection, specs: list[tuple[str, str]], timeout: float) -> No
                                       for b in boards.boards]))
                 return
 
-    asyncio.run(main())
+    uvloop.run(main())
 
 
 @dataclass

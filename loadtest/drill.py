@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import msgspec
+import uvloop
 
 from loadtest import commands as cmd
 from loadtest import traffic
@@ -185,4 +186,4 @@ def run(config: DrillConfig) -> Result:
         async with rig(config.sites, config.notify, config.keep, config.concurrency) as r:
             return await scenario(config, r)
 
-    return asyncio.run(main())
+    return uvloop.run(main())

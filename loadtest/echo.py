@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 import msgspec
+import uvloop
 from aiohttp import WSMsgType, web
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--max-seconds", type=float, default=3600.0)
     args = p.parse_args(argv)
-    echoed = asyncio.run(_serve(args.port, args.max_seconds))
+    echoed = uvloop.run(_serve(args.port, args.max_seconds))
     print(f"echoed {echoed}", flush=True)
     return 0
 

@@ -6,10 +6,11 @@ question is whether intake keeps up: accepted events per second over the run and
 second, and how far the answers and the boards fall behind while it does.
 """
 
-import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass
+
+import uvloop
 
 from loadtest import commands as cmd
 from loadtest import traffic
@@ -114,4 +115,4 @@ def run(config: FloodConfig) -> Result:
         async with rig(config.sites, config.notify, config.keep, config.concurrency) as r:
             return await scenario(config, r)
 
-    return asyncio.run(main())
+    return uvloop.run(main())

@@ -13,6 +13,8 @@ import random
 import time
 from dataclasses import dataclass
 
+import uvloop
+
 from loadtest import alerts, traffic
 from loadtest import commands as cmd
 from loadtest.commands import Answer, Command, Sender, accepted
@@ -136,5 +138,5 @@ def run(config: LockdownConfig) -> Result:
         async with rig(config.sites, config.notify, config.keep, config.concurrency) as r:
             return await scenario(config, r)
 
-    return asyncio.run(main())
+    return uvloop.run(main())
 
