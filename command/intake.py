@@ -3,13 +3,21 @@
 Each site's state is kept in memory, folded from the stream at start and kept current by an
 ordered consumer, so several intake replicas can run side by side: an append carries the site's
 expected last sequence, and a replica that lost the race catches up and decides again.
+
+A site's commands are written one append at a time, and those that queued during an append go
+out together in the next: each is decided against the state the ones before it leave, and all
+their events are one atomic batch, one stream round trip. A site's queue so drains at the rate
+of appends times the batch; one command per append let a busy site's queue grow without bound
+(waits of 466 ms p50 behind 104 ms appends, at 10 commands/s a site on a loaded loop).
 """
 
 import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import msgspec
 
@@ -19,10 +27,12 @@ from command.errors import Unavailable
 from command.eventlog import Duplicate, EventLog, WrongLastSequence
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.metrics import INTAKE_CONFLICTS
+from command.pending import Pending
 
 log = logging.getLogger("muster.intake")
 OPENERS = (c.RaiseAlert, c.StartDrill)  # the commands whose decision may open an incident
 MAIN = (e.AlertRaised, e.IncidentCancelled)  # the event a 202 names when a command writes several
+MAX_GROUP = 32  # commands in one append: NATS caps an atomic batch, and a press waits for all
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -47,7 +57,8 @@ class Intake:
         self.known: dict[str, tuple[str | None, int, bool]] = {}
         self.incident_site: dict[str, str] = {}
         self.applied = 0
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._queues: dict[str, deque[Pending]] = {}
+        self._writers: dict[str, asyncio.Task[None]] = {}
         self._tick = asyncio.Event()
         self._sub: object | None = None
         self._observe = observe
@@ -112,82 +123,148 @@ class Intake:
         """Decide and append `cmd`; the answer and the events written (none for a duplicate)."""
         started = time.perf_counter()
         cid = str(cmd.client_event_id) if cmd.client_event_id else None
-        first_id = e.client_event_ids(cid, 1)[0] if cid else None
-        if first_id and first_id in self.known:
-            return self._duplicate(cid), []  # type: ignore[arg-type]
         # One answer, 202 or 503, within one append's timeout: commands queued behind an append
         # that NATS never answers must not each wait out a timeout of their own.
-        deadline = time.monotonic() + self.log.timeout
-        lock = self._locks.get(site) or self._locks.setdefault(site, asyncio.Lock())
-        try:
-            async with asyncio.timeout(self.log.timeout):  # a timer, not wait_for's extra task
-                await lock.acquire()
-        except TimeoutError:
-            raise Unavailable("the event stream is not answering; try again") from None
-        try:
-            # Lost races are retried until the deadline, never refused: each loss means another
-            # writer progressed, and a panic press must not get a 409 for someone else's write.
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise Unavailable("the event stream is not answering; try again")
-                state = self.state(site)
-                now = e.now()
-                ctx = Ctx(site=site, actor=actor, now=now, incident_id=incident_id, room=room,
-                          commander=commander,
-                          new_incident_id=self._incident_id(cmd, cid))
-                drafts = decide(state, cmd, ctx)
-                events = seal(drafts, ctx, e.client_event_ids(cid, len(drafts)))
-                try:
-                    seqs = await self.log.append(site, events, state.seq, timeout=left)
-                except WrongLastSequence as lost:
-                    INTAKE_CONFLICTS.inc()
-                    caught = await self.wait_until(
-                        lambda lost=lost: self.state(site).seq >= lost.last,
-                        timeout=max(deadline - time.monotonic(), 0.0))
-                    if not caught:
-                        raise Unavailable("the event stream is behind; try again") from lost
-                    continue
-                except Duplicate as dup:
-                    found = await self.wait_until(
-                        lambda first=events[0].id: first in self.known,
-                        max(deadline - time.monotonic(), 0.0))
-                    if cid is None or not found:
-                        raise Unavailable("a duplicate was detected but not yet readable") from dup
-                    return self._duplicate(cid), []
-                for seq, event in zip(seqs, events, strict=True):
-                    self.apply(seq, event)
-                if self._observe:
-                    self._observe(time.perf_counter() - started)
-                main = next((ev for ev in events if isinstance(ev, MAIN)), events[0])
-                return Accepted(main.incident_id, main.id, seqs[-1]), events
-        finally:
-            lock.release()
+        job = Pending(time.monotonic() + self.log.timeout, cmd, actor, cid, incident_id, room,
+                   commander)
+        if job.first_id and job.first_id in self.known:
+            return self._duplicate(cid), []  # type: ignore[arg-type]
+        answer: tuple[Accepted, list[e.Envelope]] = await self._submit(site, job)
+        if self._observe and answer[1]:
+            self._observe(time.perf_counter() - started)
+        return answer
 
     async def record(self, site: str, events: list[e.Envelope],
                      timeout: float | None = None) -> list[int]:
-        """Append records of what happened (notifications: no decision to check) under the
-        site's lock and fold them at once, so this replica's next command at the site is not
+        """Append records of what happened (notifications: no decision to check) in the site's
+        next append and fold them at once, so this replica's next command at the site is not
         refused for a sequence it had only not read back yet."""
-        lock = self._locks.get(site) or self._locks.setdefault(site, asyncio.Lock())
+        job = Pending(time.monotonic() + (timeout or self.log.timeout), events=events)
+        seqs: list[int] = await self._submit(site, job)
+        return seqs
+
+    async def _submit(self, site: str, job: Pending) -> Any:
+        queue = self._queues.get(site) or self._queues.setdefault(site, deque())
+        queue.append(job)
+        if site not in self._writers:
+            self._writers[site] = asyncio.create_task(self._drain(site, queue))
+        try:  # the writer answers by the deadline; this only bounds a writer that never does
+            async with asyncio.timeout(max(job.deadline - time.monotonic(), 0.0) + 1.0):
+                return await asyncio.shield(job.future)  # a caller gone does not cancel a batch
+        except TimeoutError:
+            raise Unavailable("the event stream is not answering; try again") from None
+
+    async def _drain(self, site: str, queue: deque[Pending]) -> None:
+        """The site's one writer: append what queued, in order, until nothing is left."""
         try:
-            async with asyncio.timeout(self.log.timeout):
-                await lock.acquire()
-        except TimeoutError:  # commands queue at the site: a record must not wait for them
-            return await self.log.append(site, events, None, timeout)
-        try:
-            try:
-                seqs = await self.log.append(site, events, self.state(site).seq, timeout)
-            except WrongLastSequence:  # another replica wrote: the follower folds both
-                return await self.log.append(site, events, None, timeout)
-            for seq, event in zip(seqs, events, strict=True):
-                self.apply(seq, event)
-            return seqs
+            while queue:
+                group = [queue.popleft() for _ in range(min(len(queue), MAX_GROUP))]
+                try:
+                    await self._commit(site, group)
+                except Exception as exc:  # a bug here must answer, not strand, the commands
+                    log.exception("appending at %s failed", site)
+                    for job in group:
+                        job.fail(exc)
         finally:
-            lock.release()
+            del self._writers[site]
+
+    def _decide(self, site: str, state: SiteState, job: Pending) -> list[e.Envelope]:
+        ctx = Ctx(site=site, actor=job.actor, now=e.now(), incident_id=job.incident_id,
+                  room=job.room, commander=job.commander,
+                  new_incident_id=self._incident_id(job.cmd, job.cid))  # type: ignore[arg-type]
+        drafts = decide(state, job.cmd, ctx)  # type: ignore[arg-type]
+        return seal(drafts, ctx, e.client_event_ids(job.cid, len(drafts)))
+
+    async def _commit(self, site: str, group: list[Pending]) -> None:
+        """Decide each job in turn on the state the ones before leave, append all their events
+        as one batch, answer each. Lost races are retried until the deadline, never refused:
+        each loss means another writer progressed, and a panic press must not get a 409."""
+        while True:
+            now = time.monotonic()
+            for job in group:
+                if job.deadline <= now:
+                    job.fail(Unavailable("the event stream is not answering; try again"))
+            group = [job for job in group if not job.future.done()]
+            state = start = self.state(site)
+            written: list[tuple[Pending, list[e.Envelope]]] = []
+            again: list[Pending] = []  # a retry queued beside its first: answered once that is in
+            ids: set[str] = set()
+            for job in group:
+                events = job.events
+                if job.first_id and job.first_id in self.known:
+                    job.settle((self._duplicate(job.cid), []))  # written since it queued
+                    continue
+                if job.first_id in ids:
+                    again.append(job)
+                    continue
+                if job.first_id:
+                    ids.add(job.first_id)
+                if events is None:
+                    try:
+                        events = self._decide(site, state, job)
+                    except Exception as exc:  # refused (or failed): only this command
+                        job.fail(exc)
+                        continue
+                    for event in events:
+                        state = evolve(state, event)
+                written.append((job, events))
+            if not written:
+                return await self._commit(site, again) if again else None
+            batch = [event for _, events in written for event in events]
+            left = min(job.deadline for job, _ in written) - time.monotonic()
+            try:
+                seqs = await self.log.append(site, batch, start.seq, timeout=max(left, 0.001))
+            except WrongLastSequence as lost:
+                INTAKE_CONFLICTS.inc()
+                left = min(job.deadline for job, _ in written) - time.monotonic()
+                group = [job for job, _ in written] + again
+                if not await self.wait_until(lambda lost=lost: self.state(site).seq >= lost.last,
+                                             timeout=max(left, 0.0)):
+                    for job in group:
+                        job.fail(Unavailable("the event stream is behind; try again"))
+                    return
+                continue
+            except Duplicate as dup:
+                await self._duplicates(site, written, dup)
+                return await self._commit(site, again) if again else None
+            except Exception as exc:  # unreachable or unanswered: each command hears it
+                for job in [job for job, _ in written] + again:
+                    job.fail(exc)
+                return
+            for seq, event in zip(seqs, batch, strict=True):
+                self.apply(seq, event)
+            at = 0
+            for job, events in written:
+                mine, at = seqs[at:at + len(events)], at + len(events)
+                if job.cmd is None:
+                    job.settle(mine)
+                else:
+                    main = next((ev for ev in events if isinstance(ev, MAIN)), events[0])
+                    job.settle((Accepted(main.incident_id, main.id, mine[-1]), events))
+            if again:
+                await self._commit(site, again)
+            return
+
+    async def _duplicates(self, site: str, written: list[tuple[Pending, list[e.Envelope]]],
+                          dup: Duplicate) -> None:
+        """Part of a batch was written before: one job at a time finds which."""
+        if len(written) > 1:
+            for job, _ in written:
+                await self._commit(site, [job])
+            return
+        job, events = written[0]
+        if job.cmd is None:
+            job.fail(dup)  # a record already there: its writer knows what that means
+            return
+        found = await self.wait_until(lambda: events[0].id in self.known,
+                                      max(job.deadline - time.monotonic(), 0.0))
+        if job.cid is None or not found:
+            job.fail(Unavailable("a duplicate was detected but not yet readable"))
+        else:
+            job.settle((self._duplicate(job.cid), []))
 
     @staticmethod
-    def _incident_id(cmd: c.Command, cid: str | None) -> str:
+    def _incident_id(cmd: c.Command | None, cid: str | None) -> str:
         """The id an incident this command opens would get; only presses and drills open one."""
         if not isinstance(cmd, OPENERS):
             return ""

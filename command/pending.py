@@ -1,0 +1,37 @@
+"""A command (or a record of what happened) waiting in its site's queue for the next append."""
+
+import asyncio
+from typing import Any
+
+from command import commands as c
+from command import events as e
+
+
+class Pending:
+    """A command waiting for its site's next append, or a record (`events` already made)."""
+
+    __slots__ = ("actor", "cid", "cmd", "commander", "deadline", "events", "first_id", "future",
+                 "incident_id", "room")
+
+    def __init__(self, deadline: float, cmd: c.Command | None = None,
+                 actor: e.Actor = e.SYSTEM, cid: str | None = None,
+                 incident_id: str | None = None, room: str | None = None,
+                 commander: bool = False, events: list[e.Envelope] | None = None) -> None:
+        self.deadline = deadline
+        self.cmd = cmd
+        self.actor = actor
+        self.cid = cid
+        self.first_id = e.client_event_ids(cid, 1)[0] if cid else None  # uuid5: made once
+        self.incident_id = incident_id
+        self.room = room
+        self.commander = commander
+        self.events = events
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def settle(self, result: object) -> None:
+        if not self.future.done():
+            self.future.set_result(result)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
