@@ -4,11 +4,10 @@ Each site's state is kept in memory, folded from the stream at start and kept cu
 ordered consumer, so several intake replicas can run side by side: an append carries the site's
 expected last sequence, and a replica that lost the race catches up and decides again.
 
-A site's commands are written one append at a time, and those that queued during an append go
-out together in the next: each is decided against the state the ones before it leave, and all
-their events are one atomic batch, one stream round trip. A site's queue so drains at the rate
-of appends times the batch; one command per append let a busy site's queue grow without bound
-(waits of 466 ms p50 behind 104 ms appends, at 10 commands/s a site on a loaded loop).
+A site's commands are written one append at a time, in order. When many queue during an append
+(a whole school reporting at once) they go out together in the next: each is decided against
+the state the ones before it leave, and all their events are one atomic batch, one stream round
+trip, so a site's queue drains at the rate of appends times the batch, not one command each.
 """
 
 import asyncio
@@ -33,6 +32,9 @@ log = logging.getLogger("muster.intake")
 OPENERS = (c.RaiseAlert, c.StartDrill)  # the commands whose decision may open an incident
 MAIN = (e.AlertRaised, e.IncidentCancelled)  # the event a 202 names when a command writes several
 MAX_GROUP = 32  # commands in one append: NATS caps an atomic batch, and a press waits for all
+# An atomic batch costs nats-server ~1.2 ms of CPU against 65 us for a single publish (measured
+# on 2.12): commands are grouped only when this many wait, a queue growing faster than it drains.
+MIN_GROUP = 8
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -158,7 +160,8 @@ class Intake:
         """The site's one writer: append what queued, in order, until nothing is left."""
         try:
             while queue:
-                group = [queue.popleft() for _ in range(min(len(queue), MAX_GROUP))]
+                size = min(len(queue), MAX_GROUP) if len(queue) >= MIN_GROUP else 1
+                group = [queue.popleft() for _ in range(size)]
                 try:
                     await self._commit(site, group)
                 except Exception as exc:  # a bug here must answer, not strand, the commands

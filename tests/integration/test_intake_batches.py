@@ -13,7 +13,7 @@ from command import commands as c
 from command import events as e
 from command.errors import NotFound
 from command.eventlog import EventLog
-from command.intake import MAX_GROUP, Intake
+from command.intake import MAX_GROUP, MIN_GROUP, Intake
 from tests.conftest import small_site
 
 STAFF = e.Actor(kind="user", id="staff-1", role="staff")
@@ -75,16 +75,19 @@ async def test_a_refused_command_in_a_group_is_refused_alone(
     intake, log_ = counted
     opened, _ = await intake.execute(SITE, c.RaiseAlert(kind="hold", room="GYM"), STAFF)
     before = len(await stream(log_))
+    n = MIN_GROUP + 2
     notes = [intake.execute(SITE, c.AddNote(text=f"note {i}"), STAFF,
-                            incident_id=opened.incident_id) for i in range(6)]
+                            incident_id=opened.incident_id) for i in range(n)]
     bad = intake.execute(SITE, c.RaiseAlert(kind="hold", room="NO-SUCH-ROOM"), STAFF)
+    log_.appends.clear()
     results = await asyncio.gather(*notes[:3], bad, *notes[3:], return_exceptions=True)
     assert isinstance(results[3], NotFound)
     good = [r for i, r in enumerate(results) if i != 3]
     assert all(not isinstance(r, BaseException) for r in good)
     after = await stream(log_)
-    assert len(after) - before == 6
-    assert [ev.data.text for ev in after[before:]] == [f"note {i}" for i in range(6)]
+    assert len(after) - before == n
+    assert [ev.data.text for ev in after[before:]] == [f"note {i}" for i in range(n)]
+    assert log_.appends == [n]  # one group, the refused command left out of it
 
 
 async def test_two_intakes_racing_the_same_commands_write_each_once(
@@ -115,13 +118,15 @@ async def test_a_retry_queued_beside_its_first_is_answered_as_a_duplicate(
     intake, log_ = counted
     cid = uuid.uuid4()
     press = c.RaiseAlert(kind="lockdown", room="GYM", client_event_id=cid)
-    other = c.RaiseAlert(kind="lockdown", room="GYM", client_event_id=uuid.uuid4())
+    others = [c.RaiseAlert(kind="lockdown", room="GYM", client_event_id=uuid.uuid4())
+              for _ in range(MIN_GROUP)]
     log_.appends.clear()
-    (a, a_events), (b, _), (d, d_events) = await asyncio.gather(
-        intake.execute(SITE, other, STAFF), intake.execute(SITE, press, STAFF),
-        intake.execute(SITE, press, STAFF))
+    *joined, (b, _), (d, d_events) = await asyncio.gather(
+        *(intake.execute(SITE, other, STAFF) for other in others),
+        intake.execute(SITE, press, STAFF), intake.execute(SITE, press, STAFF))
     assert (b.duplicate, d.duplicate) == (False, True)
     assert (d.event_id, d.incident_id, d_events) == (b.event_id, b.incident_id, [])
     raised = Counter(ev.id for ev in await stream(log_) if isinstance(ev, e.AlertRaised))
-    assert raised == Counter({a.event_id: 1, b.event_id: 1})
-    assert len(log_.appends) == 1 and log_.appends[0] == len(a_events) + 1  # one group: no retry
+    assert raised == Counter({a.event_id: 1 for a, _ in joined} | {b.event_id: 1})
+    # One group, and the retry in it cost no append of its own.
+    assert log_.appends == [sum(len(events) for _, events in joined) + 1]
