@@ -44,6 +44,10 @@ async def test_lockdown_in_small_keeps_within_ten_times_the_bounds(tmp_path: Pat
     assert c["press_board_pairs"] == 80 * 10, table  # 40 boards over 4 sites: 10 at the live one
     assert c["background_accepted"] == c["background_sent"] == 800, table
     assert c["presses_that_should_alert"] == 80 and c["presses_without_alert_in_time"] == 0, table
+    # Muster's own histograms, read before and after: about 10 wakes of its 100 ms lag timer a
+    # second of load, and every background command and press in its intake histogram.
+    assert (result.server["loop_lag_samples"] or 0) >= 5 * config.duration, table
+    assert (result.server["intake_n"] or 0) >= 800 + 80, table
     assert _bound(result, "press → 202 p99 ÷ raw publish p99 (under load)") <= 3 * LOOSE, table
     assert _bound(result, "press → every board p99") < 50 * LOOSE, table
     assert _bound(result, "press → first alert p99") < 250 * LOOSE, table
