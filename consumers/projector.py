@@ -8,6 +8,7 @@ replayed, ends in exactly the state a rebuild from sequence 1 gives.
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,6 +33,9 @@ _json = msgspec.json.Encoder()
 # The fold yields to the loop this often; it holds its own transaction, so nothing else sees it.
 EVENTS_PER_SLICE = 64
 BOARDS_PER_SLICE = 8
+# Read models may trail the live boards a little: a batch renders and writes each site it
+# touched once, so gathering for a moment writes a busy site once instead of per few events.
+PACE_S = 0.1
 _stored_state = msgspec.json.Decoder(str | board.State)
 
 
@@ -158,10 +162,12 @@ async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
 
 class Projector:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool, batch: int = 256,
-                 on_commit: Callable[[int], None] | None = None) -> None:
+                 on_commit: Callable[[int], None] | None = None,
+                 pace_s: float = PACE_S) -> None:
         self.log = log_
         self.pool = pool
         self.batch = batch
+        self.pace_s = pace_s
         self.position = 0
         self.states: dict[str, board.State] = {}
         self.on_commit = on_commit
@@ -187,6 +193,7 @@ class Projector:
                 msgs = await fetch(sub, self.batch)
                 if not msgs:
                     continue
+                started = time.monotonic()
                 delivered = in_order(delivered, msgs)
                 items = [(m.metadata.sequence.stream, m.data) for m in msgs]
                 self.position, self.states = await apply(self.pool, self.states, items)
@@ -195,6 +202,8 @@ class Projector:
                 LAG.set(msgs[-1].metadata.num_pending)
                 if self.on_commit:
                     self.on_commit(self.position)
+                if len(msgs) < self.batch:  # at most one part batch per pace: the next gathers
+                    await asyncio.sleep(started + self.pace_s - time.monotonic())
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
