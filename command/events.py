@@ -301,8 +301,9 @@ def new_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def client_event_ids(client_event_id: str | None, count: int) -> list[str]:
-    """Event ids for a command's events; deterministic when the client named the command."""
+def client_event_ids(client_event_id: str | None, count: int, start: int = 0) -> list[str]:
+    """Event ids for a command's events (from the `start`th); deterministic when the client
+    named the command."""
     if client_event_id is None:
-        return [new_id() for _ in range(count)]
-    return [str(uuid.uuid5(_CLIENT_NS, f"{client_event_id}/{i}")) for i in range(count)]
+        return [new_id() for _ in range(start, count)]
+    return [str(uuid.uuid5(_CLIENT_NS, f"{client_event_id}/{i}")) for i in range(start, count)]

@@ -176,7 +176,8 @@ class Intake:
                   room=job.room, commander=job.commander,
                   new_incident_id=self._incident_id(job.cmd, job.cid))  # type: ignore[arg-type]
         drafts = decide(state, job.cmd, ctx)  # type: ignore[arg-type]
-        return seal(drafts, ctx, e.client_event_ids(job.cid, len(drafts)))
+        ids = e.client_event_ids(job.cid, len(drafts), start=1 if job.first_id else 0)
+        return seal(drafts, ctx, [job.first_id, *ids] if job.first_id else ids)
 
     async def _commit(self, site: str, group: list[Pending]) -> None:
         """Decide each job in turn on the state the ones before leave, append all their events

@@ -122,6 +122,7 @@ def test_client_event_ids_are_deterministic_and_distinct_across_indexes() -> Non
     ids = e.client_event_ids(cid, 5)
     assert ids == e.client_event_ids(cid, 5)
     assert e.client_event_ids(cid, 2) == ids[:2]
+    assert e.client_event_ids(cid, 5, start=1) == ids[1:]  # the rest, once the first is known
     assert len(set(ids)) == 5
     assert all(uuid.UUID(i) for i in ids)
     assert set(ids).isdisjoint(e.client_event_ids("1c9b4e2f-6d2e-4c8f-8e66-3a7b0b2d4f88", 5))
