@@ -4,8 +4,9 @@ Each site's state is kept in memory, folded from the stream at start and kept cu
 ordered consumer, so several intake replicas can run side by side: an append carries the site's
 expected last sequence, and a replica that lost the race catches up and decides again.
 
-A site's commands are written one append at a time, in order. When many queue during an append
-(a whole school reporting at once) they go out together in the next: each is decided against
+A site's commands are written one append at a time, in order, before records of what happened
+(notifications sent), which can wait an append where a press cannot. When many queue during an
+append (a whole school reporting at once) they go out together in the next: each is decided on
 the state the ones before it leave, and all their events are one atomic batch, one stream round
 trip, so a site's queue drains at the rate of appends times the batch, not one command each.
 """
@@ -14,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,7 +26,7 @@ from command.errors import Unavailable
 from command.eventlog import Duplicate, EventLog, WrongLastSequence
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.metrics import INTAKE_CONFLICTS
-from command.pending import Pending
+from command.pending import Pending, SiteQueue
 
 log = logging.getLogger("muster.intake")
 OPENERS = (c.RaiseAlert, c.StartDrill)  # the commands whose decision may open an incident
@@ -59,7 +59,7 @@ class Intake:
         self.known: dict[str, tuple[str | None, int, bool]] = {}
         self.incident_site: dict[str, str] = {}
         self.applied = 0
-        self._queues: dict[str, deque[Pending]] = {}
+        self._queues: dict[str, SiteQueue] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._tick = asyncio.Event()
         self._sub: object | None = None
@@ -146,8 +146,10 @@ class Intake:
         return seqs
 
     async def _submit(self, site: str, job: Pending) -> Any:
-        queue = self._queues.get(site) or self._queues.setdefault(site, deque())
-        queue.append(job)
+        queue = self._queues.get(site)
+        if queue is None:
+            queue = self._queues[site] = SiteQueue()
+        queue.push(job)
         if site not in self._writers:
             self._writers[site] = asyncio.create_task(self._drain(site, queue))
         try:  # the writer answers by the deadline; this only bounds a writer that never does
@@ -156,12 +158,11 @@ class Intake:
         except TimeoutError:
             raise Unavailable("the event stream is not answering; try again") from None
 
-    async def _drain(self, site: str, queue: deque[Pending]) -> None:
-        """The site's one writer: append what queued, in order, until nothing is left."""
+    async def _drain(self, site: str, queue: SiteQueue) -> None:
+        """The site's one writer: append what queued, commands first, until nothing is left."""
         try:
             while queue:
-                size = min(len(queue), MAX_GROUP) if len(queue) >= MIN_GROUP else 1
-                group = [queue.popleft() for _ in range(size)]
+                group = queue.take(min(len(queue), MAX_GROUP) if len(queue) >= MIN_GROUP else 1)
                 try:
                     await self._commit(site, group)
                 except Exception as exc:  # a bug here must answer, not strand, the commands

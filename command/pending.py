@@ -1,6 +1,7 @@
 """A command (or a record of what happened) waiting in its site's queue for the next append."""
 
 import asyncio
+from collections import deque
 from typing import Any
 
 from command import commands as c
@@ -35,3 +36,23 @@ class Pending:
     def fail(self, exc: BaseException) -> None:
         if not self.future.done():
             self.future.set_exception(exc)
+
+
+class SiteQueue:
+    """A site's waiting jobs: commands first, then records, each kind in arrival order. A record
+    only says what already happened (an alert sent) and can wait an append; a press behind a
+    run of them waited 2 to 3 appends at the live site of the lockdown load."""
+
+    def __init__(self) -> None:
+        self.commands: deque[Pending] = deque()
+        self.records: deque[Pending] = deque()
+
+    def __len__(self) -> int:
+        return len(self.commands) + len(self.records)
+
+    def push(self, job: Pending) -> None:
+        (self.records if job.cmd is None else self.commands).append(job)
+
+    def take(self, n: int) -> list[Pending]:
+        out = [self.commands.popleft() for _ in range(min(n, len(self.commands)))]
+        return out + [self.records.popleft() for _ in range(min(n - len(out), len(self.records)))]
