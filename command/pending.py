@@ -7,6 +7,8 @@ from typing import Any
 from command import commands as c
 from command import events as e
 
+PROMOTE_S = 1.0  # half an append's default timeout: a starved record still makes its deadline
+
 
 class Pending:
     """A command waiting for its site's next append, or a record (`events` already made)."""
@@ -41,7 +43,9 @@ class Pending:
 class SiteQueue:
     """A site's waiting jobs: commands first, then records, each kind in arrival order. A record
     only says what already happened (an alert sent) and can wait an append; a press behind a
-    run of them waited 2 to 3 appends at the live site of the lockdown load."""
+    run of them waited 2 to 3 appends at the live site of the lockdown load. A record within
+    `PROMOTE_S` of its deadline goes first all the same: one that times out has its alert sent
+    again."""
 
     def __init__(self) -> None:
         self.commands: deque[Pending] = deque()
@@ -53,6 +57,10 @@ class SiteQueue:
     def push(self, job: Pending) -> None:
         (self.records if job.cmd is None else self.commands).append(job)
 
-    def take(self, n: int) -> list[Pending]:
-        out = [self.commands.popleft() for _ in range(min(n, len(self.commands)))]
+    def take(self, n: int, now: float) -> list[Pending]:
+        due = 0  # records close to their deadline, taken before any command
+        while due < min(n, len(self.records)) and self.records[due].deadline - now < PROMOTE_S:
+            due += 1
+        out = [self.records.popleft() for _ in range(due)]
+        out += [self.commands.popleft() for _ in range(min(n - len(out), len(self.commands)))]
         return out + [self.records.popleft() for _ in range(min(n - len(out), len(self.records)))]

@@ -4,13 +4,15 @@ from command import commands as c
 from command import events as e
 from command.pending import Pending, SiteQueue
 
+NOW = 100.0
+
 
 def command(text: str) -> Pending:
-    return Pending(1.0, c.AddNote(text=text))
+    return Pending(NOW + 2.0, c.AddNote(text=text))
 
 
-def record(name: str) -> Pending:
-    return Pending(1.0, events=[e.NoteAdded(
+def record(name: str, left: float = 2.0) -> Pending:
+    return Pending(NOW + left, events=[e.NoteAdded(
         id=name, site="s", incident_id=None, mode="live", occurred_at=e.now(),
         recorded_at=e.now(), actor=e.SYSTEM, data=e.NoteAddedData(text=name))])
 
@@ -25,8 +27,20 @@ async def test_commands_go_before_records_and_each_kind_keeps_its_order() -> Non
     for job in (record("r1"), command("c1"), record("r2"), command("c2"), command("c3")):
         queue.push(job)
     assert len(queue) == 5
-    assert names(queue.take(1)) == ["c1"]
-    assert names(queue.take(3)) == ["c2", "c3", "r1"]  # a group fills up with records
+    assert names(queue.take(1, NOW)) == ["c1"]
+    assert names(queue.take(3, NOW)) == ["c2", "c3", "r1"]  # a group fills up with records
     queue.push(command("c4"))  # a press arriving now still goes before the record left
-    assert names(queue.take(1)) == ["c4"]
-    assert names(queue.take(8)) == ["r2"] and len(queue) == 0 and queue.take(4) == []
+    assert names(queue.take(1, NOW)) == ["c4"]
+    assert names(queue.take(8, NOW)) == ["r2"] and len(queue) == 0 and queue.take(4, NOW) == []
+
+
+async def test_a_record_near_its_deadline_goes_before_commands() -> None:
+    queue = SiteQueue()
+    for job in (record("r1"), command("c1"), record("r2"), command("c2")):
+        queue.push(job)
+    # 1.5 s later r1 and r2 have 0.5 s left: they must not wait behind a stream of commands.
+    assert names(queue.take(1, NOW + 1.5)) == ["r1"]
+    assert names(queue.take(3, NOW + 1.5)) == ["r2", "c1", "c2"]
+    queue.push(record("r3", left=0.5))
+    queue.push(command("c3"))
+    assert names(queue.take(2, NOW)) == ["r3", "c3"]
