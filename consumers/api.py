@@ -111,6 +111,9 @@ class Revocations:
 
     def discard(self, ws: web.WebSocketResponse) -> None:
         self.open.pop(ws, None)
+        if not self.open and self._sweep is not None:
+            self._sweep.cancel()  # the last board left (or the server stops): nothing to watch
+            self._sweep = None  # so the next board starts a sweep, not this cancelled one
 
     async def _run(self) -> None:
         while self.open:  # ends with the last board; the next one starts it again

@@ -112,6 +112,9 @@ async def test_a_revoked_token_closes_its_board(app: App) -> None:
     assert pool is not None
     secret, _ = await auth.create(pool, "responder", "test-high", name="leaving-officer")
     url = app.url.replace("http", "ws") + "/v1/sites/test-high/board/ws?token=" + secret
+    # A board that came and went first: the one sweep stops with it and must start again.
+    async with websockets.connect(url) as first:
+        assert json.loads(await asyncio.wait_for(first.recv(), 10))["type"] == "snapshot"
     async with websockets.connect(url) as ws:
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "snapshot"
         await auth.revoke(pool, "leaving-officer")
