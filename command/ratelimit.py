@@ -56,6 +56,13 @@ class Limits:
         self.token = Limiter(Rate(per_token, 3 * per_token)) if per_token else None
         self.address = Limiter(Rate(per_address, 3 * per_address)) if per_address else None
         self.emergency = Limiter(Rate(emergency, 3 * emergency)) if emergency else None
+        # Presses whose token is not cached yet are looked up in the database before they are
+        # limited; these lookups have the emergency floor's rate per address, so a flood of
+        # forged tokens cannot turn into a flood of queries.
+        self.lookups = Limiter(Rate(emergency, 3 * emergency)) if emergency else None
+
+    def may_look_up(self, address: str) -> bool:
+        return self.lookups is None or self.lookups.take(address) is None
 
     def check(self, token_key: str | None, address: str, emergency: bool) -> int | None:
         """None when the request may go on, else whole seconds for `Retry-After`."""

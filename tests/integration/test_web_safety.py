@@ -57,6 +57,27 @@ async def test_a_flood_of_bad_requests_never_blocks_a_lockdown(guarded: App) -> 
     assert await guarded.log.last_seq() == 4  # the site file, then only the press's 3 events
 
 
+async def test_a_flood_of_forged_press_tokens_is_not_a_flood_of_queries(guarded: App) -> None:
+    tokens = guarded.muster.tokens
+    assert tokens is not None
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for i in range(400):
+            async with http.post(guarded.url + "/v1/sites/test-high/alerts",
+                                 json={"kind": "lockdown", "room": "B-112"},
+                                 headers={"Authorization": f"Bearer forged-{i}"}) as resp:
+                statuses.append(resp.status)
+    elapsed = time.perf_counter() - started
+    assert set(statuses) == {401, 429}, statuses
+    # Each forged token the database was asked about is remembered as a miss. Those within the
+    # address's allowance (burst 150 at 50/s) are looked up by the handler; past it, only the
+    # press-lookup allowance (burst 15 at 5/s) is, not one query per refused request.
+    bound = 150 + 50 * elapsed + 15 + 5 * elapsed + 2
+    assert len(tokens._misses) <= bound < 400, (len(tokens._misses), elapsed)
+    assert await guarded.log.last_seq() == 1  # nothing but the site file
+
+
 async def test_a_token_over_its_rate_gets_429_with_retry_after(guarded: App) -> None:
     staff = await guarded.token("staff")
     await guarded.wait_projected(1)
