@@ -18,6 +18,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 
 ENDS = {"404", "408", "409"}  # no messages, request expired, consumer changed: the pull is over
+MIN_PULL_S = 0.01  # a pull shorter than this is not worth a round trip
 
 
 class Puller:
@@ -45,21 +46,25 @@ class Puller:
         self.arrived.set()
 
     async def fetch(self, batch: int, timeout: float = 1.0) -> list[Msg]:
-        """What has arrived, else up to `batch` within `timeout`; nats' TimeoutError if none."""
-        if not self.buffer:
+        """What has arrived, else up to `batch` within `timeout`; nats' TimeoutError if none.
+        A pull that ends empty before `timeout` (its expiry answered late) is followed by
+        another, so a message published meanwhile is still fetched by this call."""
+        deadline = time.monotonic() + timeout
+        while not self.buffer:
+            left = deadline - time.monotonic()
+            if left < MIN_PULL_S:
+                raise NatsTimeout
             if self.owed <= 0 or time.monotonic() > self.until:
-                self.owed, self.until = batch, time.monotonic() + timeout + 1.0
-                request = {"batch": batch, "expires": int(timeout * 1e9)}
+                self.owed, self.until = batch, time.monotonic() + left + 1.0
+                request = {"batch": batch, "expires": int(left * 1e9)}
                 await self.nc.publish(self.subject, msgspec.json.encode(request),
                                       reply=self.inbox)
             self.arrived.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(left):
                     while not self.buffer and self.owed > 0:
                         await self.arrived.wait()
                         self.arrived.clear()
-        if not self.buffer:
-            raise NatsTimeout
         out, self.buffer = self.buffer[:batch], self.buffer[batch:]
         return out
 
