@@ -77,7 +77,8 @@ async def servers(settings: Settings, need_nats: bool = True,
             await loop.run_in_executor(None, server.stop)
 
 
-async def _up(settings: Settings, demo: bool, components: tuple[str, ...]) -> int:
+async def _up(settings: Settings, demo: bool, components: tuple[str, ...],
+              children: tuple[str, ...] = ()) -> int:
     from consumers.main import Muster, PortInUse, run_until_stopped
 
     running = _runtime(settings) if settings.embedded else None
@@ -90,7 +91,7 @@ async def _up(settings: Settings, demo: bool, components: tuple[str, ...]) -> in
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    muster = Muster(settings, components)
+    muster = Muster(settings, components, children=children)
 
     async def announce(m: Muster) -> None:
         if demo:
@@ -99,7 +100,9 @@ async def _up(settings: Settings, demo: bool, components: tuple[str, ...]) -> in
             for role, secret in tokens.items():
                 print(f"  {role:<10} {secret}")
             print(f"Board: {m.url}/board/demo-high")
-        print(f"Muster listening on {m.url} (components: {', '.join(components)})", flush=True)
+        apart = "".join(f"; {x} in a process of its own" for x in children)
+        print(f"Muster listening on {m.url} (components: {', '.join(components)}{apart})",
+              flush=True)
 
     try:
         await run_until_stopped(muster, stop, announce)
@@ -374,8 +377,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.cmd == "up":
-        return uvloop.run(_up(settings, args.demo, ("intake", "projector", "boards",
-                                                    "notifier")))
+        apart = ("notifier",) if settings.notifier_process else ()
+        mine = tuple(x for x in ("intake", "projector", "boards", "notifier") if x not in apart)
+        return uvloop.run(_up(settings, args.demo, mine, apart))
     if args.cmd == "serve":
         if settings.embedded:
             print("muster: serve needs MUSTER_NATS_URL and MUSTER_DATABASE_URL", file=sys.stderr)

@@ -60,7 +60,7 @@ def port_free(host: str, port: int) -> bool:
     return bind_error(host, port) is None
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Run in the child: the kernel ends it if Muster dies, so no server is left behind."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -120,7 +120,7 @@ class EmbeddedNats:
         log_path = self.dir / "nats.log"
         self.proc = subprocess.Popen(
             [nats_binary(), "-c", str(conf), "-l", str(log_path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -35,8 +35,10 @@ from command.http import (
 from command.intake import Intake, IntakeLog
 from command.metrics import watch_loop_lag
 from command.ratelimit import Limits
+from command.records import DeskLog, RecordDesk, desk_subject
 from consumers.api import live_routes, read_routes
 from consumers.cap import cap_routes
+from consumers.children import Children
 from consumers.gateway import Gateway
 from consumers.gcfreeze import FreezeSurvivors
 from consumers.notifier import Notifier
@@ -63,9 +65,11 @@ class Muster:
     """One running process: start() brings every part up in order, stop() takes it down."""
 
     def __init__(self, settings: Settings, components: tuple[str, ...] = COMPONENTS,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, children: tuple[str, ...] = ()) -> None:
         self.settings = settings
         self.components = components
+        self.children = Children(Path(settings.data_dir), children, settings.http_host)
+        self.desk: RecordDesk | None = None
         self.say = say
         self.nats: EmbeddedNats | None = None
         self.pg: EmbeddedPostgres | None = None
@@ -118,6 +122,9 @@ class Muster:
             self.intake = Intake(self.log, observe=observe_latency)
             await self.intake.start()
             routes += write_routes(self.intake, self.tokens)
+            if self.children.components:  # a notifier apart writes its records through us
+                self.desk = RecordDesk(self.intake, desk_subject(os.getpid()))
+                await self.desk.start()
         if "projector" in self.components:
             self.tasks.append(asyncio.create_task(Projector(self.log, self.pool).run()))
         if "boards" in self.components:
@@ -130,7 +137,8 @@ class Muster:
             self.sender = AppriseSender(timeout=s.send_timeout_s)
             await self.sender.ready()
             # Beside intake, its records go through intake: no race for a site's sequence.
-            log_ = IntakeLog(self.intake) if self.intake is not None else self.log
+            log_ = (IntakeLog(self.intake) if self.intake is not None
+                    else DeskLog(self.log, s.records_to) if s.records_to else self.log)
             self.notifier = Notifier(log_, self.pool, self.sender,
                                      lease_s=s.send_timeout_s + 10)
             self.tasks.append(asyncio.create_task(self.notifier.run()))
@@ -146,6 +154,10 @@ class Muster:
         except OSError as exc:
             raise PortInUse(_cannot_listen(s, exc.strerror or str(exc))) from exc
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if self.children.components:
+            await self.children.start({
+                "MUSTER_NATS_URL": nats_url, "MUSTER_DATABASE_URL": db_url,
+                "MUSTER_RECORDS_TO": self.desk.subject if self.desk else ""})
         self._write_runtime(nats_url, db_url)
         # Everything loaded so far (site files, folded boards) lives for the process: keep the
         # collector from walking it again and again in long pauses on the critical path.
@@ -195,6 +207,7 @@ class Muster:
     async def stop(self) -> None:
         if self.freezer is not None:
             self.freezer.remove()
+        await self.children.stop()  # first: they need the servers stopped below
         if self.gateway is not None:
             await self.gateway.stop()
         if self.runner is not None:
@@ -210,6 +223,8 @@ class Muster:
                 log.warning("a component did not stop in time: %s", task.get_coro())
         if self.sender is not None:
             self.sender.close()
+        if self.desk is not None:
+            await self.desk.stop()
         if self.intake is not None:
             await self.intake.stop()
         if self.tokens is not None:

@@ -5,6 +5,7 @@ that grows while every process idles is waiting (disk, locks, or the rest of a s
 """
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def processes(data_dir: Path, muster_pid: int) -> dict[str, int]:
         postmaster = _pid_file(pid_file)
         if postmaster is not None:
             found["postgres"] = postmaster
+    for runtime in sorted(data_dir.glob("*/runtime.json")):  # muster up's notifier process
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            found[f"muster {runtime.parent.name}"] = int(json.loads(runtime.read_text())["pid"])
     return found
 
 

@@ -1,0 +1,108 @@
+"""`muster up` runs the notifier in a process of its own: real subprocesses, embedded servers,
+alerts through Apprise to a local HTTP sink. Its records are written by intake (no race for a
+site's sequence), a kill -9 of it is followed by a restart, and SIGTERM ends it."""
+
+import json
+import re
+import signal
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http import server as web_server
+from pathlib import Path
+
+import psutil
+
+from command.embedded import free_port
+from tests.integration.test_cli import TINY_SITE, clean_env, http, muster, running, stream_types
+
+
+class _Handler(web_server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # the standard library calls it by this name
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.posts.append(json.loads(body))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextmanager
+def sink() -> Iterator[tuple[int, list[dict[str, object]]]]:
+    server = web_server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.posts = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], server.posts  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+
+
+def wait_for(check: object, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def notifier_pid(data_dir: Path) -> int | None:
+    try:
+        pid = int(json.loads((data_dir / "notifier" / "runtime.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return pid if psutil.pid_exists(pid) else None
+
+
+def conflicts(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    found = re.search(r"^muster_intake_conflicts_total ([0-9.e+]+)$", text, re.M)
+    assert found, "no conflicts counter"
+    return float(found.group(1))
+
+
+def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    with sink() as (sink_port, posts), running(
+            tmp_path, "--data-dir", str(data_dir), "--port", str(port), data_dir=data_dir,
+            env=clean_env()) as up:
+        url = up.wait_listening()
+        assert "notifier in a process of its own" in up.stdout, up.stdout
+        first = notifier_pid(data_dir)
+        assert first is not None and psutil.Process(first).parent().pid == up.proc.pid
+        # Its records go to this muster up's intake desk (tests/integration/test_records.py).
+        desk = psutil.Process(first).environ().get("MUSTER_RECORDS_TO", "")
+        assert desk.startswith("_muster.records.") and desk.endswith(f".{up.proc.pid}"), desk
+        site = tmp_path / "tiny.toml"
+        site.write_text(TINY_SITE + f'[[channels]]\nname = "sro"\n'
+                                    f'url = "json://127.0.0.1:{sink_port}/sro"\n')
+        imported = muster("site", "import", str(site), "--data-dir", str(data_dir),
+                          cwd=tmp_path)
+        assert imported.returncode == 0, imported.stderr
+        made = muster("token", "create", "--role", "device", "--site", "tiny-elem",
+                      "--data-dir", str(data_dir), cwd=tmp_path)
+        device = made.stdout.strip().splitlines()[-1]
+        press = f"{url}/v1/sites/tiny-elem/alerts"
+        for room in ("R-1", "R-2", "R-1"):
+            status, body = http("POST", press, device, {"kind": "lockdown", "room": room})
+            assert status == 202, body
+        wait_for(lambda: len(posts) >= 3, f"alerts at the sink: {posts}")
+        runtime = json.loads((data_dir / "runtime.json").read_text())
+        wait_for(lambda: stream_types(runtime["nats_url"]).count("NotificationSent")
+                 == len(posts), "each send recorded in the stream")
+        assert conflicts(url) == 0  # records queued behind commands, never raced them
+
+        psutil.Process(first).kill()
+        wait_for(lambda: notifier_pid(data_dir) not in (None, first), "notifier restarted")
+        seen = len(posts)
+        status, body = http("POST", press, device, {"kind": "lockdown", "room": "R-2"})
+        assert status == 202, body
+        wait_for(lambda: len(posts) > seen, "an alert after the restart")
+
+        again = notifier_pid(data_dir)
+        assert up.stop(signal.SIGTERM) == 0, up.stderr
+        assert again is not None and not psutil.pid_exists(again)
+        assert "Traceback" not in up.stderr

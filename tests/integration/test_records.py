@@ -1,0 +1,83 @@
+"""Records through intake's desk, on real NATS: a notifier in another process has its records
+written by intake, in the site's queue; a record already written comes back as a duplicate;
+with no desk listening it is appended straight away."""
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from command import commands as c
+from command import events as e
+from command.eventlog import Duplicate, EventLog, connect
+from command.intake import Intake
+from command.records import DeskLog, RecordDesk, desk_subject
+from tests.conftest import small_site
+
+SITE = "test-high"
+SUBJECT = desk_subject(4242)
+
+
+class CountingLog(EventLog):
+    def __init__(self, log_: EventLog) -> None:
+        super().__init__(log_.nc, stream=log_.stream, prefix=log_.prefix, timeout=log_.timeout)
+        self.appends = 0
+
+    async def append(self, site: str, events: Sequence[e.Envelope], expected_last: int | None,
+                     timeout: float | None = None) -> list[int]:
+        self.appends += 1
+        return await super().append(site, events, expected_last, timeout)
+
+
+@pytest.fixture
+async def intake(eventlog: EventLog) -> AsyncIterator[Intake]:
+    intake = Intake(CountingLog(eventlog))
+    await intake.start()
+    await intake.execute(SITE, c.ConfigureSite(site=small_site()), e.SYSTEM)
+    yield intake
+    await intake.stop()
+
+
+@pytest.fixture
+async def notifier_log(eventlog: EventLog, nats_url: str) -> AsyncIterator[DeskLog]:
+    nc = await connect(nats_url)  # the notifier's own process, its own connection
+    yield DeskLog(EventLog(nc, stream=eventlog.stream), SUBJECT)
+    await nc.close()
+
+
+def record() -> e.NoteAdded:
+    now = datetime.now(UTC)
+    return e.NoteAdded(id=str(uuid.uuid4()), site=SITE, incident_id=None, mode="live",
+                       occurred_at=now, recorded_at=now, actor=e.SYSTEM,
+                       data=e.NoteAddedData(text="sent"))
+
+
+async def test_records_are_written_by_intake_and_duplicates_come_back(
+        intake: Intake, notifier_log: DeskLog) -> None:
+    desk = RecordDesk(intake, SUBJECT)
+    await desk.start()
+    try:
+        counted: CountingLog = intake.log  # type: ignore[assignment]
+        before = counted.appends
+        one = record()
+        (seq,) = await notifier_log.append(SITE, [one], expected_last=None)
+        assert counted.appends == before + 1  # intake wrote it, in the site's queue
+        assert intake.state(SITE).seq >= seq  # and folded it at once
+        found = [s async for s, ev in notifier_log.read(seq) if ev.id == one.id]
+        assert found == [seq]
+        with pytest.raises(Duplicate):
+            await notifier_log.append(SITE, [one], expected_last=None)
+    finally:
+        await desk.stop()
+
+
+async def test_with_no_desk_a_record_is_appended_straight_away(
+        intake: Intake, notifier_log: DeskLog) -> None:
+    counted: CountingLog = intake.log  # type: ignore[assignment]
+    before = counted.appends
+    one = record()
+    (seq,) = await notifier_log.append(SITE, [one], expected_last=None)
+    assert counted.appends == before  # nobody at the desk: the notifier wrote it itself
+    found = [s async for s, ev in notifier_log.read(seq) if ev.id == one.id]
+    assert found == [seq]
