@@ -38,6 +38,8 @@ from command.eventlog import EventLog
 from command.events import Actor
 from command.types import ROLES
 
+# What `muster up` may run in processes of its own: neither serves clients on the HTTP port.
+APART = ("projector", "notifier")
 CLI_ACTOR = Actor(kind="user", id=f"cli:{os.environ.get('USER', 'unknown')}", role="admin")
 
 
@@ -377,9 +379,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.cmd == "up":
-        apart = ("notifier",) if settings.notifier_process else ()
-        mine = tuple(x for x in ("intake", "projector", "boards", "notifier") if x not in apart)
-        return uvloop.run(_up(settings, args.demo, mine, apart))
+        named = [x.strip() for x in settings.apart.split(",") if x.strip()]
+        if wrong := [x for x in named if x not in APART]:
+            print(f"muster: MUSTER_APART names {', '.join(wrong)}; only "
+                  f"{' and '.join(APART)} can run apart", file=sys.stderr)
+            return 2
+        everything = ("intake", "projector", "boards", "notifier")
+        mine = tuple(x for x in everything if x not in named)
+        return uvloop.run(_up(settings, args.demo, mine, tuple(x for x in APART if x in named)))
     if args.cmd == "serve":
         if settings.embedded:
             print("muster: serve needs MUSTER_NATS_URL and MUSTER_DATABASE_URL", file=sys.stderr)

@@ -21,7 +21,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rate_emergency: float = 20.0  # a device's or commander's presses, apart from all else
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     send_timeout_s: float = 5.0  # one Apprise send, before it counts as failed
-    notifier_process: bool = True  # muster up runs the notifier in a process of its own
+    apart: str = "notifier"  # what muster up runs in processes of its own (or "projector")
     records_to: str = ""  # a notifier's records go to this intake's desk (set by muster up)
 
     @property

@@ -122,7 +122,7 @@ class Muster:
             self.intake = Intake(self.log, observe=observe_latency)
             await self.intake.start()
             routes += write_routes(self.intake, self.tokens)
-            if self.children.components:  # a notifier apart writes its records through us
+            if "notifier" in self.children.components:  # apart, it records through us
                 self.desk = RecordDesk(self.intake, desk_subject(os.getpid()))
                 await self.desk.start()
         if "projector" in self.components:

@@ -215,6 +215,9 @@ def test_up_demo_press_sigterm_then_restart_finds_everything(tmp_path: Path,
                  data_dir=data_dir) as up:
         url = up.wait_listening()
         assert url == f"http://127.0.0.1:{port}"
+        # By default only the notifier runs apart (consumers/children.py says why).
+        assert "(components: intake, projector, boards; notifier in a process of its own)" \
+            in up.stdout, up.stdout
         tokens = up.tokens()
         assert set(tokens) == set(ROLES), up.stdout
         assert len(set(tokens.values())) == len(ROLES)

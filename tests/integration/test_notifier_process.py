@@ -1,6 +1,7 @@
-"""`muster up` runs the notifier in a process of its own: real subprocesses, embedded servers,
-alerts through Apprise to a local HTTP sink. Its records are written by intake (no race for a
-site's sequence), a kill -9 of it is followed by a restart, and SIGTERM ends it."""
+"""`muster up` runs the notifier and the projector in processes of their own: real subprocesses,
+embedded servers, alerts through Apprise to a local HTTP sink. The notifier's records are written
+by intake (no race for a site's sequence), a kill -9 of it is followed by a restart, SIGTERM ends
+both, and MUSTER_APART naming a part that serves clients is refused."""
 
 import json
 import re
@@ -48,9 +49,9 @@ def wait_for(check: object, what: str, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-def notifier_pid(data_dir: Path) -> int | None:
+def notifier_pid(data_dir: Path, component: str = "notifier") -> int | None:
     try:
-        pid = int(json.loads((data_dir / "notifier" / "runtime.json").read_text())["pid"])
+        pid = int(json.loads((data_dir / component / "runtime.json").read_text())["pid"])
     except (OSError, ValueError, KeyError):
         return None
     return pid if psutil.pid_exists(pid) else None
@@ -68,11 +69,14 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
     data_dir, port = tmp_path / "data", free_port()
     with sink() as (sink_port, posts), running(
             tmp_path, "--data-dir", str(data_dir), "--port", str(port), data_dir=data_dir,
-            env=clean_env()) as up:
+            env=clean_env(MUSTER_APART="notifier,projector")) as up:
         url = up.wait_listening()
         assert "notifier in a process of its own" in up.stdout, up.stdout
+        assert "projector in a process of its own" in up.stdout, up.stdout
         first = notifier_pid(data_dir)
         assert first is not None and psutil.Process(first).parent().pid == up.proc.pid
+        projector = notifier_pid(data_dir, "projector")
+        assert projector is not None and psutil.Process(projector).parent().pid == up.proc.pid
         # Its records go to this muster up's intake desk (tests/integration/test_records.py).
         desk = psutil.Process(first).environ().get("MUSTER_RECORDS_TO", "")
         assert desk.startswith("_muster.records.") and desk.endswith(f".{up.proc.pid}"), desk
@@ -89,6 +93,12 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         for room in ("R-1", "R-2", "R-1"):
             status, body = http("POST", press, device, {"kind": "lockdown", "room": room})
             assert status == 202, body
+        made = muster("token", "create", "--role", "commander", "--site", "tiny-elem",
+                      "--data-dir", str(data_dir), cwd=tmp_path)
+        commander = made.stdout.strip().splitlines()[-1]
+        board_url = f"{url}/v1/sites/tiny-elem/board"
+        wait_for(lambda: (http("GET", board_url, commander)[1].get("incident") or {}).get("id")
+                 == body["incident_id"], "the projector's read model shows the incident")
         wait_for(lambda: len(posts) >= 3, f"alerts at the sink: {posts}")
         runtime = json.loads((data_dir / "runtime.json").read_text())
         wait_for(lambda: stream_types(runtime["nats_url"]).count("NotificationSent")
@@ -105,4 +115,14 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         again = notifier_pid(data_dir)
         assert up.stop(signal.SIGTERM) == 0, up.stderr
         assert again is not None and not psutil.pid_exists(again)
+        assert not psutil.pid_exists(projector)
         assert "Traceback" not in up.stderr
+
+
+def test_apart_names_only_what_serves_no_client(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    result = muster("up", "--data-dir", str(data_dir), "--port", str(free_port()), cwd=tmp_path,
+                    env=clean_env(MUSTER_APART="notifier,boards"), timeout=30)
+    assert result.returncode == 2, result
+    assert "boards" in result.stderr and "Traceback" not in result.stderr
+    assert not (data_dir / "nats").exists()  # refused before any server started
