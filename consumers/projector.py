@@ -23,6 +23,7 @@ from command.db import drop_read_models
 from command.eventlog import EventLog
 from command.site import Site
 from consumers import board, runner
+from consumers.memo import Memo
 from consumers.runner import durable, fetch, in_order
 
 log = logging.getLogger("muster.projector")
@@ -64,8 +65,10 @@ def _state_doc(state: board.State) -> str:
 class Batch:
     """What one transaction writes: the rows touched by a run of events, last value wins."""
 
-    def __init__(self, states: dict[str, board.State]) -> None:
+    def __init__(self, states: dict[str, board.State],
+                 memos: dict[str, Memo] | None = None) -> None:
         self.states = states
+        self.memos = memos  # per site, across batches: a render converts only what changed
         self.sites: dict[str, board.State] = {}
         self.configs: dict[str, tuple[int, Site]] = {}
         self.incidents: dict[str, tuple[int, str, board.Case]] = {}
@@ -98,7 +101,9 @@ class Batch:
         if self.sites:
             rows = []
             for i, (s, st) in enumerate(self.sites.items(), 1):
-                rows.append((s, st.seq, _state_doc(st), _json.encode(board.render(st)).decode()))
+                memo = self.memos.setdefault(s, Memo()) if self.memos is not None else None
+                rows.append((s, st.seq, _state_doc(st),
+                             _json.encode(board.render(st, memo)).decode()))
                 if i % BOARDS_PER_SLICE == 0:
                     await asyncio.sleep(0)  # ~0.3 ms a board: let presses in between
             await conn.executemany(
@@ -137,7 +142,8 @@ def _incident_row(seq: int, site: str, case: board.Case) -> tuple[Any, ...]:
 
 
 async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
-                items: Iterable[tuple[int, bytes]], name: str = NAME) -> tuple[int, dict]:
+                items: Iterable[tuple[int, bytes]], name: str = NAME,
+                memos: dict[str, Memo] | None = None) -> tuple[int, dict]:
     """Fold `items` into the read models in one transaction; the new position and states."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
@@ -145,7 +151,7 @@ async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
             name)
         pos = int(await conn.fetchval(
             "SELECT seq FROM projection_position WHERE name=$1 FOR UPDATE", name))
-        batch = Batch(dict(states))
+        batch = Batch(dict(states), memos)
         last = pos
         for i, (seq, data) in enumerate(items, 1):
             if i % EVENTS_PER_SLICE == 0:
@@ -170,6 +176,7 @@ class Projector:
         self.pace_s = pace_s
         self.position = 0
         self.states: dict[str, board.State] = {}
+        self.memos: dict[str, Memo] = {}  # a board's render reuses its unchanged parts
         self.on_commit = on_commit
 
     async def run(self) -> None:
@@ -196,7 +203,8 @@ class Projector:
                 started = time.monotonic()
                 delivered = in_order(delivered, msgs)
                 items = [(m.metadata.sequence.stream, m.data) for m in msgs]
-                self.position, self.states = await apply(self.pool, self.states, items)
+                self.position, self.states = await apply(self.pool, self.states, items,
+                                                         memos=self.memos)
                 await msgs[-1].ack()  # AckPolicy.ALL: the last acks the batch
                 POSITION.set(self.position)
                 LAG.set(msgs[-1].metadata.num_pending)

@@ -20,6 +20,7 @@ from command import events as e
 from command.eventlog import EventLog
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.intake import Intake
+from consumers.memo import Memo
 from consumers.projector import NAME, Projector, apply, load_states, position
 from tests.conftest import small_site, with_database
 
@@ -210,6 +211,19 @@ async def test_resuming_from_stored_state_equals_one_fold(
         # What a restarted projector does: states from PostgreSQL, not from memory.
         await apply(pool, await load_states(pool), items[k:])
         assert await rows(pool, wall_time=False) == want, f"split at {k}"
+
+
+async def test_boards_rendered_with_memos_batch_after_batch_equal_one_fold(
+        pool: asyncpg.Pool, other_pool: asyncpg.Pool) -> None:
+    items = story()
+    await apply(other_pool, {}, items)  # no memos: every part rendered afresh
+    want = await rows(other_pool, wall_time=False)
+    memos: dict[str, Memo] = {}
+    states: dict = {}
+    for item in items:  # one event a batch: each render reuses the parts the last one made
+        _, states = await apply(pool, states, [item], memos=memos)
+    assert set(memos) == {"north-high", "south-high"}
+    assert await rows(pool, wall_time=False) == want
 
 
 # --- the consumer loop, against real NATS --------------------------------------------------
