@@ -36,7 +36,6 @@ class Children:
         self.components = components
         self.host = host
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.restarts = 0
         self._env: dict[str, str] = {}
         self._watch: asyncio.Task[None] | None = None
 
@@ -76,7 +75,6 @@ class Children:
                 if proc.poll() is not None:
                     log.warning("the %s process exited with %s; starting it again", component,
                                 proc.returncode)
-                    self.restarts += 1
                     self._spawn(component)
 
     async def stop(self) -> None:

@@ -39,7 +39,8 @@ def tree_seconds(root: int) -> float:
 
 
 def processes(data_dir: Path, muster_pid: int) -> dict[str, int]:
-    """The pids worth watching: Muster itself, its nats-server and its PostgreSQL postmaster."""
+    """The pids worth watching: Muster itself, its nats-server, its PostgreSQL postmaster and
+    the processes `muster up` runs apart (MUSTER_APART)."""
     found = {"muster": muster_pid}
     nats = _pid_file(data_dir / "nats" / "nats.pid")
     if nats is not None:
@@ -48,7 +49,7 @@ def processes(data_dir: Path, muster_pid: int) -> dict[str, int]:
         postmaster = _pid_file(pid_file)
         if postmaster is not None:
             found["postgres"] = postmaster
-    for runtime in sorted(data_dir.glob("*/runtime.json")):  # muster up's notifier process
+    for runtime in sorted(data_dir.glob("*/runtime.json")):
         with contextlib.suppress(OSError, ValueError, KeyError):
             found[f"muster {runtime.parent.name}"] = int(json.loads(runtime.read_text())["pid"])
     return found
