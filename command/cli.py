@@ -81,6 +81,7 @@ async def servers(settings: Settings, need_nats: bool = True,
 
 async def _up(settings: Settings, demo: bool, components: tuple[str, ...],
               children: tuple[str, ...] = ()) -> int:
+    from consumers.children import ChildError
     from consumers.main import Muster, PortInUse, run_until_stopped
 
     running = _runtime(settings) if settings.embedded else None
@@ -108,7 +109,7 @@ async def _up(settings: Settings, demo: bool, components: tuple[str, ...],
 
     try:
         await run_until_stopped(muster, stop, announce)
-    except (PortInUse, EmbeddedError, Unreachable) as exc:
+    except (PortInUse, EmbeddedError, Unreachable, ChildError) as exc:
         print(f"muster: {exc}", file=sys.stderr)
         return 2
     return 0

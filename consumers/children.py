@@ -27,12 +27,17 @@ STOP_TIMEOUT_S = 15.0
 WATCH_EVERY_S = 1.0
 
 
+class ChildError(RuntimeError):
+    """A process apart did not come up; the message names it."""
+
+
 class Children:
     """One `muster serve --components C` per entry, each in `data_dir/C`, restarted if it dies."""
 
     def __init__(self, data_dir: Path, components: tuple[str, ...], host: str = "127.0.0.1",
-                 ) -> None:
+                 ready_timeout: float = READY_TIMEOUT_S) -> None:
         self.data_dir = data_dir
+        self.ready_timeout = ready_timeout
         self.components = components
         self.host = host
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -49,12 +54,12 @@ class Children:
         for component in self.components:
             self._spawn(component)
         self._watch = asyncio.create_task(self._restart_dead())
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        deadline = time.monotonic() + self.ready_timeout
         for component in self.components:
             while not (self.folder(component) / "runtime.json").exists():
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the {component} process did not start within "
-                                       f"{READY_TIMEOUT_S:g} s")
+                    raise ChildError(f"the {component} process did not start within "
+                                     f"{self.ready_timeout:g} s; its errors are above")
                 await asyncio.sleep(0.05)
 
     def _spawn(self, component: str) -> None:

@@ -15,8 +15,10 @@ from http import server as web_server
 from pathlib import Path
 
 import psutil
+import pytest
 
 from command.embedded import free_port
+from consumers.children import ChildError, Children
 from tests.integration.test_cli import TINY_SITE, clean_env, http, muster, running, stream_types
 
 
@@ -126,3 +128,15 @@ def test_apart_names_only_what_serves_no_client(tmp_path: Path) -> None:
     assert result.returncode == 2, result
     assert "boards" in result.stderr and "Traceback" not in result.stderr
     assert not (data_dir / "nats").exists()  # refused before any server started
+
+
+async def test_a_child_that_cannot_start_is_named_and_left_behind_by_none(
+        tmp_path: Path) -> None:
+    # `muster serve` without servers to use exits at once: a child that never comes up.
+    children = Children(tmp_path, ("notifier",), ready_timeout=2.0)
+    env = {"MUSTER_NATS_URL": "", "MUSTER_DATABASE_URL": ""}
+    with pytest.raises(ChildError, match="notifier process did not start within 2 s"):
+        await children.start(env)
+    procs = list(children.procs.values())
+    await children.stop()
+    assert procs and all(p.poll() is not None for p in procs)
