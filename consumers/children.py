@@ -11,6 +11,7 @@ back by the busy loop, wrote smaller batches more often, and PostgreSQL's CPU do
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -19,12 +20,17 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
+from aiohttp import web
+
 from command.embedded import die_with_parent
+from command.errors import NotFound, Unavailable
 
 log = logging.getLogger("muster.children")
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 WATCH_EVERY_S = 1.0
+SCRAPE_TIMEOUT_S = 5.0
 
 
 class ChildError(RuntimeError):
@@ -72,6 +78,29 @@ class Children:
              "--host", self.host, "--port", "0", "--data-dir", str(folder)],
             stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=self._env,
             preexec_fn=die_with_parent)  # a kill -9 of muster up ends it too
+
+    def metrics_routes(self) -> list[web.RouteDef]:
+        """`/metrics/COMPONENT` on the main port: each process apart's own metrics (the
+        notifier's sends live there), relayed, so a scraper needs to know only this port."""
+        if not self.components:
+            return []
+
+        async def relay(request: web.Request) -> web.Response:
+            component = request.match_info["component"]
+            if component not in self.components:
+                raise NotFound(f"no process apart runs {component!r}", field="component")
+            try:
+                runtime = json.loads((self.folder(component) / "runtime.json").read_text())
+                timeout = aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT_S)
+                async with aiohttp.ClientSession(timeout=timeout) as session, \
+                        session.get(f"{runtime['http_url']}/metrics") as resp:
+                    body = await resp.read()
+                    kind = resp.headers.get("Content-Type", "text/plain")
+            except (OSError, ValueError, KeyError, aiohttp.ClientError, TimeoutError):
+                raise Unavailable(f"the {component} process is not answering") from None
+            return web.Response(body=body, headers={"Content-Type": kind})
+
+        return [web.get("/metrics/{component}", relay)]
 
     async def _restart_dead(self) -> None:
         while True:

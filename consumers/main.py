@@ -116,7 +116,7 @@ class Muster:
         await db.migrate(self.pool)
         self.tokens = auth.TokenStore(self.pool)
         await self.tokens.start()
-        routes = health_routes(self.ready) + openapi_routes()
+        routes = health_routes(self.ready) + openapi_routes() + self.children.metrics_routes()
         self.tasks.append(asyncio.create_task(watch_loop_lag()))
         if "intake" in self.components:
             self.intake = Intake(self.log, observe=observe_latency)

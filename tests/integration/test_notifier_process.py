@@ -106,6 +106,13 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         wait_for(lambda: stream_types(runtime["nats_url"]).count("NotificationSent")
                  == len(posts), "each send recorded in the stream")
         assert conflicts(url) == 0  # records queued behind commands, never raced them
+        # The notifier's own metrics, relayed on the main port: its sends are counted there.
+        with urllib.request.urlopen(f"{url}/metrics/notifier", timeout=10) as resp:
+            relayed = resp.read().decode()
+        sent = re.search(r'^muster_notifications_total\{outcome="sent"\} ([0-9.e+]+)$',
+                         relayed, re.M)
+        assert sent and float(sent.group(1)) >= 3, relayed[-2000:]
+        assert http("GET", f"{url}/metrics/intake")[0] == 404
 
         psutil.Process(first).kill()
         wait_for(lambda: notifier_pid(data_dir) not in (None, first), "notifier restarted")
