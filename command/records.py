@@ -57,7 +57,9 @@ class RecordDesk:
         self._writing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._sub = await self.intake.log.nc.subscribe(self.subject, cb=self._on_request)
+        nc = self.intake.log.nc
+        self._sub = await nc.subscribe(self.subject, cb=self._on_request)
+        await nc.flush()  # the server has our interest: a request from now on finds the desk
 
     async def stop(self) -> None:
         if self._sub is not None:
