@@ -1,10 +1,10 @@
 """Records of what happened (notifications sent, failed, escalated), written by intake for a
 notifier in another process.
 
-A record appended straight to a site's subject lands between intake's decision and its append
-as often as not, and intake, its expected sequence gone, decides again (59 such races in a 40 s
-lockdown). So a notifier beside `muster up` asks intake to write its records, over NATS
-request and reply: they then queue with the site's commands and never race them. Nobody
+A record appended straight to a site's subject can land between intake's decision and its
+append, and intake, its expected sequence gone, decides again (59 such races in a 40 s
+lockdown, 200 presses). So a notifier beside `muster up` asks intake to write its records,
+over NATS request and reply: they then queue with the site's commands and never race them. Nobody
 answering (intake restarting, or a notifier deployed on its own) means the record is appended
 straight away, as before: a race costs intake a retry, never a record.
 """

@@ -51,7 +51,7 @@ def wait_for(check: object, what: str, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-def notifier_pid(data_dir: Path, component: str = "notifier") -> int | None:
+def child_pid(data_dir: Path, component: str = "notifier") -> int | None:
     try:
         pid = int(json.loads((data_dir / component / "runtime.json").read_text())["pid"])
     except (OSError, ValueError, KeyError):
@@ -75,9 +75,9 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         url = up.wait_listening()
         assert "notifier in a process of its own" in up.stdout, up.stdout
         assert "projector in a process of its own" in up.stdout, up.stdout
-        first = notifier_pid(data_dir)
+        first = child_pid(data_dir)
         assert first is not None and psutil.Process(first).parent().pid == up.proc.pid
-        projector = notifier_pid(data_dir, "projector")
+        projector = child_pid(data_dir, "projector")
         assert projector is not None and psutil.Process(projector).parent().pid == up.proc.pid
         # Its records go to this muster up's intake desk (tests/integration/test_records.py).
         desk = psutil.Process(first).environ().get("MUSTER_RECORDS_TO", "")
@@ -115,13 +115,13 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         assert http("GET", f"{url}/metrics/intake")[0] == 404
 
         psutil.Process(first).kill()
-        wait_for(lambda: notifier_pid(data_dir) not in (None, first), "notifier restarted")
+        wait_for(lambda: child_pid(data_dir) not in (None, first), "notifier restarted")
         seen = len(posts)
         status, body = http("POST", press, device, {"kind": "lockdown", "room": "R-2"})
         assert status == 202, body
         wait_for(lambda: len(posts) > seen, "an alert after the restart")
 
-        again = notifier_pid(data_dir)
+        again = child_pid(data_dir)
         assert up.stop(signal.SIGTERM) == 0, up.stderr
         assert again is not None and not psutil.pid_exists(again)
         assert not psutil.pid_exists(projector)
