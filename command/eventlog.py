@@ -132,8 +132,9 @@ class EventLog:
                 if i < last:
                     await self.nc.publish(subject, payload, headers=headers)
                 else:
-                    reply = await self.replies.request(subject, payload,
-                                                       timeout or self.timeout, headers)
+                    reply = await self.replies.request(
+                        subject, payload, timeout or self.timeout, headers,
+                        urgent=any(ev.mode == "live" for ev in events))  # a drill can wait
         except (NatsTimeout, NoRespondersError, nats.errors.ConnectionClosedError) as exc:
             raise Unavailable("the event stream did not acknowledge in time") from exc
         ack = _ack_decoder.decode(reply.data)

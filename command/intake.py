@@ -60,7 +60,7 @@ class Intake:
         self.incident_site: dict[str, str] = {}
         self.applied = 0
         self._queues: dict[str, SiteQueue] = {}
-        self._writers: dict[str, asyncio.Task[None]] = {}
+        self._writers: dict[str, asyncio.Task[None] | None] = {}  # None: a caller appends
         self._tick = asyncio.Event()
         self._sub: object | None = None
         self._observe = observe
@@ -149,14 +149,36 @@ class Intake:
         queue = self._queues.get(site)
         if queue is None:
             queue = self._queues[site] = SiteQueue()
+        if site not in self._writers and not queue:
+            return await self._inline(site, queue, job)
         queue.push(job)
         if site not in self._writers:
             self._writers[site] = asyncio.create_task(self._drain(site, queue))
         try:  # the writer answers by the deadline; this only bounds a writer that never does
             async with asyncio.timeout(max(job.deadline - time.monotonic(), 0.0) + 1.0):
-                return await asyncio.shield(job.future)  # a caller gone does not cancel a batch
+                # Not shielded (a loop turn more): cancelling the wait leaves the job unanswered,
+                # and the writer still appends it.
+                return await job.future
         except TimeoutError:
             raise Unavailable("the event stream is not answering; try again") from None
+
+    async def _inline(self, site: str, queue: SiteQueue, job: Pending) -> Any:
+        """An idle site's job is appended by its caller: a writer task would start a loop turn
+        later, and under load each turn waits behind hundreds of callbacks. Jobs arriving
+        meanwhile queue for a writer started when this append ends."""
+        self._writers[site] = None
+        try:
+            await self._commit(site, [job])
+        except Exception as exc:  # a bug here must answer, not strand, the command
+            log.exception("appending at %s failed", site)
+            job.fail(exc)
+        finally:
+            del self._writers[site]
+            if queue:
+                self._writers[site] = asyncio.create_task(self._drain(site, queue))
+        if not job.answered:  # cannot happen: _commit answers each job; never hang a press
+            job.fail(Unavailable("the command was not appended; try again"))
+        return job.future.result()
 
     async def _drain(self, site: str, queue: SiteQueue) -> None:
         """The site's one writer: append what queued, commands first, until nothing is left."""
@@ -190,7 +212,7 @@ class Intake:
             for job in group:
                 if job.deadline <= now:
                     job.fail(Unavailable("the event stream is not answering; try again"))
-            group = [job for job in group if not job.future.done()]
+            group = [job for job in group if not job.answered]
             state = start = self.state(site)
             written: list[tuple[Pending, list[e.Envelope]]] = []
             again: list[Pending] = []  # a retry queued beside its first: answered once that is in

@@ -13,8 +13,8 @@ PROMOTE_S = 1.0  # half an append's default timeout: a starved record still make
 class Pending:
     """A command waiting for its site's next append, or a record (`events` already made)."""
 
-    __slots__ = ("actor", "cid", "cmd", "commander", "deadline", "events", "first_id", "future",
-                 "incident_id", "room")
+    __slots__ = ("actor", "answered", "cid", "cmd", "commander", "deadline", "events", "first_id",
+                 "future", "incident_id", "room")
 
     def __init__(self, deadline: float, cmd: c.Command | None = None,
                  actor: e.Actor = e.SYSTEM, cid: str | None = None,
@@ -30,12 +30,17 @@ class Pending:
         self.commander = commander
         self.events = events
         self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # Answered by the writer; a future cancelled by a caller gone is not: its job is still
+        # written (a press whose client hung up is still a press).
+        self.answered = False
 
     def settle(self, result: object) -> None:
+        self.answered = True
         if not self.future.done():
             self.future.set_result(result)
 
     def fail(self, exc: BaseException) -> None:
+        self.answered = True
         if not self.future.done():
             self.future.set_exception(exc)
 
