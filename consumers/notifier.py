@@ -89,6 +89,9 @@ class Notifier:
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._inflight: set[asyncio.Task[None]] = set()
+        # Checked by every loop: a cancel swallowed on its way (Python 3.11's wait_for, a
+        # library) must not leave a notifier retrying against a closed pool forever.
+        self.stopping = False
 
     async def run(self) -> None:
         await self._load()  # before any send: a send reads its channel from the states
@@ -97,13 +100,15 @@ class Notifier:
     async def _fold_forever(self) -> None:
         """Fold, and after any failure (NATS or PostgreSQL away, a missed delivery) start again
         from the committed position, as the projector does: an outage must not end alerting."""
-        while True:
+        while not self.stopping:
             try:
                 await self._load()
                 await self._fold_loop()
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if self.stopping:
+                    return
                 log.exception("notifier failed; starting again from the committed position")
                 self.caught_up = False
                 await asyncio.sleep(0.5)
@@ -133,7 +138,7 @@ class Notifier:
         sub: Any = await durable(self.log, NAME, self.position, ack_wait=60)
         delivered = 0
         try:
-            while True:
+            while not self.stopping:
                 msgs = await fetch(sub, 256)
                 if not msgs:
                     self.caught_up = True
@@ -223,7 +228,7 @@ class Notifier:
     # --- escalation timers ---------------------------------------------------------------
 
     async def _timer_loop(self) -> None:
-        while True:
+        while not self.stopping:
             await asyncio.sleep(self.tick_s)
             if self.caught_up:  # an acknowledgement may still wait in the backlog
                 # A database or stream away: the next tick tries again, the timer stays due.
@@ -264,7 +269,7 @@ class Notifier:
     # --- sending -------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
-        while True:
+        while not self.stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.tick_s)
             self._wake.clear()
@@ -355,6 +360,9 @@ class Notifier:
             await self.log.append(site, [event], expected_last=None)
 
     async def stop(self) -> None:
+        """Sends in flight are cancelled (their leases send them again); `run` then returns
+        within a fetch's timeout even if nobody cancels it."""
+        self.stopping = True
         tasks = list(self._inflight)
         for task in tasks:
             task.cancel()

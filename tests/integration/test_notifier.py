@@ -235,3 +235,12 @@ async def test_crash_between_send_and_record_sends_at_most_twice(rig: Rig, sink:
     assert 1 <= len(sink.to("staff")) <= 2
     assert len(sink.to("sro")) == 1
     assert sorted(ev.data.channel for ev in sent) == ["district", "sro", "staff"]
+
+
+async def test_stop_alone_ends_run(rig: Rig) -> None:
+    """A cancel swallowed on its way (Python 3.11's wait_for) once left a notifier retrying
+    against a closed pool: stop() must end run() by itself."""
+    assert rig.notifier is not None and rig.task is not None
+    await rig.notifier.stop()
+    await asyncio.wait_for(asyncio.shield(rig.task), 5.0)
+    assert rig.task.exception() is None
