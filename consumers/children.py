@@ -31,6 +31,17 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 WATCH_EVERY_S = 1.0
 SCRAPE_TIMEOUT_S = 5.0
+STABLE_S = 60.0  # a child up this long had a run that lasted: its next crash restarts at once
+RESTART_MAX_S = 30.0
+
+
+def restart_delay(previous: float | None, uptime: float) -> float:
+    """Seconds to wait before starting a dead child again: none after a run that lasted, then
+    1, 2, 4 … up to RESTART_MAX_S while it keeps dying young, so a crash loop (a bad setting,
+    a database away) does not spin a Python start-up every second."""
+    if previous is None or uptime >= STABLE_S:
+        return 0.0
+    return min(max(1.0, 2 * previous), RESTART_MAX_S)
 
 
 class ChildError(RuntimeError):
@@ -48,6 +59,9 @@ class Children:
         self.host = host
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._env: dict[str, str] = {}
+        self._started: dict[str, float] = {}
+        self._delay: dict[str, float] = {}  # each child's last restart delay
+        self._due: dict[str, float] = {}  # a dead child's restart time
         self._watch: asyncio.Task[None] | None = None
 
     def folder(self, component: str) -> Path:
@@ -72,6 +86,7 @@ class Children:
         folder = self.folder(component)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "runtime.json").unlink(missing_ok=True)
+        self._started[component] = time.monotonic()
         # Its warnings go to our stderr, where the operator looks; it prints nothing else.
         self.procs[component] = subprocess.Popen(
             [sys.executable, "-m", "command.cli", "serve", "--components", component,
@@ -105,10 +120,18 @@ class Children:
     async def _restart_dead(self) -> None:
         while True:
             await asyncio.sleep(WATCH_EVERY_S)
+            now = time.monotonic()
             for component, proc in list(self.procs.items()):
-                if proc.poll() is not None:
-                    log.warning("the %s process exited with %s; starting it again", component,
-                                proc.returncode)
+                if proc.poll() is None:
+                    continue
+                if component not in self._due:
+                    delay = restart_delay(self._delay.get(component),
+                                          now - self._started[component])
+                    self._delay[component], self._due[component] = delay, now + delay
+                    log.warning("the %s process exited with %s; starting it again%s",
+                                component, proc.returncode, f" in {delay:g} s" if delay else "")
+                if now >= self._due[component]:
+                    del self._due[component]
                     self._spawn(component)
 
     async def stop(self) -> None:
