@@ -16,8 +16,9 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
+from prometheus_client import REGISTRY
 
-from command import auth, db
+from command import auth, db, metrics
 from command import commands as c
 from command import site as site_file
 from command.config import Settings
@@ -36,6 +37,7 @@ from command.intake import Intake, IntakeLog
 from command.metrics import watch_loop_lag
 from command.ratelimit import Limits
 from command.records import DeskLog, RecordDesk, desk_subject
+from consumers import gateway, projector, sender
 from consumers.api import live_routes, read_routes
 from consumers.cap import cap_routes
 from consumers.children import Children
@@ -50,6 +52,26 @@ from consumers.sender import AppriseSender
 
 log = logging.getLogger("muster")
 COMPONENTS = ("intake", "projector", "boards", "notifier")
+OWN_METRICS = {
+    "intake": (metrics.INTAKE_REQUESTS, metrics.INTAKE_LATENCY, metrics.EVENTS_APPENDED,
+               metrics.INTAKE_CONFLICTS),
+    "projector": (projector.LAG, projector.POSITION),
+    "boards": (gateway.CONNECTED, gateway.GATEWAY_SEQ),
+    "notifier": (sender.SENDS, sender.SEND_SECONDS),
+}
+
+
+def show_metrics_of(components: tuple[str, ...]) -> None:
+    """/metrics lists the metrics of the components running in this process only: one run
+    apart would otherwise show here at zero, and "0 alerts sent" is a lie an operator acts on."""
+    for component, collectors in OWN_METRICS.items():
+        for collector in collectors:
+            if component in components:
+                with contextlib.suppress(ValueError):  # already registered
+                    REGISTRY.register(collector)
+            else:
+                with contextlib.suppress(KeyError):  # already left out
+                    REGISTRY.unregister(collector)
 
 
 class PortInUse(RuntimeError):
@@ -118,6 +140,7 @@ class Muster:
         await self.tokens.start()
         routes = health_routes(self.ready) + openapi_routes() + self.children.metrics_routes()
         self.tasks.append(asyncio.create_task(watch_loop_lag()))
+        show_metrics_of(self.components)
         if "intake" in self.components:
             self.intake = Intake(self.log, observe=observe_latency)
             await self.intake.start()

@@ -112,7 +112,14 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         sent = re.search(r'^muster_notifications_total\{outcome="sent"\} ([0-9.e+]+)$',
                          relayed, re.M)
         assert sent and float(sent.group(1)) >= 3, relayed[-2000:]
+        assert "muster_intake_requests_total" not in relayed  # intake is not in that process
         assert http("GET", f"{url}/metrics/intake")[0] == 404
+        # The main port's own /metrics lists only what runs there: no zero counts of sends
+        # for an operator to read as "no alert went out".
+        with urllib.request.urlopen(f"{url}/metrics", timeout=10) as resp:
+            own = resp.read().decode()
+        assert "muster_intake_requests_total" in own
+        assert "muster_notification" not in own and "muster_projection" not in own
 
         psutil.Process(first).kill()
         wait_for(lambda: child_pid(data_dir) not in (None, first), "notifier restarted")
@@ -121,8 +128,14 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         assert status == 202, body
         wait_for(lambda: len(posts) > seen, "an alert after the restart")
 
+        # Dead again soon after its start: a crash loop is restarted after a pause, not at once.
+        young = child_pid(data_dir)
+        assert young is not None
+        psutil.Process(young).kill()
+        wait_for(lambda: child_pid(data_dir) not in (None, young), "notifier restarted again")
         again = child_pid(data_dir)
         assert up.stop(signal.SIGTERM) == 0, up.stderr
+        assert "the notifier process exited with -9; starting it again in 1 s" in up.stderr
         assert again is not None and not psutil.pid_exists(again)
         assert not psutil.pid_exists(projector)
         assert "Traceback" not in up.stderr
