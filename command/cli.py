@@ -202,7 +202,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _rebuild(settings: Settings) -> int:
-    from consumers.projector import rebuild
+    from consumers.projector import ProjectorBusy, rebuild
 
     def progress(done: int, total: int) -> None:
         width = 40
@@ -213,9 +213,14 @@ async def _rebuild(settings: Settings) -> int:
         nc = await reach_nats(nats_url)
         pool = await reach_db(db_url)
         await db.migrate(pool)
-        pos = await rebuild(EventLog(nc, stream=settings.stream), pool, progress)
-        await pool.close()
-        await nc.close()
+        try:
+            pos = await rebuild(EventLog(nc, stream=settings.stream), pool, progress)
+        except ProjectorBusy as exc:
+            print(f"muster: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await pool.close()
+            await nc.close()
     print(f"\nrebuilt the read models up to seq {pos}")
     return 0
 

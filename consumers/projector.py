@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -38,6 +38,35 @@ BOARDS_PER_SLICE = 8
 # touched once, so gathering for a moment writes a busy site once instead of per few events.
 PACE_S = 0.1
 _stored_state = msgspec.json.Decoder(str | board.State)
+# A PostgreSQL advisory lock: one projector writes a database's read models at a time, and
+# `muster rebuild` takes it too (it drops the tables a running projector writes).
+LOCK_KEY = 0x6D757374_65720001
+LOCK_POLL_S = 1.0
+
+
+class ProjectorBusy(RuntimeError):
+    """Another projector holds the read models' lock."""
+
+
+@contextlib.asynccontextmanager
+async def sole_writer(pool: asyncpg.Pool, wait: bool = True) -> AsyncIterator[None]:
+    """Hold the read models' lock on a connection of its own; it goes with the connection, so a
+    projector killed with -9 frees it. `wait` False raises ProjectorBusy instead of waiting."""
+    async with pool.acquire() as conn:
+        waited = False
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+            if not wait:
+                raise ProjectorBusy("a projector is writing the read models (muster up or "
+                                    "muster serve with the projector): stop it, then rebuild")
+            if not waited:  # polled, not blocked: a blocked query would hit command_timeout
+                log.warning("another projector writes the read models; standing by")
+                waited = True
+            await asyncio.sleep(LOCK_POLL_S)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # the pool's reset unlocks all the same
+                await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
 
 
 async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str = NAME) -> int:
@@ -190,6 +219,10 @@ class Projector:
                 await asyncio.sleep(0.5)
 
     async def _run_once(self) -> None:
+        async with sole_writer(self.pool):  # a second projector waits here, a standby
+            await self._project()
+
+    async def _project(self) -> None:
         self.position = await position(self.pool)
         self.states = await load_states(self.pool)
         POSITION.set(self.position)
@@ -219,7 +252,14 @@ class Projector:
 
 async def rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, int], None],
                   chunk: int = 500) -> int:
-    """Drop the read models and fold the whole stream again; the final position."""
+    """Drop the read models and fold the whole stream again; the final position. Refused
+    (ProjectorBusy) while a projector runs against the same database."""
+    async with sole_writer(pool, wait=False):
+        return await _rebuild(log_, pool, progress, chunk)
+
+
+async def _rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, int], None],
+                   chunk: int) -> int:
     with contextlib.suppress(NotFoundError):
         await log_.js.delete_consumer(log_.stream, NAME)
     await drop_read_models(pool)

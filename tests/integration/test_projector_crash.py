@@ -234,10 +234,19 @@ async def test_muster_rebuild_cli_restores_the_read_models(
                 seq = await pool.fetchval("SELECT seq FROM projection_position")
                 return seq == last
             await wait_for(projected, 30, f"position {last}")
+            before = await snapshot(pool)
+            # Refused while that projector runs: dropping its tables under it would mix a
+            # rebuild's rows with its own.
+            proc = await asyncio.create_subprocess_exec(
+                muster_bin(), "rebuild", env=muster_env(nats_url, database_url, tmp_path),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 1, (out, err)
+            assert "a projector is writing the read models" in err.decode(), err.decode()
+            assert_same(await snapshot(pool), before)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        before = await snapshot(pool)
         # Damage the read models, so only a real drop and fold from seq 1 can restore them.
         await pool.execute("DELETE FROM timeline WHERE seq % 2 = 0")
         await pool.execute("UPDATE boards SET seq = 0, board = '{}'")
@@ -254,3 +263,40 @@ async def test_muster_rebuild_cli_restores_the_read_models(
         assert_same(await snapshot(pool), before)
     finally:
         await pool.close()
+
+
+async def test_a_second_projector_waits_for_the_first(
+        eventlog: EventLog, database_url: str) -> None:
+    """Two projectors on one database would fold the same durable consumer's messages in turns
+    and each write boards missing the other's events; the second stands by instead."""
+    last = await fill(eventlog, incidents_per_site=1)
+    pool = await db.connect(database_url)
+    try:
+        await db.migrate(pool)
+        first = asyncio.create_task(Projector(eventlog, pool).run())
+        await wait_for(lambda: position_of(pool, last), 30, f"position {last}")
+        commits: list[int] = []
+        standby = Projector(eventlog, pool, on_commit=commits.append)
+        second = asyncio.create_task(standby.run())
+        await asyncio.sleep(1.0)
+        assert standby.position == 0 and commits == []  # waiting for the lock, not folding
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        intake = Intake(eventlog)
+        await intake.start()
+        try:
+            await intake.execute("late-high", c.ConfigureSite(site=small_site("late-high")),
+                                 e.SYSTEM)
+        finally:
+            await intake.stop()
+        more = await eventlog.last_seq()
+        await wait_for(lambda: position_of(pool, more), 30, f"position {more}")
+        assert commits and commits[-1] == more  # took over once the first was gone
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+    finally:
+        await pool.close()
+
+
+async def position_of(pool: asyncpg.Pool, seq: int) -> bool:
+    return await pool.fetchval("SELECT seq FROM projection_position WHERE name=$1", NAME) == seq
