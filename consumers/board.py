@@ -19,6 +19,7 @@ from consumers.memo import Memo, NoMemo
 from consumers.roster import roster
 
 STATUSES = ("accounted", "missing", "injured", "absent", "reunified", "unknown")
+NOTES_SHOWN = 20  # a board's notes: the latest; GET /v1/incidents/{id}/timeline has them all
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -434,7 +435,11 @@ def render(state: State, memo: Memo | None = None) -> dict[str, Any]:
         "dispatch": memo.built(case.dispatch) if case and case.dispatch else None,
         "acks": memo.built(case.acks) if case else [],
         "notifications": memo.built(case.notifications) if case else [],
-        "notes": memo.built(case.notes) if case else [],
+        # The latest only: every note's update carries the part whole, and an incident's 200th
+        # note was then a 15.7 KB message to every board (the timeline keeps them all).
+        "notes": memo.part("notes", case.notes, None,
+                           lambda: msgspec.to_builtins(case.notes[-NOTES_SHOWN:])) if case else [],
+        "notes_total": len(case.notes) if case else 0,
         "flags": list(case.flags) if case else [],
         "people": memo.part("people", case.people, config, lambda: _of_concern(state, case))
         if case else [],

@@ -48,6 +48,8 @@ function render() {
   list("notifications", board.notifications,
     (n) => `${n.channel}: ${n.ok ? "sent" : "FAILED " + (n.error || "")}`);
   list("notes", board.notes || [], (n) => `${n.by}: ${n.text}`);
+  const shown = (board.notes || []).length, total = board.notes_total ?? shown;
+  text("notes-more", total > shown ? `latest ${shown} of ${total}; the timeline has all` : "");
   list("flags", board.flags || [], (f) => f);
 }
 

@@ -206,3 +206,12 @@ def test_a_head_count_stores_people_in_roster_order() -> None:
     case = board.current(state)
     assert case is not None
     assert list(case.people) == ["s-1", "s-2", "t-1", "s-3", "s-4", "t-2"]
+
+
+def test_a_board_shows_the_latest_notes_and_counts_them_all() -> None:
+    notes = [(c.AddNote(text=f"note {i}"), ctx(STAFF, at=9 + i, incident=LIVE))
+             for i in range(board.NOTES_SHOWN + 5)]
+    rendered = shown(history((press("lockdown"), ctx()), *notes))
+    assert [n["text"] for n in rendered["notes"]] == [
+        f"note {i}" for i in range(5, board.NOTES_SHOWN + 5)]
+    assert rendered["notes_total"] == board.NOTES_SHOWN + 5
