@@ -102,6 +102,7 @@ async def scenario(config: DrillConfig, r: Rig) -> Result:
     if config.notify:
         await r.measure_apprise(config.apprise_count, 50.0)
     await r.open_boards(config.boards, config.board_processes)
+    await r.warm(config.concurrency)
     t0, clock = time.perf_counter(), time.time() - time.perf_counter()
     await r.watch(config.duration + config.start_within + 120)
     r.floors.under_load(config.duration + config.start_within, config.sites)

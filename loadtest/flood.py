@@ -61,6 +61,7 @@ async def scenario(config: FloodConfig, r: Rig) -> Result:
     await r.open_boards(config.boards, config.board_processes)
     plan = traffic.background(int(config.rate * config.duration), incidents, r.sites,
                               config.seed)
+    await r.warm(config.concurrency)
     t0 = time.perf_counter()
     before = await last_seq(r)
     await r.watch(config.duration + 120)

@@ -68,6 +68,7 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
     background = traffic.background(int(config.background * config.duration),
                                     {s: i for s, i in incidents.items() if i}, r.sites,
                                     config.seed)
+    await r.warm(config.concurrency)
     t0, clock = time.perf_counter(), time.time() - time.perf_counter()
     await r.watch(config.duration + 120)
     r.floors.under_load(config.duration, config.sites)
