@@ -1,7 +1,9 @@
 """The alert floor: Apprise's own `notify()` to the same sink, with no Muster in the way.
 
 One send at a time from one thread of the load generator, paced at the press rate, before the
-presses (on a quiet server, as the JetStream floor). Latency is the sink's arrival time minus the
+presses (on a quiet server, as the JetStream floor), and again beside them (under load, to the
+paths `/direct-load/N`), so press → first alert can be set against what the same send costs on
+the same busy machine. Latency is the sink's arrival time minus the
 call's start, both `time.time()`. Each send posts to a path of its own, `/direct/N`, so its
 arrival is unambiguous; the Apprise objects are built before any timing, as Muster's sender
 builds one per channel once. Title and body are alert-sized, so the bytes match too.
@@ -29,12 +31,12 @@ class Direct:
     arrived: int = 0  # of all calls, those the sink took
 
 
-def clients(sink_url: str, count: int) -> list[apprise.Apprise]:
+def clients(sink_url: str, count: int, path: str = "direct") -> list[apprise.Apprise]:
     out = []
     for i in range(count):
         client = apprise.Apprise()
-        if not client.add(f"{sink_url}/direct/{i}"):
-            raise ValueError(f"Apprise refused the sink URL {sink_url}/direct/{i}")
+        if not client.add(f"{sink_url}/{path}/{i}"):
+            raise ValueError(f"Apprise refused the sink URL {sink_url}/{path}/{i}")
         out.append(client)
     return out
 
@@ -52,14 +54,15 @@ def send_all(targets: list[apprise.Apprise], rate: float) -> tuple[list[float], 
     return starts, ok
 
 
-async def run(sink_url: str, log: SinkLog, count: int, rate: float) -> Direct:
-    targets = await asyncio.to_thread(clients, sink_url, count)
+async def run(sink_url: str, log: SinkLog, count: int, rate: float,
+              path: str = "direct") -> Direct:
+    targets = await asyncio.to_thread(clients, sink_url, count, path)
     starts, ok = await asyncio.to_thread(send_all, targets, rate)
     deadline = time.monotonic() + ARRIVE_WITHIN_S
     arrived: dict[int, float] = {}
     while True:  # the sink logs a POST before it answers, so this is at most one poll
-        for a in log.on("/direct/"):
-            arrived.setdefault(int(a.path.removeprefix("/direct/")), a.t)
+        for a in log.on(f"/{path}/"):
+            arrived.setdefault(int(a.path.removeprefix(f"/{path}/")), a.t)
         if len(arrived) >= count or time.monotonic() >= deadline:
             break
         await asyncio.sleep(POLL_S)

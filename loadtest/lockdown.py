@@ -72,12 +72,15 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
     t0, clock = time.perf_counter(), time.time() - time.perf_counter()
     await r.watch(config.duration + 120)
     r.floors.under_load(config.duration, config.sites)
+    if config.notify:
+        r.apprise_under_load(config.duration, config.press_rate)
     behind = asyncio.create_task(r.sender.paced(background, config.background,
                                                 config.concurrency))
     p_samples, p_cmds, o_samples, o_cmds = await live(r.sender, live_site,
                                                       r.sites.rooms[live_site], config)
     b_samples = await behind
     await r.floors.join()
+    await r.apprise_join()
     server, usage = await r.watched()
     window = max(s.end for s in b_samples) - min(s.start for s in b_samples)
     settled = await settle(r, {"press": (p_samples, p_cmds), "all clear, close": (
@@ -126,7 +129,9 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
             "press → every board ÷ WebSocket echo (under load)": (
                 "press → every board", "raw WebSocket echo (under load)"),
             "press → first alert ÷ direct Apprise (quiet)": ("press → first alert",
-                                                             "direct Apprise send (quiet)")},
+                                                             "direct Apprise send (quiet)"),
+            "press → first alert ÷ direct Apprise (under load)": (
+                "press → first alert", "direct Apprise send (under load)")},
         bounds, {"background commands (= events) accepted per second":
                  settled.accepted["background"] / window if window > 0 else 0.0},
         counts, server, usage, settled, losses,

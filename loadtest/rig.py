@@ -35,8 +35,10 @@ class Rig:
     sink: SinkLog
     boards: Boards | RemoteBoards = field(default_factory=lambda: Boards([]))
     apprise_floor: direct.Direct = field(default_factory=direct.Direct)
+    apprise_loaded: direct.Direct = field(default_factory=direct.Direct)
     _probe: Probe | None = None
     _own_lag: asyncio.Task[list[float]] | None = None
+    _apprise_task: asyncio.Task[direct.Direct] | None = None
 
     @property
     def ws_base(self) -> str:
@@ -61,6 +63,15 @@ class Rig:
 
     async def measure_apprise(self, count: int, rate: float) -> None:
         self.apprise_floor = await direct.run(self.stack.sink_url, self.sink, count, rate)
+
+    def apprise_under_load(self, seconds: float, rate: float) -> None:
+        """Direct Apprise sends beside the load, from now for about `seconds`."""
+        self._apprise_task = asyncio.create_task(direct.run(
+            self.stack.sink_url, self.sink, max(1, int(seconds * rate)), rate, "direct-load"))
+
+    async def apprise_join(self) -> None:
+        if self._apprise_task is not None:
+            self.apprise_loaded = await self._apprise_task
 
     async def watch(self, seconds: float) -> None:
         """Start watching Muster (CPU, loop lag, intake histogram, conflicts) and this

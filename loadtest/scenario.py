@@ -41,6 +41,9 @@ def add_floors(rec: Recorder, rig: Rig) -> dict[str, hdr.Latency]:
     if rig.apprise_floor.latencies:
         rec.add("direct Apprise send (quiet)", ((rec.t0, lat) for lat in
                                                 rig.apprise_floor.latencies), floor=True)
+    if rig.apprise_loaded.latencies:
+        rec.add("direct Apprise send (under load)", ((rec.t0, lat) for lat in
+                                                     rig.apprise_loaded.latencies), floor=True)
     return rec.histograms()
 
 
