@@ -5,8 +5,8 @@ client; a snapshot received then counts as delivering everything up to its `seq`
 
 Each socket is driven by websockets' sans-I/O protocol from a plain asyncio.Protocol: frames are
 parsed as bytes arrive, with no task, queue or future per message. With websockets' asyncio
-client, that machinery was about half of a board process's CPU (py-spy, lockdown load), and the
-two board processes took ~50 % of a core beside the Muster they measure.
+client the two board processes took 44-52 % of a core beside the Muster they measure (40 s
+lockdown runs); with this, 33-39 %.
 """
 
 import asyncio
@@ -47,6 +47,8 @@ class Wire(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[str] = loop.create_future()
+        # A connection lost after a timeout fails `opened` with nobody left to await it.
+        self.opened.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
