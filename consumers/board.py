@@ -400,6 +400,8 @@ def _site_counts(rooms: dict[str, dict[str, int]]) -> dict[str, int]:
 
 def _of_concern(state: State, case: Case) -> list[dict[str, Any]]:
     """Missing and injured people by name: what staff and commanders act on first."""
+    if not any(counts.get("missing") or counts.get("injured") for counts in case.tally.values()):
+        return []  # the usual case, from the per-room counts: no walk over every person
     names = roster(state.config).names
     return [{"id": pid, "name": names.get(pid, pid), "status": p.status, "room": p.room}
             for pid, p in case.people.items() if p.status in ("missing", "injured")]
