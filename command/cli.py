@@ -25,7 +25,7 @@ import uvloop
 from command import admin, auth, db
 from command import config as settings_mod
 from command import site as site_file
-from command.config import Settings
+from command.config import COMPONENTS, Settings
 from command.embedded import (
     EmbeddedError,
     EmbeddedNats,
@@ -322,7 +322,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int)
     up.add_argument("--host")
     serve = sub.add_parser("serve", help="run some components against external servers")
-    serve.add_argument("--components", default="intake,projector,boards,notifier")
+    serve.add_argument("--components", default=",".join(COMPONENTS))
     serve.add_argument("--port", type=int)
     serve.add_argument("--host")
     migrate = sub.add_parser("migrate", help="apply the database migrations")
@@ -390,8 +390,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"muster: MUSTER_APART names {', '.join(wrong)}; only "
                   f"{' and '.join(APART)} can run apart", file=sys.stderr)
             return 2
-        everything = ("intake", "projector", "boards", "notifier")
-        mine = tuple(x for x in everything if x not in named)
+        mine = tuple(x for x in COMPONENTS if x not in named)
         return uvloop.run(_up(settings, args.demo, mine, tuple(x for x in APART if x in named)))
     if args.cmd == "serve":
         if settings.embedded:

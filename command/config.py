@@ -7,6 +7,9 @@ from typing import Any
 
 import msgspec
 
+# The parts of a Muster process: `muster up` runs them all, `muster serve --components` any.
+COMPONENTS = ("intake", "projector", "boards", "notifier")
+
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nats_url: str | None = None

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 from command import auth, db, metrics
 from command import commands as c
 from command import site as site_file
-from command.config import Settings
+from command.config import COMPONENTS, Settings
 from command.embedded import EmbeddedNats, EmbeddedPostgres, bind_error, reach_db, reach_nats
 from command.eventlog import EventLog
 from command.events import SYSTEM
@@ -51,7 +51,6 @@ from consumers.report_api import report_routes
 from consumers.sender import AppriseSender
 
 log = logging.getLogger("muster")
-COMPONENTS = ("intake", "projector", "boards", "notifier")
 OWN_METRICS = {
     "intake": (metrics.INTAKE_REQUESTS, metrics.INTAKE_LATENCY, metrics.EVENTS_APPENDED,
                metrics.INTAKE_CONFLICTS),

@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 import yaml  # PyYAML comes with apprise, a dependency of Muster
 
-from command.config import Settings
+from command.config import COMPONENTS, Settings
 from command.embedded import nats_binary
-from consumers.main import COMPONENTS
 from tests.deploy.nats_cluster import COMPOSE, DEPLOY, K8S, ROOT, Cluster, Layout, k8s_config
 
 K8S_DIR = DEPLOY / "k8s"
