@@ -37,6 +37,8 @@ HELP = {
     "press_rate": "live presses per second", "cycle": "presses per lockdown before its close",
     "rate": "commands (= events) per second, open loop", "aim": "events/s intake must sustain",
     "start_within": "seconds over which the drills start",
+    "ceiling_s": "seconds of the plan first sent to a bare aiohttp + JetStream intake, "
+                 "for the ceiling (0: none)",
     "board_processes": "processes that read the boards (0: the load generator's own loop)",
 }
 

@@ -171,6 +171,8 @@ async def scenario(config: DrillConfig, r: Rig) -> Result:
         "drill", config, rec, hist, {
             "report → 202 ÷ raw publish (under load)": ("report → 202",
                                                         "raw publish (under load)"),
+            "report → 202 ÷ raw HTTP intake (under load)": ("report → 202",
+                                                            "raw HTTP intake (under load)"),
             "report → every board ÷ WebSocket echo (under load)": (
                 "report → every board", "raw WebSocket echo (under load)"),
             "drill start → first DRILL alert ÷ direct Apprise (quiet)": (

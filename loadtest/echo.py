@@ -12,12 +12,9 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
 
 import msgspec
 import uvloop
@@ -25,18 +22,17 @@ from aiohttp import WSMsgType, web
 from websockets.asyncio.client import ClientConnection, connect
 
 from loadtest.pacer import Sample, open_loop
-from loadtest.stack import free_port
+from loadtest.serverproc import ServerProcess
 
 MESSAGE_BYTES = 300  # about one board update
 ECHO_TIMEOUT_S = 5.0
 DEADLINE_S = 30.0
 MAX_IN_FLIGHT = 1000  # far above any rate we pace at: only a stalled server should reach it
 CONNECT_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 10.0
 
 
 class EchoError(RuntimeError):
-    """The echo server did not start, or an echo never came back on its connection."""
+    """An echo never came back on its connection."""
 
 
 # --- the server, in its own process ----------------------------------------------------------
@@ -92,51 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-@dataclass
-class EchoServer:
+class EchoServer(ServerProcess):
     """`with EchoServer() as echo:` runs the echo server at `echo.url` for the block."""
 
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[str] | None = None
-    echoed: int | None = None
+    def __init__(self) -> None:
+        super().__init__("loadtest.echo")
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loadtest.echo", "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            text=True, cwd=Path(__file__).resolve().parent.parent)
-        assert self.proc.stdout is not None
-        if self.proc.stdout.readline().strip() != "listening":  # bounded: it exits on failure
-            self.stop()
-            raise EchoError(f"the echo server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        """SIGTERM, and the count of echoes it printed; SIGKILL if it hangs."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = self.proc.communicate(timeout=STOP_TIMEOUT_S)
-            self.echoed = int(out.split()[-1]) if out.strip() else None
-        except (subprocess.TimeoutExpired, ValueError):
-            self.proc.kill()
-            self.proc.wait()
-
-    def __enter__(self) -> EchoServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+    @property
+    def echoed(self) -> int | None:
+        return self.served
 
 
 # --- the client, in the load generator -------------------------------------------------------

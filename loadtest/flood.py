@@ -30,6 +30,7 @@ class FloodConfig(Common):
     duration: float = 30.0
     rate: float = 2000.0  # commands (= events) per second, open loop
     aim: float = 2000.0  # events/s intake must sustain
+    ceiling_s: float = 10.0  # seconds of the plan first sent to the raw HTTP intake (0: none)
 
 
 def per_second(samples: list[Sample[Answer]]) -> list[int]:
@@ -40,6 +41,13 @@ def per_second(samples: list[Sample[Answer]]) -> list[int]:
     t0 = min(s.start for s in samples if s.started)
     seconds = Counter(int(s.end - t0) for s in ok)
     return [seconds.get(i, 0) for i in range(max(seconds) + 1)]
+
+
+def rate_of(samples: list[Sample[Answer]]) -> float:
+    """Accepted answers per second, from the first send to the last accepted answer."""
+    ok = [s for s in samples if accepted(s)]
+    window = (max(s.end for s in ok) - min(s.start for s in samples if s.started)) if ok else 0.0
+    return len(ok) / window if window > 0 else 0.0
 
 
 def steady(counts: list[int], trim: int = 2) -> list[int]:
@@ -61,6 +69,9 @@ async def scenario(config: FloodConfig, r: Rig) -> Result:
     await r.open_boards(config.boards, config.board_processes)
     plan = traffic.background(int(config.rate * config.duration), incidents, r.sites,
                               config.seed)
+    ceiling = await r.floors.intake_ceiling(plan[:int(config.rate * config.ceiling_s)],
+                                            config.rate, config.concurrency) \
+        if config.ceiling_s > 0 else []
     await r.warm(config.concurrency)
     t0 = time.perf_counter()
     before = await last_seq(r)
@@ -72,14 +83,18 @@ async def scenario(config: FloodConfig, r: Rig) -> Result:
     written = await last_seq(r) - before
     ok = [s for s in samples if accepted(s)]
     window = (max(s.end for s in ok) - min(s.start for s in samples)) if ok else 0.0
+    raw = rate_of(ceiling)  # type: ignore[arg-type]
     settled = await settle(r, {"flood": (samples, plan)}, config.deliver_within_s)
     rec = Recorder(t0)
     rec.add("command → 202", points(samples))
     rec.add("command → every board", settled.reaches["flood"].every)
     hist = add_floors(rec, r)
     seconds = steady(per_second(samples))
-    sustained = len(ok) / window if window > 0 else 0.0
+    sustained = rate_of(samples)
     throughput = {"commands (= events) accepted per second": sustained,
+                  "raw HTTP intake, same plan, accepted per second": raw,
+                  "Muster's rate as % of the raw HTTP intake's": 100 * sustained / raw
+                  if raw else 0.0,
                   "events appended to the stream per second (any writer)":
                       written / window if window > 0 else 0.0,
                   "accepted in the worst steady second": float(min(seconds, default=0)),
@@ -104,6 +119,8 @@ async def scenario(config: FloodConfig, r: Rig) -> Result:
             "command → 202 ÷ raw publish (quiet)": ("command → 202", "raw publish (quiet)"),
             "command → 202 ÷ raw publish (under load)": ("command → 202",
                                                          "raw publish (under load)"),
+            "command → 202 ÷ raw HTTP intake (under load)": ("command → 202",
+                                                             "raw HTTP intake (under load)"),
             "command → every board ÷ WebSocket echo (under load)": (
                 "command → every board", "raw WebSocket echo (under load)")},
         bounds, throughput, counts, server, usage, settled, losses,

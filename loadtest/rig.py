@@ -131,6 +131,7 @@ async def rig(sites: int, notify: bool = True, keep: bool = False,
             await wait_boards(http, base, stack.tokens["responder"], bench.ids)
             out = Rig(stack=stack, http=http, sender=Sender(http, base, stack.tokens),
                       sites=bench, floors=floors, sink=SinkLog(stack.sink_log))
+            floors.send_with(out.sender)
             try:
                 yield out
             finally:

@@ -65,7 +65,8 @@ def build(scenario: str, config: Common, rec: Recorder, hist: dict[str, hdr.Late
         cpu=usage, errors=refusals(settled, rig.floors.errors()), losses=losses,
         notes=[*notes, "rate limits off (MUSTER_RATE_*=0): one client address, one token "
                "per role", "floors: 'quiet' before the load, 'under load' at "
-               "20/s beside it; the echo server is aiohttp in a process of its own"],
+               "20/s beside it; the echo server and the raw HTTP intake are aiohttp in "
+               "processes of their own"],
         histograms={k: h.encoded() for k, h in hist.items()},
         plot=str(config.plot) if config.plot else None)
     if config.plot is not None:

@@ -51,6 +51,9 @@ async def test_lockdown_in_small_keeps_within_ten_times_the_bounds(tmp_path: Pat
     assert _bound(result, "press → 202 p99 ÷ raw publish p99 (under load)") <= 3 * LOOSE, table
     assert _bound(result, "press → every board p99") < 50 * LOOSE, table
     assert _bound(result, "press → first alert p99") < 250 * LOOSE, table
+    for floor in ("raw HTTP intake (quiet)", "raw HTTP intake (under load)"):
+        assert result.latency[floor].n > 0, table  # every one answered 202
+    assert result.ratios["press → 202 ÷ raw HTTP intake (under load)"] > 0, table
     assert (tmp_path / "lockdown.png").read_bytes().startswith(b"\x89PNG"), table
     again = msgspec.json.decode(result.json(), type=Result)
     assert again.latency == result.latency and again.histograms.keys() == result.latency.keys()
@@ -75,7 +78,7 @@ async def test_drill_in_small_finishes_every_site_and_pages_no_live_channel() ->
 
 @pytest.mark.timeout(240)
 async def test_flood_in_small_accepts_every_command_at_its_rate() -> None:
-    config = FloodConfig(**SMALL, boards=4, duration=5.0, rate=200.0, aim=200.0)
+    config = FloodConfig(**SMALL, boards=4, duration=5.0, rate=200.0, aim=200.0, ceiling_s=2.0)
     async with rig(config.sites, config.notify, concurrency=config.concurrency) as r:
         result = await flood(config, r)
     table = result.table()
@@ -85,3 +88,10 @@ async def test_flood_in_small_accepts_every_command_at_its_rate() -> None:
     # open loop at 200/s: a tenth of that sustained means intake fell tenfold behind
     assert _bound(result, "sustained intake") >= 200 / LOOSE, table
     assert _bound(result, "command → every board p99") < 50 * LOOSE, table
+    # the ceiling: the plan's first 2 s sent to the bare aiohttp + JetStream intake, all taken
+    ceiling = result.latency["raw HTTP intake (quiet, at the flood's rate)"]
+    assert ceiling.n == 400, table
+    raw = result.throughput["raw HTTP intake, same plan, accepted per second"]
+    assert 200 / LOOSE <= raw <= 250, table
+    assert result.throughput["Muster's rate as % of the raw HTTP intake's"] == pytest.approx(
+        100 * result.throughput["commands (= events) accepted per second"] / raw), table
