@@ -48,6 +48,10 @@ class ProjectorBusy(RuntimeError):
     """Another projector holds the read models' lock."""
 
 
+class StaleStates(RuntimeError):
+    """The read models moved past the states a writer holds: another projector wrote them."""
+
+
 @contextlib.asynccontextmanager
 async def sole_writer(pool: asyncpg.Pool, wait: bool = True) -> AsyncIterator[None]:
     """Hold the read models' lock on a connection of its own; it goes with the connection, so a
@@ -170,16 +174,21 @@ def _incident_row(seq: int, site: str, case: board.Case) -> tuple[Any, ...]:
             inc.false_alarm, seq, _json.encode(doc).decode())
 
 
-async def apply(pool: asyncpg.Pool, states: dict[str, board.State],
+async def apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
                 items: Iterable[tuple[int, bytes]], name: str = NAME,
                 memos: dict[str, Memo] | None = None) -> tuple[int, dict]:
-    """Fold `items` into the read models in one transaction; the new position and states."""
+    """Fold `items` into the read models in one transaction; the new position and states.
+    `states` are the read models at position `at`, or StaleStates is raised and nothing
+    written: the lock alone cannot tell a projector whose lock connection died that a standby
+    took over, and its next batch would fold onto states older than the rows."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO projection_position(name, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING",
             name)
         pos = int(await conn.fetchval(
             "SELECT seq FROM projection_position WHERE name=$1 FOR UPDATE", name))
+        if pos != at:
+            raise StaleStates(f"the read models are at {pos}, this projector's states at {at}")
         batch = Batch(dict(states), memos)
         last = pos
         for i, (seq, data) in enumerate(items, 1):
@@ -236,8 +245,8 @@ class Projector:
                 started = time.monotonic()
                 delivered = in_order(delivered, msgs)
                 items = [(m.metadata.sequence.stream, m.data) for m in msgs]
-                self.position, self.states = await apply(self.pool, self.states, items,
-                                                         memos=self.memos)
+                self.position, self.states = await apply(self.pool, self.states, self.position,
+                                                         items, memos=self.memos)
                 await msgs[-1].ack()  # AckPolicy.ALL: the last acks the batch
                 POSITION.set(self.position)
                 LAG.set(msgs[-1].metadata.num_pending)
@@ -270,10 +279,10 @@ async def _rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, 
     async for seq, event in log_.read(1, end):
         items.append((seq, e.encode(event)))
         if len(items) >= chunk:
-            pos, states = await apply(pool, states, items)
+            pos, states = await apply(pool, states, pos, items)
             items = []
             progress(pos, end)
     if items:
-        pos, states = await apply(pool, states, items)
+        pos, states = await apply(pool, states, pos, items)
     progress(end, end)
     return pos

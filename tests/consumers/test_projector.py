@@ -21,7 +21,7 @@ from command.eventlog import EventLog
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.intake import Intake
 from consumers.memo import Memo
-from consumers.projector import NAME, Projector, apply, load_states, position
+from consumers.projector import NAME, Projector, StaleStates, apply, load_states, position
 from tests.conftest import small_site, with_database
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -122,7 +122,7 @@ async def other_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
 
 async def test_story_fills_every_read_model(pool: asyncpg.Pool) -> None:
     items = story()
-    pos, states = await apply(pool, {}, items)
+    pos, states = await apply(pool, {}, 0, items)
     assert pos == len(items)
     assert set(states) == {"north-high", "south-high"}
     got = await rows(pool)
@@ -136,13 +136,10 @@ async def test_story_fills_every_read_model(pool: asyncpg.Pool) -> None:
 
 async def test_apply_twice_changes_nothing_the_second_time(pool: asyncpg.Pool) -> None:
     items = story()
-    pos, states = await apply(pool, {}, items)
+    pos, states = await apply(pool, {}, 0, items)
     before = await rows(pool)  # boards.updated_at included: a rewrite would move it
-    again, states_again = await apply(pool, states, items)
+    again, states_again = await apply(pool, states, pos, items)
     assert (again, states_again) == (pos, states)
-    assert await rows(pool) == before
-    again, _ = await apply(pool, {}, items)  # even without the states, the position decides
-    assert again == pos
     assert await rows(pool) == before
 
 
@@ -150,26 +147,47 @@ async def test_items_at_or_below_the_position_are_skipped_unread(
         pool: asyncpg.Pool, other_pool: asyncpg.Pool) -> None:
     items = story()
     k = len(items) // 2
-    pos, states = await apply(pool, {}, items[:k])
+    pos, states = await apply(pool, {}, 0, items[:k])
     assert pos == k
     # Garbage at or below the position, and a repeat inside the batch, are never decoded.
     stale = [(seq, b"not an event") for seq, _ in items[:k]]
     batch = [*stale, items[k], items[k], *items[k + 1:]]
-    pos, _ = await apply(pool, states, batch)
+    pos, _ = await apply(pool, states, k, batch)
     assert pos == len(items)
-    await apply(other_pool, {}, items)
+    await apply(other_pool, {}, 0, items)
     assert await rows(pool, wall_time=False) == await rows(other_pool, wall_time=False)
 
 
 async def test_a_stale_event_below_the_position_does_not_overwrite(pool: asyncpg.Pool) -> None:
     items = story()
-    pos, states = await apply(pool, {}, items)
+    pos, states = await apply(pool, {}, 0, items)
     before = await rows(pool)
     last = e.decode(items[-1][1])
     assert last.incident_id is not None
     stale = note(pos - 1, last.site, last.incident_id)  # a valid event, just not a new one
-    assert await apply(pool, states, [stale]) == (pos, states)
+    assert await apply(pool, states, pos, [stale]) == (pos, states)
     assert await rows(pool) == before
+
+
+async def test_a_writer_whose_states_another_projector_overtook_writes_nothing(
+        pool: asyncpg.Pool) -> None:
+    """A projector whose lock connection died keeps its states while a standby takes the lock
+    and writes on; its next batch must not fold onto those older states."""
+    items = story()
+    k = len(items) // 2
+    at, states = await apply(pool, {}, 0, items[:k - 1])
+    first = items[k - 1]
+    # The standby loads what is stored and writes the rest of the story.
+    taken, _ = await apply(pool, await load_states(pool), at, items[k - 1:])
+    before = await rows(pool)
+    last = e.decode(items[-1][1])
+    assert last.incident_id is not None
+    newer = note(taken + 1, last.site, last.incident_id)
+    with pytest.raises(StaleStates, match=f"at {taken}, this projector's states at {at}"):
+        await apply(pool, states, at, [first, *items[k:], newer])
+    assert await rows(pool) == before
+    assert await position(pool) == taken
+    assert (await apply(pool, await load_states(pool), taken, [newer]))[0] == taken + 1
 
 
 def _bad_payload(items: Items) -> Items:
@@ -188,40 +206,41 @@ async def test_a_batch_that_raises_midway_commits_nothing(
         pool: asyncpg.Pool, poison: Callable[[Items], Items]) -> None:
     items = story()
     k = len(items) // 2
-    pos, states = await apply(pool, {}, items[:k])
+    pos, states = await apply(pool, {}, 0, items[:k])
     before = await rows(pool)
     given = dict(states)
     with pytest.raises((msgspec.DecodeError, msgspec.ValidationError, asyncpg.PostgresError)):
-        await apply(pool, states, poison(items[k:]))
+        await apply(pool, states, pos, poison(items[k:]))
     assert await position(pool) == pos
     assert await rows(pool) == before
     assert states == given and all(states[s] is given[s] for s in given)
-    pos, _ = await apply(pool, states, items[k:])  # the same states carry on as if nothing was
+    pos, _ = await apply(pool, states, pos, items[k:])  # the same states carry on as if nothing was
     assert pos == len(items)
 
 
 async def test_resuming_from_stored_state_equals_one_fold(
         pool: asyncpg.Pool, other_pool: asyncpg.Pool) -> None:
     items = story()
-    await apply(other_pool, {}, items)
+    await apply(other_pool, {}, 0, items)
     want = await rows(other_pool, wall_time=False)
     for k in range(1, len(items)):
         await db.drop_read_models(pool)
-        await apply(pool, {}, items[:k])
+        await apply(pool, {}, 0, items[:k])
         # What a restarted projector does: states from PostgreSQL, not from memory.
-        await apply(pool, await load_states(pool), items[k:])
+        await apply(pool, await load_states(pool), k, items[k:])
         assert await rows(pool, wall_time=False) == want, f"split at {k}"
 
 
 async def test_boards_rendered_with_memos_batch_after_batch_equal_one_fold(
         pool: asyncpg.Pool, other_pool: asyncpg.Pool) -> None:
     items = story()
-    await apply(other_pool, {}, items)  # no memos: every part rendered afresh
+    await apply(other_pool, {}, 0, items)  # no memos: every part rendered afresh
     want = await rows(other_pool, wall_time=False)
     memos: dict[str, Memo] = {}
     states: dict = {}
+    at = 0
     for item in items:  # one event a batch: each render reuses the parts the last one made
-        _, states = await apply(pool, states, [item], memos=memos)
+        at, states = await apply(pool, states, at, [item], memos=memos)
     assert set(memos) == {"north-high", "south-high"}
     assert await rows(pool, wall_time=False) == want
 

@@ -300,3 +300,49 @@ async def test_a_second_projector_waits_for_the_first(
 
 async def position_of(pool: asyncpg.Pool, seq: int) -> bool:
     return await pool.fetchval("SELECT seq FROM projection_position WHERE name=$1", NAME) == seq
+
+
+async def test_a_projector_that_lost_its_lock_unawares_leaves_the_read_models_right(
+        eventlog: EventLog, database_url: str, second_database: str) -> None:
+    """The lock's connection alone dies (an idle timeout, an admin's pg_terminate_backend)
+    while PostgreSQL stays up: a standby takes the lock, and the first folds on until its next
+    batch finds the read models moved past its states. What they end with is a fold from 1."""
+    last = await fill(eventlog, incidents_per_site=1)
+    pool = await db.connect(database_url)
+    tasks: list[asyncio.Task[None]] = []
+    held = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    try:
+        await db.migrate(pool)
+        tasks.append(asyncio.create_task(Projector(eventlog, pool).run()))
+        await wait_for(lambda: position_of(pool, last), 30, f"position {last}")
+        tasks.append(asyncio.create_task(Projector(eventlog, pool).run()))
+        first = await pool.fetchval(held)
+        assert await pool.fetchval("SELECT pg_terminate_backend($1)", first)
+
+        async def taken() -> bool:
+            return await pool.fetchval(held) not in (None, first)
+
+        await wait_for(taken, 10, "the standby to take the lock")
+        intake = Intake(eventlog)
+        await intake.start()
+        try:  # enough batches that both fold some while they overlap
+            await intake.execute("late-high", c.ConfigureSite(site=small_site("late-high")),
+                                 e.SYSTEM)
+            for i in range(6):
+                await incident(intake, "late-high", i, last=i == 5)
+        finally:
+            await intake.stop()
+        more = await eventlog.last_seq()
+        await wait_for(lambda: position_of(pool, more), 30, f"position {more}")
+        fresh = await db.connect(second_database)
+        try:
+            await db.migrate(fresh)
+            assert await rebuild(eventlog, fresh, lambda done, total: None) == more
+            assert_same(await snapshot(pool), await snapshot(fresh))
+        finally:
+            await fresh.close()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await pool.close()
