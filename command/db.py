@@ -55,4 +55,5 @@ async def drop_read_models(pool: asyncpg.Pool, position: str = "projector") -> N
     tables = [t for t in READ_MODELS if t != "projection_position"]
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("TRUNCATE " + ", ".join(tables))
-        await conn.execute("DELETE FROM projection_position WHERE name = $1", position)
+        await conn.execute("DELETE FROM projection_position WHERE name = $1 OR name = $2",
+                           position, f"{position}.states")

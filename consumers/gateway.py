@@ -23,7 +23,7 @@ from command import events as e
 from command.eventlog import EventLog
 from consumers import board, redact
 from consumers.memo import Memo
-from consumers.projector import load_states, position
+from consumers.projector import load_states, states_position
 
 log = logging.getLogger("muster.gateway")
 CONNECTED = Gauge("muster_boards_connected", "WebSocket board clients connected")
@@ -123,7 +123,7 @@ class Gateway:
             try:
                 async with self.pool.acquire() as conn, conn.transaction(
                         isolation="repeatable_read", readonly=True):
-                    start = await position(conn)
+                    start = await states_position(conn)
                     self.states = await load_states(conn)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("read models unavailable (%s); folding boards from the stream", exc)

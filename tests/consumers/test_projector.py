@@ -21,7 +21,15 @@ from command.eventlog import EventLog
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.intake import Intake
 from consumers.memo import Memo
-from consumers.projector import NAME, Projector, StaleStates, apply, load_states, position
+from consumers.projector import (
+    NAME,
+    Projector,
+    StaleStates,
+    apply,
+    load_states,
+    position,
+    states_position,
+)
 from tests.conftest import small_site, with_database
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -53,11 +61,15 @@ class Story:
         return events[0].incident_id
 
 
-def story() -> Items:
-    """Two sites: one incident reported, cleared and closed, and one left open per site."""
+def story(late_site: bool = False) -> Items:
+    """Two sites: one incident reported, cleared and closed, and one left open per site; with
+    `late_site`, a third configured midway, with a press of its own."""
     s = Story()
     for site in ("north-high", "south-high"):
         s.do(site, c.ConfigureSite(site=small_site(site)), e.SYSTEM)
+    if late_site:
+        s.do("east-high", c.ConfigureSite(site=small_site("east-high")), e.SYSTEM)
+        s.do("east-high", c.RaiseAlert(kind="medical", room="GYM"))
     inc = s.do("north-high", c.RaiseAlert(kind="armed_intruder", room="B-112"))
     for room, status in (("A-101", "secured"), ("B-112", "needs_help"), ("GYM", "clear")):
         s.do("north-high", c.ReportRoomStatus(status=status, present=2, missing=["s-2"]),
@@ -126,7 +138,8 @@ async def test_story_fills_every_read_model(pool: asyncpg.Pool) -> None:
     assert pos == len(items)
     assert set(states) == {"north-high", "south-high"}
     got = await rows(pool)
-    assert got["projection_position"] == [{"name": NAME, "seq": len(items)}]
+    assert got["projection_position"] == [{"name": NAME, "seq": len(items)},
+                                          {"name": f"{NAME}.states", "seq": len(items)}]
     assert [r["site"] for r in got["sites"]] == ["north-high", "south-high"]
     assert sorted((r["site"], r["status"]) for r in got["incidents"]) == [
         ("north-high", "closed"), ("north-high", "open"), ("south-high", "open")]
@@ -183,11 +196,49 @@ async def test_a_writer_whose_states_another_projector_overtook_writes_nothing(
     last = e.decode(items[-1][1])
     assert last.incident_id is not None
     newer = note(taken + 1, last.site, last.incident_id)
-    with pytest.raises(StaleStates, match=f"at {taken}, this projector's states at {at}"):
+    with pytest.raises(StaleStates, match=f"at {taken}, this projector's rows at {at}"):
         await apply(pool, states, at, [first, *items[k:], newer])
     assert await rows(pool) == before
     assert await position(pool) == taken
     assert (await apply(pool, await load_states(pool), taken, [newer]))[0] == taken + 1
+
+
+async def board_seqs(pool: asyncpg.Pool) -> dict[str, int]:
+    return {r["site"]: r["seq"] for r in await pool.fetch("SELECT site, seq FROM boards")}
+
+
+@pytest.mark.parametrize(("saved_at", "crashed_at"), [(0, 9), (4, 12), (9, 20), (15, 30)])
+async def test_states_saved_at_a_checkpoint_resume_to_one_fold(
+        pool: asyncpg.Pool, other_pool: asyncpg.Pool, saved_at: int, crashed_at: int) -> None:
+    """Rows are written every batch and board states only at checkpoints (a new site's with
+    its first row); a projector starting again from the stored states, older than the rows,
+    folds on with no row stepping back, and ends as one fold does."""
+    items = story(late_site=True)
+    await apply(other_pool, {}, 0, items)
+    want = await rows(other_pool, wall_time=False)
+    dirty: set[str] = set()
+    states: dict = {}
+    at = 0
+    for item in items[:crashed_at]:  # one event a batch, then a crash
+        at, states = await apply(pool, states, at, [item], dirty=dirty,
+                                 checkpoint=item[0] == saved_at)
+    assert (await position(pool), await states_position(pool)) == (crashed_at, saved_at)
+    stored, seqs = await load_states(pool), await board_seqs(pool)
+    assert {s: st.seq for s, st in stored.items()} != seqs  # some states lag their rows
+    assert all(st.seq <= seqs[s] for s, st in stored.items())
+    rows_at, folded = crashed_at, saved_at
+    for start in range(saved_at, len(items), 3):  # the first batch saves the states again
+        batch = items[start:start + 3]
+        rows_at, stored = await apply(pool, stored, folded, batch, rows_at=rows_at,
+                                      dirty=dirty, checkpoint=start == saved_at)
+        folded = batch[-1][0]
+        now = await board_seqs(pool)
+        assert all(now[s] >= seqs.get(s, 0) for s in now), (folded, seqs, now)
+        seqs = now
+    assert await states_position(pool) == saved_at + 3
+    await apply(pool, stored, folded, [], rows_at=rows_at, dirty=dirty)  # the stream is quiet
+    assert not dirty
+    assert await rows(pool, wall_time=False) == want
 
 
 def _bad_payload(items: Items) -> Items:

@@ -362,8 +362,11 @@ async def positions(pool: asyncpg.Pool) -> dict[str, int]:
 async def settle(log: EventLog, pool: asyncpg.Pool, consumers: tuple[str, ...],
                  timeout: float = 40.0) -> int:
     """Wait until each consumer has folded the whole stream and the notifier has nothing left
-    to send (each send appends an event); the last seq then."""
+    to send (each send appends an event); the last seq then. The projector's stored board
+    states catch up with its rows once the stream is quiet: they are waited for too."""
     last, at, unsent = 0, {}, 0
+    if "projector" in consumers:
+        consumers = (*consumers, "projector.states")
 
     async def quiet() -> bool:
         nonlocal last, at, unsent

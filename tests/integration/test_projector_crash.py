@@ -195,8 +195,9 @@ async def test_sigkill_mid_backlog_ends_as_a_fold_from_scratch(
         logfile = tmp_path / "projector-final.log"
         proc = await start(cmd, env, logfile)
         try:
-            async def done() -> bool:
-                return await position() == last
+            async def done() -> bool:  # the stored states too, written once the stream is quiet
+                return await position() == last == await conn.fetchval(
+                    "SELECT seq FROM projection_position WHERE name=$1", f"{NAME}.states")
             await wait_for(done, 30, f"position {last}", proc, logfile)
         finally:
             if proc.returncode is None:
@@ -215,7 +216,8 @@ async def test_sigkill_mid_backlog_ends_as_a_fold_from_scratch(
         folded = await snapshot(pool)
     finally:
         await pool.close()
-    assert folded["projection_position"] == [{"name": NAME, "seq": last}]
+    assert folded["projection_position"] == [{"name": NAME, "seq": last},
+                                             {"name": f"{NAME}.states", "seq": last}]
     assert [r["seq"] for r in crashed["timeline"]] == await timeline_seqs(eventlog, last)
     assert {r["site"] for r in crashed["boards"]} == set(SITES)
     assert len(crashed["incidents"]) == 85 * len(SITES)
@@ -298,8 +300,8 @@ async def test_a_second_projector_waits_for_the_first(
         await pool.close()
 
 
-async def position_of(pool: asyncpg.Pool, seq: int) -> bool:
-    return await pool.fetchval("SELECT seq FROM projection_position WHERE name=$1", NAME) == seq
+async def position_of(pool: asyncpg.Pool, seq: int, name: str = NAME) -> bool:
+    return await pool.fetchval("SELECT seq FROM projection_position WHERE name=$1", name) == seq
 
 
 async def test_a_projector_that_lost_its_lock_unawares_leaves_the_read_models_right(
@@ -333,7 +335,7 @@ async def test_a_projector_that_lost_its_lock_unawares_leaves_the_read_models_ri
         finally:
             await intake.stop()
         more = await eventlog.last_seq()
-        await wait_for(lambda: position_of(pool, more), 30, f"position {more}")
+        await wait_for(lambda: position_of(pool, more, f"{NAME}.states"), 30, f"states at {more}")
         fresh = await db.connect(second_database)
         try:
             await db.migrate(fresh)
