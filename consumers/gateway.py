@@ -22,8 +22,9 @@ from websockets.frames import Frame, Opcode
 from command import events as e
 from command.eventlog import EventLog
 from consumers import board, redact
+from consumers.batch import load_states
 from consumers.memo import Memo
-from consumers.projector import load_states, states_position
+from consumers.projector import states_position
 
 log = logging.getLogger("muster.gateway")
 CONNECTED = Gauge("muster_boards_connected", "WebSocket board clients connected")

@@ -15,19 +15,16 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
 
 import asyncpg
-import msgspec
-from msgspec.structs import replace
 from nats.js.errors import NotFoundError
 from prometheus_client import Gauge
 
 from command import events as e
 from command.db import drop_read_models
 from command.eventlog import EventLog
-from command.site import Site
 from consumers import board, runner
+from consumers.batch import Batch, load_states
 from consumers.memo import Memo
 from consumers.runner import durable, fetch, in_order
 
@@ -35,17 +32,14 @@ log = logging.getLogger("muster.projector")
 NAME = "projector"
 LAG = Gauge("muster_projection_lag_events", "Events in the stream not yet projected")
 POSITION = Gauge("muster_projection_position", "Last stream sequence committed to PostgreSQL")
-_json = msgspec.json.Encoder()
 # The fold yields to the loop this often; it holds its own transaction, so nothing else sees it.
 EVENTS_PER_SLICE = 64
-BOARDS_PER_SLICE = 8
 # Read models may trail the live boards a little: a batch renders and writes each site it
 # touched once, so gathering for a moment writes a busy site once instead of per few events.
 PACE_S = 0.1
 # Board states are written this often (and when the stream is quiet): each touched site's state
 # was ~80 % of what a batch wrote (PostgreSQL 18 % of a core in the lockdown benchmark).
 CHECKPOINT_S = 5.0
-_stored_state = msgspec.json.Decoder(str | board.State)
 # A PostgreSQL advisory lock: one projector writes a database's read models at a time, and
 # `muster rebuild` takes it too (it drops the tables a running projector writes).
 LOCK_KEY = 0x6D757374_65720001
@@ -92,131 +86,6 @@ async def states_position(conn: asyncpg.Connection | asyncpg.Pool, name: str = N
     seq = await conn.fetchval("SELECT seq FROM projection_position WHERE name=$1",
                               f"{name}.states")
     return int(seq) if seq is not None else await position(conn, name)
-
-
-async def load_states(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, board.State]:
-    configs = {r["site"]: msgspec.json.decode(r["config"], type=Site)
-               for r in await conn.fetch("SELECT site, config FROM sites")}
-    states = {}
-    for row in await conn.fetch("SELECT site, state FROM boards"):
-        doc = _stored_state.decode(row["state"])  # an object is the older, reordered form
-        state = doc if isinstance(doc, board.State) else msgspec.json.decode(doc, type=board.State)
-        states[row["site"]] = replace(state, config=configs.get(row["site"]))
-    return states
-
-
-def _state_doc(state: board.State) -> str:
-    """The state as a JSON string inside jsonb. jsonb reorders an object's keys but keeps a
-    string verbatim, and a board renders its cases, rooms and dispatch in insertion order."""
-    return _json.encode(_json.encode(replace(state, config=None)).decode()).decode()
-
-
-class Batch:
-    """What one transaction writes: the rows touched by a run of events, last value wins."""
-
-    def __init__(self, states: dict[str, board.State], memos: dict[str, Memo] | None = None,
-                 written: int = 0) -> None:
-        self.states = states
-        self.memos = memos  # per site, across batches: a render converts only what changed
-        self.written = written  # the rows hold every event up to here: none is written again
-        self.new: set[str] = set()  # sites first folded here: a row is made if there is none
-        self.touched: set[str] = set()
-        self.sites: dict[str, board.State] = {}
-        self.configs: dict[str, tuple[int, Site]] = {}
-        self.incidents: dict[str, tuple[int, str, board.Case]] = {}
-        self.rooms: dict[tuple[str, str], tuple[str, board.Room]] = {}
-        self.timeline: list[tuple[int, str | None, str, str, Any, str]] = []
-
-    def add(self, seq: int, event: e.Event) -> None:
-        site = event.site
-        if site not in self.states:
-            self.new.add(site)
-        state = self.states.get(site) or board.empty(site)
-        state, case = board.step(state, seq, event)
-        self.states[site] = state
-        self.touched.add(site)
-        if seq <= self.written:
-            return  # folded again after a restart: its rows are already there
-        self.sites[site] = state
-        if isinstance(event, e.SiteConfigured):
-            self.configs[site] = (seq, event.data)
-        if case is not None:
-            self.incidents[case.incident.id] = (seq, site, case)
-        if case is not None and isinstance(event, e.RoomStatusReported):
-            room = case.rooms.get(event.data.room)
-            if room is not None:
-                self.rooms[(case.incident.id, room.id)] = (site, room)
-        if event.incident_id:
-            self.timeline.append((seq, event.incident_id, site, e.type_of(event),
-                                  event.occurred_at, e.encode(event).decode()))
-
-    async def write(self, conn: asyncpg.Connection, states: Iterable[str]) -> None:
-        """The rows of events past `written`, and the states of `states` (a checkpoint)."""
-        if self.configs:
-            await conn.executemany(
-                "INSERT INTO sites(site, seq, config) VALUES ($1,$2,$3) ON CONFLICT (site) "
-                "DO UPDATE SET seq=EXCLUDED.seq, config=EXCLUDED.config",
-                [(s, seq, _json.encode(cfg).decode()) for s, (seq, cfg) in self.configs.items()])
-        # A site with no row yet gets its whole row, state included, whatever else is due.
-        stored = {r["site"] for r in await conn.fetch(
-            "SELECT site FROM boards WHERE site = ANY($1::text[])", list(self.new))} \
-            if self.new else set()
-        created = self.new - stored
-        rows, whole = [], []
-        for i, s in enumerate(self.sites.keys() | created, 1):
-            st = self.states[s]
-            memo = self.memos.setdefault(s, Memo()) if self.memos is not None else None
-            rendered = _json.encode(board.render(st, memo)).decode()
-            if s in created:
-                whole.append((s, st.seq, _state_doc(st), rendered))
-            else:
-                rows.append((s, st.seq, rendered))
-            if i % BOARDS_PER_SLICE == 0:
-                await asyncio.sleep(0)  # ~0.3 ms a board: let presses in between
-        saved = []
-        for i, s in enumerate((s for s in states if s in self.states and s not in created), 1):
-            saved.append((s, _state_doc(self.states[s])))
-            if i % BOARDS_PER_SLICE == 0:
-                await asyncio.sleep(0)  # a checkpoint encodes every busy site's state
-        if whole:
-            await conn.executemany(
-                "INSERT INTO boards(site, seq, state, board) VALUES ($1,$2,$3,$4) ON CONFLICT "
-                "(site) DO UPDATE SET seq=EXCLUDED.seq, state=EXCLUDED.state, "
-                "board=EXCLUDED.board, updated_at=now()", whole)
-        if rows:
-            await conn.executemany(
-                "UPDATE boards SET seq=$2, board=$3, updated_at=now() WHERE site=$1", rows)
-        if saved:
-            await conn.executemany("UPDATE boards SET state=$2 WHERE site=$1", saved)
-        if self.incidents:
-            await conn.executemany(
-                "INSERT INTO incidents(id, site, kind, mode, status, action, opened_at, "
-                "ended_at, false_alarm, last_seq, doc) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
-                "$11) ON CONFLICT (id) DO UPDATE SET status=EXCLUDED.status, "
-                "action=EXCLUDED.action, ended_at=EXCLUDED.ended_at, "
-                "false_alarm=EXCLUDED.false_alarm, last_seq=EXCLUDED.last_seq, doc=EXCLUDED.doc",
-                [_incident_row(seq, site, case) for seq, site, case in self.incidents.values()])
-        if self.rooms:
-            await conn.executemany(
-                "INSERT INTO rooms(incident_id, site, room, status, reported_at, present, doc) "
-                "VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (incident_id, room) DO UPDATE SET "
-                "status=EXCLUDED.status, reported_at=EXCLUDED.reported_at, "
-                "present=EXCLUDED.present, doc=EXCLUDED.doc",
-                [(iid, site, r.id, r.status, r.reported_at, r.present,
-                  _json.encode(r).decode()) for (iid, _), (site, r) in self.rooms.items()])
-        if self.timeline:
-            await conn.executemany(
-                "INSERT INTO timeline(seq, incident_id, site, type, occurred_at, event) "
-                "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (seq) DO NOTHING", self.timeline)
-
-
-def _incident_row(seq: int, site: str, case: board.Case) -> tuple[Any, ...]:
-    inc = case.incident
-    doc = {**msgspec.to_builtins(inc), "site": site,
-           "protocol": msgspec.to_builtins(case.protocol) if case.protocol else None}
-    action = case.protocol.action if case.protocol else None
-    return (inc.id, site, inc.kind, inc.mode, inc.status, action, inc.opened_at, inc.ended_at,
-            inc.false_alarm, seq, _json.encode(doc).decode())
 
 
 async def apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,

@@ -20,16 +20,9 @@ from command import events as e
 from command.eventlog import EventLog
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.intake import Intake
+from consumers.batch import load_states
 from consumers.memo import Memo
-from consumers.projector import (
-    NAME,
-    Projector,
-    StaleStates,
-    apply,
-    load_states,
-    position,
-    states_position,
-)
+from consumers.projector import NAME, Projector, StaleStates, apply, position, states_position
 from tests.conftest import small_site, with_database
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)

@@ -24,7 +24,8 @@ from command import db
 from command import events as e
 from command.eventlog import EventLog
 from command.intake import Accepted, Intake
-from consumers.projector import NAME, Projector, load_states, rebuild
+from consumers.batch import load_states
+from consumers.projector import NAME, Projector, rebuild
 from tests.conftest import small_site
 
 SITES = ("north-high", "south-high", "east-high")
