@@ -63,8 +63,8 @@ class Result(msgspec.Struct, kw_only=True):
             "", head + "  (ms)"]
         for key, s in self.latency.items():
             label = ("floor: " if key in self.floors else "") + key
-            lines.append(f"{label:<44}{s.n:>8}{s.p50_ms:>9.2f}{s.p90_ms:>9.2f}{s.p99_ms:>9.2f}"
-                         f"{s.p999_ms:>9.2f}{s.max_ms:>9.2f}")
+            lines.append(f"{label:<44}{s.n:>8}" + "".join(
+                f" {ms:>8.2f}" for ms in (s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms)))
         lines += ["", "ratios (p99 ÷ p99)"]
         lines += [_row(k, "n/a" if v is None else f"{v:.2f}x") for k, v in self.ratios.items()]
         lines += ["", "bounds"]
