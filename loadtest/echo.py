@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from aiohttp import WSMsgType, web
 from websockets.asyncio.client import ClientConnection, connect
 
 from loadtest.pacer import Sample, open_loop
-from loadtest.serverproc import ServerProcess
+from loadtest.serverproc import ServerProcess, listen
 
 MESSAGE_BYTES = 300  # about one board update
 ECHO_TIMEOUT_S = 5.0
@@ -61,14 +60,7 @@ async def _serve(port: int, max_seconds: float) -> int:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print("listening", flush=True)
+    runner, stop = await listen(app, port, shutdown_timeout=2.0)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), max_seconds)
     # a close frame to each client first: otherwise cleanup waits out its timeout on them

@@ -12,9 +12,7 @@ runs it in its own process; it prints `listening` once bound and `appended N` wh
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import signal
 import sys
 
 import msgspec
@@ -23,7 +21,7 @@ import uvloop
 from aiohttp import web
 
 from loadtest import baseline
-from loadtest.serverproc import ServerProcess
+from loadtest.serverproc import ServerProcess, listen
 
 SUBJECTS = 50  # as many as the bench has sites: one subject each
 
@@ -48,14 +46,7 @@ async def _serve(port: int, nats_url: str) -> int:
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", append)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print("listening", flush=True)
+    runner, stop = await listen(app, port)
     await stop.wait()
     await runner.cleanup()
     with contextlib.suppress(Exception):

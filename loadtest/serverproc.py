@@ -6,12 +6,15 @@ line ending in the count of what it served.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+
+from aiohttp import web
 
 from loadtest.stack import free_port
 
@@ -20,6 +23,22 @@ STOP_TIMEOUT_S = 10.0
 
 class ServerError(RuntimeError):
     """The floor's server did not start."""
+
+
+async def listen(app: web.Application, port: int,
+                 shutdown_timeout: float = 60.0) -> tuple[web.AppRunner, asyncio.Event]:
+    """In the server's process: serve `app` on 127.0.0.1:`port`, say `listening`; the runner,
+    and an event SIGTERM or SIGINT sets."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("listening", flush=True)
+    return runner, stop
 
 
 @dataclass
