@@ -30,17 +30,18 @@ async def _serve(port: int, nats_url: str) -> int:
     nc = await nats.connect(nats_url, name="muster-bench-raw-intake")
     await baseline.ensure_stream(nc)
     js = nc.jetstream(timeout=baseline.ACK_TIMEOUT_S)
-    appended = 0
+    received = appended = 0
 
     async def append(request: web.Request) -> web.Response:
-        nonlocal appended
+        nonlocal received, appended
         body = await request.read()
-        n = appended = appended + 1
+        n = received = received + 1
         try:
             ack = await js.publish(f"{baseline.PREFIX}.intake.{n % SUBJECTS}", body,
                                    headers={"Nats-Msg-Id": f"intake-{port}-{n}"})
         except Exception as exc:  # the stream's failure is the answer, as intake's 503 is
             return web.json_response({"error": str(exc)}, status=503)
+        appended += 1
         return web.Response(status=202, body=msgspec.json.encode({"seq": ack.seq}),
                             content_type="application/json")
 

@@ -42,6 +42,7 @@ async def test_a_stream_that_refuses_is_a_failure_not_an_answer(nats_url: str) -
         async with aiohttp.ClientSession() as http:
             samples = await Sender(http, raw.url, {"device": ""}).paced(
                 [cmd.press("bench-00", "lockdown", "B-112")] * 3, 50.0, 3)
+    assert raw.served == 0  # nothing was appended
     failed = only_accepted(samples)
     assert [s.error for s in failed] == ["HTTP 503"] * 3
     assert all(s.value is None for s in failed)
