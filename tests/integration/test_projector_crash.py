@@ -308,8 +308,9 @@ async def position_of(pool: asyncpg.Pool, seq: int, name: str = NAME) -> bool:
 async def test_a_projector_that_lost_its_lock_unawares_leaves_the_read_models_right(
         eventlog: EventLog, database_url: str, second_database: str) -> None:
     """The lock's connection alone dies (an idle timeout, an admin's pg_terminate_backend)
-    while PostgreSQL stays up: a standby takes the lock, and the first folds on until its next
-    batch finds the read models moved past its states. What they end with is a fold from 1."""
+    while PostgreSQL stays up: a standby takes the lock while the first runs on unawares. The
+    first stops at its next delivery (the standby re-created the consumer) or its next batch
+    (StaleStates, pinned in test_projector); what they end with is a fold from 1."""
     last = await fill(eventlog, incidents_per_site=1)
     pool = await db.connect(database_url)
     tasks: list[asyncio.Task[None]] = []
@@ -328,7 +329,7 @@ async def test_a_projector_that_lost_its_lock_unawares_leaves_the_read_models_ri
         await wait_for(taken, 10, "the standby to take the lock")
         intake = Intake(eventlog)
         await intake.start()
-        try:  # enough batches that both fold some while they overlap
+        try:  # events after the takeover, for both projectors to meet
             await intake.execute("late-high", c.ConfigureSite(site=small_site("late-high")),
                                  e.SYSTEM)
             for i in range(6):
