@@ -50,7 +50,7 @@ class Batch:
         self.written = written  # the rows hold every event up to here: none is written again
         self.new: set[str] = set()  # sites first folded here: a row is made if there is none
         self.touched: set[str] = set()
-        self.sites: dict[str, board.State] = {}
+        self.boards: set[str] = set()  # sites whose board row this batch writes
         self.configs: dict[str, tuple[int, Site]] = {}
         self.incidents: dict[str, tuple[int, str, board.Case]] = {}
         self.rooms: dict[tuple[str, str], tuple[str, board.Room]] = {}
@@ -66,7 +66,7 @@ class Batch:
         self.touched.add(site)
         if seq <= self.written:
             return  # folded again after a restart: its rows are already there
-        self.sites[site] = state
+        self.boards.add(site)
         if isinstance(event, e.SiteConfigured):
             self.configs[site] = (seq, event.data)
         if case is not None:
@@ -92,7 +92,7 @@ class Batch:
             if self.new else set()
         created = self.new - stored
         rows, whole = [], []
-        for i, s in enumerate(self.sites.keys() | created, 1):
+        for i, s in enumerate(self.boards | created, 1):
             st = self.states[s]
             memo = self.memos.setdefault(s, Memo()) if self.memos is not None else None
             rendered = _json.encode(board.render(st, memo)).decode()
