@@ -102,13 +102,12 @@ async def apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
     and its next batch would fold onto states older than the rows."""
     rows_at = at if rows_at is None else rows_at
     async with pool.acquire() as conn, conn.transaction():
+        # Both positions, in one statement; read models from before checkpoints kept their
+        # states current with the rows, so a missing states position starts at the rows'.
         await conn.execute(
-            "INSERT INTO projection_position(name, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-            name)
-        # Read models from before checkpoints kept their states current with the rows.
-        await conn.execute(
-            "INSERT INTO projection_position(name, seq) SELECT $2, seq FROM projection_position "
-            "WHERE name=$1 ON CONFLICT DO NOTHING", name, f"{name}.states")
+            "INSERT INTO projection_position(name, seq) SELECT n, COALESCE((SELECT seq FROM "
+            "projection_position WHERE name=$1), 0) FROM unnest($2::text[]) AS n "
+            "ON CONFLICT DO NOTHING", name, [name, f"{name}.states"])
         pos = int(await conn.fetchval(
             "SELECT seq FROM projection_position WHERE name=$1 FOR UPDATE", name))
         if pos != rows_at:
