@@ -43,11 +43,16 @@ def per_second(samples: list[Sample[Answer]]) -> list[int]:
     return [seconds.get(i, 0) for i in range(max(seconds) + 1)]
 
 
-def rate_of(samples: list[Sample[Answer]]) -> float:
-    """Accepted answers per second, from the first send to the last accepted answer."""
+def window_of(samples: list[Sample[Answer]]) -> float:
+    """Seconds from the first send to the last accepted answer."""
     ok = [s for s in samples if accepted(s)]
-    window = (max(s.end for s in ok) - min(s.start for s in samples if s.started)) if ok else 0.0
-    return len(ok) / window if window > 0 else 0.0
+    return (max(s.end for s in ok) - min(s.start for s in samples if s.started)) if ok else 0.0
+
+
+def rate_of(samples: list[Sample[Answer]]) -> float:
+    """Accepted answers per second over `window_of`."""
+    window = window_of(samples)
+    return sum(accepted(s) for s in samples) / window if window > 0 else 0.0
 
 
 def steady(counts: list[int], trim: int = 2) -> list[int]:
@@ -82,7 +87,7 @@ async def scenario(config: FloodConfig, r: Rig) -> Result:
     server, usage = await r.watched()
     written = await last_seq(r) - before
     ok = [s for s in samples if accepted(s)]
-    window = (max(s.end for s in ok) - min(s.start for s in samples)) if ok else 0.0
+    window = window_of(samples)
     raw = rate_of(ceiling)  # type: ignore[arg-type]
     settled = await settle(r, {"flood": (samples, plan)}, config.deliver_within_s)
     rec = Recorder(t0)
