@@ -105,7 +105,8 @@ async def test_scripted_demo_lockdown(app: App) -> None:
     assert incident["status"] == "closed" and incident["ended_at"]
     types = [ev["type"] for ev in timeline["events"]]
     assert types[:3] == ["IncidentOpened", "AlertRaised", "ProtocolDeclared"]
-    assert types[-1] == "IncidentClosed"
+    # The demo's channels point at nothing: a retry's NotificationFailed may land after the close.
+    assert [t for t in types if not t.startswith("Notification")][-1] == "IncidentClosed"
     seqs = [ev["seq"] for ev in timeline["events"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert all(ev["actor"]["id"] for ev in timeline["events"])
