@@ -126,7 +126,9 @@ async def _migrate(settings: Settings) -> int:
 
 async def _site_import(settings: Settings, path: str) -> int:
     from command import commands as c
+    from command.errors import Invalid
     from command.intake import Intake
+    from consumers.rehearsal import rehearse
 
     try:
         doc = site_file.load(path)
@@ -137,7 +139,7 @@ async def _site_import(settings: Settings, path: str) -> int:
         nc = await reach_nats(nats_url)
         log = EventLog(nc, stream=settings.stream)
         await log.ensure_stream(settings.stream_replicas)
-        intake = Intake(log)
+        intake = Intake(log, rehearse=rehearse)
         # The whole stream: Intake.start waits for the stream's last seq, which a filter on
         # one site's subjects never reaches when another site wrote last.
         await intake.start()
@@ -148,6 +150,9 @@ async def _site_import(settings: Settings, path: str) -> int:
                       "nothing written")
                 return 0
             accepted, _ = await intake.execute(doc.id, c.ConfigureSite(site=doc), CLI_ACTOR)
+        except Invalid as exc:  # refused before anything was written
+            print(f"muster: {path}: {exc.field}: {exc.message}", file=sys.stderr)
+            return 2
         finally:
             await intake.stop()
             await nc.close()

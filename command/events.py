@@ -5,20 +5,26 @@ Schema evolution rules, which every change to this module must keep:
 - a field's type never changes, and a field is never renamed;
 - a removed field stays, as optional, so old events keep their meaning;
 - anything else is a breaking change: a new version of the type, with `"v": 2`, and readers
-  keep reading v1 for ever (events are never changed or deleted).
+  keep reading v1 for ever (events are never changed or deleted);
+- a constraint may narrow on input (every number is finite and bounded) but old events still
+  read: `decode` reads a field an old version wrote beyond today's bounds (NaN stored as null,
+  1e12 seconds) as the field's default, and logs it; a field without a default still fails.
 Tags are the contract's type names, written out here, never derived from class or import paths.
 """
 
+import logging
 import os
+import re
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
 from command.site import Site
 from command.types import (
     AlertKind,
+    Attempt,
     Count,
     Ident,
     Mode,
@@ -27,6 +33,8 @@ from command.types import (
     RoomStatus,
     SrpAction,
     Text,
+    TokenId,
+    Version,
 )
 
 
@@ -34,6 +42,7 @@ class Actor(msgspec.Struct, frozen=True):
     kind: Literal["device", "user", "integration", "system"]
     id: str
     role: str | None = None
+    token_id: TokenId | None = None  # the bearer token's row: `id` is its name, which only shows
 
 
 SYSTEM = Actor(kind="system", id="muster")
@@ -138,13 +147,13 @@ class HandleWithCareIssuedData(Data):
 class NotificationSentData(Data):
     channel: Ident
     event_id: str
-    attempt: int = 1
+    attempt: Attempt = 1
 
 
 class NotificationFailedData(Data):
     channel: Ident
     event_id: str
-    attempt: int
+    attempt: Attempt
     error: str
 
 
@@ -166,7 +175,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """The contract's envelope; `type` is the union tag, `data` the type's own payload."""
 
     id: str
-    v: int = 1
+    v: Version = 1
     site: Ident
     incident_id: str | None = None
     mode: Mode = "live"
@@ -266,13 +275,67 @@ EVENT_TYPES: tuple[type[Envelope], ...] = Event.__args__  # type: ignore[attr-de
 
 _decoder = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()
+log = logging.getLogger("muster.events")
+T = TypeVar("T")
+MAX_REPAIRS = 16  # fields dropped from one event before it is given up as unreadable
+# A value of the wrong type or out of bounds, at a path; not a missing or unknown field.
+_REPAIRABLE = re.compile(r"^(?:Expected `.*|Number out of range) - at `(\$[^`]*)`$", re.S)
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_PATH = re.compile(r"(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*")  # a dict's `[...]` is not followed
 SITE_SUBJECT_TOKEN = "_site"
 # Fixed namespace: a client_event_id maps to the same event ids on every replica, for ever.
 _CLIENT_NS = uuid.UUID("6f1d6c1e-4a53-4d2b-9a57-5e3c1f0b7a11")
 
 
 def decode(raw: bytes) -> Event:
+    """An event from the stream; one an old version wrote out of today's bounds is still read
+    (see `tolerant`), so no consumer stops at it."""
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        return tolerant(raw, exc, _decoder)
+
+
+def strict(raw: bytes) -> Event:
+    """The schema exactly, no repair: what intake checks a new event against before it writes."""
     return _decoder.decode(raw)
+
+
+def tolerant(raw: bytes, error: msgspec.ValidationError, decoder: msgspec.json.Decoder[T]) -> T:
+    """Read a v1 document whose fields fail today's type or bounds by dropping each such field,
+    so its default applies, one at a time; `error` is raised if that does not make it read."""
+    doc = msgspec.json.decode(raw)
+    failed = error
+    for _ in range(MAX_REPAIRS):
+        found = _REPAIRABLE.match(str(failed))
+        parent, name = _locate(doc, found[1]) if found else (None, "")
+        if parent is None or name not in parent:
+            raise error
+        log.warning("event %s: %s cannot be read as written (%s); reading its default",
+                    doc.get("id"), found[1], repr(parent[name])[:80])  # type: ignore[union-attr]
+        del parent[name]
+        try:
+            return decoder.decode(_encoder.encode(doc))
+        except msgspec.ValidationError as again:
+            failed = again
+    raise error
+
+
+def _locate(doc: object, path: str) -> tuple[dict[str, Any] | None, str]:
+    """The object holding the field at a msgspec path (`$.data.rooms[0].floor`), and its name;
+    None when the path ends anywhere but at a named field (a list item, a dict's value)."""
+    rest = path.removeprefix("$")
+    steps = _STEP.findall(rest)
+    if not _PATH.fullmatch(rest) or not steps or not steps[-1][0]:
+        return None, ""
+    for name, index in steps[:-1]:
+        if name and isinstance(doc, dict) and name in doc:
+            doc = doc[name]
+        elif index and isinstance(doc, list) and int(index) < len(doc):
+            doc = doc[int(index)]
+        else:
+            return None, ""
+    return (doc, steps[-1][0]) if isinstance(doc, dict) else (None, "")
 
 
 def encode(event: Envelope) -> bytes:

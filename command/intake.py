@@ -22,7 +22,7 @@ import msgspec
 
 from command import commands as c
 from command import events as e
-from command.errors import Unavailable
+from command.errors import Invalid, Unavailable, from_validation
 from command.eventlog import Duplicate, EventLog, WrongLastSequence
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.metrics import INTAKE_CONFLICTS
@@ -52,7 +52,8 @@ _site_only = msgspec.json.Decoder(_SiteOnly)
 
 
 class Intake:
-    def __init__(self, log_: EventLog, observe: Callable[[float], None] | None = None) -> None:
+    def __init__(self, log_: EventLog, observe: Callable[[float], None] | None = None,
+                 rehearse: Callable[[e.Envelope], None] | None = None) -> None:
         self.log = log_
         self.states: dict[str, SiteState] = {}
         # event id -> (incident, seq, is a main event): answers a retried command after any delay
@@ -64,6 +65,9 @@ class Intake:
         self._tick = asyncio.Event()
         self._sub: object | None = None
         self._observe = observe
+        # The consumers' own fold, passed in by the composition root (command/ never imports
+        # consumers/): a site file is tried through it before it is written.
+        self._rehearse = rehearse
 
     # --- the fold ------------------------------------------------------------------------
 
@@ -201,7 +205,27 @@ class Intake:
                   new_incident_id=self._incident_id(job.cmd, job.cid))  # type: ignore[arg-type]
         drafts = decide(state, job.cmd, ctx)  # type: ignore[arg-type]
         ids = e.client_event_ids(job.cid, len(drafts), start=1 if job.first_id else 0)
-        return seal(drafts, ctx, [job.first_id, *ids] if job.first_id else ids)
+        events = seal(drafts, ctx, [job.first_id, *ids] if job.first_id else ids)
+        for event in events:
+            self.admit(event)
+        return events
+
+    def admit(self, event: e.Envelope) -> None:
+        """Refuse (400, naming the field) an event its readers could not read back exactly as
+        written, or, for a site file, one the consumers could not apply: once in the stream,
+        such an event would stop every consumer that meets it."""
+        try:
+            same = e.strict(e.encode(event)) == event
+        except msgspec.ValidationError as exc:
+            raise _on_command(from_validation(exc)) from None
+        except (msgspec.MsgspecError, ValueError) as exc:  # not encodable: NaN never gets here
+            raise Invalid(f"the command cannot be recorded: {exc}", field="$") from None
+        if not same:  # e.g. a float that JSON turns into null
+            raise Invalid("the command does not read back as written", field="$")
+        # Only a site file is folded: it alone carries numbers and names from a file, and a
+        # fold of a whole school per press would cost what a panic press cannot wait.
+        if self._rehearse is not None and isinstance(event, e.SiteConfigured):
+            self._rehearse(event)
 
     async def _commit(self, site: str, group: list[Pending]) -> None:
         """Decide each job in turn on the state the ones before leave, append all their events
@@ -304,6 +328,14 @@ class Intake:
         found = [(i, self.known[i]) for i in ids if i in self.known]
         main_id, (incident_id, _, _) = next(((i, k) for i, k in found if k[2]), found[0])
         return Accepted(incident_id, main_id, max(k[1] for _, k in found), duplicate=True)
+
+
+def _on_command(error: Invalid) -> Invalid:
+    """An event's path (`$.data.x`) as the command's: the data is the command's body."""
+    field = error.field or "$"
+    if field.startswith("$.data"):
+        field = "$" + field.removeprefix("$.data")
+    return Invalid(error.message, field=field)
 
 
 class IntakeLog(EventLog):

@@ -8,7 +8,19 @@ from pathlib import Path
 
 import msgspec
 
-from command.types import AlertKind, Ident, Label, Mode, Name, SrpAction, Text
+from command.types import (
+    AlertKind,
+    CancelWindow,
+    Floor,
+    Ident,
+    Label,
+    Mode,
+    Name,
+    Seconds,
+    SrpAction,
+    Text,
+    Zone,
+)
 
 
 class Base(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -19,7 +31,7 @@ class Room(Base):
     id: Ident
     name: Name
     building: Label = ""
-    floor: int = 1
+    floor: Floor = 1
     zone: Label = ""
 
 
@@ -55,7 +67,7 @@ class Channel(Base):
         default_factory=lambda: ["AlertRaised", "ProtocolDeclared", "ProtocolLifted"]
     )
     modes: list[Mode] = msgspec.field(default_factory=lambda: ["live"])
-    escalate_after_s: float | None = None
+    escalate_after_s: Seconds | None = None
     escalate_to: list[Ident] = []
     roles: list[str] = []
     handle_with_care: bool = False
@@ -64,8 +76,8 @@ class Channel(Base):
 class Site(Base):
     id: Ident
     name: Name
-    timezone: str = "UTC"
-    cancel_window_s: float = 10.0
+    timezone: Zone = "UTC"
+    cancel_window_s: CancelWindow = 10.0
     policy: dict[AlertKind, SrpAction] = {}
     rooms: list[Room] = []
     people: list[Person] = []

@@ -13,8 +13,17 @@ Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=IDENT_PATTERN)]
 Text = Annotated[str, Meta(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*" + END)]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*" + END)]
 Label = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*" + END)]  # may be empty
+# Every number is finite and bounded (Meta's ge/le refuse nan and inf): each one feeds a
+# timedelta, a datetime sum, an SQL interval or JSON, none of which may overflow downstream.
 Count = Annotated[int, Meta(ge=0, le=100_000)]
-Seconds = Annotated[float, Meta(ge=0, le=86_400)]
+Seconds = Annotated[float, Meta(ge=0, le=86_400)]  # a day: longer than any timer a school sets
+CancelWindow = Annotated[float, Meta(ge=0, le=3_600)]  # a press is a false alarm within the hour
+Floor = Annotated[int, Meta(ge=-20, le=200)]  # basements to the tallest school building
+Attempt = Annotated[int, Meta(ge=0, le=2_147_483_647)]  # the outbox's int4 attempts column
+Version = Annotated[int, Meta(ge=1, le=999)]
+TokenId = Annotated[int, Meta(ge=1, le=2**63 - 1)]  # the tokens table's bigserial
+# An IANA zone key: bounded, so no hostile name makes ZoneInfo raise OSError (name too long).
+Zone = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+" + END)]
 
 SrpAction = Literal["hold", "secure", "lockdown", "evacuate", "shelter"]
 Hazard = Literal[

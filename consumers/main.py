@@ -37,7 +37,7 @@ from command.intake import Intake, IntakeLog
 from command.metrics import watch_loop_lag
 from command.ratelimit import Limits
 from command.records import DeskLog, RecordDesk, desk_subject
-from consumers import gateway, projector, sender
+from consumers import gateway, projector, rehearsal, sender
 from consumers.api import live_routes, read_routes
 from consumers.cap import cap_routes
 from consumers.children import Children
@@ -141,7 +141,7 @@ class Muster:
         self.tasks.append(asyncio.create_task(watch_loop_lag()))
         show_metrics_of(self.components)
         if "intake" in self.components:
-            self.intake = Intake(self.log, observe=observe_latency)
+            self.intake = Intake(self.log, observe=observe_latency, rehearse=rehearsal.rehearse)
             await self.intake.start()
             routes += write_routes(self.intake, self.tokens)
             if "notifier" in self.children.components:  # apart, it records through us

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from command import events as e
+from command.site import Channel
 from tests.conftest import small_site
 
 CONTRACT_TYPES = [
@@ -136,3 +137,120 @@ def test_without_a_client_id_event_ids_are_fresh() -> None:
 def test_subject_names_the_site_and_incident() -> None:
     assert e.subject("muster.events", "demo-high", "inc-1") == "muster.events.demo-high.inc-1"
     assert e.subject("muster.events", "demo-high", None) == "muster.events.demo-high._site"
+
+
+# --- bounded numbers and the tolerant v1 reader (issue 14, item 1) ----------------------------
+
+
+def _types(t: msgspec.inspect.Type, seen: set[int],
+           where: str = "") -> list[tuple[str, msgspec.inspect.Type]]:
+    """Every type reachable from `t`, each with the struct field it is (or is inside of)."""
+    if id(t) in seen:
+        return []
+    seen.add(id(t))
+    found: list[tuple[str, msgspec.inspect.Type]] = [(where, t)]
+    if isinstance(t, msgspec.inspect.StructType):
+        for f in t.fields:
+            found += _types(f.type, seen, f"{t.cls.__name__}.{f.name}")
+    for child in ("types", "item_type", "key_type", "value_type", "item_types"):
+        inner = getattr(t, child, None)
+        for sub in inner if isinstance(inner, tuple) else [inner] if inner is not None else []:
+            found += _types(sub, seen, where)
+    return found
+
+
+def _schemas() -> list[tuple[str, msgspec.inspect.Type]]:
+    from command import commands as c
+    roots = [e.Event, *[t for t in vars(c).values()
+                        if isinstance(t, type) and issubclass(t, c.Command)]]
+    return [pair for root in roots for pair in _types(msgspec.inspect.type_info(root), set())]
+
+
+def test_every_number_in_every_schema_is_bounded_below_and_above() -> None:
+    numbers = [(where, t) for where, t in _schemas()
+               if isinstance(t, msgspec.inspect.IntType | msgspec.inspect.FloatType)]
+    # The numbers the issue's reproductions reached are among those walked.
+    assert {where for where, _ in numbers} >= {"Site.cancel_window_s", "Room.floor",
+                                               "Channel.escalate_after_s"}
+    unbounded = sorted({where for where, t in numbers
+                        if (t.ge is None and t.gt is None) or (t.le is None and t.lt is None)})
+    assert unbounded == []
+
+
+def test_no_field_that_accepts_null_has_another_default() -> None:
+    """The tolerant reader drops a field it cannot read so its default applies: a field where
+    null is a value of its own must read null as its default, or dropping one changes meaning."""
+    wrong = []
+    for t in msgspec.inspect.multi_type_info([e.Event, *_command_types()]):
+        for struct in _structs(t, set()):
+            for f in struct.fields:
+                nullable = isinstance(f.type, msgspec.inspect.NoneType | msgspec.inspect.AnyType) \
+                    or (isinstance(f.type, msgspec.inspect.UnionType) and f.type.includes_none)
+                if nullable and f.default is not msgspec.NODEFAULT and f.default is not None:
+                    wrong.append(f"{struct.cls.__name__}.{f.name}")
+                if nullable and f.default_factory is not msgspec.NODEFAULT:
+                    wrong.append(f"{struct.cls.__name__}.{f.name}")
+    assert wrong == []
+
+
+def _command_types() -> list[type]:
+    from command import commands as c
+    return [t for t in vars(c).values() if isinstance(t, type) and issubclass(t, c.Command)]
+
+
+def _structs(t: msgspec.inspect.Type, seen: set[int]) -> list[msgspec.inspect.StructType]:
+    return [s for _, s in _types(t, seen) if isinstance(s, msgspec.inspect.StructType)]
+
+
+def _raw(tag: str, edit: Any) -> bytes:
+    doc = msgspec.to_builtins(sample(tag))
+    edit(doc["data"])
+    return msgspec.json.encode(doc)
+
+
+def test_a_site_file_written_with_null_and_huge_numbers_is_read_with_defaults_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The shape an older version wrote: NaN stored as null, 1e12 seconds, a 300-letter zone."""
+    def poison(site: dict[str, Any]) -> None:
+        site["cancel_window_s"] = None
+        site["timezone"] = "a" * 300
+        site["rooms"][1]["floor"] = 1e12
+        site["channels"] = [{"name": "sro", "url": "json://127.0.0.1:9/", "escalate_after_s": 1e12}]
+    raw = _raw("SiteConfigured", poison)
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.data\.timezone"):
+        e.strict(raw)
+    with caplog.at_level("WARNING", logger="muster.events"):
+        event = e.decode(raw)
+    assert isinstance(event, e.SiteConfigured)
+    assert (event.data.cancel_window_s, event.data.timezone) == (10.0, "UTC")
+    assert event.data.rooms[1].floor == 1 and event.data.channels[0].escalate_after_s is None
+    assert event.data == msgspec.structs.replace(
+        SAMPLES["SiteConfigured"],
+        rooms=[*SAMPLES["SiteConfigured"].rooms[:1],
+               msgspec.structs.replace(SAMPLES["SiteConfigured"].rooms[1], floor=1),
+               *SAMPLES["SiteConfigured"].rooms[2:]],
+        channels=[Channel(name="sro", url="json://127.0.0.1:9/")])
+    logged = [r.getMessage() for r in caplog.records]
+    for path in ("$.data.cancel_window_s", "$.data.timezone", "$.data.rooms[1].floor",
+                 "$.data.channels[0].escalate_after_s"):
+        assert any(event.id in line and path in line for line in logged), (path, logged)
+
+
+def test_a_null_attempt_count_is_read_as_its_default() -> None:
+    event = e.decode(_raw("NotificationSent", lambda d: d.update(attempt=None)))
+    assert isinstance(event, e.NotificationSent) and event.data.attempt == 1
+
+
+@pytest.mark.parametrize(("tag", "edit", "path"), [
+    # No default to fall back on: the field is required.
+    ("NotificationFailed", lambda d: d.update(attempt=None), "$.data.attempt"),
+    # A list item or a dict's value has no default of its own.
+    ("SiteConfigured", lambda d: d.update(policy={"fire": "panic"}), "$.data.policy[...]"),
+    ("SiteConfigured", lambda d: d["people"][0]["guardians"].append(None),
+     "$.data.people[0].guardians[1]"),
+])
+def test_what_has_no_default_to_read_still_fails(tag: str, edit: Any, path: str) -> None:
+    raw = _raw(tag, edit)
+    with pytest.raises(msgspec.ValidationError) as failed:
+        e.decode(raw)
+    assert str(failed.value).endswith(f"`{path}`")
