@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import asyncpg
 import msgspec
 
-from command.errors import Forbidden, Unauthorized
+from command.errors import Conflict, Forbidden, Unauthorized
 from command.events import Actor
 from command.types import ROLES
 
@@ -35,14 +35,16 @@ class Token(msgspec.Struct, frozen=True):
     revoked_at: datetime | None = None
 
     def actor(self) -> Actor:
-        return Actor(kind=ACTOR_KIND.get(self.role, "user"), id=self.name, role=self.role)  # type: ignore[arg-type]
+        return Actor(kind=ACTOR_KIND.get(self.role, "user"), id=self.name, role=self.role,  # type: ignore[arg-type]
+                     token_id=self.id)
 
     def allows_site(self, site: str) -> bool:
         return self.site in ("*", site)
 
 
 def digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
+    # A header's bytes that are not UTF-8 arrive as surrogates: a wrong token, not a crash.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
 
 
 def new_secret() -> str:
@@ -55,9 +57,15 @@ async def create(pool: asyncpg.Pool, role: str, site: str, name: str | None = No
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     secret = new_secret()
     name = name or f"{role}-{site if site != '*' else 'all'}-{secrets.token_hex(3)}"
-    row = await pool.fetchrow(
-        "INSERT INTO tokens(name, role, site, hash, expires_at) VALUES ($1,$2,$3,$4,$5) "
-        "RETURNING id", name, role, site, digest(secret), expires_at)
+    try:
+        row = await pool.fetchrow(
+            "INSERT INTO tokens(name, role, site, hash, expires_at) VALUES ($1,$2,$3,$4,$5) "
+            "RETURNING id", name, role, site, digest(secret), expires_at)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "tokens_site_name":  # names are unique: the audit reads them
+            raise
+        raise Conflict(f"a token named {name!r} already exists for site {site!r}",
+                       field="name") from exc
     return secret, Token(row["id"], name, role, site, digest(secret), expires_at)
 
 

@@ -173,8 +173,12 @@ async def _token(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"muster: --expires {args.expires!r}: use 30m, 12h, 7d or an ISO "
                           "time", file=sys.stderr)
                     return 2
-                secret, token = await auth.create(pool, args.role, args.site, args.name,
-                                                  expires)
+                try:
+                    secret, token = await auth.create(pool, args.role, args.site, args.name,
+                                                      expires)
+                except auth.Conflict as exc:
+                    print(f"muster: {exc.message}", file=sys.stderr)
+                    return 1
                 until = f", expires {expires:%Y-%m-%d %H:%M}Z" if expires else ""
                 print(f"token {token.name!r}: role {args.role}, site {args.site}{until}")
                 print(secret)

@@ -29,6 +29,7 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     opened_at: datetime
     opened_by: str
+    opened_by_token: int | None = None  # who may cancel as the presser: names are not proof
     status: Status = "open"
     action: SrpAction | None = None
     checked_in: frozenset[str] = frozenset()
@@ -75,7 +76,7 @@ def _configured(state: SiteState, ev: e.SiteConfigured) -> SiteState:
 def _opened(state: SiteState, ev: e.IncidentOpened) -> SiteState:
     inc = Incident(
         id=ev.incident_id or "", mode=ev.mode, kind=ev.data.kind, opened_at=ev.occurred_at,
-        opened_by=ev.actor.id,
+        opened_by=ev.actor.id, opened_by_token=ev.actor.token_id,
     )
     return replace(state, open={**state.open, ev.mode: inc})
 
@@ -333,7 +334,8 @@ def _cancel(state: SiteState, cmd: c.Cancel, ctx: Ctx) -> list[Draft]:
     inc = incident_of(state, ctx.incident_id)
     window = _site(state).cancel_window_s
     in_window = (ctx.now - inc.opened_at).total_seconds() <= window
-    if not ctx.commander and not (ctx.actor.id == inc.opened_by and in_window):
+    presser = (ctx.actor.token_id, ctx.actor.id) == (inc.opened_by_token, inc.opened_by)
+    if not ctx.commander and not (presser and in_window):
         raise Conflict(
             f"only the presser within {window:g} s, or a commander, may cancel this incident"
         )

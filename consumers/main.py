@@ -10,6 +10,7 @@ import gc
 import json
 import logging
 import os
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,9 @@ class Muster:
         await self.import_site(doc)
         tokens = {}
         for role in ("device", "staff", "responder", "commander", "dispatch", "admin"):
-            secret, _ = await auth.create(self.pool, role, doc.id, name=f"demo-{role}")
+            # A second --demo prints new tokens: names are unique per site, so each gets its own
+            secret, _ = await auth.create(self.pool, role, doc.id,
+                                          name=f"demo-{role}-{secrets.token_hex(2)}")
             tokens[role] = secret
         return tokens
 

@@ -333,6 +333,17 @@ def test_someone_else_within_the_window_is_409() -> None:
     assert err.status == 409
 
 
+def test_a_token_sharing_the_pressers_name_cannot_cancel_as_the_presser() -> None:
+    """The presser is the token that pressed, by its id: a name says nothing about who."""
+    presser = e.Actor(kind="device", id="panic-b112", role="device", token_id=7)
+    namesake = e.Actor(kind="device", id="panic-b112", role="device", token_id=8)
+    state = opened(actor=presser)
+    assert rejects(state, c.Cancel(reason="not mine"), ctx(namesake, at=2, incident=LIVE)
+                   ).status == 409
+    assert "IncidentCancelled" in types(then(state, c.Cancel(reason="mine"),
+                                             ctx(presser, at=2, incident=LIVE))[1])
+
+
 def test_commander_cancels_any_time() -> None:
     _, events = then(opened(), c.Cancel(reason="false"), ctx(COMMANDER, at=3600, incident=LIVE))
     assert "IncidentCancelled" in types(events)

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from command import admin, auth
-from command.errors import Unauthorized
+from command.errors import Conflict, Unauthorized
 from tests.conftest import App
 
 
@@ -99,3 +99,39 @@ async def test_last_use_is_recorded(app: App, database_url: str) -> None:
             await asyncio.sleep(0.1)
     finally:
         await conn.close()
+
+
+async def test_token_names_are_unique_per_site(app: App) -> None:
+    pool = app.muster.pool
+    assert pool is not None
+    await auth.create(pool, "device", "test-high", name="panic-gym")
+    with pytest.raises(Conflict) as info:
+        await auth.create(pool, "staff", "test-high", name="panic-gym")
+    assert info.value.status == 409 and "panic-gym" in info.value.message
+    await auth.create(pool, "device", "other-high", name="panic-gym")  # another site's own
+    assert await pool.fetchval("SELECT count(*) FROM tokens WHERE name='panic-gym' "
+                               "AND site='test-high'") == 1
+
+
+async def test_only_the_pressing_token_cancels_as_the_presser(app: App) -> None:
+    """A token of the same name (here one for every site, which the unique index allows)
+    is not the presser: the cancel rule compares token ids, not names."""
+    pool = app.muster.pool
+    assert pool is not None
+    presser, _ = await auth.create(pool, "device", "test-high", name="button-b112")
+    namesake, _ = await auth.create(pool, "device", "*", name="button-b112")
+    async with aiohttp.ClientSession() as http:
+        async def post(path: str, secret: str, body: dict) -> tuple[int, dict]:
+            async with http.post(app.url + path, json=body,
+                                 headers={"Authorization": f"Bearer {secret}"}) as resp:
+                return resp.status, await resp.json()
+
+        status, press = await post("/v1/sites/test-high/alerts", presser,
+                                   {"kind": "lockdown", "room": "B-112"})
+        assert status == 202, press
+        cancel = f"/v1/incidents/{press['incident_id']}/cancel"
+        status, refused = await post(cancel, namesake, {"reason": "not mine"})
+        assert status == 409, refused
+        assert "presser" in refused["error"]["message"]
+        status, done = await post(cancel, presser, {"reason": "bumped it"})
+        assert status == 202, done

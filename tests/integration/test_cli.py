@@ -338,6 +338,18 @@ def test_token_create_prints_the_token_last_and_stores_only_its_hash(
     assert secret.encode().hex() not in found[0]["all_text"]
 
 
+def test_token_create_refuses_a_name_the_site_already_has(tmp_path: Path,
+                                                          database_url: str) -> None:
+    env = clean_env(MUSTER_DATABASE_URL=database_url)
+    args = ("token", "create", "--role", "device", "--site", "demo-high", "--name", "gym-door")
+    first = muster(*args, cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    again = muster(*args, cwd=tmp_path, env=env)
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    assert "a token named 'gym-door' already exists for site 'demo-high'" in again.stderr
+    assert again.stdout == ""  # no secret was minted for it
+
+
 def test_site_import_writes_one_event_and_a_broken_file_writes_nothing(
         tmp_path: Path, nats_url: str) -> None:
     env = clean_env(MUSTER_NATS_URL=nats_url)
