@@ -275,6 +275,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = Event.__args__  # type: ignore[attr-de
 
 _decoder = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()
+_site_decoder = msgspec.json.Decoder(Site)
 log = logging.getLogger("muster.events")
 T = TypeVar("T")
 MAX_REPAIRS = 16  # fields dropped from one event before it is given up as unreadable
@@ -296,12 +297,21 @@ def decode(raw: bytes) -> Event:
         return tolerant(raw, exc, _decoder)
 
 
+def decode_site(raw: bytes | str) -> Site:
+    """A site file as a read model stored it (an older version's bounds), read as an event is."""
+    try:
+        return _site_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        return tolerant(raw, exc, _site_decoder)
+
+
 def strict(raw: bytes) -> Event:
     """The schema exactly, no repair: what intake checks a new event against before it writes."""
     return _decoder.decode(raw)
 
 
-def tolerant(raw: bytes, error: msgspec.ValidationError, decoder: msgspec.json.Decoder[T]) -> T:
+def tolerant(raw: bytes | str, error: msgspec.ValidationError,
+             decoder: msgspec.json.Decoder[T]) -> T:
     """Read a v1 document whose fields fail today's type or bounds by dropping each such field,
     so its default applies, one at a time; `error` is raised if that does not make it read."""
     doc = msgspec.json.decode(raw)
@@ -311,7 +321,8 @@ def tolerant(raw: bytes, error: msgspec.ValidationError, decoder: msgspec.json.D
         parent, name = _locate(doc, found[1]) if found else (None, "")
         if parent is None or name not in parent:
             raise error
-        log.warning("event %s: %s cannot be read as written (%s); reading its default",
+        log.warning("%s %s: %s cannot be read as written (%s); reading its default",
+                    "event" if "type" in doc else "site file",  # type: ignore[operator]
                     doc.get("id"), found[1], repr(parent[name])[:80])  # type: ignore[union-attr]
         del parent[name]
         try:

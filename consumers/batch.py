@@ -24,7 +24,7 @@ _stored_state = msgspec.json.Decoder(str | board.State)
 
 
 async def load_states(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, board.State]:
-    configs = {r["site"]: msgspec.json.decode(r["config"], type=Site)
+    configs = {r["site"]: e.decode_site(r["config"])  # stored by a version of other bounds
                for r in await conn.fetch("SELECT site, config FROM sites")}
     states = {}
     for row in await conn.fetch("SELECT site, state FROM boards"):

@@ -6,7 +6,6 @@ see it (`redact.event_view`), so a responder's copy never names a guardian.
 """
 
 import asyncpg
-import msgspec
 from aiohttp import web
 
 from command import events as e
@@ -35,7 +34,7 @@ async def load(pool: asyncpg.Pool, incident_id: str, site: str,
     rows = await pool.fetch("SELECT seq, event FROM timeline WHERE incident_id=$1 ORDER BY seq",
                             incident_id)
     raw = await pool.fetchval("SELECT config FROM sites WHERE site=$1", site)
-    config = msgspec.json.decode(raw, type=Site) if raw is not None else None
+    config = e.decode_site(raw) if raw is not None else None
     return [(r["seq"], e.decode(r["event"].encode())) for r in rows], config
 
 

@@ -9,16 +9,18 @@ with the field's default by every consumer, which goes on to the next press.
 from typing import Any
 
 import aiohttp
+import asyncpg
 import msgspec
 import pytest
 
 from command import commands as c
+from command import db
 from command import events as e
 from command.errors import Invalid
 from command.eventlog import EventLog
 from command.intake import Intake
 from command.site import Channel, Site
-from consumers import rehearsal
+from consumers import batch, rehearsal, report_api
 from tests.conftest import App, Sink, small_site
 
 SITE = "test-high"
@@ -168,3 +170,24 @@ async def test_only_a_site_file_is_rehearsed_and_a_failed_rehearsal_writes_nothi
             site=msgspec.structs.replace(small_site(), name="Refused High")), ADMIN)
     assert await eventlog.last_seq() == written
     await intake.stop()
+
+
+async def test_a_site_file_a_read_model_stored_beyond_todays_bounds_still_loads(
+        database_url: str) -> None:
+    """The projector starts by loading every site's stored file: one an older version stored
+    with a floor or zone out of today's bounds must not stop it (nor a report that reads it)."""
+    config = msgspec.to_builtins(small_site())
+    config["rooms"][0]["floor"] = 10**6
+    config["timezone"] = "Z" * 200
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        await db.migrate(pool)
+        await pool.execute("INSERT INTO sites(site, seq, config) VALUES ($1, 1, $2)", SITE,
+                           msgspec.json.encode(config).decode())
+        await batch.load_states(pool)
+        _, loaded = await report_api.load(pool, "no-such-incident", SITE)
+        assert loaded is not None
+        assert (loaded.rooms[0].floor, loaded.timezone) == (1, "UTC")
+        assert loaded.rooms[1:] == small_site().rooms[1:]
+    finally:
+        await pool.close()
