@@ -57,15 +57,19 @@ class Batch:
         self.timeline: list[tuple[int, str | None, str, str, Any, str]] = []
 
     def add(self, seq: int, event: e.Event) -> None:
+        """Fold one event; if that raises, nothing of the batch has changed (the projector then
+        faults the site and goes on with the others)."""
         site = event.site
+        state, case = board.step(self.states.get(site) or board.empty(site), seq, event)
+        rows = seq > self.written  # else folded again after a restart: its rows are there
+        line = (seq, event.incident_id, site, e.type_of(event), event.occurred_at,
+                e.encode(event).decode()) if rows and event.incident_id else None
         if site not in self.states:
             self.new.add(site)
-        state = self.states.get(site) or board.empty(site)
-        state, case = board.step(state, seq, event)
         self.states[site] = state
         self.touched.add(site)
-        if seq <= self.written:
-            return  # folded again after a restart: its rows are already there
+        if not rows:
+            return
         self.boards.add(site)
         if isinstance(event, e.SiteConfigured):
             self.configs[site] = (seq, event.data)
@@ -75,9 +79,8 @@ class Batch:
             room = case.rooms.get(event.data.room)
             if room is not None:
                 self.rooms[(case.incident.id, room.id)] = (site, room)
-        if event.incident_id:
-            self.timeline.append((seq, event.incident_id, site, e.type_of(event),
-                                  event.occurred_at, e.encode(event).decode()))
+        if line is not None:
+            self.timeline.append(line)
 
     async def write(self, conn: asyncpg.Connection, states: Iterable[str]) -> None:
         """The rows of events past `written`, and the states of `states` (a checkpoint)."""

@@ -23,8 +23,9 @@ from prometheus_client import Gauge
 from command import events as e
 from command.db import drop_read_models
 from command.eventlog import EventLog
-from consumers import board, runner
+from consumers import board, faults, runner
 from consumers.batch import Batch, load_states
+from consumers.faults import Fault
 from consumers.memo import Memo
 from consumers.runner import durable, fetch, in_order
 
@@ -91,16 +92,43 @@ async def states_position(conn: asyncpg.Connection | asyncpg.Pool, name: str = N
 async def apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
                 items: Iterable[tuple[int, bytes]], name: str = NAME,
                 memos: dict[str, Memo] | None = None, *, rows_at: int | None = None,
-                dirty: set[str] | None = None, checkpoint: bool = True) -> tuple[int, dict]:
+                dirty: set[str] | None = None, checkpoint: bool = True,
+                faulted: dict[str, Fault] | None = None,
+                resume: Fault | None = None) -> tuple[int, dict]:
     """Fold `items` into `states` (current to `at`) and write, in one transaction, the rows of
     those past the committed position `rows_at` (`at` unless given); the new position and
     states. With `checkpoint`, the states of the sites touched here and in `dirty` are written
     too, as current to the last item, and `dirty` is emptied; without, it gathers them.
 
+    An event whose fold or rows fail faults its site (consumers/faults.py), in the same
+    transaction: the site's later events are passed by, every other site goes on. `faulted`
+    gets the faults recorded. With `resume` (a faulted site's events), the site is folded again
+    and its rows written from the faulted seq; it is cleared if they all apply.
+
     If the committed position is not `rows_at`, StaleStates is raised and nothing written: the
     lock alone cannot tell a projector whose lock connection died that a standby took over,
     and its next batch would fold onto states older than the rows."""
+    items = list(items)
+    args = (pool, states, at, items, name, memos, rows_at, dirty, checkpoint, faulted, resume)
+    try:
+        return await _apply(*args, careful=False)
+    except StaleStates:
+        raise
+    except Exception as exc:
+        if faults.transient(exc):
+            raise
+        # Rows are written a batch at once: written again event by event, the site is found.
+        log.warning("a batch's rows failed (%s); writing them event by event", exc)
+        return await _apply(*args, careful=True)
+
+
+async def _apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
+                 items: list[tuple[int, bytes]], name: str, memos: dict[str, Memo] | None,
+                 rows_at: int | None, dirty: set[str] | None, checkpoint: bool,
+                 faulted: dict[str, Fault] | None, resume: Fault | None, *,
+                 careful: bool) -> tuple[int, dict]:
     rows_at = at if rows_at is None else rows_at
+    new: dict[str, Fault] = {}
     async with pool.acquire() as conn, conn.transaction():
         # Both positions, in one statement; read models from before checkpoints kept their
         # states current with the rows, so a missing states position starts at the rows'.
@@ -108,42 +136,98 @@ async def apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
             "INSERT INTO projection_position(name, seq) SELECT n, COALESCE((SELECT seq FROM "
             "projection_position WHERE name=$1), 0) FROM unnest($2::text[]) AS n "
             "ON CONFLICT DO NOTHING", name, [name, f"{name}.states"])
-        pos = int(await conn.fetchval(
-            "SELECT seq FROM projection_position WHERE name=$1 FOR UPDATE", name))
+        row = await conn.fetchrow(
+            "SELECT seq, ARRAY(SELECT site FROM consumer_faults WHERE consumer=$1) AS faulted "
+            "FROM projection_position WHERE name=$1 FOR UPDATE", name)
+        pos, stopped = int(row["seq"]), set(row["faulted"])
         if pos != rows_at:
             raise StaleStates(f"the read models are at {pos}, this projector's rows at {rows_at}")
-        batch = Batch(dict(states), memos, written=pos)
+        if resume is not None:
+            stopped.discard(resume.site)
+        batch = Batch(dict(states), memos, written=pos if resume is None else resume.seq - 1)
         last = at
         for i, (seq, data) in enumerate(items, 1):
             if i % EVENTS_PER_SLICE == 0:
                 await asyncio.sleep(0)  # a long batch must not hold the loop in one stretch
             if seq <= last:
                 continue
-            batch.add(seq, e.decode(data))
             last = seq
+            if not careful:
+                _add(batch, seq, data, stopped, new, name)
+                continue
+            prior = dict(batch.states)
+            one = Batch(batch.states, memos, written=batch.written)
+            event = _add(one, seq, data, stopped, new, name)
+            if event is None:
+                continue
+            try:
+                async with conn.transaction():  # a savepoint: this event's rows alone
+                    await one.write(conn, ())
+            except Exception as exc:
+                if faults.transient(exc):
+                    raise
+                new[event.site] = faults.of(name, seq, data, exc, event)
+                batch.states.clear()
+                batch.states.update(prior)
+                continue
+            batch.touched |= one.touched
         pending = batch.touched | (dirty or set())
-        if last > pos or (checkpoint and pending):
+        if last > pos or (checkpoint and pending) or resume is not None:
             await batch.write(conn, pending if checkpoint else ())
         if last > pos:
             await conn.execute("UPDATE projection_position SET seq=$2 WHERE name=$1", name, last)
         if checkpoint and pending:
-            await conn.execute(
+            await conn.execute(  # a resumed site's events are all below it: it never steps back
                 "INSERT INTO projection_position(name, seq) VALUES ($1, $2) ON CONFLICT (name) "
-                "DO UPDATE SET seq=EXCLUDED.seq", f"{name}.states", last)
+                "DO UPDATE SET seq=GREATEST(projection_position.seq, EXCLUDED.seq)",
+                f"{name}.states", last)
+        if new:
+            await faults.record(conn, new.values())
+        if resume is not None and resume.site not in new:
+            await faults.clear(conn, name, [resume.site])
     if dirty is not None:
         if checkpoint:
             dirty.clear()
         else:
             dirty |= batch.touched
+    for fault in new.values():
+        faults.report(fault)
+    if faulted is not None:
+        faulted.update(new)
+        if resume is not None and resume.site not in new:
+            faulted.pop(resume.site, None)
     return max(last, pos), batch.states
+
+
+def _add(batch: Batch, seq: int, data: bytes, stopped: set[str], new: dict[str, Fault],
+         name: str) -> e.Event | None:
+    """Fold one event into `batch` unless its site is stopped; the event, or None if it was
+    passed by or its site faulted at it (into `new`)."""
+    try:
+        event = e.decode(data)
+    except Exception as exc:
+        fault = faults.of(name, seq, data, exc)
+        if fault.site not in stopped and fault.site not in new:
+            new[fault.site] = fault
+        return None
+    if event.site in stopped or event.site in new:
+        return None  # never applied out of order: the site waits at its fault
+    try:
+        batch.add(seq, event)
+    except Exception as exc:
+        new[event.site] = faults.of(name, seq, data, exc, event)
+        return None
+    return event
 
 
 class Projector:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool, batch: int = 256,
                  on_commit: Callable[[int], None] | None = None,
-                 pace_s: float = PACE_S) -> None:
+                 pace_s: float = PACE_S, operator_url: str = "") -> None:
         self.log = log_
         self.pool = pool
+        self.faults: dict[str, Fault] = {}  # sites stopped at an event they could not apply
+        self.alerter = faults.Alerter(pool, NAME, operator_url)
         self.batch = batch
         self.pace_s = pace_s
         self.position = 0
@@ -152,14 +236,17 @@ class Projector:
         self.on_commit = on_commit
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("projector failed; starting again from the committed position")
-                await asyncio.sleep(0.5)
+        try:
+            while True:
+                try:
+                    await self._run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("projector failed; starting again from the committed position")
+                    await asyncio.sleep(0.5)
+        finally:
+            await self.alerter.stop()
 
     async def _run_once(self) -> None:
         async with sole_writer(self.pool):  # a second projector waits here, a standby
@@ -171,6 +258,11 @@ class Projector:
             self.position = await position(conn)
             folded = await states_position(conn)  # the states load at their own position
             self.states = await load_states(conn)
+            self.faults = await faults.load(conn, NAME)
+        for fault in list(self.faults.values()):
+            if fault.site:  # a fix deployed since: the site folds again from its fault
+                await self._resume(fault)
+        self._faults_changed()
         POSITION.set(self.position)
         sub = await durable(self.log, NAME, folded)
         delivered = 0  # the consumer sequence of the last delivery this run received
@@ -190,9 +282,13 @@ class Projector:
                 delivered = in_order(delivered, msgs)
                 items = [(m.metadata.sequence.stream, m.data) for m in msgs]
                 checkpoint = started - saved >= CHECKPOINT_S
+                known = len(self.faults)
                 self.position, self.states = await apply(
                     self.pool, self.states, folded, items, memos=self.memos,
-                    rows_at=self.position, dirty=dirty, checkpoint=checkpoint)
+                    rows_at=self.position, dirty=dirty, checkpoint=checkpoint,
+                    faulted=self.faults)
+                if len(self.faults) != known:
+                    self._faults_changed()
                 folded = max(folded, items[-1][0])
                 if checkpoint:
                     saved = started
@@ -206,6 +302,21 @@ class Projector:
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _resume(self, fault: Fault) -> None:
+        """Fold a faulted site's events again, from its stored state up to the position."""
+        state = self.states.get(fault.site)
+        at = state.seq if state is not None else 0
+        items = [item async for item in self.log.read_site(fault.site, at + 1, self.position)]
+        _, self.states = await apply(self.pool, self.states, at, items, memos=self.memos,
+                                     rows_at=self.position, faulted=self.faults, resume=fault)
+        if fault.site not in self.faults:
+            log.warning("projector resumed site %r, stopped at seq %d since %s", fault.site,
+                        fault.seq, fault.at.isoformat())
+
+    def _faults_changed(self) -> None:
+        faults.count(NAME, self.faults)
+        self.alerter.kick()
 
 
 async def rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, int], None],
@@ -225,8 +336,8 @@ async def _rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, 
     states: dict[str, board.State] = {}
     pos, items = 0, []
     progress(0, end)
-    async for seq, event in log_.read(1, end):
-        items.append((seq, e.encode(event)))
+    async for seq, data in log_.read_raw(1, end):  # decoded by apply: a bad one faults a site
+        items.append((seq, data))
         if len(items) >= chunk:
             pos, states = await apply(pool, states, pos, items)
             items = []

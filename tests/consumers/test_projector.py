@@ -20,6 +20,7 @@ from command import events as e
 from command.eventlog import EventLog
 from command.incident import Ctx, SiteState, decide, evolve, seal
 from command.intake import Intake
+from consumers import board
 from consumers.batch import load_states
 from consumers.memo import Memo
 from consumers.projector import NAME, Projector, StaleStates, apply, position, states_position
@@ -234,32 +235,69 @@ async def test_states_saved_at_a_checkpoint_resume_to_one_fold(
     assert await rows(pool, wall_time=False) == want
 
 
-def _bad_payload(items: Items) -> Items:
-    """Valid events, then one that cannot be decoded."""
-    return [*items, (items[-1][0] + 1, b'{"type": "NoSuchEvent"}')]
+def _bad_payload(seq: int) -> bytes:
+    """An event of north-high that this version cannot decode (a newer type, say)."""
+    return b'{"type": "NoSuchEvent", "site": "north-high", "id": "ev-bad"}'
 
 
-def _bad_row(items: Items) -> Items:
-    """Valid events, then one whose timeline row PostgreSQL refuses (a NUL in a text column),
-    so the failure comes after the boards, incidents and rooms rows were written."""
-    return [*items, note(items[-1][0] + 1, "north-high", "inc-\x00")]
+def _bad_row(seq: int) -> bytes:
+    """A north-high event whose timeline row PostgreSQL refuses (a NUL in a text column), so the
+    failure comes when the batch's rows are written, after its boards, incidents and rooms."""
+    return note(seq, "north-high", "inc-\x00")[1]
+
+
+def _site(data: bytes) -> str:
+    return str(msgspec.json.decode(data)["site"])
 
 
 @pytest.mark.parametrize("poison", [_bad_payload, _bad_row])
-async def test_a_batch_that_raises_midway_commits_nothing(
-        pool: asyncpg.Pool, poison: Callable[[Items], Items]) -> None:
-    items = story()
-    k = len(items) // 2
+async def test_an_event_that_raises_stops_its_site_alone(
+        pool: asyncpg.Pool, other_pool: asyncpg.Pool, poison: Callable[[int], bytes]) -> None:
+    """The bad event and north-high's later events are passed by, in the same transaction that
+    records the fault; south-high's rows are those of a fold without them."""
+    good = [data for _, data in story()]
+    k = len(good) // 2
+    items = list(enumerate([*good[:k], poison(k + 1), *good[k:]], 1))
     pos, states = await apply(pool, {}, 0, items[:k])
-    before = await rows(pool)
-    given = dict(states)
-    with pytest.raises((msgspec.DecodeError, msgspec.ValidationError, asyncpg.PostgresError)):
-        await apply(pool, states, pos, poison(items[k:]))
-    assert await position(pool) == pos
-    assert await rows(pool) == before
-    assert states == given and all(states[s] is given[s] for s in given)
-    pos, _ = await apply(pool, states, pos, items[k:])  # the same states carry on as if nothing was
+    faulted: dict = {}
+    pos, states = await apply(pool, states, pos, items[k:], faulted=faulted)
     assert pos == len(items)
+    assert [(f.site, f.seq, f.event_id) for f in faulted.values()] == [
+        ("north-high", k + 1, "ev-bad" if poison is _bad_payload else f"note-{k + 1}")]
+    stored = await pool.fetch("SELECT consumer, site, seq FROM consumer_faults")
+    assert [tuple(r) for r in stored] == [("projector", "north-high", k + 1)]
+    assert states["north-high"].seq < k + 1 < states["south-high"].seq
+    kept = [(seq, data) for seq, data in items if seq <= k or _site(data) != "north-high"]
+    assert len(kept) < len(items) - 1  # north-high had events after the bad one
+    await apply(other_pool, {}, 0, kept)
+    assert await rows(pool, wall_time=False) == await rows(other_pool, wall_time=False)
+
+
+async def test_a_faulted_site_resumes_once_its_events_apply(
+        pool: asyncpg.Pool, other_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the fold (for north-high's room reports) faults the site; with the bug fixed,
+    the site is folded again from its fault and ends as one fold of the whole story does."""
+    items = story()
+    step = board.step
+
+    def buggy(state: board.State, seq: int, event: e.Event) -> Any:
+        if event.site == "north-high" and isinstance(event, e.RoomStatusReported):
+            raise OverflowError("a bug")
+        return step(state, seq, event)
+
+    monkeypatch.setattr(board, "step", buggy)
+    faulted: dict = {}
+    pos, states = await apply(pool, {}, 0, items, faulted=faulted)
+    [fault] = faulted.values()
+    assert (fault.site, fault.error) == ("north-high", "OverflowError: a bug")
+    monkeypatch.setattr(board, "step", step)  # the fix, deployed
+    at = states["north-high"].seq
+    again = [item for item in items if item[0] > at and _site(item[1]) == "north-high"]
+    _, states = await apply(pool, states, at, again, rows_at=pos, faulted=faulted, resume=fault)
+    assert faulted == {} and await pool.fetchval("SELECT count(*) FROM consumer_faults") == 0
+    await apply(other_pool, {}, 0, items)
+    assert await rows(pool, wall_time=False) == await rows(other_pool, wall_time=False)
+    assert await load_states(pool) == await load_states(other_pool)
 
 
 async def test_resuming_from_stored_state_equals_one_fold(
