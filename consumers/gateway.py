@@ -21,12 +21,13 @@ from websockets.frames import Frame, Opcode
 
 from command import events as e
 from command.eventlog import EventLog
-from consumers import board, redact
+from consumers import board, faults, projector, redact
 from consumers.batch import load_states
 from consumers.memo import Memo
 from consumers.projector import states_position
 
 log = logging.getLogger("muster.gateway")
+NAME = "gateway"
 CONNECTED = Gauge("muster_boards_connected", "WebSocket board clients connected")
 GATEWAY_SEQ = Gauge("muster_gateway_position", "Last stream sequence applied to live boards")
 HIDDEN = (e.HandleWithCareIssued,)  # never shown on any board
@@ -101,9 +102,14 @@ class Client:
 
 class Gateway:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool | None, history: int = 2048,
-                 buffer_bytes: int = BUFFER_BYTES, catch_up_s: float = 1.0) -> None:
+                 buffer_bytes: int = BUFFER_BYTES, catch_up_s: float = 1.0,
+                 operator_url: str = "") -> None:
         self.log = log_
         self.pool = pool
+        # Sites stopped at an event they could not apply; in memory, as the boards are.
+        self.faults: dict[str, faults.Fault] = {}
+        self.operator_url = operator_url
+        self._alerts: set[asyncio.Task[None]] = set()
         self.states: dict[str, board.State] = {}
         self.rendered: dict[str, dict[str, Any]] = {}
         self.memos: dict[str, Memo] = {}  # per site: a render converts only what changed
@@ -119,13 +125,14 @@ class Gateway:
         self._turn = 0
 
     async def start(self) -> None:
-        start = 0
+        start, behind = 0, []
         if self.pool is not None:
             try:
                 async with self.pool.acquire() as conn, conn.transaction(
                         isolation="repeatable_read", readonly=True):
                     start = await states_position(conn)
                     self.states = await load_states(conn)
+                    behind = list(await faults.load(conn, projector.NAME))
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("read models unavailable (%s); folding boards from the stream", exc)
                 start, self.states = 0, {}
@@ -133,8 +140,15 @@ class Gateway:
             self.rendered[site] = self._render(site, state)
             self.floor[site] = state.seq
         self.applied = start
+        for site in filter(None, behind):
+            # The projector stopped this site: its stored state is older than `start`, so its
+            # events since are folded here (a site's events never skipped, never reordered).
+            state = self.states.get(site)
+            async for seq, data in self.log.read_site(site, (state.seq if state else 0) + 1,
+                                                      start):
+                await self.on_raw(seq, data)
         last = await self.log.last_seq()
-        self._sub = await self.log.follow(start + 1, self.on_event)
+        self._sub = await self.log.follow(start + 1, self._on_msg, raw=True)
         while self.applied < last:
             await self._wait()
 
@@ -146,31 +160,71 @@ class Gateway:
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
+        for task in self._alerts:
+            task.cancel()
         for clients in self.clients.values():
             for client in clients:
                 client.end("stopping")
         self.clients.clear()
+
+    async def _on_msg(self, msg: Any) -> None:
+        await self.on_raw(msg.metadata.sequence.stream, msg.data)
+
+    async def on_raw(self, seq: int, data: bytes) -> None:
+        """An event as the stream holds it: one that does not decode faults its site."""
+        try:
+            event = e.decode(data)
+        except Exception as exc:
+            self._passed(seq)
+            fault = faults.of(NAME, seq, data, exc)
+            if fault.site not in self.faults:
+                self._fault(fault, exc)
+            return
+        await self.on_event(seq, event)
+
+    def _passed(self, seq: int) -> None:
+        self.applied = max(self.applied, seq)
+        GATEWAY_SEQ.set(self.applied)
+        self._tick.set()
+        self._tick = asyncio.Event()
 
     async def on_event(self, seq: int, event: e.Event) -> None:
         self._turn += 1
         if self._turn % EVENTS_PER_TURN == 0:
             # nats-py hands a subscription its queued messages without returning to the loop.
             await asyncio.sleep(0)
-        self.applied = max(self.applied, seq)
-        GATEWAY_SEQ.set(self.applied)
-        self._tick.set()
-        self._tick = asyncio.Event()
+        self._passed(seq)
+        site = event.site
+        if site in self.faults:
+            return  # stopped at an earlier event: a later one applied would leave a gap
+        try:
+            self._apply(seq, event)
+        except Exception as exc:
+            self._fault(faults.of(NAME, seq, None, exc, event), exc)
+
+    def _fault(self, fault: faults.Fault, exc: BaseException) -> None:
+        self.faults[fault.site] = fault
+        faults.report(fault, exc)
+        faults.count(NAME, self.faults)
+        task = asyncio.create_task(faults.alert_logged(self.operator_url, fault))
+        self._alerts.add(task)
+        task.add_done_callback(self._alerts.discard)
+
+    def _apply(self, seq: int, event: e.Event) -> None:
+        """Apply one event to its site's board; if this raises, the board is as it was (bar
+        clients an update was already written to)."""
         site = event.site
         state = self.states.get(site) or board.empty(site)
         if seq <= state.seq:
             return
         before = self.rendered.get(site) or self._render(site, state)
         state = board.evolve(state, seq, event)
-        self.states[site] = state
         if isinstance(event, HIDDEN):
+            self.states[site] = state
             return
-        after = self.rendered[site] = self._render(site, state)
+        after = self._render(site, state)
         update = Update(seq, event, board.diff(before, after))
+        self.states[site], self.rendered[site] = state, after
         history = self.history.setdefault(site, deque())
         self.floor.setdefault(site, seq - 1)
         history.append((seq, update))
