@@ -22,8 +22,9 @@ from command import events as e
 from command.errors import Unavailable
 from command.eventlog import Duplicate, EventLog
 from command.site import Channel
-from consumers import alert_rules, board
+from consumers import alert_rules, board, faults
 from consumers.alert_rules import Delivery
+from consumers.faults import Fault
 from consumers.runner import durable, fetch, in_order, position
 from consumers.sender import Sender
 
@@ -73,9 +74,11 @@ def record_id(*parts: object) -> str:
 class Notifier:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool, sender: Sender, *,
                  backoff: tuple[float, ...] = (0.5, 2.0, 5.0), lease_s: float = 15.0,
-                 tick_s: float = 0.2, batch: int = 16) -> None:
+                 tick_s: float = 0.2, batch: int = 16, operator_url: str = "") -> None:
         self.log = log_
         self.pool = pool
+        self.faults: dict[str, Fault] = {}  # sites stopped at an event they could not apply
+        self.alerter = faults.Alerter(pool, NAME, operator_url)
         self.sender = sender
         self.backoff = backoff
         self.lease_s = lease_s
@@ -94,7 +97,9 @@ class Notifier:
         self.stopping = False
 
     async def run(self) -> None:
-        await self._load()  # before any send: a send reads its channel from the states
+        # Before any send, since a send reads its channel from the states; a faulted site is
+        # folded again from its fault here, so a fix deployed resumes it.
+        await self._load(resume=True)
         await asyncio.gather(self._fold_forever(), self._send_loop(), self._timer_loop())
 
     async def _fold_forever(self) -> None:
@@ -113,20 +118,30 @@ class Notifier:
                 self.caught_up = False
                 await asyncio.sleep(0.5)
 
-    async def _load(self) -> None:
+    async def _load(self, resume: bool = False) -> None:
         """The states up to the committed position, which a commit whose answer was lost may
-        have moved past ours; swapped in whole, since sends read their channels from them."""
+        have moved past ours; swapped in whole, since sends read their channels from them.
+        With `resume`, faulted sites are folded too, and the outbox rows of their events from
+        the fault on are written: a site whose events all apply now is live again."""
+        if resume:
+            self.faults = await faults.load(self.pool, NAME)
+            faults.count(NAME, self.faults)
+            self.alerter.kick()
         committed = await position(self.pool, NAME)
         self._committed = committed
         if committed <= self.position:  # quiet batches folded past it: the states are ours
             return
         states = dict(self.states)
+        resumed = {s: f.seq for s, f in self.faults.items() if resume and s}
+        stopped = set(self.faults) - set(resumed)
+        new: dict[str, Fault] = {}
+        effects: list[tuple[board.State, int, e.Event]] = []
         async for seq, raw in self.log.read_raw(self.position + 1, committed):
-            if passes_by(states, raw):
-                continue
-            event = e.decode(raw)
-            states[event.site] = board.evolve(states.get(event.site) or board.empty(event.site),
-                                              seq, event)
+            self._step(states, stopped, new, effects, seq, raw)
+        # The others' effects were written when first folded; a resumed site's were not.
+        owed = [x for x in effects if x[2].site in resumed and x[1] >= resumed[x[2].site]]
+        if owed or new or resumed:
+            await self._commit(owed, new, states, committed, floor=0, resumed=set(resumed))
         self.states, self.position = states, committed
 
     def _state(self, site: str) -> board.State:
@@ -159,31 +174,101 @@ class Notifier:
         batch moves the position in memory alone: replaying it after a crash writes nothing."""
         states = dict(self.states)
         effects: list[tuple[board.State, int, e.Event]] = []
+        new: dict[str, Fault] = {}
+        stopped = set(self.faults)
         last = self.position
         for m in msgs:
             seq = m.metadata.sequence.stream
             if seq <= last:
                 continue
             last = seq
-            if passes_by(states, m.data):
-                continue
-            event = e.decode(m.data)
-            before = states.get(event.site) or board.empty(event.site)
-            if acts(before, event):
-                effects.append((before, seq, event))
-            states[event.site] = board.evolve(before, seq, event)
-        if effects or time.monotonic() - self._committed_at > COMMIT_EVERY_S:
-            async with self.pool.acquire() as conn, conn.transaction():
-                pos = await position(conn, NAME)  # past ours: a commit whose answer was lost
-                for before, seq, event in effects:
-                    if seq > pos:
-                        await self._effects(conn, before, seq, event)
-                await conn.execute(
-                    "INSERT INTO projection_position(name, seq) VALUES ($1,$2) ON CONFLICT "
-                    "(name) DO UPDATE SET seq = EXCLUDED.seq", NAME, max(last, pos))
-            self._committed_at, self._committed = time.monotonic(), max(last, pos)
+            self._step(states, stopped, new, effects, seq, m.data)
+        if effects or new or time.monotonic() - self._committed_at > COMMIT_EVERY_S:
+            await self._commit(effects, new, states, last)
         self.states, self.position = states, last
         return bool(effects)
+
+    def _step(self, states: dict[str, board.State], stopped: set[str], new: dict[str, Fault],
+              effects: list[tuple[board.State, int, e.Event]], seq: int, raw: bytes) -> None:
+        """Fold one event into `states` unless its site is stopped; one that raises faults its
+        site (into `new`), and the site's later events are passed by: never a gap."""
+        try:
+            if passes_by(states, raw):
+                return
+            event = e.decode(raw)
+        except Exception as exc:
+            fault = faults.of(NAME, seq, raw, exc)
+            if fault.site not in stopped and fault.site not in new:
+                new[fault.site] = fault
+            return
+        site = event.site
+        if site in stopped or site in new:
+            return
+        before = states.get(site) or board.empty(site)
+        try:
+            acting = acts(before, event)
+            states[site] = board.evolve(before, seq, event)
+        except Exception as exc:
+            new[site] = faults.of(NAME, seq, raw, exc, event)
+            return
+        if acting:
+            effects.append((before, seq, event))
+
+    async def _commit(self, effects: list[tuple[board.State, int, e.Event]],
+                      new: dict[str, Fault], states: dict[str, board.State], last: int,
+                      floor: int | None = None, resumed: set[str] | None = None) -> None:
+        """Write the effects past `floor` (the committed position unless given), the faults
+        and the position in one transaction. If that fails for a reason of an event's, it is
+        written again effect by effect, and the site whose effect fails is faulted."""
+        try:
+            pos = await self._write(effects, new, states, last, floor, resumed, careful=False)
+        except Exception as exc:
+            if faults.transient(exc):
+                raise
+            log.warning("the outbox write failed (%s); writing it effect by effect", exc)
+            pos = await self._write(effects, new, states, last, floor, resumed, careful=True)
+        self._committed_at, self._committed = time.monotonic(), max(last, pos)
+        for fault in new.values():
+            faults.report(fault)
+        cleared = (resumed or set()) - set(new)
+        for site in cleared:
+            log.warning("notifier resumed site %r, stopped at seq %d since %s", site,
+                        self.faults[site].seq, self.faults[site].at.isoformat())
+            del self.faults[site]
+        self.faults.update(new)
+        if new or cleared:
+            faults.count(NAME, self.faults)
+            self.alerter.kick()
+
+    async def _write(self, effects: list[tuple[board.State, int, e.Event]],
+                     new: dict[str, Fault], states: dict[str, board.State], last: int,
+                     floor: int | None, resumed: set[str] | None, careful: bool) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            pos = await position(conn, NAME)  # past ours: a commit whose answer was lost
+            for before, seq, event in effects:
+                site = event.site
+                if seq <= (pos if floor is None else floor) or (
+                        site in new and seq >= new[site].seq):
+                    continue
+                if not careful:
+                    await self._effects(conn, before, seq, event)
+                    continue
+                try:
+                    async with conn.transaction():  # a savepoint: this event's rows alone
+                        await self._effects(conn, before, seq, event)
+                except Exception as exc:
+                    if faults.transient(exc):
+                        raise
+                    new[site] = faults.of(NAME, seq, None, exc, event)
+                    states[site] = before  # the site waits at this event
+            if new:
+                await faults.record(conn, new.values())
+            if resumed and resumed - set(new):
+                await faults.clear(conn, NAME, resumed - set(new))
+            await conn.execute(
+                "INSERT INTO projection_position(name, seq) VALUES ($1,$2) ON CONFLICT "
+                "(name) DO UPDATE SET seq = EXCLUDED.seq", NAME, max(last, pos))
+        return pos
 
     async def _commit_quiet(self) -> None:
         """Idle: the position of quiet batches folded since the last commit, so a restart (and
