@@ -24,6 +24,10 @@ LEVEL: dict[str, Level] = {
     "lockdown": "failure", "evacuate": "warning", "shelter": "warning",
     "secure": "info", "hold": "info",
 }
+# The order a channel sends in, highest first (CONTRACT §5): an extreme or severe alert before
+# all else, then what else says an incident's state; at or above STATE a newer message of the
+# same incident supersedes an older one that could not be sent.
+ROUTINE, NOTICE, STATE, URGENT = 0, 1, 2, 3
 # Events about notifications never notify: that way lies a loop.
 SILENT = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated, e.SiteConfigured)
 
@@ -38,6 +42,28 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     body: str
     level: Level = "info"
+    priority: int = ROUTINE
+
+
+def priority(event: e.Event, level: Level) -> int:
+    """How soon an event's message goes, against the others queued for its channel."""
+    if isinstance(event, e.HandleWithCareIssued):
+        rank = NOTICE
+    elif isinstance(event, (e.AlertRaised, e.ProtocolDeclared)):
+        rank = URGENT if level in ("failure", "warning") else STATE  # lockdown, evacuate, shelter
+    elif isinstance(event, (e.ProtocolLifted, e.IncidentCancelled)):
+        rank = STATE
+    else:
+        rank = ROUTINE
+    return min(rank, STATE) if event.mode == "drill" else rank  # no drill before a live alert
+
+
+def replacing(d: Delivery, titles: list[str]) -> Delivery:
+    """The newest state of an incident, saying which earlier messages it stands in for."""
+    if not titles:
+        return d
+    note = f"\n(This replaces earlier messages that could not be sent: {'; '.join(titles)}.)"
+    return msgspec.structs.replace(d, body=d.body + note)
 
 
 def accepts(channel: Channel, mode: str) -> bool:
@@ -117,6 +143,7 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
     if words is None:
         return []
     title, body, level = words
+    rank = priority(event, level)
     kind: Literal["alert", "false_alarm", "handle_with_care"] = "alert"
     if isinstance(event, e.HandleWithCareIssued):
         chosen = [ch for ch in config.channels if ch.handle_with_care]
@@ -134,7 +161,7 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
         title, body = DRILL + title, DRILL + body
     return [Delivery(channel=ch.name, event_id=event.id, site=event.site,
                      incident_id=event.incident_id, mode=event.mode, kind=kind, title=title,
-                     body=body, level=level)
+                     body=body, level=level, priority=rank)
             for ch in chosen if accepts(ch, event.mode)]
 
 

@@ -2,9 +2,11 @@
 
 Folding is in stream order and only writes an outbox: the (event, channel) rows are recorded in
 PostgreSQL, with the notifier's position and any escalation timers, in one transaction, before
-anything is sent. A sender loop then delivers each channel's rows oldest first, retries with
-backoff, and appends `NotificationSent` / `NotificationFailed` back to the stream. A row claimed
-but never recorded as sent (a crash mid-send) is sent again: at least once, at most twice.
+anything is sent. A sender loop then delivers each channel's rows most urgent first (a newer
+incident's lockdown before older retries; one incident's messages in order, its newest standing
+in for older ones that failed), retries with backoff, and appends `NotificationSent` /
+`NotificationFailed` back to the stream. A row claimed but never recorded as sent (a crash
+mid-send) is sent again: at least once, at most twice.
 """
 
 import asyncio
@@ -22,8 +24,8 @@ from command import events as e
 from command.errors import Unavailable
 from command.eventlog import Duplicate, EventLog
 from command.site import Channel
-from consumers import alert_rules, board, faults
-from consumers.alert_rules import Delivery
+from consumers import alert_rules, board, faults, outbox
+from consumers.alert_rules import STATE, Delivery
 from consumers.faults import Fault
 from consumers.runner import durable, fetch, in_order, position
 from consumers.sender import Sender
@@ -90,6 +92,7 @@ class Notifier:
         self._committed = 0
         self.caught_up = False
         self._wake = asyncio.Event()
+        self._generation = 0  # counts enqueues: a channel's batch gives way to newer rows
         self._busy: set[str] = set()
         self._inflight: set[asyncio.Task[None]] = set()
         # Checked by every loop: a cancel swallowed on its way (Python 3.11's wait_for, a
@@ -164,7 +167,7 @@ class Notifier:
                 await msgs[-1].ack()  # AckPolicy.ALL: the last acks the batch
                 self.caught_up = msgs[-1].metadata.num_pending == 0
                 if queued:  # the sender claims only when there may be something to claim
-                    self._wake.set()
+                    self._queued()
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()  # the next run binds a new subscription
@@ -306,9 +309,9 @@ class Notifier:
     async def _enqueue(conn: asyncpg.Connection, d: Delivery, seq: int) -> None:
         await conn.execute(
             "INSERT INTO notifications(event_id, channel, site, incident_id, seq, mode, kind, "
-            "title, body, level) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
+            "title, body, level, priority) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) "
             "ON CONFLICT (event_id, channel) DO NOTHING", d.event_id, d.channel, d.site,
-            d.incident_id, seq, d.mode, d.kind, d.title, d.body, d.level)
+            d.incident_id, seq, d.mode, d.kind, d.title, d.body, d.level, d.priority)
 
     # --- escalation timers ---------------------------------------------------------------
 
@@ -323,7 +326,8 @@ class Notifier:
     async def _escalate_due(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             due = await conn.fetch(
-                "SELECT e.*, n.title, n.body, n.level, n.mode, n.seq FROM escalations e JOIN "
+                "SELECT e.*, n.title, n.body, n.level, n.mode, n.seq, n.priority FROM "
+                "escalations e JOIN "
                 "notifications n ON n.event_id = e.event_id AND n.channel = e.channel "
                 "WHERE NOT e.done AND e.due_at <= now() FOR UPDATE OF e SKIP LOCKED")
             for row in due:
@@ -332,7 +336,8 @@ class Notifier:
                 original = Delivery(channel=row["channel"], event_id=row["event_id"],
                                     site=row["site"], incident_id=row["incident_id"],
                                     mode=row["mode"], kind="alert", title=row["title"],
-                                    body=row["body"], level=row["level"])
+                                    body=row["body"], level=row["level"],
+                                    priority=row["priority"])
                 targets = []
                 for name in channel.escalate_to if channel else []:
                     target = _channel(state, name)
@@ -349,54 +354,57 @@ class Notifier:
                 await conn.execute("UPDATE escalations SET done = true WHERE incident_id=$1 "
                                    "AND channel=$2", row["incident_id"], row["channel"])
         if due:
-            self._wake.set()
+            self._queued()
 
     # --- sending -------------------------------------------------------------------------
+
+    def _queued(self) -> None:
+        """New rows are in the outbox: claim them, and let batches in flight give way."""
+        self._generation += 1
+        self._wake.set()
 
     async def _send_loop(self) -> None:
         while not self.stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.tick_s)
             self._wake.clear()
+            generation = self._generation
             try:
                 rows = await self._claim()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("cannot claim notifications: %s", exc)
                 continue
             by_channel: dict[str, list[dict[str, Any]]] = {}
-            for row in sorted(rows, key=lambda r: r["id"]):
+            for row in sorted(rows, key=lambda r: r["rank"]):
                 by_channel.setdefault(f"{row['site']}/{row['channel']}", []).append(dict(row))
             for key, queued in by_channel.items():
                 self._busy.add(key)
-                task = asyncio.create_task(self._deliver(queued, key))
+                task = asyncio.create_task(self._deliver(queued, key, generation))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
 
     async def _claim(self) -> list[asyncpg.Record]:
-        """Each channel's oldest unsent rows (up to `batch`), if due and not in flight here; a
-        row waiting out its backoff holds back the ones after it, so order is kept."""
-        return await self.pool.fetch(
-            "WITH ranked AS (SELECT event_id, channel, row_number() OVER w AS n, "
-            "max(next_at) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS due "
-            "FROM notifications WHERE status IN ('pending','sending') "
-            "WINDOW w AS (PARTITION BY site, channel ORDER BY id)) "
-            "UPDATE notifications n SET status='sending', attempts=n.attempts+1, "
-            "next_at = now() + make_interval(secs => $1) FROM ranked r "
-            "WHERE n.event_id=r.event_id AND n.channel=r.channel AND r.n <= $3 "
-            "AND r.due <= now() AND NOT (n.site || '/' || n.channel = ANY($2::text[])) "
-            "RETURNING n.*", self.lease_s, list(self._busy), self.batch)
+        """Each channel's due rows not in flight here, up to `batch`, ranked most urgent first;
+        before that, an incident's state messages that failed give way to its newest."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(outbox.SUPERSEDE, STATE)
+            return await conn.fetch(outbox.CLAIM, self.lease_s, list(self._busy), self.batch,
+                                    STATE)
 
-    async def _deliver(self, rows: list[dict[str, Any]], key: str) -> None:
-        """Send one channel's rows in order; each is recorded while the next is on its way."""
+    async def _deliver(self, rows: list[dict[str, Any]], key: str, generation: int) -> None:
+        """Send one channel's rows in rank order; each is recorded while the next is on its way.
+        After a failure, or once newer rows were queued, the rest go back unsent, so the next
+        claim ranks them again: no retry and no routine backlog holds back a new alert."""
         records: list[asyncio.Task[None]] = []
         try:
             for i, row in enumerate(rows):
-                d = Delivery(**{k: row[k] for k in Delivery.__struct_fields__})
+                d = alert_rules.replacing(
+                    Delivery(**{k: row[k] for k in Delivery.__struct_fields__}), row["replaces"])
                 channel = _channel(self._state(d.site), d.channel)
                 error = ("the channel is no longer configured" if channel is None
                          else await self.sender.send(channel, d))
                 records.append(asyncio.create_task(self._settle(d, row["attempts"], error)))
-                if error is not None:  # the rest wait behind this one's retry, in order
+                if error is not None or generation != self._generation:
                     await self._unclaim(rows[i + 1:])
                     break
             await asyncio.gather(*records)
@@ -423,9 +431,10 @@ class Notifier:
                                                     attempt=attempt, error=error),
                            record_id(d.event_id, d.channel, attempt, "failed"))
         delay = 0.0 if final else self.backoff[attempt - 1]
-        await self.pool.execute(
+        await self.pool.execute(  # a row superseded meanwhile stays so: a newer one speaks
             "UPDATE notifications SET status=$3, error=$4, "
-            "next_at = now() + make_interval(secs => $5) WHERE event_id=$1 AND channel=$2",
+            "next_at = now() + make_interval(secs => $5) WHERE event_id=$1 AND channel=$2 "
+            "AND status <> 'superseded'",
             d.event_id, d.channel, "failed" if final else "pending", error, delay)
 
     async def _unclaim(self, rows: list[dict[str, Any]]) -> None:

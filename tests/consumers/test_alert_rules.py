@@ -90,6 +90,33 @@ def test_handle_with_care_carries_the_name_only() -> None:
     assert (d.channel, d.title, d.body) == ("counselor", "Handle With Care", "Ada Lovelace")
 
 
+def test_a_severe_alert_outranks_every_other_state_and_routine_records() -> None:
+    """The rank a channel sends by: extreme/severe alerts, then other incident states
+    (secure, all clear, false alarm), then Handle With Care, then routine records; a drill's
+    lockdown never outranks a live one."""
+    chans = [Channel(name="all", url="json://a", events=EVENT_TYPES, modes=["live", "drill"])]
+
+    def rank(event: e.Envelope) -> int:
+        # under a hold: a lesser press during a lockdown reads (and ranks) as the lockdown
+        [d] = deliveries(state_with(chans, event.mode, "hold"), event, frozenset({"all"}))
+        return d.priority
+
+    urgent = [rank(press()), rank(press("fire", "evacuate")),
+              rank(env(e.ProtocolDeclared, e.ProtocolDeclaredData(
+                  action="shelter", hazard="tornado", reason="commander")))]
+    states = [rank(press("medical", "hold")),
+              rank(env(e.ProtocolLifted, e.ProtocolLiftedData(action="lockdown"))),
+              rank(env(e.IncidentCancelled, e.IncidentCancelledData(reason="oops"))),
+              rank(press(mode="drill"))]
+    routine = [rank(env(e.NoteAdded, e.NoteAddedData(text="x"))),
+               rank(env(e.RoomStatusReported, e.RoomStatusReportedData(room="B-112",
+                                                                       status="secured")))]
+    assert min(urgent) > max(states) >= min(states) > max(routine)
+    assert states == [alert_rules.STATE] * 4 and set(urgent) == {alert_rules.URGENT}
+    escalated = alert_rules.escalation(deliveries(state_with(chans), press())[0], chans[0], 60)
+    assert escalated is not None and escalated.priority == alert_rules.URGENT
+
+
 channel_sets = st.lists(
     st.builds(Channel, name=st.sampled_from(["a", "b", "c", "d", "e"]), url=st.just("json://x"),
               events=st.lists(st.sampled_from(EVENT_TYPES), unique=True),
