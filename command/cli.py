@@ -22,9 +22,10 @@ from typing import Any
 
 import uvloop
 
-from command import admin, auth, db
+from command import admin, auth, credentials, db
 from command import config as settings_mod
 from command import site as site_file
+from command.broker import OpenBroker
 from command.config import COMPONENTS, Settings
 from command.embedded import (
     EmbeddedError,
@@ -65,6 +66,8 @@ async def servers(settings: Settings, need_nats: bool = True,
     started: list[Any] = []
     loop = asyncio.get_running_loop()
     try:
+        if (need_nats and not nats_url) or (need_db and not db_url):
+            credentials.private_dir(Path(settings.data_dir))  # the servers' passwords are in it
         if need_nats and not nats_url:
             nats = EmbeddedNats(Path(settings.data_dir) / "nats")
             nats_url = await loop.run_in_executor(None, nats.start)
@@ -109,7 +112,7 @@ async def _up(settings: Settings, demo: bool, components: tuple[str, ...],
 
     try:
         await run_until_stopped(muster, stop, announce)
-    except (PortInUse, EmbeddedError, Unreachable, ChildError) as exc:
+    except (PortInUse, EmbeddedError, Unreachable, ChildError, OpenBroker) as exc:
         print(f"muster: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -136,7 +139,7 @@ async def _site_import(settings: Settings, path: str) -> int:
         print(f"muster: {path}: {exc}", file=sys.stderr)
         return 2
     async with servers(settings, need_db=False) as (nats_url, _):
-        nc = await reach_nats(nats_url)
+        nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         log = EventLog(nc, stream=settings.stream)
         await log.ensure_stream(settings.stream_replicas)
         intake = Intake(log, rehearse=rehearse)
@@ -201,7 +204,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         since = datetime.fromisoformat(args.since)
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
     async with servers(settings, need_db=False) as (nats_url, _):
-        nc = await reach_nats(nats_url)
+        nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         try:
             print("\n".join(await admin.audit(EventLog(nc, stream=settings.stream),
                                               args.site, since)))
@@ -219,7 +222,7 @@ async def _rebuild(settings: Settings) -> int:
         print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", flush=True)
 
     async with servers(settings) as (nats_url, db_url):
-        nc = await reach_nats(nats_url)
+        nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         pool = await reach_db(db_url)
         await db.migrate(pool)
         try:
@@ -238,7 +241,7 @@ async def _recorded(settings: Settings, incident: str) -> Any:
     from consumers.replay import recorded
 
     async with servers(settings, need_db=False) as (nats_url, _):
-        nc = await reach_nats(nats_url)
+        nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         try:
             return await recorded(EventLog(nc, stream=settings.stream), incident)
         finally:
@@ -278,7 +281,7 @@ async def _replay(settings: Settings, args: argparse.Namespace) -> int:
     info = _runtime(settings) or {}
     url = info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
     async with servers(settings, need_db=False) as (nats_url, _):
-        nc = await reach_nats(nats_url)
+        nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         try:
             site = replay_site(args.incident)
             print(f"Replay board: {url}/board/{site}  (a token for site {site} or '*' reads it)",

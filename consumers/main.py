@@ -19,11 +19,19 @@ import asyncpg
 from aiohttp import web
 from prometheus_client import REGISTRY
 
-from command import auth, db, metrics
+from command import auth, credentials, db, metrics
 from command import commands as c
 from command import site as site_file
+from command.broker import refuse_open
 from command.config import COMPONENTS, Settings
-from command.embedded import EmbeddedNats, EmbeddedPostgres, bind_error, reach_db, reach_nats
+from command.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    bind_error,
+    reach_db,
+    reach_nats,
+    tls_context,
+)
 from command.eventlog import EventLog
 from command.events import SYSTEM
 from command.http import (
@@ -114,6 +122,8 @@ class Muster:
         nats_url, db_url = s.nats_url, s.database_url
         data = Path(s.data_dir)
         loop = asyncio.get_running_loop()
+        if not (nats_url and db_url):
+            credentials.private_dir(data)  # the servers' passwords are kept in it
         # stop() waits for these: a cancelled await leaves its thread starting the server.
         if not nats_url:
             self.nats = EmbeddedNats(data / "nats")
@@ -131,9 +141,11 @@ class Muster:
         if s.http_port and (why := bind_error(s.http_host, s.http_port)):
             raise PortInUse(_cannot_listen(s, why))
         nats_url, db_url = await self.start_servers()
-        self.nc = await reach_nats(nats_url)
+        self.nc = await reach_nats(nats_url, ca_file=s.nats_ca_file)
         self.log = EventLog(self.nc, stream=s.stream)
         await self.log.ensure_stream(s.stream_replicas)
+        if not s.allow_open_broker:  # after ensure_stream: the probe needs JetStream to answer
+            await refuse_open(nats_url, self.log.prefix, tls_context(s.nats_ca_file))
         self.pool = await reach_db(db_url)
         await db.migrate(self.pool)
         self.tokens = auth.TokenStore(self.pool)
@@ -197,8 +209,9 @@ class Muster:
     def _write_runtime(self, nats_url: str, db_url: str) -> None:
         path = self.settings.runtime_file
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"nats_url": nats_url, "database_url": db_url,
-                                    "http_url": self.url, "pid": os.getpid()}))
+        # Owner only: the URLs carry the servers' passwords.
+        credentials.write_private(path, json.dumps({"nats_url": nats_url, "database_url": db_url,
+                                                    "http_url": self.url, "pid": os.getpid()}))
 
     async def ready(self) -> dict[str, bool]:
         checks = {"stream": bool(self.nc and self.nc.is_connected), "database": False}

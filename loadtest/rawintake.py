@@ -5,14 +5,16 @@ acknowledged nats-py publish to the bench stream of `loadtest.baseline` on Muste
 nats-server, and does nothing else: no token, no decision, no boards, no read models. Driven by
 the generator's own HTTP client, it gives what HTTP in and JetStream through cost here: the floor
 of a command → 202, and the most commands per second a Python intake built of these parts
-accepts on this machine beside this generator. `python -m loadtest.rawintake --port N --nats URL`
-runs it in its own process; it prints `listening` once bound and `appended N` when stopped.
+accepts on this machine beside this generator. `python -m loadtest.rawintake --port N` runs it in
+its own process, appending to MUSTER_NATS_URL (by environment: the URL carries the password);
+it prints `listening` once bound and `appended N` when stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 
 import msgspec
@@ -59,7 +61,7 @@ class RawIntake(ServerProcess):
     """`with RawIntake(nats_url) as raw:` serves the floor at `raw.url` for the block."""
 
     def __init__(self, nats_url: str) -> None:
-        super().__init__("loadtest.rawintake", ("--nats", nats_url))
+        super().__init__("loadtest.rawintake", env={"MUSTER_NATS_URL": nats_url})
 
     @property
     def url(self) -> str:
@@ -69,9 +71,10 @@ class RawIntake(ServerProcess):
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m loadtest.rawintake")
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--nats", required=True, help="the nats-server to append to")
     args = p.parse_args(argv)
-    appended = uvloop.run(_serve(args.port, args.nats))
+    if not os.environ.get("MUSTER_NATS_URL"):
+        p.error("MUSTER_NATS_URL names the nats-server to append to")
+    appended = uvloop.run(_serve(args.port, os.environ["MUSTER_NATS_URL"]))
     print(f"appended {appended}", flush=True)
     return 0
 

@@ -7,6 +7,7 @@ line ending in the count of what it served.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ class ServerProcess:
 
     module: str
     args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # secrets here: ps shows the args
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
     served: int | None = None
@@ -55,7 +57,8 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, "--port", str(self.port), *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            text=True, cwd=Path(__file__).resolve().parent.parent)
+            text=True, cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, **self.env})
         assert self.proc.stdout is not None
         if self.proc.stdout.readline().strip() != "listening":  # bounded: it exits on failure
             self.stop()

@@ -4,11 +4,16 @@ loopback for the tests.
 Each node runs a copy of the shipped config with only its addresses and paths rewritten,
 so a test of the cluster is a test of the files we deploy. A rewrite that finds nothing to
 replace fails: a changed config must change this helper, not silently run something else.
+Its TLS certificates are made by the shipped deploy/nats/make-tls.sh (openssl), for 127.0.0.1
+too, and its clients' password is a new one per cluster, given as the deploy gives it: by
+environment.
 """
 
 import contextlib
 import json
 import os
+import secrets
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -27,6 +32,26 @@ DEPLOY = ROOT / "deploy"
 NATS_DIR = DEPLOY / "nats"
 CLIENT, ROUTE, MONITOR, STORE = "0.0.0.0:4222", "0.0.0.0:6222", "0.0.0.0:8222", "/data/jetstream"
 K8S_PID_FILE = "/var/run/nats/nats.pid"
+TLS_DIR = "/etc/nats-tls/"  # where compose and k8s mount the certificates
+TLS_PATHS = 6  # cert, key and CA, for clients and for routes
+USER, PASSWORD_ENV = "muster", "NATS_MUSTER_PASSWORD"
+
+
+def make_tls(out: Path) -> Path:
+    """A throwaway CA and node certificate in `out`, by the script an operator runs."""
+    if not (out / "tls.crt").exists():
+        subprocess.run(["sh", str(NATS_DIR / "make-tls.sh"), str(out), "IP:127.0.0.1"],
+                       check=True, capture_output=True, timeout=60)
+    return out
+
+
+def with_tls(text: str, tls: Path) -> str:
+    """The config with its certificate paths moved to `tls`."""
+    return _replace(text, TLS_DIR, f"{tls}/", TLS_PATHS)
+
+
+def client_tls(tls: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(tls / "ca.crt"))
 
 
 def shipped(name: str) -> Path:
@@ -67,9 +92,12 @@ def _replace(text: str, old: str, new: str, count: int) -> str:
 class Node:
     """One nats-server of the cluster, on free loopback ports under `root`."""
 
-    def __init__(self, name: str, root: Path, layout: Layout = COMPOSE) -> None:
+    def __init__(self, name: str, root: Path, layout: Layout = COMPOSE, tls: Path = Path(),
+                 password: str = "") -> None:
         self.name = name
         self.layout = layout
+        self.tls = tls
+        self.password = password
         self.dir = root / name
         self.client_port = free_port()
         self.route_port = free_port()
@@ -78,7 +106,7 @@ class Node:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.client_port}"
+        return f"tls://{USER}:{self.password}@127.0.0.1:{self.client_port}"
 
     @property
     def log(self) -> Path:
@@ -90,6 +118,7 @@ class Node:
         text = _replace(text, ROUTE, f"127.0.0.1:{self.route_port}", 1)
         text = _replace(text, MONITOR, f"127.0.0.1:{self.monitor_port}", 1)
         text = _replace(text, STORE, str(self.dir / "jetstream"), 1)
+        text = with_tls(text, self.tls)
         for path, name in self.layout.paths.items():
             text = _replace(text, path, str(self.dir / name), 1)
         for peer in peers:
@@ -104,7 +133,8 @@ class Node:
         # Its own session: a Ctrl-C of pytest reaches pytest, whose teardown stops the nodes.
         self.proc = subprocess.Popen([nats_binary(), "-c", str(conf), "-l", str(self.log)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **self.layout.env(self.name)},
+                                     env={**os.environ, **self.layout.env(self.name),
+                                          PASSWORD_ENV: self.password},
                                      start_new_session=True)
 
     def kill(self) -> None:
@@ -137,7 +167,16 @@ class Node:
 
 class Cluster:
     def __init__(self, root: Path, layout: Layout = COMPOSE) -> None:
-        self.nodes = [Node(name, root, layout) for name in layout.names]
+        self.tls = make_tls(root / "tls")
+        self.password = secrets.token_urlsafe(24)
+        self.nodes = [Node(name, root, layout, self.tls, self.password) for name in layout.names]
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.tls / "ca.crt")
+
+    def client_tls(self) -> ssl.SSLContext:
+        return client_tls(self.tls)
 
     @property
     def urls(self) -> list[str]:

@@ -3,9 +3,11 @@
 No Docker or Kubernetes runs here, so compose and the manifests are checked as data: they parse,
 run every component with the settings Muster knows, keep the single-per-partition components
 single, and point at files and Services that exist. Each NATS config is given to `nats-server -t`
-and then run as a real three-node cluster on loopback.
+and then run as a real three-node cluster on loopback, with TLS certificates made by the shipped
+deploy/nats/make-tls.sh: it must refuse clients without TLS or without the password.
 """
 
+import asyncio
 import os
 import re
 import subprocess
@@ -13,12 +15,25 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 import yaml  # PyYAML comes with apprise, a dependency of Muster
 
+from command.broker import anonymous_may_publish
 from command.config import COMPONENTS, Settings
 from command.embedded import nats_binary
-from tests.deploy.nats_cluster import COMPOSE, DEPLOY, K8S, ROOT, Cluster, Layout, k8s_config
+from tests.deploy.nats_cluster import (
+    COMPOSE,
+    DEPLOY,
+    K8S,
+    PASSWORD_ENV,
+    ROOT,
+    Cluster,
+    Layout,
+    k8s_config,
+    make_tls,
+    with_tls,
+)
 
 K8S_DIR = DEPLOY / "k8s"
 SCALED = ("intake", "boards")  # stateless: two or more
@@ -85,8 +100,13 @@ def test_compose_muster_services_are_configured_for_the_cluster() -> None:
         env = s["environment"]
         assert not unknown_settings(env), (name, unknown_settings(env))
         assert env["MUSTER_STREAM_REPLICAS"] == "3", name
-        assert env["MUSTER_NATS_URL"].startswith("nats://"), name
-        assert env["MUSTER_DATABASE_URL"].startswith("postgresql://"), name
+        # TLS to our own CA and a password with no default: compose stops if it is unset.
+        assert env["MUSTER_NATS_URL"] == \
+            "tls://muster:${NATS_MUSTER_PASSWORD:?set it in deploy/.env}@nats:4222", name
+        assert env["MUSTER_NATS_CA_FILE"] == "/etc/muster/nats-ca.crt", name
+        assert "./nats/tls/ca.crt:/etc/muster/nats-ca.crt:ro" in s["volumes"], name
+        assert env["MUSTER_DATABASE_URL"].startswith(
+            "postgresql://muster:${POSTGRES_PASSWORD:?"), name
         if name == "migrate":
             continue
         assert "/readyz" in " ".join(s["healthcheck"]["test"]), name
@@ -100,11 +120,16 @@ def test_compose_mounts_files_that_exist() -> None:
     for name, s in services.items():
         for volume in s.get("volumes", []):
             source = volume.split(":", 1)[0]
-            if source.startswith("."):
+            if source.startswith("./nats/tls"):  # made by the script, never committed
+                assert (DEPLOY / "nats" / "make-tls.sh").is_file(), (name, volume)
+            elif source.startswith("."):
                 assert (DEPLOY / source).is_file(), (name, volume)
     for i in (1, 2, 3):
         mounts = services[f"nats-{i}"]["volumes"]
         assert f"./nats/nats-{i}.conf:/etc/nats/nats.conf:ro" in mounts
+        assert "./nats/tls:/etc/nats-tls:ro" in mounts
+        assert services[f"nats-{i}"]["environment"][PASSWORD_ENV].startswith(
+            "${NATS_MUSTER_PASSWORD:?")
     for name, s in muster_services().items():
         assert (DEPLOY / s["build"]["context"] / s["build"]["dockerfile"]).is_file(), name
 
@@ -193,8 +218,12 @@ def test_k8s_muster_containers_read_the_database_url_from_the_secret() -> None:
         assert ref["name"] == "muster-db" and ref["key"] in secret["stringData"]
         if c["args"] != ["migrate"]:
             assert env["MUSTER_STREAM_REPLICAS"]["value"] == "3"
-            assert env["MUSTER_NATS_URL"]["value"] == "nats://nats:4222"
+            ref = env["MUSTER_NATS_URL"]["valueFrom"]["secretKeyRef"]
+            nats_secret = of_kind("Secret")[ref["name"]]["stringData"]
+            assert nats_secret[ref["key"]].startswith("tls://muster:")
             assert "nats" in of_kind("Service")
+            mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+            assert env["MUSTER_NATS_CA_FILE"]["value"] == f"{mounts['nats-tls']}/ca.crt"
 
 
 def test_k8s_services_select_pods_that_exist() -> None:
@@ -219,6 +248,35 @@ def test_nats_config_syncs_always_and_routes_to_all_three(key: str) -> None:
         assert layout.route.format(node) in text, (key, node)
 
 
+def block(text: str, name: str) -> str:
+    """The body of `name { ... }` (its first one), nested braces included."""
+    start = re.search(rf"^\s*{name}\s*\{{", text, flags=re.M)
+    assert start, name
+    depth, i = 1, start.end()
+    while depth:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return text[start.end():i - 1]
+
+
+@pytest.mark.parametrize("key", sorted(NATS_CONFIGS))
+def test_nats_config_asks_clients_for_tls_and_a_password_and_routes_for_certificates(
+        key: str) -> None:
+    layout, name = NATS_CONFIGS[key]
+    text = layout.text(name)
+    cluster = block(text, "cluster")
+    outside = text.replace(cluster, "")
+    for tls in (block(outside, "tls"), block(cluster, "tls")):
+        for field in ("cert_file", "key_file", "ca_file"):
+            assert re.search(rf"^\s*{field}:\s*/etc/nats-tls/\S+$", tls, flags=re.M), field
+    assert re.search(r"^\s*verify:\s*true\s*$", block(cluster, "tls"), flags=re.M)
+    account = block(block(text, "accounts"), "MUSTER")
+    assert re.search(r"^\s*jetstream:\s*enabled\s*$", account, flags=re.M)
+    assert re.search(r"\{user: muster, password: \$NATS_MUSTER_PASSWORD\}", account)
+    # No way in without a user: no anonymous default user, no second, looser user list.
+    assert not re.search(r"^\s*(no_auth_user|authorization)\b", text, flags=re.M)
+
+
 def nats_test_mode(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([nats_binary(), "-c", str(path), "-t"], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=30)
@@ -227,14 +285,16 @@ def nats_test_mode(path: Path, env: dict[str, str]) -> subprocess.CompletedProce
 @pytest.mark.parametrize("key", sorted(NATS_CONFIGS))
 def test_nats_server_accepts_the_config(key: str, tmp_path: Path) -> None:
     layout, name = NATS_CONFIGS[key]
+    tls = make_tls(tmp_path / "tls")
+    env = {**layout.env(name), PASSWORD_ENV: "a-test-password"}
     path = tmp_path / "nats.conf"
-    path.write_text(layout.text(name))
-    result = nats_test_mode(path, layout.env(name))
+    path.write_text(with_tls(layout.text(name), tls))
+    result = nats_test_mode(path, env)
     assert result.returncode == 0, result.stdout + result.stderr
     # The same check refuses a broken copy, so the pass above means something.
-    path.write_text(layout.text(name).replace("sync_interval: always",
-                                                    "sync_interval: sometimes"))
-    assert nats_test_mode(path, layout.env(name)).returncode != 0
+    path.write_text(with_tls(layout.text(name), tls).replace("sync_interval: always",
+                                                             "sync_interval: sometimes"))
+    assert nats_test_mode(path, env).returncode != 0
 
 
 def test_compose_nats_nodes_differ_only_in_their_names() -> None:
@@ -256,5 +316,36 @@ def test_nats_configs_form_a_cluster_with_a_jetstream_leader(layout: Layout,
         for node in cluster.nodes:
             routes = node.monitor("/routez")
             assert routes is not None and routes["num_routes"] >= 2, (node.name, routes)
+            varz = node.monitor("/varz")
+            assert varz["tls_required"] and varz["auth_required"], node.name
+            assert varz["cluster"]["tls_required"] and varz["cluster"]["tls_verify"], node.name
+        asyncio.run(refuses_all_but_muster_over_tls(cluster))
     finally:
         cluster.stop()
+
+
+async def refuses_all_but_muster_over_tls(cluster: Cluster) -> None:
+    url = cluster.nodes[0].url
+    bare = url.replace("tls://", "nats://").split("@", 1)[1]
+    once = {"allow_reconnect": False, "max_reconnect_attempts": 0, "connect_timeout": 3}
+    with pytest.raises(Exception, match=r"(?i)tls|ssl|certificate"):  # no TLS: no way in
+        await nats.connect(f"nats://{bare}", **once)
+    for wrong in (f"tls://{bare}", url.replace(cluster.password, "not-the-password")):
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(wrong, tls=cluster.client_tls(), **once)
+    nc = await nats.connect(url, tls=cluster.client_tls(), **once)
+    try:
+        await nc.jetstream().account_info()  # account MUSTER has JetStream
+    finally:
+        await nc.close()
+    assert await anonymous_may_publish(url, "muster.events", cluster.client_tls()) is False
+
+
+def test_postgres_asks_every_connection_for_a_password() -> None:
+    (pod,) = containers(of_kind("StatefulSet")["postgres"])
+    env = {e["name"]: e for e in pod["env"]}
+    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "muster-db"
+    composed = compose()["services"]["postgres"]["environment"]
+    assert composed["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")  # no default
+    for args in (env["POSTGRES_INITDB_ARGS"]["value"], composed["POSTGRES_INITDB_ARGS"]):
+        assert args.split() == ["--auth-local=scram-sha-256", "--auth-host=scram-sha-256"]

@@ -70,9 +70,11 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         cl.stop()
 
 
-async def connect_all(urls: list[str]) -> nats.NATS:
-    """The test's own client, given every node: Muster's settings take one URL only."""
-    return await nats.connect(servers=urls, max_reconnect_attempts=-1, reconnect_time_wait=0.25)
+async def connect_all(cluster: Cluster) -> nats.NATS:
+    """The test's own client, given every live node: Muster's settings take one URL only. The
+    nodes ask for TLS to the cluster's own CA and for the password, as deployed."""
+    return await nats.connect(servers=cluster.urls, max_reconnect_attempts=-1,
+                              reconnect_time_wait=0.25, tls=cluster.client_tls())
 
 
 async def wait_stream(log: EventLog, ok: Any, timeout: float = 20.0) -> StreamInfo:
@@ -101,12 +103,13 @@ def all_current(info: StreamInfo) -> bool:
 async def muster(cluster: Cluster, database_url: str, tmp_path: Path
                  ) -> AsyncIterator[tuple[Muster, str]]:
     """Intake alone, connected to the node that leads stream MUSTER; that node's name."""
-    nc = await connect_all(cluster.urls)
+    nc = await connect_all(cluster)
     log = EventLog(nc)
     await log.ensure_stream(replicas=3)
     leader = (await wait_stream(log, all_current)).cluster.leader  # type: ignore[union-attr]
     await nc.close()
-    settings = Settings(nats_url=cluster.node(leader).url, database_url=database_url,
+    settings = Settings(nats_url=cluster.node(leader).url, nats_ca_file=cluster.ca_file,
+                        database_url=database_url,
                         http_port=0, data_dir=str(tmp_path / "data"), stream_replicas=3,
                         rate_per_token=0, rate_per_address=0, rate_emergency=0)
     m = Muster(settings, components=("intake",), say=lambda _: None)
@@ -143,9 +146,9 @@ async def worker(session: aiohttp.ClientSession, load: Load, site: str, offset: 
         i += 1
 
 
-async def read_ids(urls: list[str]) -> dict[int, str]:
+async def read_ids(cluster: Cluster) -> dict[int, str]:
     """Stream sequence -> event id, for the whole stream, read through the surviving nodes."""
-    nc = await connect_all(urls)
+    nc = await connect_all(cluster)
     try:
         return {seq: event.id async for seq, event in EventLog(nc).read(1)}
     finally:
@@ -195,12 +198,12 @@ async def test_stream_leader_killed_under_load_loses_nothing(
     answered = {a.cid for a in load.accepted()}
     assert pressed == answered, f"{len(pressed - answered)} presses never got a 202"
 
-    nc = await connect_all(cluster.urls)
+    nc = await connect_all(cluster)
     try:
         log = EventLog(nc)
         moved = await wait_stream(log, lambda i: i.cluster and i.cluster.leader not in (None,
                                                                                         leader))
-        ids_at = await read_ids(cluster.urls)  # the two survivors only
+        ids_at = await read_ids(cluster)  # the two survivors only
         # Back up to three: the killed node's store must come back and catch up to the same end.
         cluster.node(leader).start(cluster.nodes)
         info = await wait_stream(log, all_current)
