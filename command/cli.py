@@ -109,6 +109,7 @@ async def _up(settings: Settings, demo: bool, components: tuple[str, ...],
         apart = "".join(f"; {x} in a process of its own" for x in children)
         print(f"Muster listening on {m.url} (components: {', '.join(components)}{apart})",
               flush=True)
+        print(f"Metrics (no token, so on this address alone): {m.metrics_url}", flush=True)
 
     try:
         await run_until_stopped(muster, stop, announce)

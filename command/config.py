@@ -19,6 +19,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     allow_open_broker: bool = False
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # /metrics has no token: it is served on this address alone, loopback unless set; port 0
+    # picks a free one (runtime.json names it), a scraper wants a fixed one (e.g. 9464).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     data_dir: str = ".muster"
     stream: str = "MUSTER"
     stream_replicas: int = 1

@@ -11,7 +11,6 @@ from typing import Any, Literal, NamedTuple
 
 import msgspec
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from command import commands as c
 from command import events as e
@@ -108,7 +107,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_response(body, status=500)
 
 
-EXEMPT = ("/healthz", "/readyz", "/metrics")
+EXEMPT = ("/healthz", "/readyz")
 EMERGENCY_ROLES = ("device", "commander")
 
 
@@ -264,10 +263,8 @@ def health_routes(ready: Callable[[], Awaitable[dict[str, bool]]]) -> list[web.R
         return json_response({"ok": all(checks.values()), **checks},
                              status=200 if all(checks.values()) else 503)
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    return [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)]
+    # /metrics is not here: it has no token, so it has an address of its own (metrics_port.py).
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz)]
 
 
 def write_routes(intake: Intake, tokens: TokenStore) -> list[web.RouteDef]:

@@ -136,8 +136,8 @@ class Intake:
         if job.first_id and job.first_id in self.known:
             return self._duplicate(cid), []  # type: ignore[arg-type]
         answer: tuple[Accepted, list[e.Envelope]] = await self._submit(site, job)
-        if self._observe and answer[1]:
-            self._observe(time.perf_counter() - started)
+        if self._observe and answer[1] and not isinstance(answer[1][0], e.NEVER_SHOWN):
+            self._observe(time.perf_counter() - started)  # a count would tell a notice was issued
         return answer
 
     async def record(self, site: str, events: list[e.Envelope],
@@ -207,25 +207,8 @@ class Intake:
         ids = e.client_event_ids(job.cid, len(drafts), start=1 if job.first_id else 0)
         events = seal(drafts, ctx, [job.first_id, *ids] if job.first_id else ids)
         for event in events:
-            self.admit(event)
+            admit(event, self._rehearse)
         return events
-
-    def admit(self, event: e.Envelope) -> None:
-        """Refuse (400, naming the field) an event its readers could not read back exactly as
-        written, or, for a site file, one the consumers could not apply: once in the stream,
-        such an event would stop every consumer that meets it."""
-        try:
-            same = e.strict(e.encode(event)) == event
-        except msgspec.ValidationError as exc:
-            raise _on_command(from_validation(exc)) from None
-        except (msgspec.MsgspecError, ValueError) as exc:  # not encodable: NaN never gets here
-            raise Invalid(f"the command cannot be recorded: {exc}", field="$") from None
-        if not same:  # e.g. a float that JSON turns into null
-            raise Invalid("the command does not read back as written", field="$")
-        # Only a site file is folded: it alone carries numbers and names from a file, and a
-        # fold of a whole school per press would cost what a panic press cannot wait.
-        if self._rehearse is not None and isinstance(event, e.SiteConfigured):
-            self._rehearse(event)
 
     async def _commit(self, site: str, group: list[Pending]) -> None:
         """Decide each job in turn on the state the ones before leave, append all their events
@@ -328,6 +311,24 @@ class Intake:
         found = [(i, self.known[i]) for i in ids if i in self.known]
         main_id, (incident_id, _, _) = next(((i, k) for i, k in found if k[2]), found[0])
         return Accepted(incident_id, main_id, max(k[1] for _, k in found), duplicate=True)
+
+
+def admit(event: e.Envelope, rehearse: Callable[[e.Envelope], None] | None = None) -> None:
+    """Refuse (400, naming the field) an event its readers could not read back exactly as
+    written, or, for a site file, one the consumers could not apply (`rehearse`): once in the
+    stream, such an event would stop every consumer that meets it."""
+    try:
+        same = e.strict(e.encode(event)) == event
+    except msgspec.ValidationError as exc:
+        raise _on_command(from_validation(exc)) from None
+    except (msgspec.MsgspecError, ValueError) as exc:  # not encodable: NaN never gets here
+        raise Invalid(f"the command cannot be recorded: {exc}", field="$") from None
+    if not same:  # e.g. a float that JSON turns into null
+        raise Invalid("the command does not read back as written", field="$")
+    # Only a site file is folded: it alone carries numbers and names from a file, and a fold
+    # of a whole school per press would cost what a panic press cannot wait.
+    if rehearse is not None and isinstance(event, e.SiteConfigured):
+        rehearse(event)
 
 
 def _on_command(error: Invalid) -> Invalid:

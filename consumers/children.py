@@ -95,8 +95,8 @@ class Children:
             preexec_fn=die_with_parent)  # a kill -9 of muster up ends it too
 
     def metrics_routes(self) -> list[web.RouteDef]:
-        """`/metrics/COMPONENT` on the main port: each process apart's own metrics (the
-        notifier's sends live there), relayed, so a scraper needs to know only this port."""
+        """`/metrics/COMPONENT` on the metrics address: each process apart's own metrics (the
+        notifier's sends live there), relayed, so a scraper needs to know only this address."""
         if not self.components:
             return []
 
@@ -108,7 +108,7 @@ class Children:
                 runtime = json.loads((self.folder(component) / "runtime.json").read_text())
                 timeout = aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT_S)
                 async with aiohttp.ClientSession(timeout=timeout) as session, \
-                        session.get(f"{runtime['http_url']}/metrics") as resp:
+                        session.get(runtime["metrics_url"]) as resp:
                     body = await resp.read()
                     kind = resp.headers.get("Content-Type", "text/plain")
             except (OSError, ValueError, KeyError, aiohttp.ClientError, TimeoutError):

@@ -52,6 +52,7 @@ from consumers.cap import cap_routes
 from consumers.children import Children
 from consumers.gateway import Gateway
 from consumers.gcfreeze import FreezeSurvivors
+from consumers.metrics_port import metrics_routes, serve_metrics
 from consumers.notifier import Notifier
 from consumers.openapi import openapi_routes
 from consumers.page import page_routes
@@ -91,6 +92,11 @@ def _cannot_listen(s: Settings, why: str) -> str:
             "pass --port or set MUSTER_HTTP_PORT")
 
 
+def _cannot_listen_metrics(s: Settings, why: str) -> str:
+    return (f"cannot listen on {s.metrics_host}:{s.metrics_port} for /metrics: {why}; "
+            "set MUSTER_METRICS_PORT (0 picks a free port)")
+
+
 class Muster:
     """One running process: start() brings every part up in order, stop() takes it down."""
 
@@ -112,6 +118,8 @@ class Muster:
         self.tasks: list[asyncio.Task[Any]] = []
         self.runner: web.AppRunner | None = None
         self.port = settings.http_port
+        self.metrics_runner: web.AppRunner | None = None
+        self.metrics_port = settings.metrics_port
         self._starting: list[asyncio.Future[str]] = []
         self.notifier: Notifier | None = None
         self.sender: AppriseSender | None = None
@@ -140,6 +148,8 @@ class Muster:
         # Checked before any server starts, so a taken port fails at once and leaves nothing.
         if s.http_port and (why := bind_error(s.http_host, s.http_port)):
             raise PortInUse(_cannot_listen(s, why))
+        if s.metrics_port and (why := bind_error(s.metrics_host, s.metrics_port)):
+            raise PortInUse(_cannot_listen_metrics(s, why))
         nats_url, db_url = await self.start_servers()
         self.nc = await reach_nats(nats_url, ca_file=s.nats_ca_file)
         self.log = EventLog(self.nc, stream=s.stream)
@@ -150,7 +160,7 @@ class Muster:
         await db.migrate(self.pool)
         self.tokens = auth.TokenStore(self.pool)
         await self.tokens.start()
-        routes = health_routes(self.ready) + openapi_routes() + self.children.metrics_routes()
+        routes = health_routes(self.ready) + openapi_routes()
         self.tasks.append(asyncio.create_task(watch_loop_lag()))
         show_metrics_of(self.components)
         if "intake" in self.components:
@@ -189,10 +199,17 @@ class Muster:
         except OSError as exc:
             raise PortInUse(_cannot_listen(s, exc.strerror or str(exc))) from exc
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            self.metrics_runner, self.metrics_port = await serve_metrics(
+                metrics_routes() + self.children.metrics_routes(), s.metrics_host,
+                s.metrics_port)
+        except OSError as exc:
+            raise PortInUse(_cannot_listen_metrics(s, exc.strerror or str(exc))) from exc
         if self.children.components:
             await self.children.start({
                 "MUSTER_NATS_URL": nats_url, "MUSTER_DATABASE_URL": db_url,
-                "MUSTER_RECORDS_TO": self.desk.subject if self.desk else ""})
+                "MUSTER_RECORDS_TO": self.desk.subject if self.desk else "",
+                "MUSTER_METRICS_PORT": "0"})  # each its own; relayed at /metrics/COMPONENT
         self._write_runtime(nats_url, db_url)
         # Everything loaded so far (site files, folded boards) lives for the process: keep the
         # collector from walking it again and again in long pauses on the critical path.
@@ -206,12 +223,17 @@ class Muster:
     def url(self) -> str:
         return f"http://{self.settings.http_host}:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.settings.metrics_host}:{self.metrics_port}/metrics"
+
     def _write_runtime(self, nats_url: str, db_url: str) -> None:
         path = self.settings.runtime_file
         path.parent.mkdir(parents=True, exist_ok=True)
         # Owner only: the URLs carry the servers' passwords.
-        credentials.write_private(path, json.dumps({"nats_url": nats_url, "database_url": db_url,
-                                                    "http_url": self.url, "pid": os.getpid()}))
+        credentials.write_private(path, json.dumps({
+            "nats_url": nats_url, "database_url": db_url, "http_url": self.url,
+            "metrics_url": self.metrics_url, "pid": os.getpid()}))
 
     async def ready(self) -> dict[str, bool]:
         checks = {"stream": bool(self.nc and self.nc.is_connected), "database": False}
@@ -250,6 +272,8 @@ class Muster:
             await self.gateway.stop()
         if self.runner is not None:
             await self.runner.cleanup()
+        if self.metrics_runner is not None:
+            await self.metrics_runner.cleanup()
         if self.notifier is not None:
             await self.notifier.stop()
         for task in self.tasks:

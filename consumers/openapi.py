@@ -96,15 +96,14 @@ def _ok(status: str, text: str, content: str, schema: dict[str, Any]) -> dict[st
 
 
 def _probes(paths: dict[str, Any]) -> None:
-    """Liveness, readiness, metrics, this document and the board page: no token needed."""
+    """Liveness, readiness, this document and the board page: no token needed. (/metrics is
+    on the metrics address, not this API: MUSTER_METRICS_HOST/PORT.)"""
     anything = {"type": "object"}
     paths["/healthz"] = {"get": {"summary": "Liveness", "responses": _ok(
         "200", "Alive", "application/json", anything)}}
     paths["/readyz"] = {"get": {"summary": "Readiness", "responses": {
         **_ok("200", "Stream and database reachable", "application/json", anything),
         **_ok("503", "Stream or database unreachable", "application/json", anything)}}}
-    paths["/metrics"] = {"get": {"summary": "Prometheus metrics", "responses": _ok(
-        "200", "Metrics in the Prometheus text format", "text/plain", {"type": "string"})}}
     paths["/openapi.json"] = {"get": {"summary": "This document", "responses": {
         **_ok("200", "OpenAPI 3.1", "application/json", anything), **_errors(LIMITED)}}}
     paths["/board/{site}"] = {"get": {

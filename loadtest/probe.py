@@ -27,8 +27,8 @@ class Probe:
     conflicts: float = 0.0
 
     async def start(self) -> None:
-        self.histograms = await scrape(self.http, self.base)
-        self.conflicts = await counter(self.http, self.base, CONFLICTS)
+        self.histograms = await scrape(self.http, self.stack.metrics_url)
+        self.conflicts = await counter(self.http, self.stack.metrics_url, CONFLICTS)
         if self.stack.proc is not None:
             self.watched = cpu.processes(self.stack.data_dir, self.stack.proc.pid)
         self.cpu, self.wall, self.own = cpu.sample(self.watched), time.perf_counter(), \
@@ -41,7 +41,7 @@ class Probe:
         # the client too: a saturated client inflates every latency it measures
         usage["loadtest"] = round((time.process_time() - self.own) / wall * 100, 1)
         usage["machine_load_1m"] = round(os.getloadavg()[0], 2)
-        after = await scrape(self.http, self.base)
+        after = await scrape(self.http, self.stack.metrics_url)
         intake, before = after[INTAKE], self.histograms.get(INTAKE, {})
         lag, lag_before = after[LOOP_DELAY], self.histograms.get(LOOP_DELAY, {})
         n, p50 = bound(before, intake, 50)
@@ -51,5 +51,6 @@ class Probe:
             "intake_p99_le_ms": bound(before, intake, 99)[1],
             "loop_lag_p99_le_ms": lag_p99, "loop_lag_max_le_ms": bound(lag_before, lag, 100)[1],
             "loop_lag_samples": wakes,
-            "intake_conflicts": await counter(self.http, self.base, CONFLICTS) - self.conflicts}
+            "intake_conflicts": await counter(self.http, self.stack.metrics_url, CONFLICTS)
+            - self.conflicts}
         return server, usage

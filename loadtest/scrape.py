@@ -1,4 +1,5 @@
-"""Muster's own view of the run, from `/metrics`: its intake histogram, and its loop lag.
+"""Muster's own view of the run, from `/metrics` (on its metrics address, runtime.json's
+`metrics_url`, not the API's port): its intake histogram, and its loop lag.
 
 The client sees HTTP, auth and scheduling on top of intake; the server's histogram splits the
 two. A histogram only knows its buckets, so its percentiles are upper bounds ("≤ 5 ms").
@@ -16,11 +17,11 @@ LOOP_DELAY = "muster_event_loop_delay_seconds"
 Buckets = dict[float, float]
 
 
-async def scrape(http: aiohttp.ClientSession, base: str,
+async def scrape(http: aiohttp.ClientSession, metrics: str,
                  names: tuple[str, ...] = (INTAKE, LOOP_DELAY)) -> dict[str, Buckets]:
     """Each histogram's cumulative counts by upper bound; empty when the server has none."""
     try:
-        async with http.get(f"{base}/metrics") as resp:
+        async with http.get(metrics) as resp:
             text = await resp.text() if resp.status == 200 else ""
     except (aiohttp.ClientError, TimeoutError):
         text = ""
@@ -31,10 +32,10 @@ async def scrape(http: aiohttp.ClientSession, base: str,
     return found
 
 
-async def counter(http: aiohttp.ClientSession, base: str, name: str) -> float:
+async def counter(http: aiohttp.ClientSession, metrics: str, name: str) -> float:
     """A counter's value now (0 when absent), e.g. intake's append conflicts."""
     try:
-        async with http.get(f"{base}/metrics") as resp:
+        async with http.get(metrics) as resp:
             text = await resp.text() if resp.status == 200 else ""
     except (aiohttp.ClientError, TimeoutError):
         return 0.0

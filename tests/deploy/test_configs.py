@@ -107,6 +107,7 @@ def test_compose_muster_services_are_configured_for_the_cluster() -> None:
         assert "./nats/tls/ca.crt:/etc/muster/nats-ca.crt:ro" in s["volumes"], name
         assert env["MUSTER_DATABASE_URL"].startswith(
             "postgresql://muster:${POSTGRES_PASSWORD:?"), name
+        assert env["MUSTER_METRICS_PORT"] == "9464", name
         if name == "migrate":
             continue
         assert "/readyz" in " ".join(s["healthcheck"]["test"]), name
@@ -224,6 +225,7 @@ def test_k8s_muster_containers_read_the_database_url_from_the_secret() -> None:
             assert "nats" in of_kind("Service")
             mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
             assert env["MUSTER_NATS_CA_FILE"]["value"] == f"{mounts['nats-tls']}/ca.crt"
+            assert env["MUSTER_METRICS_PORT"]["value"] == "9464"
 
 
 def test_k8s_services_select_pods_that_exist() -> None:
@@ -349,3 +351,16 @@ def test_postgres_asks_every_connection_for_a_password() -> None:
     assert composed["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")  # no default
     for args in (env["POSTGRES_INITDB_ARGS"]["value"], composed["POSTGRES_INITDB_ARGS"]):
         assert args.split() == ["--auth-local=scram-sha-256", "--auth-host=scram-sha-256"]
+
+
+def test_prometheus_scrapes_the_metrics_port_not_the_api() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    (sd,) = job["dns_sd_configs"]
+    assert sd["port"] == 9464 and sorted(sd["names"]) == sorted(COMPONENTS)
+    for component in COMPONENTS:
+        deployment = of_kind("Deployment")[f"muster-{component}"]
+        notes = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert notes["prometheus.io/port"] == "9464", component
+        (c,) = containers(deployment)
+        assert {"name": "metrics", "containerPort": 9464} in c["ports"], component

@@ -59,8 +59,8 @@ def child_pid(data_dir: Path, component: str = "notifier") -> int | None:
     return pid if psutil.pid_exists(pid) else None
 
 
-def conflicts(url: str) -> float:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:
+def conflicts(metrics: str) -> float:
+    with urllib.request.urlopen(metrics, timeout=5) as resp:
         text = resp.read().decode()
     found = re.search(r"^muster_intake_conflicts_total ([0-9.e+]+)$", text, re.M)
     assert found, "no conflicts counter"
@@ -105,18 +105,21 @@ def test_up_runs_the_notifier_apart_restarts_it_and_stops_it(tmp_path: Path) -> 
         runtime = json.loads((data_dir / "runtime.json").read_text())
         wait_for(lambda: stream_types(runtime["nats_url"]).count("NotificationSent")
                  == len(posts), "each send recorded in the stream")
-        assert conflicts(url) == 0  # records queued behind commands, never raced them
-        # The notifier's own metrics, relayed on the main port: its sends are counted there.
-        with urllib.request.urlopen(f"{url}/metrics/notifier", timeout=10) as resp:
+        metrics = runtime["metrics_url"]  # its own address, loopback, not the API's port
+        assert metrics.startswith("http://127.0.0.1:") and not metrics.startswith(url), metrics
+        assert conflicts(metrics) == 0  # records queued behind commands, never raced them
+        # The notifier's own metrics, relayed beside ours: its sends are counted there.
+        with urllib.request.urlopen(f"{metrics}/notifier", timeout=10) as resp:
             relayed = resp.read().decode()
         sent = re.search(r'^muster_notifications_total\{outcome="sent"\} ([0-9.e+]+)$',
                          relayed, re.M)
         assert sent and float(sent.group(1)) >= 3, relayed[-2000:]
         assert "muster_intake_requests_total" not in relayed  # intake is not in that process
-        assert http("GET", f"{url}/metrics/intake")[0] == 404
-        # The main port's own /metrics lists only what runs there: no zero counts of sends
-        # for an operator to read as "no alert went out".
-        with urllib.request.urlopen(f"{url}/metrics", timeout=10) as resp:
+        assert http("GET", f"{metrics}/intake")[0] == 404
+        assert http("GET", f"{url}/metrics/notifier")[0] == 404  # no token: not on the API
+        # Our own /metrics lists only what runs here: no zero counts of sends for an operator
+        # to read as "no alert went out".
+        with urllib.request.urlopen(metrics, timeout=10) as resp:
             own = resp.read().decode()
         assert "muster_intake_requests_total" in own
         assert "muster_notification" not in own and "muster_projection" not in own
