@@ -30,6 +30,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rate_per_address: float = 200.0
     rate_emergency: float = 20.0  # a device's or commander's presses, apart from all else
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    # Slow clients (issue #14): a request's head must arrive within header_timeout_s of the
+    # connection or of its previous answer (an idle keep-alive ends then too), its body within
+    # body_timeout_s; 0 turns a cap below off.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    connections_per_address: int = 512  # open at once; a school's NAT is one address
+    boards_per_token: int = 200  # live WebSocket boards open at once on one token
+    site_parse_timeout_s: float = 5.0  # a site file's parse, in its worker process
     send_timeout_s: float = 5.0  # one Apprise send, before it counts as failed
     apart: str = "notifier"  # what muster up runs in processes of its own (or "projector")
     records_to: str = ""  # a notifier's records go to this intake's desk (set by muster up)

@@ -46,6 +46,10 @@ class Conflict(MusterError):
     status, code = 409, "conflict"
 
 
+class TimedOut(MusterError):
+    status, code = 408, "timeout"
+
+
 class TooLarge(MusterError):
     status, code = 413, "too_large"
 

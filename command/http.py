@@ -4,6 +4,7 @@ A handler authenticates, decodes the body with msgspec, calls intake once and en
 every rule lives in the pure `decide`. The read side adds its own routes to the same app.
 """
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,6 @@ from aiohttp import web
 
 from command import commands as c
 from command import events as e
-from command import site as site_file
 from command.auth import TokenStore, authorize
 from command.errors import (
     Conflict,
@@ -22,6 +22,7 @@ from command.errors import (
     MusterError,
     NotFound,
     RateLimited,
+    TimedOut,
     TooLarge,
     Unauthorized,
     Unavailable,
@@ -30,10 +31,12 @@ from command.errors import (
 from command.intake import Intake
 from command.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUESTS
 from command.ratelimit import Limits
+from command.siteparse import SiteParser
 
 log = logging.getLogger("muster.http")
 MAX_BODY = 64 * 1024  # a command; a note of 2,000 characters fits many times over
 MAX_SITE_FILE = 4 * 1024 * 1024  # a site file with a large school's whole roster
+BODY_TIMEOUT_S = web.AppKey("body_timeout_s", float)
 _json = msgspec.json.Encoder()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -86,7 +89,8 @@ def error_response(exc: MusterError) -> web.Response:
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure answers the contract's error body; nothing internal leaks."""
+    """Every failure answers the contract's error body; nothing internal leaks. It runs both
+    outermost (what the other middlewares raise) and innermost (what they see is an answer)."""
     try:
         return await handler(request)
     except MusterError as exc:
@@ -141,6 +145,17 @@ def rate_limit_middleware(limits: Limits, tokens: TokenStore) -> Any:
     return middleware
 
 
+@web.middleware
+async def no_store_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answers under /v1 carry names, guardians and door codes: no cache, shared or private,
+    may keep them."""
+    response = await handler(request)
+    if request.path.startswith("/v1/") and not response.prepared:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"  # HTTP/1.0 caches know only this
+    return response
+
+
 def cors_middleware(origins: tuple[str, ...]) -> Any:
     """CORS closed unless origins are configured; then only those, never a wildcard."""
 
@@ -167,7 +182,12 @@ def cors_middleware(origins: tuple[str, ...]) -> Any:
 async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"the body is larger than {limit} bytes")
-    body = await request.read()
+    timeout = request.config_dict.get(BODY_TIMEOUT_S, 30.0)
+    try:
+        async with asyncio.timeout(timeout):  # a body sent a byte at a time holds a connection
+            body = await request.read()
+    except TimeoutError:
+        raise TimedOut(f"the body did not arrive within {timeout:g} s") from None
     if len(body) > limit:  # a chunked body has no length to check up front
         raise TooLarge(f"the body is larger than {limit} bytes")
     return body
@@ -227,25 +247,16 @@ def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Ha
     return handle
 
 
-def site_import_handler(intake: Intake, tokens: TokenStore) -> Handler:
-    """PUT a site file (TOML, or the same as JSON); the import is itself an event."""
+def site_import_handler(intake: Intake, tokens: TokenStore, parser: SiteParser) -> Handler:
+    """PUT a site file (TOML, or the same as JSON); the import is itself an event. It is parsed
+    in a worker process, within limits and a time bound: never on the loop every press needs."""
 
     async def handle(request: web.Request) -> web.Response:
         token = await tokens.authenticate(request.headers.get("Authorization"))
         site_id = request.match_info["site"]
         authorize(token, ("admin",), site_id)
         body = await read_body(request, MAX_SITE_FILE)
-        try:
-            if "toml" in (request.content_type or ""):
-                doc = site_file.loads(body)
-            else:
-                doc = site_file.validate(msgspec.json.decode(body, type=site_file.Site))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise from_validation(exc) from None
-        except UnicodeDecodeError:
-            raise Invalid("the site file is not valid UTF-8", field="$") from None
-        except site_file.SiteError as exc:
-            raise Invalid(str(exc), field="$") from None
+        doc = await parser.parse(body, toml="toml" in (request.content_type or ""))
         if doc.id != site_id:
             raise Invalid("the site file's id differs from the URL's site", field="$.id")
         accepted, _ = await intake.execute(site_id, c.ConfigureSite(site=doc), token.actor())
@@ -267,9 +278,10 @@ def health_routes(ready: Callable[[], Awaitable[dict[str, bool]]]) -> list[web.R
     return [web.get("/healthz", healthz), web.get("/readyz", readyz)]
 
 
-def write_routes(intake: Intake, tokens: TokenStore) -> list[web.RouteDef]:
+def write_routes(intake: Intake, tokens: TokenStore, parser: SiteParser,
+                 ) -> list[web.RouteDef]:
     routes = [web.post(r.path, command_handler(r, intake, tokens)) for r in WRITE_ROUTES]
-    routes.append(web.put("/v1/sites/{site}", site_import_handler(intake, tokens)))
+    routes.append(web.put("/v1/sites/{site}", site_import_handler(intake, tokens, parser)))
     return routes
 
 
@@ -278,10 +290,14 @@ def observe_latency(seconds: float) -> None:
 
 
 def make_app(routes: list[web.RouteDef], middlewares: list[Any] | None = None,
-             on_cleanup: list[Callable[..., Any]] | None = None) -> web.Application:
-    # Outer middlewares (CORS, rate limits) see every answer, errors included.
-    app = web.Application(middlewares=[*(middlewares or []), errors_middleware],
+             on_cleanup: list[Callable[..., Any]] | None = None,
+             body_timeout_s: float = 30.0) -> web.Application:
+    # The given middlewares (CORS, rate limits) see every handler's answer, errors included;
+    # whatever they raise themselves is answered by the outermost errors_middleware.
+    app = web.Application(middlewares=[errors_middleware, no_store_middleware,
+                                       *(middlewares or []), errors_middleware],
                           client_max_size=MAX_SITE_FILE)
+    app[BODY_TIMEOUT_S] = body_timeout_s
     app.add_routes(routes)
     for cb in on_cleanup or []:
         app.on_cleanup.append(cb)

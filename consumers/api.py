@@ -2,13 +2,14 @@
 live board over WebSocket from the gateway."""
 
 import asyncio
+from collections import Counter
 
 import asyncpg
 import msgspec
 from aiohttp import WSCloseCode, web
 
 from command.auth import Token, TokenStore, authorize
-from command.errors import Invalid, NotFound
+from command.errors import Invalid, NotFound, RateLimited
 from command.http import Handler, json_response
 from consumers import redact
 from consumers.gateway import Gateway
@@ -63,8 +64,11 @@ def timeline_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     return handle
 
 
-def board_ws_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
+def board_ws_handler(gateway: Gateway, tokens: TokenStore, per_token: int = 0) -> Handler:
+    """The live board; at most `per_token` open at once on one token (0: no cap), so a leaked
+    or looping client cannot hold every connection the gateway has."""
     watch = Revocations(tokens)
+    boards: Counter[bytes] = Counter()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         token = await tokens.check(request.query.get("token", ""))
@@ -76,6 +80,19 @@ def board_ws_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
         # ASCII digits only, and a size a stream sequence can have: checked before the upgrade.
         if since is not None and not (since.isascii() and since.isdigit() and len(since) <= 19):
             raise Invalid("since must be a stream sequence number", field="since")
+        if per_token and boards[token.hash] >= per_token:
+            refused = RateLimited(f"this token already has {per_token} boards open")
+            return json_response(refused.doc(), status=429, headers={"Retry-After": "10"})
+        boards[token.hash] += 1
+        try:
+            return await serve(request, token, site, since)
+        finally:
+            boards[token.hash] -= 1
+            if not boards[token.hash]:
+                del boards[token.hash]
+
+    async def serve(request: web.Request, token: Token, site: str, since: str | None,
+                    ) -> web.StreamResponse:
         # No per-message deflate: updates are small, and zlib per client costs the whole loop.
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
         await ws.prepare(request)
@@ -135,5 +152,7 @@ def read_routes(pool: asyncpg.Pool, tokens: TokenStore) -> list[web.RouteDef]:
     ]
 
 
-def live_routes(gateway: Gateway, tokens: TokenStore) -> list[web.RouteDef]:
-    return [web.get("/v1/sites/{site}/board/ws", board_ws_handler(gateway, tokens))]
+def live_routes(gateway: Gateway, tokens: TokenStore, boards_per_token: int = 0,
+                ) -> list[web.RouteDef]:
+    return [web.get("/v1/sites/{site}/board/ws",
+                    board_ws_handler(gateway, tokens, boards_per_token))]

@@ -24,6 +24,7 @@ from command import commands as c
 from command import site as site_file
 from command.broker import refuse_open
 from command.config import COMPONENTS, Settings
+from command.connections import PerAddress
 from command.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -43,9 +44,11 @@ from command.http import (
     write_routes,
 )
 from command.intake import Intake, IntakeLog
+from command.logscrub import install as scrub_aiohttp_logs
 from command.metrics import watch_loop_lag
 from command.ratelimit import Limits
 from command.records import DeskLog, RecordDesk, desk_subject
+from command.siteparse import SiteParser
 from consumers import gateway, projector, rehearsal, sender
 from consumers.api import live_routes, read_routes
 from consumers.cap import cap_routes
@@ -113,6 +116,7 @@ class Muster:
         self.pool: asyncpg.Pool | None = None
         self.log: EventLog | None = None
         self.intake: Intake | None = None
+        self.parser: SiteParser | None = None
         self.gateway: Gateway | None = None
         self.tokens: auth.TokenStore | None = None
         self.tasks: list[asyncio.Task[Any]] = []
@@ -166,7 +170,8 @@ class Muster:
         if "intake" in self.components:
             self.intake = Intake(self.log, observe=observe_latency, rehearse=rehearsal.rehearse)
             await self.intake.start()
-            routes += write_routes(self.intake, self.tokens)
+            self.parser = SiteParser(s.site_parse_timeout_s)  # its worker starts meanwhile
+            routes += write_routes(self.intake, self.tokens, self.parser)
             if "notifier" in self.children.components:  # apart, it records through us
                 self.desk = RecordDesk(self.intake, desk_subject(os.getpid()))
                 await self.desk.start()
@@ -175,7 +180,8 @@ class Muster:
         if "boards" in self.components:
             self.gateway = Gateway(self.log, self.pool)
             await self.gateway.start()
-            routes += live_routes(self.gateway, self.tokens) + read_routes(self.pool, self.tokens)
+            routes += live_routes(self.gateway, self.tokens, s.boards_per_token)
+            routes += read_routes(self.pool, self.tokens)
             routes += cap_routes(self.gateway, self.tokens) + page_routes()
             routes += report_routes(self.pool, self.tokens)
         if "notifier" in self.components:
@@ -190,9 +196,16 @@ class Muster:
         limits = Limits(s.rate_per_token, s.rate_per_address, s.rate_emergency)
         origins = tuple(o.strip() for o in s.cors_origins.split(",") if o.strip())
         app = make_app(routes, [cors_middleware(origins), rate_limit_middleware(limits,
-                                                                                self.tokens)])
-        self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
+                                                                                self.tokens)],
+                       body_timeout_s=s.body_timeout_s)
+        scrub_aiohttp_logs()
+        # aiohttp's keep-alive timer runs from the connection's start until a request's head
+        # is in: it is the header timeout too, so a head sent a byte at a time is cut off.
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                                    keepalive_timeout=s.header_timeout_s)
         await self.runner.setup()
+        assert self.runner.server is not None
+        PerAddress(s.connections_per_address).attach(self.runner.server)
         site = web.TCPSite(self.runner, s.http_host, s.http_port)
         try:
             await site.start()
@@ -289,6 +302,8 @@ class Muster:
             await self.desk.stop()
         if self.intake is not None:
             await self.intake.stop()
+        if self.parser is not None:
+            self.parser.close()
         if self.tokens is not None:
             await self.tokens.stop()
         if self.pool is not None:

@@ -7,11 +7,6 @@ path reaches Apprise with a drill message for a live-only channel.
 """
 
 import asyncio
-import concurrent.futures
-import contextlib
-import ctypes
-import multiprocessing
-import signal
 import time
 from typing import Protocol
 
@@ -19,6 +14,7 @@ import apprise
 from prometheus_client import Counter, Histogram
 
 from command.site import Channel
+from command.workers import pool as worker_pool
 from consumers.alert_rules import Delivery, accepts
 
 SENDS = Counter("muster_notifications_total", "Apprise sends, by outcome", ["outcome"])
@@ -61,14 +57,6 @@ def _send_blocking(url: str, title: str, body: str, level: str, timeout: float) 
     return (problems[-1] if problems else f"apprise status {result.status.name}")[:500]
 
 
-def _worker_start() -> None:
-    """A worker leaves Ctrl-C to Muster, which stops the pool in order, and dies with Muster
-    (its parent: workers are spawned, not forked from a server), so a kill -9 leaves nothing."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _warm() -> None:
     apprise.Apprise().add("json://127.0.0.1")  # load the plugins before the first alert
 
@@ -78,9 +66,7 @@ class AppriseSender:
     interpreter lock, so a burst of alerts does not slow the boards."""
 
     def __init__(self, workers: int = 4, timeout: float = 5.0) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                           initializer=_worker_start)
+        self.pool = worker_pool(workers)
         self.timeout = timeout
         self._warming = [self.pool.submit(_warm) for _ in range(workers)]
 
@@ -102,8 +88,9 @@ class AppriseSender:
             error = f"no answer within {self.timeout:g} s"
         except Exception as exc:  # a plugin's bug must not stop the notifier
             error = f"{type(exc).__name__}: {exc}"[:500]
-        SEND_SECONDS.observe(time.perf_counter() - started)
-        SENDS.labels("sent" if error is None else "failed").inc()
+        if delivery.kind != "handle_with_care":  # a count would tell a notice was issued
+            SEND_SECONDS.observe(time.perf_counter() - started)
+            SENDS.labels("sent" if error is None else "failed").inc()
         return error
 
     def close(self) -> None:

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from command.config import Settings
+from command.http import Handler, make_app
+from command.logscrub import Scrub
 from consumers.main import Muster
 from tests.conftest import App, small_site
+from tests.integration.raw_http import exchange
 
 
 @pytest.fixture
@@ -132,3 +137,104 @@ async def test_no_secret_in_errors_or_logs(app: App, caplog: pytest.LogCaptureFi
                 assert resp.status in (400, 401)
                 assert token not in text
     assert secret not in caplog.text and forged not in caplog.text
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"POST /v1/sites/test-high/alerts HTTP/1.1\r\nHost: m\r\nAuthorization: Bearer \xff\xfe\x80\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    b"GET /v1/sites/test-high/board HTTP/1.1\r\nHost: m\r\nAuthorization: Bearer \xc3\x28\r\n"
+    b"Connection: close\r\n\r\n",
+    b"GET /v1/incidents/x/timeline HTTP/1.1\r\nHost: m\r\nAuthorization: \xed\xa0\x80\r\n"
+    b"Connection: close\r\n\r\n",
+], ids=["press", "board", "timeline"])
+async def test_an_authorization_header_not_utf8_answers_401_in_json(
+        app: App, request_bytes: bytes) -> None:
+    answer = await exchange(app.muster.port, request_bytes)
+    assert answer.status == 401, answer
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["error"]["code"] == "unauthorized"
+
+
+async def test_what_a_middleware_raises_is_answered_in_the_contracts_json() -> None:
+    @web.middleware
+    async def broken(request: web.Request, handler: Handler) -> web.StreamResponse:
+        raise RuntimeError("a middleware's own bug")
+
+    async def ok(_: web.Request) -> web.Response:
+        return web.Response(text="never")
+
+    async with TestClient(TestServer(make_app([web.get("/v1/x", ok)], [broken]))) as client:
+        resp = await client.get("/v1/x")
+        assert resp.status == 500
+        assert await resp.json() == {"error": {"code": "internal", "message": "internal error",
+                                               "field": None}}
+
+
+def refused_requests(secret: str) -> list[bytes]:
+    """Requests aiohttp's own parser refuses, each with the raw bytes of a real token."""
+    token = secret.encode()
+    return [
+        b"GET /v1/sites/test-high/board?token=" + token + b" HTTP/1.1\r\nHost: m\r\n"
+        b"Authorization: Bearer " + token + b"\x01\r\n\r\n",
+        b"GET /v1/sites/test-high/board/ws?token=" + token + b"\x01 HTTP/1.1\r\nHost: m\r\n\r\n",
+        b"GET http://m/v1/sites/test-high/board?a=1&token=" + token + b"\x7f HTTP/1.1\r\n"
+        b"Host: m\r\nAuthorization: Bearer " + token + b"\r\n\r\n",
+    ]
+
+
+async def test_tokens_never_reach_the_log_and_bad_requests_are_logged_sparingly(
+        app: App, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    scrub = next(f for f in logging.getLogger("aiohttp.server").filters if isinstance(f, Scrub))
+    scrub.window_start = float("-inf")  # earlier tests in this process spent none of this one's
+    secret = await app.token("staff")
+    for request in refused_requests(secret):
+        assert (await exchange(app.muster.port, request)).status == 400
+    logged = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(logged) == 3 and caplog.text.count("[redacted]") >= 3, caplog.text
+    assert secret not in caplog.text
+    caplog.clear()
+    gate = asyncio.Semaphore(50)
+
+    async def refused(request: bytes) -> int:
+        async with gate:
+            return (await exchange(app.muster.port, request)).status
+
+    statuses = await asyncio.gather(*(refused(refused_requests(secret)[i % 3])
+                                      for i in range(1000)))
+    assert set(statuses) == {400}
+    logged = [r for r in caplog.records if r.name.startswith("aiohttp")]
+    # 3 of this minute's 20 were spent above: 17 more, then nothing until the minute is over.
+    assert len(logged) == 17 and len(caplog.text.splitlines()) < 17 * 20, len(logged)
+    assert secret not in caplog.text
+
+
+def test_a_dropped_spell_is_counted_on_the_next_line() -> None:
+    scrub = Scrub(burst=2, every_s=0.05)
+    records = [logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1,
+                                 "Bearer %s from %s", ("s3cr3t", "10.0.0.1"), None)
+               for _ in range(6)]
+    assert [scrub.filter(r) for r in records[:5]] == [True, True, False, False, False]
+    time.sleep(0.06)
+    assert scrub.filter(records[5])
+    assert records[5].getMessage() == "(3 similar lines dropped) Bearer [redacted] from 10.0.0.1"
+    assert scrub.dropped == 0
+
+
+async def test_reads_of_roster_data_are_never_cached(app: App) -> None:
+    device, commander = await app.token("device"), await app.token("commander")
+    auth = {"Authorization": f"Bearer {commander}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(app.url + "/v1/sites/test-high/alerts",
+                             json={"kind": "lockdown", "room": "B-112"},
+                             headers={"Authorization": f"Bearer {device}"}) as resp:
+            incident = (await resp.json())["incident_id"]
+        await app.wait_projected(await app.log.last_seq())
+        for path in ("/v1/sites/test-high/board", f"/v1/incidents/{incident}",
+                     f"/v1/incidents/{incident}/timeline", f"/v1/incidents/{incident}/report",
+                     f"/v1/incidents/{incident}/report?format=html", "/v1/sites/test-high/cap",
+                     "/v1/incidents/unknown/timeline"):
+            async with http.get(app.url + path, headers=auth) as resp:
+                assert resp.status in (200, 404), (path, resp.status)
+                assert resp.headers["Cache-Control"] == "no-store", path
+                assert resp.headers["Pragma"] == "no-cache", path
