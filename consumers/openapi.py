@@ -17,6 +17,7 @@ from command.commands import ConfigureSite
 from command.errors import ErrorDoc
 from command.http import MAX_BODY, MAX_SITE_FILE, WRITE_ROUTES, json_response
 from command.intake import Accepted
+from command.siteparse import MAX_DEPTH, MAX_KEYS
 from command.types import IDENT_PATTERN
 from consumers.api import READERS
 
@@ -62,6 +63,7 @@ READ_ROUTES: list[ReadRoute] = [
 ERRORS = {"400": "Malformed or invalid; `field` names the JSON path",
           "401": "No or bad token", "403": "Wrong role or site",
           "404": "Unknown site, room, person or incident",
+          "408": "The body did not arrive within the body timeout",
           "409": "The command conflicts with the incident's state", "413": "Body too large",
           "429": "Rate limited", "503": "The event stream is unreachable"}
 # Every route but the exempt probes passes the rate limiter, and a dependency that does not
@@ -127,7 +129,7 @@ def _live(paths: dict[str, Any]) -> None:
     paths["/v1/sites/{site}/board/ws"] = {"get": {
         "summary": "The live board over WebSocket (a snapshot, then updates)",
         "description": "Roles: " + ", ".join(READERS) + ". Without an upgrade the handshake is"
-                       " refused with 400.",
+                       " refused with 400; past the boards one token may hold open, with 429.",
         "security": [{"token": []}],
         "parameters": [*_params("/v1/sites/{site}/board/ws"),
                        {"name": "since", "in": "query", "required": False,
@@ -152,16 +154,20 @@ def document() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
             "responses": {**_ok("202", "Durably in the event stream", "application/json",
                                 accepted),
-                          **_errors(("400", "401", "403", "404", "409", "413", *LIMITED))},
+                          **_errors(("400", "401", "403", "404", "408", "409", "413",
+                                     *LIMITED))},
         }
     paths["/v1/sites/{site}"] = {"put": {
-        "summary": "Import a site file", "security": security, "description": "Roles: admin",
+        "summary": "Import a site file", "security": security,
+        "description": "Roles: admin. Parsed in a worker process: 400 past "
+                       f"{MAX_DEPTH} levels of nesting, 413 past {MAX_KEYS} keys or when the "
+                       "parse overruns its time bound.",
         "parameters": _params("/v1/sites/{site}"),
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": components["ConfigureSite"]["properties"]["site"]},
             "application/toml": {"schema": {"type": "string"}}}},
         "responses": {**_ok("202", "Imported", "application/json", accepted),
-                      **_errors(("400", "401", "403", "409", "413", *LIMITED),
+                      **_errors(("400", "401", "403", "408", "409", "413", *LIMITED),
                                 MAX_SITE_FILE)}}}
     for read in READ_ROUTES:
         paths[read.path] = {"get": {
