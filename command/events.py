@@ -272,6 +272,9 @@ Event = (
     | NotificationEscalated | IncidentCancelled | IncidentClosed
 )
 EVENT_TYPES: tuple[type[Envelope], ...] = Event.__args__  # type: ignore[attr-defined]
+# The one list of what nobody may see: not on a board, timeline, report, replay or /metrics, and
+# neither is any record about one (consumers/redact.py applies it; its command is not counted).
+NEVER_SHOWN: tuple[type[Envelope], ...] = (HandleWithCareIssued,)
 
 _decoder = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()

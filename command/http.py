@@ -49,6 +49,9 @@ class WriteRoute(NamedTuple):
     scope: Literal["site", "incident"]
 
 
+# Commands whose events nobody sees (events.NEVER_SHOWN): /metrics never counts their requests,
+# as a count, or its first time (`_created`), would tell that a notice was issued.
+DISCREET: tuple[type[c.Command], ...] = (c.HandleWithCare,)
 WRITE_ROUTES: list[WriteRoute] = [
     WriteRoute("/v1/sites/{site}/alerts", c.RaiseAlert, ("device", "staff", "commander"), "site"),
     WriteRoute("/v1/sites/{site}/drills", c.StartDrill, ("commander",), "site"),
@@ -212,6 +215,7 @@ def _flagged(events: list[e.Envelope]) -> None:
 def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Handler:
     decoder = msgspec.json.Decoder(route.command)
     answered: dict[str, Any] = {}  # this route's counter per status, without labels() each time
+    discreet = issubclass(route.command, DISCREET)
 
     async def handle(request: web.Request) -> web.Response:
         status = "error"
@@ -231,7 +235,8 @@ def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Ha
             accepted, events = await intake.execute(
                 site, cmd, token.actor(), incident_id=incident_id,
                 room=request.match_info.get("room"), commander=token.role == "commander")
-            EVENTS_APPENDED.inc(len(events))
+            if not discreet:
+                EVENTS_APPENDED.inc(len(events))
             _flagged(events)
             status = "202"
             return json_response(accepted, status=202)
@@ -239,10 +244,11 @@ def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Ha
             status = str(exc.status)
             raise
         finally:
-            counter = answered.get(status)
-            if counter is None:
-                counter = answered[status] = INTAKE_REQUESTS.labels(route.path, status)
-            counter.inc()
+            if not discreet:
+                counter = answered.get(status)
+                if counter is None:
+                    counter = answered[status] = INTAKE_REQUESTS.labels(route.path, status)
+                counter.inc()
 
     return handle
 

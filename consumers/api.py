@@ -54,8 +54,7 @@ def timeline_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         token, incident_id, _ = await reader_of_incident(pool, tokens, request)
         rows = await pool.fetch(
-            "SELECT seq, event FROM timeline WHERE incident_id=$1 AND type <> "
-            "'HandleWithCareIssued' ORDER BY seq", incident_id)
+            "SELECT seq, event FROM timeline WHERE incident_id=$1 ORDER BY seq", incident_id)
         shown = (redact.event_view({"seq": r["seq"], **msgspec.json.decode(r["event"])},
                                    token.role) for r in rows)
         return json_response({"incident_id": incident_id,

@@ -15,7 +15,7 @@ from msgspec.structs import replace
 
 from command import events as e
 from command.site import Site
-from consumers import board
+from consumers import board, redact
 from consumers.memo import Memo
 
 _json = msgspec.json.Encoder()
@@ -62,8 +62,9 @@ class Batch:
         site = event.site
         state, case = board.step(self.states.get(site) or board.empty(site), seq, event)
         rows = seq > self.written  # else folded again after a restart: its rows are there
+        shown = rows and event.incident_id and not redact.never_shown(event, state.hidden)
         line = (seq, event.incident_id, site, e.type_of(event), event.occurred_at,
-                e.encode(event).decode()) if rows and event.incident_id else None
+                e.encode(event).decode()) if shown else None
         if site not in self.states:
             self.new.add(site)
         self.states[site] = state

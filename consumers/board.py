@@ -15,6 +15,7 @@ from msgspec.structs import replace
 from command import events as e
 from command.policy import DIRECTIVES, SEVERITY_LABEL
 from command.site import Site
+from consumers import redact
 from consumers.memo import Memo, NoMemo
 from consumers.roster import roster
 
@@ -114,6 +115,7 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     cases: dict[str, Case] = {}  # open incidents by id; a live one outranks a drill
     mode: str = "live"
     ended: Case | None = None  # the last incident to end, for CAP's Cancel and the notifier
+    hidden: frozenset[str] = frozenset()  # ids of events never shown: their records neither
 
 
 def empty(site: str, mode: str = "live") -> State:
@@ -148,7 +150,9 @@ def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
         return state, None
     apply = _EVOLVERS.get(type(event))
     state = replace(state, seq=seq)
-    if apply is None:
+    if isinstance(event, redact.NEVER_SHOWN):
+        return replace(state, hidden=state.hidden | {event.id}), None
+    if apply is None or redact.never_shown(event, state.hidden):  # touches no case, shows nowhere
         return state, None
     if isinstance(event, e.SiteConfigured):
         return apply(state, event), None

@@ -30,7 +30,6 @@ log = logging.getLogger("muster.gateway")
 NAME = "gateway"
 CONNECTED = Gauge("muster_boards_connected", "WebSocket board clients connected")
 GATEWAY_SEQ = Gauge("muster_gateway_position", "Last stream sequence applied to live boards")
-HIDDEN = (e.HandleWithCareIssued,)  # never shown on any board
 _json = msgspec.json.Encoder()
 EVENTS_PER_TURN = 16  # then the loop serves others: a backlog is otherwise applied in one go
 BUFFER_BYTES = 1 << 20  # unsent bytes a client may hold (~500 updates) before it is dropped
@@ -219,7 +218,7 @@ class Gateway:
             return
         before = self.rendered.get(site) or self._render(site, state)
         state = board.evolve(state, seq, event)
-        if isinstance(event, HIDDEN):
+        if redact.never_shown(event, state.hidden):  # nor its records: no update at all
             self.states[site] = state
             return
         after = self._render(site, state)

@@ -2,9 +2,12 @@
 
 Names of students and guardians and custody flags are for staff and commanders; the responder
 packet (door codes, Knox box, cameras) is for responders and commanders; dispatch sees neither;
-a device reads nothing. Handle With Care notices are never shown on any board or timeline.
+a device reads nothing. What is never shown (command/events.py NEVER_SHOWN: Handle With Care
+notices) is shown to nobody, and neither is any record that refers to one: `never_shown` is the
+one test, given the ids of the site's hidden events that board.State keeps.
 """
 
+from collections.abc import Collection
 from typing import Any
 
 from command import events as e
@@ -19,7 +22,16 @@ HIDDEN: dict[str, tuple[str, ...]] = {
 }
 VIEWS = tuple(HIDDEN)  # the roles that read boards, each with its own view
 ROSTER_ROLES = ("staff", "commander")
-NEVER_SHOWN = (e.HandleWithCareIssued,)
+NEVER_SHOWN = e.NEVER_SHOWN
+NEVER_SHOWN_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in NEVER_SHOWN)
+RECORDS = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated)  # about an event
+
+
+def never_shown(event: e.Envelope, hidden: Collection[str] = ()) -> bool:
+    """Whether nobody may see `event`: a kind never shown, or a record about one of `hidden`
+    (the ids of the site's events never shown): its time alone would tell one was issued."""
+    return isinstance(event, NEVER_SHOWN) or (
+        isinstance(event, RECORDS) and event.data.event_id in hidden)
 
 
 def board_view(board: dict[str, Any], role: str) -> dict[str, Any]:
@@ -31,7 +43,7 @@ def board_view(board: dict[str, Any], role: str) -> dict[str, Any]:
 def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
     """An event (as plain data) as `role` may see it on a board or timeline; None: not at all."""
     kind = event.get("type")
-    if kind == "HandleWithCareIssued":
+    if kind in NEVER_SHOWN_TYPES:
         return None
     if kind == "SiteConfigured":
         data = event.get("data") or {}

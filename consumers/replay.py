@@ -26,6 +26,7 @@ from command import events as e
 from command.errors import Conflict, Invalid, NotFound
 from command.eventlog import Duplicate, EventLog
 from command.types import Ident
+from consumers import redact
 
 PREFIX = "replay-"
 MAX_GAP_S = 5.0  # a quiet half hour in the original need not be sat through again
@@ -113,8 +114,9 @@ async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
     run = run or uuid.uuid4().hex[:8]
     incident = replay_incident(incident_id, run)
     recording = await recorded(log, incident_id)
+    hidden = {ev.id for _, ev in recording.events if isinstance(ev, redact.NEVER_SHOWN)}
     ordered = [ev for _, ev in sorted(recording.events, key=lambda x: (x[1].occurred_at, x[0]))
-               if not isinstance(ev, e.HandleWithCareIssued)]
+               if not redact.never_shown(ev, hidden)]
     if recording.config is not None:
         await _append(log, site, rewrite(recording.config, site, incident, run, clock()))
     for pause, event in zip(pauses(ordered, speed), ordered, strict=True):

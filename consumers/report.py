@@ -14,7 +14,7 @@ from msgspec.structs import replace
 
 from command import events as e
 from command.site import Site
-from consumers import board
+from consumers import board, redact
 
 View = Callable[[dict[str, Any]], dict[str, Any] | None]
 NOT_REACHED = "not reached"
@@ -150,7 +150,9 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
     """The report of the one incident in `events` (a site file among them is folded first);
     `view` redacts each timeline entry as a reader's role may see it (None: drop it)."""
     ordered = sorted(events, key=lambda x: x[0])
-    mine = [ev for _, ev in ordered if ev.incident_id and not isinstance(ev, e.SiteConfigured)]
+    hidden = {ev.id for _, ev in ordered if isinstance(ev, redact.NEVER_SHOWN)}
+    mine = [ev for _, ev in ordered if ev.incident_id and not isinstance(ev, e.SiteConfigured)
+            and not redact.never_shown(ev, hidden)]  # nor counted among the sends
     if not mine:
         raise ValueError("no events of an incident")
     first, iid = mine[0], mine[0].incident_id
@@ -269,8 +271,6 @@ class _Times:
 def _timeline(events: list[e.Event], start: datetime, view: View | None) -> list[Entry]:
     entries = []
     for ev in events:
-        if isinstance(ev, e.HandleWithCareIssued):
-            continue  # never on any board or timeline, whoever reads
         doc: dict[str, Any] | None = msgspec.to_builtins(ev)
         doc = view(doc) if view and doc is not None else doc
         if doc is None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from command import commands as c
 from command import events as e
-from consumers import board
+from consumers import board, redact
 from tests.command.test_incident import (
     COMMANDER,
     DRILL,
@@ -215,3 +215,22 @@ def test_a_board_shows_the_latest_notes_and_counts_them_all() -> None:
     assert [n["text"] for n in rendered["notes"]] == [
         f"note {i}" for i in range(5, board.NOTES_SHOWN + 5)]
     assert rendered["notes_total"] == board.NOTES_SHOWN + 5
+
+
+def test_records_of_a_notice_never_shown_touch_no_case() -> None:
+    """Even a notice written against an incident: its send records stay off the board, and the
+    board remembers its id so every consumer can tell its records apart (consumers/redact.py)."""
+    events = history((press(), ctx()))
+    notice = e.HandleWithCareIssued(id="hwc-1", site=SITE_ID, incident_id=LIVE, occurred_at=T0,
+                                    recorded_at=T0,
+                                    data=e.HandleWithCareIssuedData(person_id="s-3"))
+    sent = e.NotificationSent(id="sent-1", site=SITE_ID, incident_id=LIVE, occurred_at=T0,
+                              recorded_at=T0, data=e.NotificationSentData(
+                                  channel="counselor", event_id="hwc-1"))
+    other = e.NotificationSent(id="sent-2", site=SITE_ID, incident_id=LIVE, occurred_at=T0,
+                               recorded_at=T0, data=e.NotificationSentData(
+                                   channel="sro", event_id=events[-1].id))
+    state = fold([*events, notice, sent, other])
+    assert state.hidden == {"hwc-1"}
+    assert redact.never_shown(sent, state.hidden) and not redact.never_shown(other, state.hidden)
+    assert [n["channel"] for n in board.render(state)["notifications"]] == ["sro"]
