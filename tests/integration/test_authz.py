@@ -38,7 +38,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/incidents/{id}/report"): R,
     ("GET", "/v1/sites/{site}/cap"): R,
 }
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/board/{site}",
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/board/{site}",
           "/board-static/{name}"}
 
 

@@ -22,7 +22,7 @@ from command import credentials
 from command.broker import NOT_THE_STREAM, OpenBroker, anonymous_may_publish
 from command.config import Settings
 from command.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres, free_port
-from command.eventlog import EventLog, connect, without_credentials
+from command.eventlog import EventLog, connect, login, without_credentials
 from consumers.main import Muster
 from tests.integration.test_cli import (
     assert_no_servers,
@@ -147,6 +147,16 @@ def test_a_password_file_with_a_quote_is_refused(tmp_path: Path) -> None:
         EmbeddedNats(tmp_path / "nats").start()
     assert credentials.password(tmp_path / "fresh.password") != credentials.password(
         tmp_path / "other.password")
+
+
+def test_a_urls_credentials_go_to_every_server_of_the_cluster() -> None:
+    """nats-py gives a URL's own credentials only to that URL's server: a node learned from the
+    cluster after a failover would be asked without them (tests/integration/test_cluster.py)."""
+    url = "tls://muster:p%40ss@10.0.0.1:4222,tls://10.0.0.2:4222"
+    assert without_credentials(url) == ["tls://10.0.0.1:4222", "tls://10.0.0.2:4222"]
+    assert login(url) == {"user": "muster", "password": "p@ss"}
+    assert login("nats://s3cret-token@h:4222") == {"token": "s3cret-token"}
+    assert login("nats://h:4222") == {}
 
 
 @pytest.fixture
