@@ -39,6 +39,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     boards_per_token: int = 200  # live WebSocket boards open at once on one token
     site_parse_timeout_s: float = 5.0  # a site file's parse, in its worker process
     send_timeout_s: float = 5.0  # one Apprise send, before it counts as failed
+    operator_alert_url: str = ""  # Apprise URL told when a consumer stops a site (faulted)
     apart: str = "notifier"  # what muster up runs in processes of its own (or "projector")
     records_to: str = ""  # a notifier's records go to this intake's desk (set by muster up)
 

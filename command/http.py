@@ -271,14 +271,15 @@ def site_import_handler(intake: Intake, tokens: TokenStore, parser: SiteParser) 
     return handle
 
 
-def health_routes(ready: Callable[[], Awaitable[dict[str, bool]]]) -> list[web.RouteDef]:
+def health_routes(ready: Callable[[], Awaitable[dict[str, Any]]]) -> list[web.RouteDef]:
     async def healthz(_: web.Request) -> web.Response:
         return json_response({"ok": True})
 
     async def readyz(_: web.Request) -> web.Response:
         checks = await ready()
-        return json_response({"ok": all(checks.values()), **checks},
-                             status=200 if all(checks.values()) else 503)
+        # Only the yes/no checks decide; a list beside them (faulted sites) is reported.
+        ok = all(v for v in checks.values() if isinstance(v, bool))
+        return json_response({"ok": ok, **checks}, status=200 if ok else 503)
 
     # /metrics is not here: it has no token, so it has an address of its own (metrics_port.py).
     return [web.get("/healthz", healthz), web.get("/readyz", readyz)]

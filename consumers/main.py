@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 from aiohttp import web
 from prometheus_client import REGISTRY
 
@@ -49,7 +50,7 @@ from command.metrics import watch_loop_lag
 from command.ratelimit import Limits
 from command.records import DeskLog, RecordDesk, desk_subject
 from command.siteparse import SiteParser
-from consumers import gateway, projector, rehearsal, sender
+from consumers import faults, gateway, projector, rehearsal, sender
 from consumers.api import live_routes, read_routes
 from consumers.cap import cap_routes
 from consumers.children import Children
@@ -176,9 +177,10 @@ class Muster:
                 self.desk = RecordDesk(self.intake, desk_subject(os.getpid()))
                 await self.desk.start()
         if "projector" in self.components:
-            self.tasks.append(asyncio.create_task(Projector(self.log, self.pool).run()))
+            self.tasks.append(asyncio.create_task(Projector(
+                self.log, self.pool, operator_url=s.operator_alert_url).run()))
         if "boards" in self.components:
-            self.gateway = Gateway(self.log, self.pool)
+            self.gateway = Gateway(self.log, self.pool, operator_url=s.operator_alert_url)
             await self.gateway.start()
             routes += live_routes(self.gateway, self.tokens, s.boards_per_token)
             routes += read_routes(self.pool, self.tokens)
@@ -191,7 +193,8 @@ class Muster:
             log_ = (IntakeLog(self.intake) if self.intake is not None
                     else DeskLog(self.log, s.records_to) if s.records_to else self.log)
             self.notifier = Notifier(log_, self.pool, self.sender,
-                                     lease_s=s.send_timeout_s + 10)
+                                     lease_s=s.send_timeout_s + 10,
+                                     operator_url=s.operator_alert_url)
             self.tasks.append(asyncio.create_task(self.notifier.run()))
         limits = Limits(s.rate_per_token, s.rate_per_address, s.rate_emergency)
         origins = tuple(o.strip() for o in s.cors_origins.split(",") if o.strip())
@@ -222,6 +225,7 @@ class Muster:
             await self.children.start({
                 "MUSTER_NATS_URL": nats_url, "MUSTER_DATABASE_URL": db_url,
                 "MUSTER_RECORDS_TO": self.desk.subject if self.desk else "",
+                "MUSTER_OPERATOR_ALERT_URL": s.operator_alert_url,  # a --config file's too
                 "MUSTER_METRICS_PORT": "0"})  # each its own; relayed at /metrics/COMPONENT
         self._write_runtime(nats_url, db_url)
         # Everything loaded so far (site files, folded boards) lives for the process: keep the
@@ -248,12 +252,20 @@ class Muster:
             "nats_url": nats_url, "database_url": db_url, "http_url": self.url,
             "metrics_url": self.metrics_url, "pid": os.getpid()}))
 
-    async def ready(self) -> dict[str, bool]:
-        checks = {"stream": bool(self.nc and self.nc.is_connected), "database": False}
+    async def ready(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {"stream": bool(self.nc and self.nc.is_connected),
+                                  "database": False}
+        found: list[faults.Fault] = []
         if self.pool is not None:
             with contextlib.suppress(Exception):
                 checks["database"] = await asyncio.wait_for(self.pool.fetchval("SELECT 1"),
                                                             1.0) == 1
+            with contextlib.suppress(Exception):  # the projector's and the notifier's
+                found = await asyncio.wait_for(faults.load_all(self.pool), 1.0)
+        if self.gateway is not None:
+            found += self.gateway.faults.values()
+        # Reported, not failing readiness: every other site still needs this instance.
+        checks["faulted_sites"] = msgspec.to_builtins(found)
         return checks
 
     async def import_site(self, doc: site_file.Site) -> bool:
