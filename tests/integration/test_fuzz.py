@@ -28,10 +28,12 @@ from command import events as e
 from command.http import MAX_BODY, MAX_SITE_FILE, WRITE_ROUTES
 from consumers.openapi import document
 from tests.conftest import App, small_site
+from tests.integration.fuzztally import examples, record
 
 SITE = "test-high"
-EXAMPLES = 150  # per route
-WS_EXAMPLES = 120
+EXAMPLES = examples(150)  # per route; MUSTER_FUZZ_EXAMPLES sets it for a long run by hand
+WS_EXAMPLES = examples(120)
+SITE_EXAMPLES = examples(300)  # per form (TOML, JSON) of the hostile site files
 T = TypeVar("T")
 # One valid body per route: the base that the structured cases break in one place.
 VALID: dict[str, dict[str, Any]] = {
@@ -71,6 +73,7 @@ class Report:
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     valid_accepted: int = 0
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    written: int = 0  # rejected requests that wrote to the stream (each one a failure too)
 
     def fail(self, where: str, what: str, detail: str) -> None:
         self.failures.setdefault((where, what), f"{where}: {what}: {detail}")
@@ -199,6 +202,144 @@ def toml_bodies() -> st.SearchStrategy[bytes]:
     )
 
 
+# --- hostile site files (issue 14: numbers no reader takes back, strings, nesting, keys) -------
+
+# Numbers as TOML writes them: NaN and infinities, out of every bound, -0, huge integers.
+TOML_NUMBERS = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "1e308", "1e309", "-1e308", "1e12",
+                "-0", "-0.0", "5e-324", "3600.0000001", "86400.5", "-1", "201", "-21",
+                "0x7FFFFFFFFFFFFFFF", "0xFFFFFFFFFFFFFFFFFFFF", "99999999999999999999999",
+                "-9223372036854775809", "1_000", "0o777", "0b1", "1979-05-27", "true", '"10"')
+# Numbers as JSON writes (or miswrites) them, for the same places.
+JSON_NUMBERS = (*NUMBERS, "1e12", "1e308", "-1e308", "-0.0", "5e-324", "3600.0000001", "86400.5",
+                "201", "-21", "1" + "0" * 30)
+SITE_TOML = """id = "test-high"
+name = {name}
+timezone = {timezone}
+cancel_window_s = {cancel_window_s}
+{extra}
+[[rooms]]
+id = "A-101"
+name = {room_name}
+floor = {floor}
+[[people]]
+id = "s-1"
+name = "Ada Lovelace"
+room = "A-101"
+guardians = [{guardian}]
+[[channels]]
+name = "sro"
+url = "json://127.0.0.1:9/sro"
+escalate_after_s = {escalate_after_s}
+escalate_to = ["sro"]
+"""
+TOML_FAIR = {"name": '"Test High"', "timezone": '"America/Denver"', "cancel_window_s": "10",
+             "room_name": '"English"', "floor": "2", "guardian": '"Anne Byron"',
+             "escalate_after_s": "30.0", "extra": ""}
+TOML_NUMERIC = ("cancel_window_s", "floor", "escalate_after_s")
+TOML_TEXT = ("name", "timezone", "room_name", "guardian")
+# Strings as TOML writes them: escapes TOML forbids, control characters, bidi marks, huge.
+TOML_STRINGS = st.one_of(
+    st.sampled_from(['"\\u0000"', '"\\uD800"', '"a\\nb"', "'\x1b[31m'", '"\u202eevil"',
+                     '"' + "a" * 2001 + '"', '"' + "💥" * 300 + '"', '""', "'''a\nb'''",
+                     '"""\n"""', '"unterminated', "'a'b'", '"a" "b"', "[]", "{}"]),
+    STRANGE.map(lambda t: json.dumps(t, ensure_ascii=False)))
+SITE_JSON: dict[str, Any] = {
+    **msgspec.to_builtins(small_site()), "timezone": "America/Denver",
+    "channels": [{"name": "sro", "url": "json://127.0.0.1:9/sro", "escalate_after_s": 30.0,
+                  "escalate_to": ["sro"]}]}
+# (path to a value, whether it is a number): the places a hostile value goes in the JSON file.
+JSON_PLACES = [(("cancel_window_s",), True), (("rooms", 0, "floor"), True),
+               (("channels", 0, "escalate_after_s"), True), (("name",), False),
+               (("timezone",), False), (("rooms", 0, "name"), False),
+               (("people", 0, "guardians", 0), False), (("policy",), False),
+               (("responder_packet", "door_codes"), False), (("channels", 0, "url"), False)]
+HOLE = "\u0000hole\u0000"
+
+
+def nested(depth: int, toml: bool, inline_tables: bool) -> str:
+    if inline_tables:
+        return ("{a=" if toml else '{"a":') * depth + "1" + "}" * depth
+    return "[" * depth + "]" * depth
+
+
+@st.composite
+def site_tomls(draw: st.DrawFn) -> bytes:
+    """The site file as TOML with one to three places made hostile, or its shape made so."""
+    values = dict(TOML_FAIR)
+    kind = draw(st.integers(0, 5))
+    if kind <= 1:  # numbers no reader takes back, in one or more of the numeric places
+        for key in draw(st.lists(st.sampled_from(TOML_NUMERIC), min_size=1, max_size=3)):
+            values[key] = draw(st.sampled_from(TOML_NUMBERS))
+    elif kind == 2:  # strings
+        values[draw(st.sampled_from(TOML_TEXT))] = draw(TOML_STRINGS)
+    elif kind == 3:  # nesting: arrays or inline tables, shallow to far past any parser's stack
+        key = draw(st.sampled_from(TOML_NUMERIC + TOML_TEXT))
+        values[key] = nested(draw(st.integers(1, 3000) | st.sampled_from([31, 32, 33, 20_000])),
+                             True, draw(st.booleans()))
+    elif kind == 4:  # many keys: dotted, plain, or whole tables
+        n = draw(st.integers(1, 2000) | st.sampled_from([31, 32, 33, 10_000]))
+        how = draw(st.sampled_from(["dotted", "keys", "rooms"]))
+        values["extra"] = {"dotted": ".".join(["k"] * n) + " = 1",
+                           "keys": "\n".join(f"k{i} = {i}" for i in range(n)),
+                           "rooms": "\n".join(f'[[rooms]]\nid = "R{i}"\nname = "R{i}"\nfloor = '
+                                              f"{i % 200}" for i in range(n))}[how]
+    else:  # any value where a number or a name belongs
+        values[draw(st.sampled_from(TOML_NUMERIC + TOML_TEXT))] = draw(
+            st.sampled_from(TOML_NUMBERS) | TOML_STRINGS)
+    return SITE_TOML.format(**values).encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def site_jsons(draw: st.DrawFn) -> bytes:
+    """The site file as JSON with a hostile value at one place, or its shape made hostile."""
+    doc = json.loads(json.dumps(SITE_JSON))
+    path, numeric = draw(st.sampled_from(JSON_PLACES))
+    at = doc
+    for step in path[:-1]:
+        at = at[step]
+    at[path[-1]] = HOLE
+    text = json.dumps(doc).encode()
+    kind = draw(st.integers(0, 4))
+    if kind <= 1:
+        hole = draw(st.sampled_from(JSON_NUMBERS if numeric else (*JSON_NUMBERS, '"x"'))).encode()
+    elif kind == 2:
+        hole = draw(dumped(draw(STRANGE | st.text(max_size=3000))))
+    elif kind == 3:
+        hole = nested(draw(st.integers(1, 3000) | st.sampled_from([31, 32, 33, 20_000])),
+                      False, draw(st.booleans())).encode()
+    else:  # many keys where an object belongs, or any shape at all
+        n = draw(st.integers(1, 5000))
+        hole = (b"{" + b",".join(b'"k%d": %d' % (i, i) for i in range(n)) + b"}"
+                if draw(st.booleans()) else draw(dumped(draw(values))))
+    return text.replace(json.dumps(HOLE).encode(), hole)
+
+
+def site_file_with(key: str, value: str) -> bytes:
+    return SITE_TOML.format(**{**TOML_FAIR, key: value}).encode()
+
+
+def site_json_with(raw: str) -> bytes:
+    return json.dumps({**SITE_JSON, "cancel_window_s": HOLE}).replace(json.dumps(HOLE),
+                                                                        raw).encode()
+
+
+# The issue's own reproductions, and the shapes that stopped or froze the server before; the
+# last of each form is fair, and accepted.
+SITE_CASES_TOML = [
+    (site_file_with("cancel_window_s", "nan"), False),
+    (site_file_with("cancel_window_s", "-inf"), False),
+    (site_file_with("escalate_after_s", "1e12"), True),
+    (site_file_with("floor", "99999999999999999999999"), False),
+    (site_file_with("timezone", '"' + "a" * 300 + '"'), False),
+    (site_file_with("extra", ".".join(["k"] * 40_000) + " = 1"), False),  # 24.6 s on the loop
+    (site_file_with("cancel_window_s", nested(200_000, True, False)), False),  # a 500
+    (site_file_with("extra", ""), False),
+]
+SITE_CASES_JSON = [(site_json_with(raw), chunked) for raw, chunked in [
+    ("NaN", False), ("-Infinity", True), ("1e400", False), ("1e12", False),
+    (nested(200_000, False, False), False), ("10", False)]]
+
+
 # --- the oracle ---------------------------------------------------------------------------------
 
 def strict_json(raw: bytes) -> Any:
@@ -277,27 +418,46 @@ async def events_between(app: App, before: int, after: int) -> list[e.Event]:
     return [ev async for _, ev in app.log.read(before + 1, after)]
 
 
+async def unreadable(app: App, before: int, after: int) -> list[str]:
+    """What a consumer could not read exactly as the schema says of the events written: a
+    poison event, which the tolerant reader would only read as defaults."""
+    problems = []
+    async for seq, raw in app.log.read_raw(before + 1, after):
+        try:
+            e.strict(raw)
+        except msgspec.ValidationError as exc:
+            problems.append(f"seq {seq}: {exc}")
+    return problems
+
+
 def fuzz_route(app: App, drive: Driver, session: aiohttp.ClientSession, target: Target,
-               strategy: st.SearchStrategy[bytes], validator: Any, report: Report) -> None:
+               strategy: st.SearchStrategy[bytes], validator: Any, report: Report,
+               count: int = EXAMPLES, cases: list[tuple[bytes, bool]] | None = None) -> None:
     where = ("PUT " if target.path == PUT else "POST ") + target.path + (
         " (TOML)" if target.toml else "")
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=count, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(body=strategy, chunked=st.booleans())
     def run(body: bytes, chunked: bool) -> None:
         before = drive(app.log.last_seq())
-        status, text, answer = drive(send(session, target, body, chunked))
+        shown = repr(body[:300]) + (f"... ({len(body)} bytes)" if len(body) > 300 else "") + (
+            ", chunked" if chunked else "")
+        try:
+            status, text, answer = drive(send(session, target, body, chunked))
+        except TimeoutError:  # an answer that never came is a failure, not the run's end
+            status, text, answer = 0, "", None
+            report.fail(where, "no answer within 30 s", f"body {shown}")
         after = drive(app.log.last_seq())
         report.cases += 1
         report.statuses[(where, status)] += 1
-        shown = repr(body[:300]) + (f"... ({len(body)} bytes)" if len(body) > 300 else "") + (
-            ", chunked" if chunked else "")
-        if status not in (202, 400, 404, 409, 413):
+        if status not in (0, 202, 400, 404, 409, 413):
             report.fail(where, f"answered {status}", f"body {shown} -> {text[:300]}")
         if answer is not None and status != 202:
             report.fail(where, "an error without the contract's body", f"{shown} -> {answer}")
-        if (status == 413) != (len(body) > target.limit):
+        # A site file may also be too large in keys or parse time (413) within the byte limit.
+        if (status == 413) != (len(body) > target.limit) and not (
+                status == 413 and target.path == PUT):
             report.fail(where, f"{status} for a {len(body)}-byte body", f"body {shown}")
         if status == 202:
             assert answer is not None
@@ -310,15 +470,19 @@ def fuzz_route(app: App, drive: Driver, session: aiohttp.ClientSession, target: 
             if after != expected:
                 report.fail(where, "a 202 whose seq is not what it wrote",
                             f"{before} -> {after}, answer {answer}")
+            if poison := drive(unreadable(app, before, after)):
+                report.fail(where, "wrote an event its readers cannot read back",
+                            f"body {shown} -> {poison}")
         elif after != before:
             written = drive(events_between(app, before, after))
             flagged = (target.path.endswith("/guardians") and status == 409 and all(
                 isinstance(ev, e.GuardianCheckedIn) and ev.data.flags for ev in written))
             if not flagged:
+                report.written += 1
                 report.fail(where, f"a rejected request ({status}) wrote to the stream",
                             f"body {shown} -> {text[:200]}; wrote {written}")
 
-    for body, chunked in explicit(target):
+    for body, chunked in explicit(target) if cases is None else cases:
         run = example(body=body, chunked=chunked)(run)
     run()
 
@@ -352,7 +516,34 @@ async def test_fuzz_every_write_route_with_bytes(app: App) -> None:
     elapsed = time.monotonic() - started
     print(f"\nfuzz: {report.cases} requests over {len(routes)} routes in {elapsed:.1f} s, "
           f"{report.valid_accepted} valid ones accepted; {sorted(report.statuses.items())}")
+    record("write routes", report.cases, report.statuses, report.written, elapsed)
     assert not report.failures, "\n\n".join(report.failures.values())
+
+
+async def test_fuzz_site_files_with_hostile_numbers_strings_nesting_and_keys(app: App) -> None:
+    """Site files, as TOML and as JSON, with numbers no reader takes back (NaN, infinities,
+    1e308, -0, huge integers), hostile strings, deep nesting and many keys: no 5xx, nothing
+    written by a refused one, only files the document allows accepted; and then the projector
+    has applied every accepted one and the next press is on the board."""
+    checks = validators()
+    drive = Driver(asyncio.get_running_loop())
+    report = Report()
+    started = time.monotonic()
+    url = app.url + PUT.format(site=SITE)
+    token = await app.token("admin")
+    async with aiohttp.ClientSession() as session:
+        for toml, strategy, cases in ((True, site_tomls(), SITE_CASES_TOML),
+                                      (False, site_jsons(), SITE_CASES_JSON)):
+            await asyncio.to_thread(fuzz_route, app, drive, session, Target(PUT, url, token, toml),
+                                    strategy, checks[PUT], report, SITE_EXAMPLES, cases)
+        pressed = await press(app, session)
+        await app.wait_projected(pressed["seq"], timeout=30)
+    elapsed = time.monotonic() - started
+    print(f"\nsite-file fuzz: {report.cases} imports in {elapsed:.1f} s, {report.valid_accepted} "
+          f"accepted; {sorted(report.statuses.items())}")
+    record("site files", report.cases, report.statuses, report.written, elapsed)
+    assert not report.failures, "\n\n".join(report.failures.values())
+    assert report.valid_accepted >= 2  # the fair files at least: the oracle saw acceptances
 
 
 # --- WebSocket ----------------------------------------------------------------------------------
@@ -496,4 +687,5 @@ async def test_fuzz_board_websocket(app: App) -> None:
     elapsed = time.monotonic() - started
     print(f"\nws fuzz: {report.cases} connections in {elapsed:.1f} s; "
           f"{sorted(report.statuses.items())}")
+    record("board websocket", report.cases, report.statuses, report.written, elapsed)
     assert not report.failures, "\n\n".join(report.failures.values())

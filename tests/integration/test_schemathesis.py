@@ -31,6 +31,7 @@ from schemathesis.errors import FailureGroup
 
 from command import events as e
 from tests.conftest import App
+from tests.integration.fuzztally import examples, record
 
 SITE = "test-high"
 ROOMS = ("A-101", "A-102", "B-112", "GYM")
@@ -41,8 +42,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance, negative_data_rejection,
           ignored_auth]
 # Cases per operation: the write routes carry the risk; reads and probes need fewer.
-WRITE_EXAMPLES = 130
-OTHER_EXAMPLES = 40
+WRITE_EXAMPLES = examples(130)  # MUSTER_FUZZ_EXAMPLES scales both, for a long run by hand
+OTHER_EXAMPLES = examples(40)
 T = TypeVar("T")
 
 
@@ -279,8 +280,10 @@ async def test_schemathesis_every_route(app: App) -> None:
     print(f"\nschemathesis: {out.cases} cases over {len(operations)} operations in "
           f"{elapsed:.1f} s; {accepted} accepted, {end - start} events written; statuses "
           f"{sorted(out.statuses.items())}")
+    problems = check_stream(out, setup, start, end, events)
+    record("schemathesis", out.cases, out.statuses, len(problems), elapsed)
     assert not out.failures, "\n\n".join(out.failures.values())
-    assert not (problems := check_stream(out, setup, start, end, events)), "\n".join(problems)
+    assert not problems, "\n".join(problems)
     assert accepted > 100  # the run reached the rules, not only the validators
 
 
