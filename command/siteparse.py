@@ -6,8 +6,8 @@ Cheap linear checks refuse such files first; what still runs too long has its wo
 """
 
 import asyncio
-import concurrent.futures
 import re
+from concurrent.futures.process import BrokenProcessPool
 
 import msgspec
 
@@ -115,7 +115,7 @@ class SiteParser:
                 self.replace()
                 raise TooLarge(f"the site file took longer than {self.timeout_s:g} s to parse",
                                field="$") from None
-            except concurrent.futures.process.BrokenProcessPool:
+            except BrokenProcessPool:
                 self.replace()  # the file killed its worker (a C stack overflow, say)
                 raise Invalid("the site file stopped the parser", field="$") from None
         if outcome.status:

@@ -84,7 +84,7 @@ async def hasty(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterat
 def gone(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
-    except FileNotFoundError:
+    except OSError:  # gone before (ENOENT) or while (ESRCH) it was read
         return True
 
 
