@@ -252,6 +252,10 @@ def test_up_keeps_its_secrets_to_its_owner_and_the_next_command_reuses_them(
         runtime = data_dir / "runtime.json"
         assert mode(runtime) == 0o600
         info = json.loads(runtime.read_text())
+        # The metrics address is printed for the operator: loopback, not the API's port.
+        assert f"Metrics (no token, so on this address alone): {info['metrics_url']}" \
+            in up.stdout, up.stdout
+        assert info["metrics_url"].startswith("http://127.0.0.1:")
         assert password_of(info["nats_url"]) == (data_dir / "nats.password").read_text().strip()
         assert password_of(info["database_url"]) == (data_dir / "pg.password").read_text().strip()
         for secret in ("nats.password", "pg.password", "nats/nats.conf"):
