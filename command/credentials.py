@@ -14,6 +14,8 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 # What `secrets.token_urlsafe` makes: safe in a URL, a NATS config string and an SQL literal.
 SAFE = re.compile(r"[A-Za-z0-9_-]{16,}")
+# What a folder of Muster's holds: its servers' folders, passwords, config and runtime file.
+OURS = ("nats", "pg", "nats.password", "pg.password", "runtime.json", "nats.conf", "jetstream")
 
 
 class CredentialError(ValueError):
@@ -25,10 +27,15 @@ def beside(folder: Path) -> Path:
     return folder.with_name(f"{folder.name}.password")
 
 
-def private_dir(path: Path) -> Path:
-    """`path`, made if missing, readable by its owner alone."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    path.chmod(DIR_MODE)
+def private_dir(path: Path, mode: int = DIR_MODE) -> Path:
+    """`path`, made if missing, for its owner alone (`mode`). A folder that exists is narrowed
+    only if it is Muster's (it holds what OURS names, or nothing): a data dir set to /tmp or a
+    home must not take those away from everyone else."""
+    if path.exists() and not (any((path / name).exists() for name in OURS)
+                              or not any(path.iterdir())):
+        return path
+    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    path.chmod(mode)  # mkdir's mode passes through the umask, and an older folder keeps its own
     return path
 
 

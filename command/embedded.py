@@ -218,7 +218,7 @@ class EmbeddedPostgres:
             except credentials.CredentialError as exc:
                 raise EmbeddedError(str(exc)) from exc
         if os.geteuid() == 0:  # the server runs as pgauth.SYSTEM_USER, which must pass through
-            pgdata.parent.chmod(0o711)
+            credentials.private_dir(pgdata.parent, 0o711)
         uri: str = self.server.get_uri()  # type: ignore[attr-defined]
         return uri.replace(":@", f":{secret}@", 1)
 

@@ -141,6 +141,22 @@ async def test_a_trusting_cluster_is_locked_and_a_new_password_is_rotated_in(
         pg.start()
 
 
+def test_only_a_folder_of_musters_is_narrowed(tmp_path: Path) -> None:
+    """A data dir set to a shared folder (/tmp, a home) keeps its mode; Muster's own, old or
+    new, is its owner's alone."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "someone-elses").write_text("")
+    shared.chmod(0o1777)  # as /tmp is
+    credentials.private_dir(shared)
+    assert mode(shared) == 0o1777
+    older = tmp_path / "older"  # an older Muster's data dir, made with the umask's mode
+    (older / "nats").mkdir(parents=True)
+    older.chmod(0o755)
+    assert mode(credentials.private_dir(older)) == 0o700
+    assert mode(credentials.private_dir(tmp_path / "new" / "data")) == 0o700
+
+
 def test_a_password_file_with_a_quote_is_refused(tmp_path: Path) -> None:
     (tmp_path / "nats.password").write_text('abc"; drop everything; "' + "q" * 20)
     with pytest.raises(EmbeddedError, match="16 or more letters"):
