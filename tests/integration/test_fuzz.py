@@ -536,14 +536,14 @@ async def test_fuzz_site_files_with_hostile_numbers_strings_nesting_and_keys(app
                                       (False, site_jsons(), SITE_CASES_JSON)):
             await asyncio.to_thread(fuzz_route, app, drive, session, Target(PUT, url, token, toml),
                                     strategy, checks[PUT], report, SITE_EXAMPLES, cases)
+        elapsed = time.monotonic() - started
+        print(f"\nsite-file fuzz: {report.cases} imports in {elapsed:.1f} s, "
+              f"{report.valid_accepted} accepted; {sorted(report.statuses.items())}")
+        record("site files", report.cases, report.statuses, report.written, elapsed)
+        assert not report.failures, "\n\n".join(report.failures.values())
+        assert report.valid_accepted >= 2  # the fair files at least: the oracle saw acceptances
         pressed = await press(app, session)
         await app.wait_projected(pressed["seq"], timeout=30)
-    elapsed = time.monotonic() - started
-    print(f"\nsite-file fuzz: {report.cases} imports in {elapsed:.1f} s, {report.valid_accepted} "
-          f"accepted; {sorted(report.statuses.items())}")
-    record("site files", report.cases, report.statuses, report.written, elapsed)
-    assert not report.failures, "\n\n".join(report.failures.values())
-    assert report.valid_accepted >= 2  # the fair files at least: the oracle saw acceptances
 
 
 # --- WebSocket ----------------------------------------------------------------------------------
