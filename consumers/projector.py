@@ -176,11 +176,10 @@ async def _apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
             await batch.write(conn, pending if checkpoint else ())
         if last > pos:
             await conn.execute("UPDATE projection_position SET seq=$2 WHERE name=$1", name, last)
-        if checkpoint and pending:
-            await conn.execute(  # a resumed site's events are all below it: it never steps back
+        if checkpoint and pending and resume is None:  # a resumed site alone is not all states
+            await conn.execute(
                 "INSERT INTO projection_position(name, seq) VALUES ($1, $2) ON CONFLICT (name) "
-                "DO UPDATE SET seq=GREATEST(projection_position.seq, EXCLUDED.seq)",
-                f"{name}.states", last)
+                "DO UPDATE SET seq=EXCLUDED.seq", f"{name}.states", last)
         if new:
             await faults.record(conn, new.values())
         if resume is not None and resume.site not in new:
