@@ -324,9 +324,12 @@ def tolerant(raw: bytes | str, error: msgspec.ValidationError,
         parent, name = _locate(doc, found[1]) if found else (None, "")
         if parent is None or name not in parent:
             raise error
+        value = parent[name]  # a number is shown; text may be a roster's, so only its kind
+        shown = repr(value)[:40] if value is None or isinstance(value, int | float) else \
+            f"a {type(value).__name__}"
         log.warning("%s %s: %s cannot be read as written (%s); reading its default",
                     "event" if "type" in doc else "site file",  # type: ignore[operator]
-                    doc.get("id"), found[1], repr(parent[name])[:80])  # type: ignore[union-attr]
+                    doc.get("id"), found[1], shown)  # type: ignore[union-attr]
         del parent[name]
         try:
             return decoder.decode(_encoder.encode(doc))
