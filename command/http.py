@@ -87,7 +87,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(exc: MusterError) -> web.Response:
-    return json_response(exc.doc(), status=exc.status)
+    retry = {"Retry-After": "1"} if exc.status == 429 else None  # a 429 says when (RFC 6585)
+    return json_response(exc.doc(), status=exc.status, headers=retry)
 
 
 @web.middleware
@@ -261,8 +262,9 @@ def site_import_handler(intake: Intake, tokens: TokenStore, parser: SiteParser) 
         token = await tokens.authenticate(request.headers.get("Authorization"))
         site_id = request.match_info["site"]
         authorize(token, ("admin",), site_id)
-        body = await read_body(request, MAX_SITE_FILE)
-        doc = await parser.parse(body, toml="toml" in (request.content_type or ""))
+        async with parser.admitted():
+            body = await read_body(request, MAX_SITE_FILE)
+            doc = await parser.parse(body, toml="toml" in (request.content_type or ""))
         if doc.id != site_id:
             raise Invalid("the site file's id differs from the URL's site", field="$.id")
         accepted, _ = await intake.execute(site_id, c.ConfigureSite(site=doc), token.actor())

@@ -6,18 +6,21 @@ Cheap linear checks refuse such files first; what still runs too long has its wo
 """
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from concurrent.futures.process import BrokenProcessPool
 
 import msgspec
 
 from command import site as site_file
 from command import workers
-from command.errors import Invalid, MusterError, TooLarge, from_validation
+from command.errors import Invalid, MusterError, RateLimited, TooLarge, from_validation
 
 MAX_DEPTH = 32  # brackets or dotted parts; a real site file nests 4 deep
 MAX_KEYS = 200_000  # a school of 5,000 people at 8 keys each has 40,000
 PARSE_TIMEOUT_S = 5.0  # a 4 MB roster parses in well under a second
+MAX_WAITING = 4  # files read and waiting for the worker: each may be 4 MB in memory
 
 # Strings and comments hold anything; the limits count only the document's structure.
 _TOML_TEXT = re.compile(rb'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|'
@@ -92,10 +95,24 @@ class SiteParser:
     """One worker process parses one file at a time; past the time bound it is killed and a
     fresh one takes its place, so a stuck parse never holds the pool."""
 
-    def __init__(self, timeout_s: float = PARSE_TIMEOUT_S) -> None:
+    def __init__(self, timeout_s: float = PARSE_TIMEOUT_S, waiting: int = MAX_WAITING) -> None:
         self.timeout_s = timeout_s
+        self.waiting = waiting
+        self._admitted = 0
         self._lock = asyncio.Lock()
         self._start()
+
+    @contextlib.asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """A place in the queue, taken before the body is read: a flood of imports is refused,
+        not held in memory 4 MB at a time."""
+        if self._admitted >= self.waiting:
+            raise RateLimited(f"{self.waiting} site files are being imported; retry")
+        self._admitted += 1
+        try:
+            yield
+        finally:
+            self._admitted -= 1
 
     def _start(self) -> None:
         self._pool = workers.pool(1)

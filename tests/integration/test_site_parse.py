@@ -133,3 +133,21 @@ async def test_deep_nesting_and_dotted_keys_answer_400_naming_the_problem(app: A
             doc = await resp.json()
             assert resp.status == 413 and "more than 200000 keys" in doc["error"]["message"]
     assert await app.log.last_seq() == 1  # the fixture's site file alone
+
+
+async def test_a_flood_of_imports_is_refused_not_held_in_memory(hasty: App) -> None:
+    admin = await hasty.token("admin")
+    body = large_roster(25_000)  # 2.7 MB each, seconds of tomllib: over the 0.3 s bound
+
+    async def imported(http: aiohttp.ClientSession) -> tuple[int, str | None, dict]:
+        async with put(http, hasty, admin, body, "application/toml") as resp:
+            return resp.status, resp.headers.get("Retry-After"), await resp.json()
+
+    async with aiohttp.ClientSession() as http:
+        answers = await asyncio.gather(*(imported(http) for _ in range(10)))
+    refused = [a for a in answers if a[0] == 429]
+    # At most 4 are read and queued for the worker at once; the others are refused unread.
+    assert 1 <= len(refused) <= 6, answers
+    assert all(retry == "1" and doc["error"]["code"] == "rate_limited"
+               for _, retry, doc in refused), refused
+    assert all(status == 413 for status, _, _ in answers if status != 429), answers
