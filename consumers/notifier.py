@@ -331,30 +331,39 @@ class Notifier:
                 "notifications n ON n.event_id = e.event_id AND n.channel = e.channel "
                 "WHERE NOT e.done AND e.due_at <= now() FOR UPDATE OF e SKIP LOCKED")
             for row in due:
-                state = self._state(row["site"])
-                channel = _channel(state, row["channel"])
-                original = Delivery(channel=row["channel"], event_id=row["event_id"],
-                                    site=row["site"], incident_id=row["incident_id"],
-                                    mode=row["mode"], kind="alert", title=row["title"],
-                                    body=row["body"], level=row["level"],
-                                    priority=row["priority"])
-                targets = []
-                for name in channel.escalate_to if channel else []:
-                    target = _channel(state, name)
-                    d = alert_rules.escalation(original, target, channel.escalate_after_s or 0) \
-                        if target and channel else None
-                    if d is not None:
-                        await self._enqueue(conn, d, row["seq"])
-                        targets.append(name)
-                await self._record(e.NotificationEscalated, row["site"], row["incident_id"],
-                                   row["mode"], e.NotificationEscalatedData(
-                                       channel=row["channel"], to=targets,
-                                       event_id=row["event_id"]),
-                                   record_id(row["event_id"], row["channel"], "escalated"))
+                try:
+                    async with conn.transaction():  # a savepoint: this timer's rows alone
+                        await self._escalate(conn, row)
+                except Exception as exc:
+                    if faults.transient(exc) or isinstance(exc, Unavailable):
+                        raise
+                    # One site's timer that cannot escalate never holds back another site's.
+                    log.error("escalation of %s on %s at site %r failed, dropped: %s",
+                              row["event_id"], row["channel"], row["site"], exc, exc_info=exc)
                 await conn.execute("UPDATE escalations SET done = true WHERE incident_id=$1 "
                                    "AND channel=$2", row["incident_id"], row["channel"])
         if due:
             self._queued()
+
+    async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        state = self._state(row["site"])
+        channel = _channel(state, row["channel"])
+        original = Delivery(channel=row["channel"], event_id=row["event_id"],
+                            site=row["site"], incident_id=row["incident_id"],
+                            mode=row["mode"], kind="alert", title=row["title"],
+                            body=row["body"], level=row["level"], priority=row["priority"])
+        targets = []
+        for name in channel.escalate_to if channel else []:
+            target = _channel(state, name)
+            d = alert_rules.escalation(original, target, channel.escalate_after_s or 0) \
+                if target and channel else None
+            if d is not None:
+                await self._enqueue(conn, d, row["seq"])
+                targets.append(name)
+        await self._record(e.NotificationEscalated, row["site"], row["incident_id"],
+                           row["mode"], e.NotificationEscalatedData(
+                               channel=row["channel"], to=targets, event_id=row["event_id"]),
+                           record_id(row["event_id"], row["channel"], "escalated"))
 
     # --- sending -------------------------------------------------------------------------
 

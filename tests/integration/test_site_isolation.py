@@ -19,7 +19,7 @@ from command import auth, db
 from command import events as e
 from command.config import Settings
 from command.site import Channel
-from consumers import board, projector
+from consumers import alert_rules, board, projector
 from consumers.main import Muster
 from tests.conftest import Sink, small_site
 from tests.integration.test_board_ws import board_ws, receive, ws_url
@@ -273,5 +273,45 @@ async def test_a_restart_with_the_fault_fixed_resumes_the_site(
         finally:
             await other.close()
         assert len(sink.to("operator")) == 3  # resuming is not a new fault
+    finally:
+        await muster.stop()
+
+
+async def test_a_timer_that_cannot_escalate_holds_back_no_other_site(
+        settings: Settings, sink: Sink, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A bug in escalating A's unacknowledged lockdown (every tick's timers are one
+    transaction, and the loop once ended at any error but the database's): B's escalates."""
+    escalation = alert_rules.escalation
+
+    def buggy(original: Any, target: Any, after: float) -> Any:
+        if original.site == A:
+            raise OverflowError("the bug")
+        return escalation(original, target, after)
+
+    muster = Muster(settings, say=lambda _: None)
+    await muster.start()
+    run = Running(muster)
+    try:
+        for site in (A, B):
+            await muster.import_site(msgspec.structs.replace(small_site(site), channels=[
+                Channel(name="sro", url=sink.url(f"{site}/sro"), escalate_after_s=0.5,
+                        escalate_to=["district"]),
+                # Not the press's types: an escalation keeps its alert's event id.
+                Channel(name="district", url=sink.url(f"{site}/district"),
+                        events=["ProtocolLifted"])]))
+        monkeypatch.setattr(alert_rules, "escalation", buggy)  # after intake's rehearsal of it
+        await run.press(A)
+        await run.press(B)
+
+        def escalated(site: str) -> list[dict[str, Any]]:
+            return [m for m in sink.to(f"{site}/district") if "ESCALATION" in m["message"]]
+
+        async def b_escalated() -> bool:
+            return bool(escalated(B))
+        await until(b_escalated, "B's escalation")
+        assert escalated(A) == []
+        assert any("escalation" in r.getMessage() and A in r.getMessage()
+                   for r in caplog.records if r.levelno == logging.ERROR)
     finally:
         await muster.stop()
