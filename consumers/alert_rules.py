@@ -29,6 +29,7 @@ LEVEL: dict[str, Level] = {
 # same incident supersedes an older one that could not be sent.
 ROUTINE, NOTICE, STATE, URGENT = 0, 1, 2, 3
 # Events about notifications never notify: that way lies a loop.
+STATES = (e.ProtocolDeclared, e.ProtocolLifted, e.IncidentCancelled)
 SILENT = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated, e.SiteConfigured)
 
 
@@ -43,6 +44,9 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     body: str
     level: Level = "info"
     priority: int = ROUTINE
+    # Says the incident's whole state (a protocol, its lifting, a false alarm): it may stand in
+    # for older failed messages; a press never does, as each names a room people must hear of.
+    supersedes: bool = False
 
 
 def priority(event: e.Event, level: Level) -> int:
@@ -161,7 +165,8 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
         title, body = DRILL + title, DRILL + body
     return [Delivery(channel=ch.name, event_id=event.id, site=event.site,
                      incident_id=event.incident_id, mode=event.mode, kind=kind, title=title,
-                     body=body, level=level, priority=rank)
+                     body=body, level=level, priority=rank,
+                     supersedes=isinstance(event, STATES))
             for ch in chosen if accepts(ch, event.mode)]
 
 

@@ -309,9 +309,11 @@ class Notifier:
     async def _enqueue(conn: asyncpg.Connection, d: Delivery, seq: int) -> None:
         await conn.execute(
             "INSERT INTO notifications(event_id, channel, site, incident_id, seq, mode, kind, "
-            "title, body, level, priority) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) "
+            "title, body, level, priority, supersedes) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
             "ON CONFLICT (event_id, channel) DO NOTHING", d.event_id, d.channel, d.site,
-            d.incident_id, seq, d.mode, d.kind, d.title, d.body, d.level, d.priority)
+            d.incident_id, seq, d.mode, d.kind, d.title, d.body, d.level, d.priority,
+            d.supersedes)
 
     # --- escalation timers ---------------------------------------------------------------
 

@@ -4,15 +4,16 @@ Rows are ranked by `priority` (consumers/alert_rules.py); $1 or $4 below is its 
 above which a row says an incident's state.
 """
 
-# An incident's state message ($1: alert_rules.STATE) that failed and waits for a retry is
-# superseded by the incident's newest one on that channel, which then names it (`replaces`).
+# An incident's message ($1: alert_rules.STATE) that failed and waits for a retry is superseded
+# by the incident's newest state on that channel (a protocol, its lifting, a false alarm; never
+# another press), which then names it (`replaces`).
 SUPERSEDE = (
     "WITH open AS (SELECT DISTINCT site, channel, incident_id FROM notifications "
     "WHERE status IN ('pending','sending') AND attempts > 0 AND priority >= $1 "
     "AND incident_id IS NOT NULL), "
     "latest AS (SELECT DISTINCT ON (n.site, n.channel, n.incident_id) n.site, n.channel, "
     "n.incident_id, n.id, n.event_id FROM notifications n JOIN open USING "
-    "(site, channel, incident_id) WHERE n.priority >= $1 "
+    "(site, channel, incident_id) WHERE n.priority >= $1 AND n.supersedes "
     "ORDER BY n.site, n.channel, n.incident_id, n.id DESC), "
     "gone AS (UPDATE notifications n SET status='superseded', superseded_by=l.event_id "
     "FROM latest l WHERE (n.site, n.channel, n.incident_id) = (l.site, l.channel, l.incident_id) "

@@ -4,6 +4,9 @@
 
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS priority smallint NOT NULL DEFAULT 0;
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS superseded_by text;
+-- Whether the row says its incident's whole state (a protocol, its lifting, a false alarm), and
+-- so may stand in for the incident's older failed messages; a press never does.
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS supersedes boolean NOT NULL DEFAULT false;
 
 -- Rows still open at the upgrade get the rank their words show: 3 for an extreme or severe
 -- alert or its escalation, 2 for any other incident state, 1 for Handle With Care.

@@ -192,3 +192,23 @@ async def test_a_slow_channels_batch_gives_way_to_a_new_lockdown(rig: SlowRig,
           f"{(arrived - pressed) * 1000:.0f} ms after the press")
     before = [t for p, _, t in sink.posts[:at] if p == "/sro" and t > pressed]
     assert len(before) <= 1, titles  # at most the one send in flight at the press
+
+
+async def test_a_second_press_never_stands_in_for_the_first(rig: SlowRig, sink: Sink) -> None:
+    """Two rooms press while the channel is down: each names a room people must hear of, so
+    once it is back both arrive; only an incident's new state supersedes."""
+    sink.status["sro"] = 500
+    first = await rig.run(c.RaiseAlert(kind="lockdown", room="B-112"))
+    second = await rig.run(c.RaiseAlert(kind="lockdown", room="GYM"))
+    assert first is not None and first == second  # the second press joins the open incident
+
+    async def queued_behind_a_failure() -> bool:  # the second waits behind the first, in order
+        return await rig.outbox("SELECT count(*) FROM notifications WHERE channel='sro' "
+                                "AND status='pending' AND attempts > 1") == 1
+    await until(queued_behind_a_failure, 15, "the first press was not retried")
+    del sink.status["sro"]
+    await sink.wait_for(2, "sro")
+    rooms = sorted(room for room in ("B-112", "GYM") for msg in sink.to("sro")
+                   if f"room {room}" in msg["message"])
+    assert rooms == ["B-112", "GYM"]
+    assert await rig.outbox("SELECT count(*) FROM notifications WHERE status='superseded'") == 0
