@@ -51,6 +51,9 @@ class _Head(msgspec.Struct):
 
 
 _head = msgspec.json.Decoder(_Head)
+# PostgreSQL or NATS away: a closed connection under a transaction is asyncpg's InterfaceError,
+# not a PostgresError (it ended the send loop for good in a CI run of test_crashes).
+OUTAGE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Unavailable)
 
 
 def acts(state: board.State, event: e.Event) -> bool:
@@ -322,8 +325,12 @@ class Notifier:
             await asyncio.sleep(self.tick_s)
             if self.caught_up:  # an acknowledgement may still wait in the backlog
                 # A database or stream away: the next tick tries again, the timer stays due.
-                with contextlib.suppress(OSError, asyncpg.PostgresError, Unavailable):
+                try:
                     await self._escalate_due()
+                except OUTAGE as exc:
+                    log.warning("cannot escalate now: %s", exc)
+                except Exception:  # whatever it is, the loop must live to the next tick
+                    log.exception("escalation tick failed; trying again")
 
     async def _escalate_due(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -382,8 +389,11 @@ class Notifier:
             generation = self._generation
             try:
                 rows = await self._claim()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except OUTAGE as exc:
                 log.warning("cannot claim notifications: %s", exc)
+                continue
+            except Exception:  # the one loop that sends: nothing may end it but a stop
+                log.exception("claiming notifications failed; trying again")
                 continue
             by_channel: dict[str, list[dict[str, Any]]] = {}
             for row in sorted(rows, key=lambda r: r["rank"]):

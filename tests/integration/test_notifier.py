@@ -244,3 +244,22 @@ async def test_stop_alone_ends_run(rig: Rig) -> None:
     await rig.notifier.stop()
     await asyncio.wait_for(asyncio.shield(rig.task), 5.0)
     assert rig.task.exception() is None
+
+
+async def test_connections_cut_again_and_again_never_end_the_sending(
+        rig: Rig, sink: Sink, database_url: str) -> None:
+    """PostgreSQL ends the notifier's connections mid-claim, mid-timer, mid-fold, for seconds:
+    whatever asyncpg raises (a closed connection under a transaction is an InterfaceError),
+    the send loop must still be there for the next press."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        deadline = asyncio.get_running_loop().time() + 3.0
+        while asyncio.get_running_loop().time() < deadline:
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                "datname = current_database() AND pid <> pg_backend_pid()")
+            await asyncio.sleep(0.003)
+    finally:
+        await admin.close()
+    await rig.run(c.RaiseAlert(kind="lockdown", room="B-112"))
+    await sink.wait_for(1, "sro", timeout=20)
+    assert sink.to("sro")[0]["title"] == "[EXTREME] LOCKDOWN — Test High"
