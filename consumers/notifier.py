@@ -25,7 +25,7 @@ from command.errors import Unavailable
 from command.eventlog import Duplicate, EventLog
 from command.site import Channel
 from consumers import alert_rules, board, faults, outbox
-from consumers.alert_rules import STATE, Delivery
+from consumers.alert_rules import STATE, URGENT, Delivery
 from consumers.faults import Fault
 from consumers.runner import durable, fetch, in_order, position
 from consumers.sender import Sender
@@ -425,8 +425,12 @@ class Notifier:
                 error = ("the channel is no longer configured" if channel is None
                          else await self.sender.send(channel, d))
                 records.append(asyncio.create_task(self._settle(d, row["attempts"], error)))
-                if error is not None or generation != self._generation:
-                    await self._unclaim(rows[i + 1:])
+                # Newer rows may outrank the rest, unless the rest are extreme alerts themselves:
+                # a lockdown's presses then go in one batch, not one claim each.
+                rest = rows[i + 1:]
+                if error is not None or (generation != self._generation and rest
+                                         and rest[0]["priority"] < URGENT):
+                    await self._unclaim(rest)
                     break
             await asyncio.gather(*records)
         except Exception:

@@ -22,17 +22,25 @@ SUPERSEDE = (
     "RETURNING n.event_id, n.channel, l.event_id AS by) "
     "UPDATE notifications n SET superseded_by = g.by FROM gone g "  # a chain names the newest
     "WHERE n.status = 'superseded' AND n.superseded_by = g.event_id AND n.channel = g.channel")
-# Due rows, ranked per channel: by priority, an incident state newest first (a new lockdown
-# before older incidents' retries), routine records oldest first. An incident's later state
-# waits while an earlier one is open, so an alert is never overtaken by its own all clear.
+# Due rows, ranked per channel: by priority, an incident's states together, newest incident
+# first and oldest first within it (so a lockdown's presses go in one batch, in order; a secure
+# never lands after the lockdown that followed it), routine records oldest first. An incident's
+# later state waits while an earlier one is in backoff or in flight, so an alert is never
+# overtaken by its own all clear.
 CLAIM = (
-    "WITH ranked AS (SELECT event_id, channel, row_number() OVER (PARTITION BY site, channel "
-    "ORDER BY priority DESC, CASE WHEN priority >= $4 THEN -id ELSE id END) AS rank "
-    "FROM notifications n WHERE status IN ('pending','sending') AND next_at <= now() "
+    "WITH due AS (SELECT n.event_id, n.channel, n.site, n.incident_id, n.id, n.priority, "
+    "(n.priority >= $4 AND n.incident_id IS NOT NULL) AS state FROM notifications n "
+    "WHERE status IN ('pending','sending') AND next_at <= now() "
     "AND NOT (site || '/' || channel = ANY($2::text[])) "
     "AND (priority < $4 OR incident_id IS NULL OR NOT EXISTS (SELECT 1 FROM notifications o "
     "WHERE o.site = n.site AND o.channel = n.channel AND o.incident_id = n.incident_id "
-    "AND o.priority >= $4 AND o.status IN ('pending','sending') AND o.id < n.id))) "
+    "AND o.priority >= $4 AND o.status IN ('pending','sending') AND o.next_at > now() "
+    "AND o.id < n.id))), "
+    "grouped AS (SELECT d.*, CASE WHEN state THEN max(priority) OVER g ELSE priority END AS gp, "
+    "CASE WHEN state THEN max(id) OVER g ELSE -id END AS gn FROM due d "
+    "WINDOW g AS (PARTITION BY site, channel, incident_id, state)), "
+    "ranked AS (SELECT event_id, channel, row_number() OVER (PARTITION BY site, channel "
+    "ORDER BY gp DESC, gn DESC, id) AS rank FROM grouped) "
     "UPDATE notifications n SET status='sending', attempts=n.attempts+1, "
     "next_at = now() + make_interval(secs => $1) FROM ranked r "
     "WHERE n.event_id=r.event_id AND n.channel=r.channel AND r.rank <= $3 "
