@@ -3,6 +3,7 @@ temporary folders, started by the fixtures and stopped after them. Nothing is mo
 
 import asyncio
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -250,3 +251,42 @@ async def sink() -> AsyncIterator[Sink]:
     sink.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     yield sink
     await runner.cleanup()
+
+
+# Reference files no package ships (NENA's EIDO schemas): read from the folder this names.
+EIDO_ENV = "MUSTER_EIDO_DIR"
+# Set by .ci/run: a skipped test is a failed one there, so a check that never ran cannot pass.
+NO_SKIPS_ENV = "MUSTER_NO_SKIPS"
+
+
+@pytest.fixture(scope="session")
+def eido_dir() -> Path:
+    """The folder of NENA EIDO schema files named by MUSTER_EIDO_DIR; the test skips without."""
+    value = os.environ.get(EIDO_ENV, "")
+    if not value or not Path(value).is_dir():
+        shown = "not set" if not value else f"{value!r}, which is not a directory"
+        pytest.skip(f"{EIDO_ENV} is {shown}: set it to a folder holding the NENA EIDO schema "
+                    "files (no package ships them) to run the EIDO conformance tests")
+    return Path(value)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under MUSTER_NO_SKIPS=1 a skip (not an expected failure) is reported as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get(NO_SKIPS_ENV) == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {NO_SKIPS_ENV}=1 forbids skips: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """A whole module skipped at collection (importorskip, allow_module_level) fails too."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get(NO_SKIPS_ENV) == "1" and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {NO_SKIPS_ENV}=1 forbids skips: {reason}"
