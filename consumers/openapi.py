@@ -201,3 +201,12 @@ def openapi_routes() -> list[web.RouteDef]:
         return json_response(doc)
 
     return [web.get("/openapi.json", handle)]
+
+
+def main() -> None:
+    """Print the document, as served: `python -m consumers.openapi > docs/openapi.json`."""
+    print(msgspec.json.format(msgspec.json.encode(document()), indent=2).decode())
+
+
+if __name__ == "__main__":
+    main()
