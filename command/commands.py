@@ -66,6 +66,10 @@ class Release(Command):
     student_consents: bool
 
 
+class OpenReunification(Command):
+    reason: Text
+
+
 class Acknowledge(Command):
     responder: Name
 

@@ -11,7 +11,17 @@ from typing import Any
 
 import msgspec
 
-from command.site import Channel, Contact, Person, ResponderPacket, Room, Site, validate
+from command.site import (
+    Channel,
+    Contact,
+    Directive,
+    EvacuationSite,
+    Person,
+    ResponderPacket,
+    Room,
+    Site,
+    validate,
+)
 from command.types import Mode
 
 SEED = 20240917
@@ -146,16 +156,33 @@ def build() -> Site:
     live_drill: list[Mode] = ["live", "drill"]
     channels = [
         Channel(name="sro", url="json://127.0.0.1:9000/sro", modes=live_drill,
+                audience="responders", roles=["responder"],
                 escalate_after_s=30.0, escalate_to=["district-office"]),
-        Channel(name="district-office", url="json://127.0.0.1:9000/district", modes=live_drill),
+        Channel(name="district-office", url="json://127.0.0.1:9000/district", modes=live_drill,
+                audience="responders", roles=["commander"]),
         Channel(name="staff-all", url="json://127.0.0.1:9000/staff", modes=live_drill),
         Channel(name="counselor", url="json://127.0.0.1:9000/counselor", handle_with_care=True,
-                events=["HandleWithCareIssued"], modes=["live"]),
+                events=["HandleWithCareIssued"], modes=["live"], roles=["staff"]),
     ]
+    places = [
+        EvacuationSite(id="north-field", name="the north field", kind="assembly"),
+        EvacuationSite(id="stadium", name="the stadium bleachers", kind="assembly"),
+        EvacuationSite(id="st-marks", name="St. Mark's Church, 400 Elm Street",
+                       kind="reunification", off_site=True, address="400 Elm Street"),
+    ]
+    directives = {
+        "evacuate": Directive(evacuate_to="north-field"),
+        "fire": Directive(evacuate_to="north-field"),
+        "bomb_threat": Directive(evacuate_to="st-marks"),  # away from the building and its lot
+        "shelter": Directive(hazard="a tornado", strategy="drop, cover and hold"),
+        "weather": Directive(hazard="a tornado", strategy="drop, cover and hold"),
+        "hazmat": Directive(hazard="a chemical release", strategy="a sealed room"),
+    }
     return validate(Site(
         id="demo-high", name="Demo High School", timezone="America/Denver",
         policy={"upset_parent": "hold"}, rooms=rooms, people=staff + students,
-        responder_packet=packet, channels=channels,
+        responder_packet=packet, channels=channels, evacuation_sites=places,
+        directives=directives,  # type: ignore[arg-type]
     ))
 
 

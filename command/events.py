@@ -65,6 +65,7 @@ class IncidentOpenedData(Data):
     kind: AlertKind
     room: Ident | None = None
     scenario: AlertKind | None = None
+    note: Text | None = None  # a drill's: what it practises, for the debrief
 
 
 class ProtocolDeclaredData(Data):
@@ -74,6 +75,7 @@ class ProtocolDeclaredData(Data):
     hazard: Name | None = None
     strategy: Name | None = None
     reason: str = "alert"
+    evacuation_site: Ident | None = None  # the site file's id of the place `evacuate_to` names
 
 
 class ProtocolLiftedData(Data):
@@ -111,6 +113,12 @@ class GuardianCheckedInData(Data):
     students: list[Ident]
     approved: list[Ident] = []
     flags: list[str] = []
+
+
+class ReunificationOpenedData(Data):
+    """A commander opening reunification before accounting is complete, and why."""
+
+    reason: Text
 
 
 class StudentReleasedData(Data):
@@ -220,6 +228,10 @@ class StudentReleased(Envelope, frozen=True, tag="StudentReleased"):
     data: StudentReleasedData
 
 
+class ReunificationOpened(Envelope, frozen=True, tag="ReunificationOpened"):
+    data: ReunificationOpenedData
+
+
 class GuardianCheckedIn(Envelope, frozen=True, tag="GuardianCheckedIn"):
     data: GuardianCheckedInData
 
@@ -269,7 +281,7 @@ Event = (
     | RoomStatusReported | PersonsAccounted | StudentCheckedIn | StudentReleased
     | GuardianCheckedIn | DispatchUpdated | ResponderAcknowledged | NoteAdded
     | CommandTransferred | HandleWithCareIssued | NotificationSent | NotificationFailed
-    | NotificationEscalated | IncidentCancelled | IncidentClosed
+    | NotificationEscalated | IncidentCancelled | IncidentClosed | ReunificationOpened
 )
 EVENT_TYPES: tuple[type[Envelope], ...] = Event.__args__  # type: ignore[attr-defined]
 # The one list of what nobody may see: not on a board, timeline, report, replay or /metrics, and

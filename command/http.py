@@ -64,6 +64,8 @@ WRITE_ROUTES: list[WriteRoute] = [
                ("staff", "commander"), "incident"),
     WriteRoute("/v1/incidents/{id}/reunification/guardians", c.CheckGuardian,
                ("staff", "commander"), "incident"),
+    WriteRoute("/v1/incidents/{id}/reunification/open", c.OpenReunification, ("commander",),
+               "incident"),
     WriteRoute("/v1/incidents/{id}/reunification/release", c.Release,
                ("staff", "commander"), "incident"),
     WriteRoute("/v1/incidents/{id}/acks", c.Acknowledge,

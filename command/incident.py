@@ -13,11 +13,12 @@ from typing import Any, Literal
 import msgspec
 from msgspec.structs import replace
 
+from command import accounting
 from command import commands as c
 from command import events as e
 from command.errors import Conflict, Invalid, NotFound
 from command.policy import action_for, downgrades, escalates
-from command.site import Site
+from command.site import Site, place_named, plan_for
 from command.types import Mode, SrpAction
 
 Status = Literal["open", "cancelled", "closed"]
@@ -35,6 +36,8 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     checked_in: frozenset[str] = frozenset()
     approved: dict[str, frozenset[str]] = {}
     released: frozenset[str] = frozenset()
+    ledger: accounting.Ledger = accounting.Ledger()  # who is accounted for: the board's count
+    reunification_open: bool = False  # opened early by a commander, before accounting completed
 
 
 class SiteState(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,6 +80,7 @@ def _opened(state: SiteState, ev: e.IncidentOpened) -> SiteState:
     inc = Incident(
         id=ev.incident_id or "", mode=ev.mode, kind=ev.data.kind, opened_at=ev.occurred_at,
         opened_by=ev.actor.id, opened_by_token=ev.actor.token_id,
+        ledger=accounting.opened(state.site),
     )
     return replace(state, open={**state.open, ev.mode: inc})
 
@@ -103,11 +107,30 @@ def _lifted(state: SiteState, ev: e.ProtocolLifted) -> SiteState:
     return _with_incident(state, ev, action=None)
 
 
+def _counted(state: SiteState, ev: e.Envelope,
+             change: Callable[[accounting.Ledger], accounting.Ledger], **changes: Any) -> SiteState:
+    """An accountability event, folded exactly as the board folds it."""
+    inc = state.open.get(ev.mode)
+    if inc is None or inc.id != ev.incident_id:
+        return state
+    return _with_incident(state, ev, ledger=change(inc.ledger), **changes)
+
+
+def _room_reported(state: SiteState, ev: e.RoomStatusReported) -> SiteState:
+    return _counted(state, ev, lambda led: accounting.room_reported(led, ev.data, state.site))
+
+
+def _accounted(state: SiteState, ev: e.PersonsAccounted) -> SiteState:
+    return _counted(state, ev, lambda led: accounting.accounted(led, ev.data, state.site))
+
+
 def _checked_in(state: SiteState, ev: e.StudentCheckedIn) -> SiteState:
     inc = state.open.get(ev.mode)
     if inc is None or inc.id != ev.incident_id:
         return state
-    return _with_incident(state, ev, checked_in=inc.checked_in | {ev.data.person_id})
+    pid = ev.data.person_id
+    return _counted(state, ev, lambda led: accounting.checked_in(led, pid, state.site),
+                    checked_in=inc.checked_in | {pid})
 
 
 def _guardian(state: SiteState, ev: e.GuardianCheckedIn) -> SiteState:
@@ -123,7 +146,13 @@ def _released(state: SiteState, ev: e.StudentReleased) -> SiteState:
     inc = state.open.get(ev.mode)
     if inc is None or inc.id != ev.incident_id:
         return state
-    return _with_incident(state, ev, released=inc.released | {ev.data.person_id})
+    pid = ev.data.person_id
+    return _counted(state, ev, lambda led: accounting.released(led, pid, state.site),
+                    released=inc.released | {pid})
+
+
+def _reunification(state: SiteState, ev: e.ReunificationOpened) -> SiteState:
+    return _with_incident(state, ev, reunification_open=True)
 
 
 _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
@@ -131,9 +160,12 @@ _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.IncidentOpened: _opened,
     e.ProtocolDeclared: _declared,
     e.ProtocolLifted: _lifted,
+    e.RoomStatusReported: _room_reported,
+    e.PersonsAccounted: _accounted,
     e.StudentCheckedIn: _checked_in,
     e.GuardianCheckedIn: _guardian,
     e.StudentReleased: _released,
+    e.ReunificationOpened: _reunification,
     e.IncidentCancelled: _ended,
     e.IncidentClosed: _ended,
 }
@@ -166,6 +198,14 @@ def incident_of(state: SiteState, incident_id: str | None) -> Incident:
     raise Conflict("the incident is closed; nothing more can be written to it")
 
 
+def _planned(site: Site, kind: str, action: SrpAction, reason: str) -> e.ProtocolDeclaredData:
+    """A declaration that names the site's place, or hazard and strategy, for this kind."""
+    plan = plan_for(site, kind, action)
+    return e.ProtocolDeclaredData(action=action, evacuate_to=plan.evacuate_to,
+                                  evacuation_site=plan.evacuation_site, hazard=plan.hazard,
+                                  strategy=plan.strategy, reason=reason)
+
+
 def _alert(state: SiteState, cmd: c.RaiseAlert, ctx: Ctx) -> list[Draft]:
     site = _site(state)
     _room(state, cmd.room, "$.room")
@@ -184,11 +224,12 @@ def _alert(state: SiteState, cmd: c.RaiseAlert, ctx: Ctx) -> list[Draft]:
         return [
             (e.IncidentOpened, e.IncidentOpenedData(kind=cmd.kind, room=cmd.room), iid, mode),
             (e.AlertRaised, raised, iid, mode),
-            (e.ProtocolDeclared, e.ProtocolDeclaredData(action=action), iid, mode),
+            (e.ProtocolDeclared, _planned(site, cmd.kind, action, "alert"), iid, mode),
         ]
     drafts: list[Draft] = [(e.AlertRaised, raised, inc.id, mode)]
     if escalates(inc.action, action):
-        drafts.append((e.ProtocolDeclared, e.ProtocolDeclaredData(action=action), inc.id, mode))
+        declared = _planned(site, cmd.kind, action, "alert")
+        drafts.append((e.ProtocolDeclared, declared, inc.id, mode))
     return drafts
 
 
@@ -200,24 +241,33 @@ def _drill(state: SiteState, cmd: c.StartDrill, ctx: Ctx) -> list[Draft]:
         raise Conflict("a live incident is open at this site; no drill may start beside it")
     iid = ctx.new_incident_id
     action = action_for(cmd.scenario, site.policy)
-    opened = e.IncidentOpenedData(kind=cmd.scenario, scenario=cmd.scenario)
+    opened = e.IncidentOpenedData(kind=cmd.scenario, scenario=cmd.scenario, note=cmd.note)
     return [
         (e.IncidentOpened, opened, iid, "drill"),
-        (e.ProtocolDeclared, e.ProtocolDeclaredData(action=action, reason="drill"), iid, "drill"),
+        (e.ProtocolDeclared, _planned(site, cmd.scenario, action, "drill"), iid, "drill"),
     ]
 
 
 def _protocol(state: SiteState, cmd: c.DeclareProtocol, ctx: Ctx) -> list[Draft]:
     inc = incident_of(state, ctx.incident_id)
-    if cmd.action == "evacuate" and not cmd.evacuate_to:
+    site = _site(state)
+    plan = plan_for(site, inc.kind, cmd.action)  # what the commander leaves out, the site file says
+    place, place_id = place_named(site, cmd.evacuate_to) if cmd.evacuate_to else \
+        (plan.evacuate_to, plan.evacuation_site)
+    hazard = cmd.hazard or plan.hazard
+    strategy = cmd.strategy or (None if cmd.hazard else plan.strategy)  # not another hazard's
+    if cmd.action == "evacuate" and not place:
         raise Invalid("evacuate needs a location to evacuate to", field="$.evacuate_to")
-    if cmd.action == "shelter" and not cmd.hazard:
+    if cmd.action == "shelter" and not hazard:
         raise Invalid("shelter needs the hazard it shelters from", field="$.hazard")
     if inc.action == "lockdown" and downgrades(inc.action, cmd.action):
         raise Conflict("a lockdown is lifted only by an all clear, never downgraded")
     data = e.ProtocolDeclaredData(
-        action=cmd.action, zones=cmd.zones, evacuate_to=cmd.evacuate_to, hazard=cmd.hazard,
-        strategy=cmd.strategy, reason="commander",
+        action=cmd.action, zones=cmd.zones, reason="commander",
+        evacuate_to=place if cmd.action == "evacuate" else cmd.evacuate_to,
+        evacuation_site=place_id if cmd.action == "evacuate" else None,
+        hazard=hazard if cmd.action == "shelter" else cmd.hazard,
+        strategy=strategy if cmd.action == "shelter" else cmd.strategy,
     )
     return [(e.ProtocolDeclared, data, inc.id, inc.mode)]
 
@@ -297,6 +347,10 @@ def _release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:
         raise Conflict("this student has already been released", field="$.person_id")
     if cmd.person_id not in inc.checked_in:
         raise Conflict("the student has not checked in at the assembly area", "$.person_id")
+    left = accounting.unknown(inc.ledger)
+    if left and not inc.reunification_open:  # SRM: nobody goes home while anyone is unaccounted
+        raise Conflict(f"accounting is not complete: {left} people not yet accounted for; a "
+                       "commander may open reunification early, with a reason", "$.person_id")
     if cmd.person_id not in inc.approved.get(cmd.guardian, frozenset()):
         raise Conflict("this guardian was not checked and approved for this student", "$.guardian")
     # A custody order imported after the guardian check must still stop the release.
@@ -309,6 +363,16 @@ def _release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:
         person_id=cmd.person_id, guardian=cmd.guardian, student_consents=True,
     )
     return [(e.StudentReleased, data, inc.id, inc.mode)]
+
+
+def _open_reunification(state: SiteState, cmd: c.OpenReunification, ctx: Ctx) -> list[Draft]:
+    inc = incident_of(state, ctx.incident_id)
+    if not cmd.reason.strip():
+        raise Invalid("say why reunification opens before accounting is complete", "$.reason")
+    if inc.reunification_open:
+        raise Conflict("reunification is already open for this incident")
+    data = e.ReunificationOpenedData(reason=cmd.reason)
+    return [(e.ReunificationOpened, data, inc.id, inc.mode)]
 
 
 def _ack(state: SiteState, cmd: c.Acknowledge, ctx: Ctx) -> list[Draft]:
@@ -383,6 +447,7 @@ _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
     c.CheckIn: _checkin,
     c.CheckGuardian: _guardian_check,
     c.Release: _release,
+    c.OpenReunification: _open_reunification,
     c.Acknowledge: _ack,
     c.AddNote: _note,
     c.AllClear: _all_clear,

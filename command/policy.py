@@ -29,6 +29,7 @@ SEVERITY_LABEL: dict[SrpAction, str] = {
     "evacuate": "severe", "shelter": "severe",
 }
 
+# The SRP's templates: what each action means, never a message (`directive` writes those).
 DIRECTIVES: dict[SrpAction, str] = {
     "hold": "Hold! In your room or area. Clear the halls.",
     "secure": "Secure! Get inside. Lock outside doors.",
@@ -36,6 +37,26 @@ DIRECTIVES: dict[SrpAction, str] = {
     "evacuate": "Evacuate! To a location.",
     "shelter": "Shelter! For a hazard, using a safety strategy.",
 }
+
+
+NOT_GIVEN = "not yet given"
+
+
+def directive(action: SrpAction, evacuate_to: str | None = None, hazard: str | None = None,
+              strategy: str | None = None) -> str:
+    """The words people hear: the place to go, or the hazard and the strategy, never the
+    template; what is not known yet is said plainly."""
+    if action == "evacuate":
+        return f"Evacuate! To {evacuate_to}." if evacuate_to else f"Evacuate! Place {NOT_GIVEN}."
+    if action == "shelter":
+        if hazard and strategy:
+            return f"Shelter! For {hazard}, using {strategy}."
+        if hazard:
+            return f"Shelter! For {hazard}; safety strategy {NOT_GIVEN}."
+        if strategy:
+            return f"Shelter! Hazard {NOT_GIVEN}; using {strategy}."
+        return f"Shelter! Hazard and safety strategy {NOT_GIVEN}."
+    return DIRECTIVES[action]
 
 
 def action_for(kind: AlertKind, overrides: dict[str, SrpAction]) -> SrpAction:

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from command import events as e
-from command.policy import DIRECTIVES, SEVERITY, SEVERITY_LABEL
-from command.site import Channel, Site
+from command.policy import SEVERITY, SEVERITY_LABEL, directive
+from command.site import Channel, Site, plan_for
 from consumers import board
+from consumers.redact import ROSTER_ROLES
 
 Level = Literal["info", "success", "warning", "failure"]
 DRILL = "DRILL — "
@@ -30,7 +31,9 @@ LEVEL: dict[str, Level] = {
 ROUTINE, NOTICE, STATE, URGENT = 0, 1, 2, 3
 # Events about notifications never notify: that way lies a loop.
 STATES = (e.ProtocolDeclared, e.ProtocolLifted, e.IncidentCancelled)
-SILENT = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated, e.SiteConfigured)
+# A Handle With Care notice to a channel whose readers may not see the roster.
+UNNAMED = "A Handle With Care notice for one student. This channel may not carry names."
+QUIET = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated, e.SiteConfigured)
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,6 +50,8 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     # Says the incident's whole state (a protocol, its lifting, a false alarm): it may stand in
     # for older failed messages; a press never does, as each names a room people must hear of.
     supersedes: bool = False
+    # Of a silent alarm: for responder-facing channels only, escalations included.
+    silent: bool = False
 
 
 def priority(event: e.Event, level: Level) -> int:
@@ -70,9 +75,28 @@ def replacing(d: Delivery, titles: list[str]) -> Delivery:
     return msgspec.structs.replace(d, body=d.body + note)
 
 
-def accepts(channel: Channel, mode: str) -> bool:
-    """The one check every send passes: a channel hears only the modes it asked for."""
-    return mode in channel.modes and mode != "replay"
+def accepts(channel: Channel, mode: str, silent: bool = False) -> bool:
+    """The one check every send passes: a channel hears only the modes it asked for, and a
+    silent alarm reaches only channels that face responders."""
+    return mode in channel.modes and mode != "replay" and (
+        not silent or channel.audience == "responders")
+
+
+def may_name(channel: Channel) -> bool:
+    """Whether a channel's messages may carry roster data: its readers' roles may see it."""
+    return any(role in ROSTER_ROLES for role in channel.roles)
+
+
+def silent(state: board.State, event: e.Event) -> bool:
+    """Whether `event` belongs to a silent alarm: the press that opens one, or anything of the
+    incident before a commander declares a protocol (which every channel then hears)."""
+    if isinstance(event, e.ProtocolDeclared) and event.data.reason == "commander":
+        return False
+    case = state.cases.get(event.incident_id or "")
+    if case is not None and case.incident.silent:
+        return True
+    opens = case is not None and case.incident.alerts == 0 and case.protocol is None
+    return isinstance(event, e.AlertRaised) and event.data.silent and opens
 
 
 def local_time(at: datetime, config: Site | None) -> str:
@@ -89,12 +113,16 @@ def _where(config: Site | None, room: str | None) -> str:
 
 
 def _protocol_text(d: e.ProtocolDeclaredData) -> str:
-    text = DIRECTIVES[d.action]
-    if d.evacuate_to:
-        text += f" To: {d.evacuate_to}."
-    if d.hazard:
-        text += f" Hazard: {d.hazard}" + (f", strategy: {d.strategy}." if d.strategy else ".")
-    return text
+    return directive(d.action, d.evacuate_to, d.hazard, d.strategy)
+
+
+def _press_text(case: board.Case | None, config: Site | None, d: e.AlertRaisedData) -> str:
+    """What a press tells people to do: the protocol in force if it is this action (with the
+    place a commander gave), else the site file's place or hazard for this kind of press."""
+    if case is not None and case.protocol is not None and case.protocol.action == d.action:
+        return case.protocol.directive
+    plan = plan_for(config, d.kind, d.action) if config else None
+    return directive(d.action, *((plan.evacuate_to, plan.hazard, plan.strategy) if plan else ()))
 
 
 def _title(action: str, config: Site | None) -> str:
@@ -113,7 +141,7 @@ def message(state: board.State, event: e.Event) -> tuple[str, str, Level] | None
         if held and SEVERITY[held] >= SEVERITY[d.action] and held != d.action:  # type: ignore[index]
             body = f"{d.kind} alert at {_where(config, d.room)}, {at}. The {held} remains in force."
             return _title(held, config), body, LEVEL[held]
-        body = f"{DIRECTIVES[d.action]} {_where(config, d.room)}, {at}. Alert: {d.kind}."
+        body = f"{_press_text(case, config, d)} {_where(config, d.room)}, {at}. Alert: {d.kind}."
         return _title(d.action, config), body, LEVEL[d.action]
     if isinstance(event, e.ProtocolDeclared):
         room = case.incident.room if case else None
@@ -141,7 +169,7 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
                ) -> list[Delivery]:
     """The sends an event causes; `alerted` are the channels that got this incident's alerts."""
     config = state.config
-    if config is None or isinstance(event, SILENT) or event.mode == "replay":
+    if config is None or isinstance(event, QUIET) or event.mode == "replay":
         return []
     words = message(state, event)
     if words is None:
@@ -161,18 +189,21 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
         if isinstance(event, e.ProtocolDeclared) and event.data.reason == "alert":
             # The press's own AlertRaised already carried this directive to these channels.
             chosen = [ch for ch in chosen if "AlertRaised" not in ch.events]
-    if event.mode == "drill":
-        title, body = DRILL + title, DRILL + body
+    prefix = DRILL if event.mode == "drill" else ""
+    hush = silent(state, event)
     return [Delivery(channel=ch.name, event_id=event.id, site=event.site,
-                     incident_id=event.incident_id, mode=event.mode, kind=kind, title=title,
-                     body=body, level=level, priority=rank,
-                     supersedes=isinstance(event, STATES))
-            for ch in chosen if accepts(ch, event.mode)]
+                     incident_id=event.incident_id, mode=event.mode, kind=kind,
+                     title=prefix + title, level=level, priority=rank,
+                     body=prefix + (body if kind != "handle_with_care" or may_name(ch)
+                                    else UNNAMED),
+                     supersedes=isinstance(event, STATES), silent=hush)
+            for ch in chosen if accepts(ch, event.mode, hush)]
 
 
 def escalation(original: Delivery, target: Channel, after_s: float) -> Delivery | None:
-    """The message an unacknowledged alert escalates to `target` with, if it takes that mode."""
-    if not accepts(target, original.mode):
+    """The message an unacknowledged alert escalates to `target` with, if it takes that mode
+    (and, for a silent alarm, faces responders)."""
+    if not accepts(target, original.mode, original.silent):
         return None
     prefix = DRILL if original.mode == "drill" else ""
     body = original.body.removeprefix(DRILL)

@@ -12,20 +12,16 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
+from command import accounting
 from command import events as e
-from command.policy import DIRECTIVES, SEVERITY_LABEL
+from command.accounting import STATUSES, Person
+from command.policy import SEVERITY_LABEL, directive
+from command.roster import roster
 from command.site import Site
 from consumers import redact
 from consumers.memo import Memo, NoMemo
-from consumers.roster import roster
 
-STATUSES = ("accounted", "missing", "injured", "absent", "reunified", "unknown")
 NOTES_SHOWN = 20  # a board's notes: the latest; GET /v1/incidents/{id}/timeline has them all
-
-
-class Person(msgspec.Struct, frozen=True):
-    room: str | None
-    status: str = "unknown"
 
 
 class Room(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +50,12 @@ class Protocol(msgspec.Struct, frozen=True, kw_only=True):
     strategy: str | None = None
 
 
+class Opening(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    by: str
+    reason: str
+
+
 class Incident(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     kind: str
@@ -68,6 +70,9 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     alerts: int = 0
     updates: int = 0  # protocol changes after the first declaration: CAP Update messages
     updated_at: datetime | None = None
+    silent: bool = False  # a silent alarm: only responder-facing channels have heard of it
+    note: str | None = None  # a drill's note
+    reunification_opened: Opening | None = None  # early, by a commander, before accounting
 
 
 class Ack(msgspec.Struct, frozen=True):
@@ -137,11 +142,8 @@ def _home(config: Site | None) -> dict[str, str | None]:
 
 
 def person(case: Case, config: Site | None, pid: str) -> Person:
-    """A person's place and status: only changes from the roster are stored, to keep state small."""
-    found = case.people.get(pid)
-    if found is not None:
-        return found
-    return Person(room=_home(config).get(pid))
+    """A person's place and status on this incident's board."""
+    return accounting.person(accounting.Ledger(people=case.people), config, pid)
 
 
 def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
@@ -182,24 +184,37 @@ def _configured(state: State, ev: e.SiteConfigured, *_: object) -> State:
 def _opened(state: State, ev: e.IncidentOpened) -> State:
     incident = Incident(
         id=ev.incident_id or "", kind=ev.data.kind, mode=ev.mode, status="open",
-        opened_at=ev.occurred_at, room=ev.data.room,
+        opened_at=ev.occurred_at, room=ev.data.room, note=ev.data.note,
     )
     case = Case(incident=incident, rooms=_fresh_rooms(state.config),
-                tally=_initial_tally(state.config))
+                tally=accounting.initial_tally(state.config))
     return replace(state, cases={**state.cases, incident.id: case})
 
 
 def _alert(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
-    return replace(case, incident=replace(case.incident, alerts=case.incident.alerts + 1))
+    # An incident a silent press opened stays silent (heard by responders only) until a
+    # commander declares a protocol; a later press does not silence what people already heard.
+    opens = case.incident.alerts == 0 and case.protocol is None
+    silent = ev.data.silent if opens else case.incident.silent
+    return replace(case, incident=replace(case.incident, alerts=case.incident.alerts + 1,
+                                          silent=silent))
+
+
+def _reunification(case: Case, ev: e.ReunificationOpened, config: Site | None) -> Case:
+    opening = Opening(at=ev.occurred_at, by=ev.actor.id, reason=ev.data.reason)
+    return replace(case, incident=replace(case.incident, reunification_opened=opening))
 
 
 def _declared(case: Case, ev: e.ProtocolDeclared, config: Site | None) -> Case:
     d = ev.data
     protocol = Protocol(
-        action=d.action, severity=SEVERITY_LABEL[d.action], directive=DIRECTIVES[d.action],
+        action=d.action, severity=SEVERITY_LABEL[d.action],
+        directive=directive(d.action, d.evacuate_to, d.hazard, d.strategy),
         declared_at=ev.occurred_at, zones=d.zones, evacuate_to=d.evacuate_to, hazard=d.hazard,
         strategy=d.strategy,
     )
+    if d.reason == "commander" and case.incident.silent:  # a commander's protocol is heard by all
+        case = replace(case, incident=replace(case.incident, silent=False))
     return _updated(replace(case, protocol=protocol), ev, first=case.protocol is None
                     and case.incident.updates == 0 and case.incident.updated_at is None)
 
@@ -214,20 +229,9 @@ def _lifted(case: Case, ev: e.ProtocolLifted, config: Site | None) -> Case:
     return _updated(replace(case, protocol=None), ev)
 
 
-def _set_people(case: Case, changes: dict[str, Person], config: Site | None) -> Case:
-    if not changes:
-        return case
-    tally = dict(case.tally)
-    home = _home(config)
-    for pid, new in changes.items():
-        if pid in case.people or pid in home:  # people from outside the roster were not counted
-            old = person(case, config, pid)
-            key = old.room or ""
-            tally[key] = {**tally[key], old.status: tally[key][old.status] - 1}
-        key = new.room or ""
-        counts = tally.get(key) or dict.fromkeys(STATUSES, 0)
-        tally[key] = {**counts, new.status: counts[new.status] + 1}
-    return replace(case, people={**case.people, **changes}, tally=tally)
+def _ledger(case: Case, change: Callable[[accounting.Ledger], accounting.Ledger]) -> Case:
+    ledger = change(accounting.Ledger(people=case.people, tally=case.tally))
+    return replace(case, people=ledger.people, tally=ledger.tally)
 
 
 def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> Case:
@@ -237,49 +241,17 @@ def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> C
         return case
     room = replace(room, status=d.status, reported_at=ev.occurred_at, reported_by=ev.actor.id,
                    present=d.present, missing=d.missing, injured=d.injured, extra=d.extra)
-    changes: dict[str, Person] = {}
-    for pid in d.extra:
-        changes[pid] = Person(room=d.room, status="accounted")
-    for pid in d.missing:
-        changes[pid] = Person(room=person(case, config, pid).room, status="missing")
-    for pid in d.injured:
-        changes[pid] = Person(room=d.room, status="injured")
-    # Unnamed people in the room count as accounted only when the head count covers them all.
-    rest = [] if d.present is None else _settled_by_count(case, config, d.room, set(changes))
-    if d.present is not None and d.present >= len(rest) + len(d.extra):
-        changes.update({pid: Person(room=d.room, status="accounted") for pid in rest})
     case = replace(case, rooms={**case.rooms, d.room: room})
-    return _set_people(case, changes, config)
-
-
-def _settled_by_count(case: Case, config: Site | None, room: str, named: set[str]) -> list[str]:
-    """The people in `room`, not named by a report, whose status a head count may settle.
-    Roster order, then the others as placed, so every process folds to the same bytes."""
-    r, people, ok = roster(config), case.people, ("unknown", "accounted")
-    found = [pid for pid in r.homes.get(room, ()) if pid not in named
-             and ((p := people.get(pid)) is None or (p.room == room and p.status in ok))]
-    # Only people placed away from home (few) need the walk over the stored changes.
-    moved = [pid for pid, p in people.items() if p.room == room and p.status in ok
-             and pid not in named and r.home.get(pid) != room]
-    if not moved:
-        return found
-    return sorted([*found, *moved], key=lambda pid: r.order.get(pid, len(r.order)))
+    return _ledger(case, lambda led: accounting.room_reported(led, d, config))
 
 
 def _accounted(case: Case, ev: e.PersonsAccounted, config: Site | None) -> Case:
-    changes = {}
-    for entry in ev.data.entries:
-        prior = person(case, config, entry.person_id)
-        room = entry.location if entry.location in case.rooms else prior.room
-        changes[entry.person_id] = Person(room=room, status=entry.status)
-    return _set_people(case, changes, config)
+    return _ledger(case, lambda led: accounting.accounted(led, ev.data, config))
 
 
 def _checked_in(case: Case, ev: e.StudentCheckedIn, config: Site | None) -> Case:
-    prior = person(case, config, ev.data.person_id)
-    status = "accounted" if prior.status in ("unknown", "missing") else prior.status
     case = replace(case, checked_in=[*case.checked_in, ev.data.person_id])
-    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status=status)}, config)
+    return _ledger(case, lambda led: accounting.checked_in(led, ev.data.person_id, config))
 
 
 def _guardian(case: Case, ev: e.GuardianCheckedIn, config: Site | None) -> Case:
@@ -290,9 +262,7 @@ def _guardian(case: Case, ev: e.GuardianCheckedIn, config: Site | None) -> Case:
 
 
 def _released(case: Case, ev: e.StudentReleased, config: Site | None) -> Case:
-    prior = person(case, config, ev.data.person_id)
-    return _set_people(case, {ev.data.person_id: Person(room=prior.room, status="reunified")},
-                       config)
+    return _ledger(case, lambda led: accounting.released(led, ev.data.person_id, config))
 
 
 def _dispatch(case: Case, ev: e.DispatchUpdated, config: Site | None) -> Case:
@@ -353,6 +323,7 @@ _EVOLVERS: dict[type, Callable[[Any, Any], Any]] = {
     e.StudentCheckedIn: _checked_in,
     e.GuardianCheckedIn: _guardian,
     e.StudentReleased: _released,
+    e.ReunificationOpened: _reunification,
     e.DispatchUpdated: _dispatch,
     e.ResponderAcknowledged: _ack,
     e.NoteAdded: _note,
@@ -382,11 +353,6 @@ def people(state: State, case: Case | None) -> dict[str, Person]:
     if case is not None:
         everyone.update(case.people)
     return everyone
-
-
-def _initial_tally(config: Site | None) -> dict[str, dict[str, int]]:
-    return {room or "": {**dict.fromkeys(STATUSES, 0), "unknown": n}
-            for room, n in roster(config).per_room.items()}
 
 
 def _with_total(counts: dict[str, int]) -> dict[str, int]:
@@ -426,7 +392,7 @@ def render(state: State, memo: Memo | None = None) -> dict[str, Any]:
     case = current(state)
     config = state.config
     rooms = case.rooms if case else _fresh_rooms(config)
-    tally = case.tally if case else _initial_tally(config)
+    tally = case.tally if case else accounting.initial_tally(config)
     room_rows = [memo.row(room.id, room, tally.get(room.id), _room_row) for room in rooms.values()]
     mode = state.mode if state.mode == "replay" else (case.incident.mode if case else "live")
     board = {

@@ -115,14 +115,8 @@ def _texts(msg: Message, case: board.Case, school: str, at: str) -> tuple[str, s
     facts = [f"{kind} reported. {action} declared at {at}."]
     if protocol.zones:
         facts.append("Zones: " + ", ".join(protocol.zones) + ".")
-    steps = [protocol.directive]
-    if protocol.evacuate_to:
-        steps.append(f"To: {protocol.evacuate_to}.")
-    if protocol.hazard:
-        steps.append(f"Hazard: {protocol.hazard}.")
-    if protocol.strategy:
-        steps.append(f"Strategy: {protocol.strategy}.")
-    return f"{action} at {school}", " ".join(facts), " ".join(steps)
+    # The directive already names the place, or the hazard and the strategy, in words.
+    return f"{action} at {school}", " ".join(facts), protocol.directive
 
 
 def _add(parent: ET.Element, tag: str, text: str) -> ET.Element:

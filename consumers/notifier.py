@@ -357,10 +357,12 @@ class Notifier:
     async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         state = self._state(row["site"])
         channel = _channel(state, row["channel"])
+        case = state.cases.get(row["incident_id"])  # silent until a commander's protocol, now
         original = Delivery(channel=row["channel"], event_id=row["event_id"],
                             site=row["site"], incident_id=row["incident_id"],
                             mode=row["mode"], kind="alert", title=row["title"],
-                            body=row["body"], level=row["level"], priority=row["priority"])
+                            body=row["body"], level=row["level"], priority=row["priority"],
+                            silent=case is not None and case.incident.silent)
         targets = []
         for name in channel.escalate_to if channel else []:
             target = _channel(state, name)
@@ -420,7 +422,8 @@ class Notifier:
         try:
             for i, row in enumerate(rows):
                 d = alert_rules.replacing(
-                    Delivery(**{k: row[k] for k in Delivery.__struct_fields__}), row["replaces"])
+                    Delivery(**{k: row[k] for k in Delivery.__struct_fields__ if k in row}),
+                    row["replaces"])
                 channel = _channel(self._state(d.site), d.channel)
                 error = ("the channel is no longer configured" if channel is None
                          else await self.sender.send(channel, d))

@@ -13,6 +13,7 @@ import msgspec
 from msgspec.structs import replace
 
 from command import events as e
+from command.policy import directive
 from command.site import Site
 from consumers import board, redact
 
@@ -81,6 +82,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     timeline: list[Entry]
     summary: str | None = None
     cancel_reason: str | None = None
+    note: str | None = None  # a drill's note: what it practised
+    reunification_opened: str | None = None  # early, by a commander: when, who and why
 
 
 def _actor(a: dict[str, Any]) -> str:
@@ -93,13 +96,14 @@ def _people(n: int) -> str:
 
 _TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     "IncidentOpened": lambda d: f"{d.get('kind')} incident opened"
-    + (f" in room {d['room']}" if d.get("room") else ""),
+    + (f" in room {d['room']}" if d.get("room") else "")
+    + (f" — drill note: {_short(d['note'])}" if d.get("note") else ""),
     "AlertRaised": lambda d: f"{d.get('kind')} alert in room {d.get('room')} → "
     f"{d.get('action')}" + (" (silent)" if d.get("silent") else "")
     + (f" — {d['note']}" if d.get("note") else ""),
-    "ProtocolDeclared": lambda d: f"{str(d.get('action')).upper()} declared"
-    + (f" to {d['evacuate_to']}" if d.get("evacuate_to") else "")
-    + (f", hazard {d['hazard']}" if d.get("hazard") else ""),
+    "ProtocolDeclared": lambda d: f"{str(d.get('action')).upper()} declared: "
+    + directive(d.get("action"), d.get("evacuate_to"), d.get("hazard"),  # type: ignore[arg-type]
+                d.get("strategy")),
     "ProtocolLifted": lambda d: f"{d.get('action')} lifted"
     + (": all clear" if d.get("reason") == "all_clear" else ": cancelled"),
     "RoomStatusReported": lambda d: f"room {d.get('room')}: {d.get('status')}"
@@ -112,6 +116,8 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     "GuardianCheckedIn": lambda d: "guardian " + (f"{d['guardian']} " if "guardian" in d else "")
     + f"checked for {', '.join(d.get('students') or [])}"
     + (f" — flagged: {'; '.join(d['flags'])}" if d.get("flags") else ""),
+    "ReunificationOpened": lambda d: "reunification opened before accounting was complete: "
+    + _short(d.get("reason")),
     "StudentReleased": lambda d: f"{d.get('person_id')} released to "
     + (d["guardian"] if "guardian" in d else "a checked guardian"),
     "DispatchUpdated": lambda d: " ".join(["dispatch", *filter(None, [d.get("cad_id"),
@@ -219,7 +225,8 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         milestones=milestones, accountability=points, timeline=_timeline(mine, start, view),
         counts=Counts(alerts=inc.alerts, rooms=room_counts, notifications=times.sends,
                       people={"total": sum(people.values()), **people}),
-        summary=times.summary, cancel_reason=times.reason)
+        summary=times.summary, cancel_reason=times.reason, note=inc.note,
+        reunification_opened=times.opened_early)
 
 
 def _off(at: datetime, start: datetime) -> float:
@@ -238,6 +245,7 @@ class _Times:
         self.actors: set[str] = set()
         self.summary: str | None = None
         self.reason: str | None = None
+        self.opened_early: str | None = None
         self.sends: dict[str, dict[str, int]] = {}  # counted from events: some follow the close
 
     def see(self, ev: e.Event) -> None:
@@ -255,6 +263,9 @@ class _Times:
             self.summary = ev.data.summary
         elif isinstance(ev, e.IncidentCancelled):
             self.reason = ev.data.reason
+        elif isinstance(ev, e.ReunificationOpened):
+            self.opened_early = (f"by {ev.actor.id} at +{_off(ev.occurred_at, self.start):g} s: "
+                                 f"{ev.data.reason}")
         elif isinstance(ev, e.NotificationSent | e.NotificationFailed | e.NotificationEscalated):
             outcome = {"NotificationSent": "sent", "NotificationFailed": "failed"}.get(kind,
                                                                                       "escalated")

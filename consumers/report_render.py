@@ -45,6 +45,9 @@ def _facts(r: Report) -> list[tuple[str, str]]:
             ("Ended", f"{_clock(r.ended_at, zone, True)} ({r.status})"),
             ("False alarm", f"yes: {r.cancel_reason}" if r.false_alarm else "no"),
             ("Command", chain or "not transferred"), ("Summary", r.summary or "—"),
+            *([("Drill note", r.note)] if r.note else []),
+            *([("Reunification", "opened before accounting was complete, "
+                f"{r.reunification_opened}")] if r.reunification_opened else []),
             ("Participants", ", ".join(r.participants) or "—")]
 
 

@@ -17,6 +17,7 @@ CONTRACT_TYPES = [
     "GuardianCheckedIn", "DispatchUpdated", "ResponderAcknowledged", "NoteAdded",
     "CommandTransferred", "HandleWithCareIssued", "NotificationSent", "NotificationFailed",
     "NotificationEscalated", "IncidentCancelled", "IncidentClosed",
+    "ReunificationOpened",  # Muster's own: a commander opening reunification early
 ]
 ENVELOPE_KEYS = {"id", "type", "v", "site", "incident_id", "mode", "occurred_at", "recorded_at",
                  "actor", "data"}
@@ -58,6 +59,7 @@ SAMPLES: dict[str, Any] = {
                                                          event_id="ev-1"),
     "IncidentCancelled": e.IncidentCancelledData(reason="bumped the button"),
     "IncidentClosed": e.IncidentClosedData(summary="all safe"),
+    "ReunificationOpened": e.ReunificationOpenedData(reason="parents at the gate, fire spreading"),
 }
 
 

@@ -371,9 +371,15 @@ def step(cmd: c.Command, at: float = 100) -> tuple[c.Command, Ctx]:
     return cmd, ctx(STAFF, at=at, incident=LIVE)
 
 
+def everyone_accounted() -> tuple[c.AccountPersons, Ctx]:
+    """Accounting complete: every person on the roster accounted for, by name."""
+    return step(c.AccountPersons(entries=[e.AccountingEntry(person_id=p.id, status="accounted")
+                                          for p in site().people]))
+
+
 def ready_to_release() -> SiteState:
-    """s-1 checked in and Anne Byron checked and approved for s-1."""
-    return run(evacuated(), step(c.CheckIn(person_id="s-1", area="Field")),
+    """Accounting complete, s-1 checked in and Anne Byron checked and approved for s-1."""
+    return run(evacuated(), everyone_accounted(), step(c.CheckIn(person_id="s-1", area="Field")),
                step(guardian("Anne Byron", "s-1")))[0]
 
 

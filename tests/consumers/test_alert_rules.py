@@ -82,7 +82,7 @@ def test_false_alarm_goes_only_to_channels_alerted() -> None:
 
 def test_handle_with_care_carries_the_name_only() -> None:
     chans = [Channel(name="counselor", url="json://c", handle_with_care=True,
-                     events=["HandleWithCareIssued"]),
+                     events=["HandleWithCareIssued"], roles=["staff"]),
              Channel(name="all", url="json://a", events=EVENT_TYPES)]
     hwc = env(e.HandleWithCareIssued, e.HandleWithCareIssuedData(person_id="s-1"),
               incident=None)

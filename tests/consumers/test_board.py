@@ -108,11 +108,14 @@ def test_accountability_and_reunification_move_people_between_statuses() -> None
     staff = ctx(STAFF, at=100, incident=LIVE)
     entries = [e.AccountingEntry(person_id="s-4", status="absent"),
                e.AccountingEntry(person_id="s-5", status="missing", location="GYM")]
+    why = "the building is unsafe; families are waiting"
     rendered = shown(history(
         (press("fire"), ctx()), (c.AccountPersons(entries=entries), staff),
         (c.CheckIn(person_id="s-5"), staff),
         (c.CheckGuardian(guardian="Jane Huberman", id_verified=True, students=["s-5"]), staff),
+        (c.OpenReunification(reason=why), ctx(COMMANDER, at=100, incident=LIVE)),
         (c.Release(person_id="s-5", guardian="Jane Huberman", student_consents=True), staff)))
+    assert rendered["incident"]["reunification_opened"]["reason"] == why
     counts = rendered["accountability"]
     assert (counts["absent"], counts["reunified"], counts["missing"]) == (1, 1, 0)
     assert sums(counts) and counts["total"] == ROSTER

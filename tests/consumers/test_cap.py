@@ -160,12 +160,12 @@ def test_evacuate_and_shelter_carry_their_place_hazard_and_strategy() -> None:
     to = doc((press("fire"), ctx()),
              (c.DeclareProtocol(action="evacuate", evacuate_to="Football field",
                                 zones=["east"]), BOSS))
-    assert to["instruction"] == "Evacuate! To a location. To: Football field."
+    assert to["instruction"] == "Evacuate! To Football field."
     assert "Zones: east." in to["description"] and to["msgType"] == "Update"
     shelter = doc((press("weather"), ctx()),
                   (c.DeclareProtocol(action="shelter", hazard="Tornado",
                                      strategy="Drop & cover <now>"), BOSS))
-    assert shelter["instruction"].endswith("Hazard: Tornado. Strategy: Drop & cover <now>.")
+    assert shelter["instruction"] == "Shelter! For Tornado, using Drop & cover <now>."
     assert (shelter["category"], shelter["severity"]) == ("Met", "Severe")
 
 

@@ -78,6 +78,8 @@ def story(late_site: bool = False) -> Items:
         s.do(site, c.CheckIn(person_id="s-1"), incident_id=inc)
         s.do(site, c.CheckGuardian(guardian="Anne Byron", id_verified=True, students=["s-1"]),
              incident_id=inc)
+        s.do(site, c.OpenReunification(reason="smoke over the field"), COMMANDER,
+             incident_id=inc)
         s.do(site, c.Release(person_id="s-1", guardian="Anne Byron", student_consents=True),
              incident_id=inc)
         s.do(site, c.AddNote(text=f"{site} assembled on the field"), incident_id=inc)

@@ -195,9 +195,10 @@ def test_json_round_trips() -> None:
 
 
 def test_a_responder_view_hides_guardian_names() -> None:
-    commander = build(*release("s-1", "Anne Byron", 10),
+    early = (c.OpenReunification(reason="the fire spreads"), at(5, COMMANDER))
+    commander = build(early, *release("s-1", "Anne Byron", 10),
                       view=lambda d: event_view(d, "commander"))
-    responder = build(*release("s-1", "Anne Byron", 10),
+    responder = build(early, *release("s-1", "Anne Byron", 10),
                       view=lambda d: event_view(d, "responder"))
     assert "s-1 released to Anne Byron" in [x.text for x in commander.timeline]
     assert "Anne Byron" not in report_render.to_html(responder)

@@ -21,6 +21,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/incidents/{id}/accountability"): ("staff", "commander"),
     ("POST", "/v1/incidents/{id}/reunification/checkin"): ("staff", "commander"),
     ("POST", "/v1/incidents/{id}/reunification/guardians"): ("staff", "commander"),
+    ("POST", "/v1/incidents/{id}/reunification/open"): ("commander",),
     ("POST", "/v1/incidents/{id}/reunification/release"): ("staff", "commander"),
     ("POST", "/v1/incidents/{id}/acks"): ("responder", "commander", "dispatch"),
     ("POST", "/v1/incidents/{id}/notes"): ("staff", "responder", "commander"),

@@ -103,6 +103,9 @@ async def test_two_intakes_never_break_the_rules(
                  {"guardian": "Anne Byron", "id_verified": True, "students": ["s-1"]})
             for i in range(4)])
         assert set(checks) == {202}
+        everyone = [{"person_id": p.id, "status": "accounted"} for p in small_site("x").people]
+        assert await fire(http, intakes[1] + base + "/accountability", staff,
+                          {"entries": everyone}) == 202
         releases = await asyncio.gather(*[
             fire(http, intakes[i % 2] + base + "/reunification/release", staff,
                  {"person_id": "s-1", "guardian": "Anne Byron", "student_consents": True})

@@ -70,6 +70,8 @@ async def incident(intake: Intake, site: str, i: int, last: bool) -> None:
         await run(c.CheckIn(person_id="s-1", area="Field"), incident_id=iid)
         await run(c.CheckGuardian(guardian="Anne Byron", id_verified=True, students=["s-1"]),
                   incident_id=iid)
+        await run(c.OpenReunification(reason="families waiting"), COMMANDER, incident_id=iid,
+                  commander=True)
         await run(c.Release(person_id="s-1", guardian="Anne Byron", student_consents=True),
                   incident_id=iid)
     if last:

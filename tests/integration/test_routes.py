@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from command.http import WRITE_ROUTES
-from tests.conftest import App
+from tests.conftest import App, small_site
 
 
 class Case(NamedTuple):
@@ -41,6 +41,8 @@ CASES = [
          ({"guardian": "Anne Byron", "id_verified": "y", "students": ["s-1"]},
           "$.id_verified"), "responder",
          conflict={"guardian": "Lord Byron", "id_verified": True, "students": ["s-1"]}),
+    Case(INC + "/reunification/open", "commander", {"reason": "families at the gate"},
+         ({"reason": 5}, "$.reason"), "staff", conflict={"reason": "again"}),
     Case(INC + "/reunification/release", "staff",
          {"person_id": "s-1", "guardian": "Anne Byron", "student_consents": True},
          ({"person_id": "s-1", "guardian": "Anne Byron"}, "$.student_consents"), "responder",
@@ -88,7 +90,10 @@ async def prepare(app: App, case: Case, inc: str) -> None:
     if "release" in case.path or "guardians" in case.path:
         assert (await post(app, f"/v1/incidents/{inc}/reunification/checkin",
                            {"person_id": "s-1"}, "staff"))[0] == 202
-    if "release" in case.path:
+    if "release" in case.path:  # no release before accounting is complete
+        everyone = [{"person_id": p.id, "status": "accounted"} for p in small_site("x").people]
+        assert (await post(app, f"/v1/incidents/{inc}/accountability", {"entries": everyone},
+                           "staff"))[0] == 202
         assert (await post(app, f"/v1/incidents/{inc}/reunification/guardians",
                            {"guardian": "Anne Byron", "id_verified": True, "students": ["s-1"]},
                            "staff"))[0] == 202

@@ -15,6 +15,7 @@ class Roster(msgspec.Struct, frozen=True):
     per_room: dict[str | None, int]  # people at home in each room, before any change
     homes: dict[str | None, list[str]]  # the people at home in each room, in roster order
     order: dict[str, int]  # each person's place in the roster
+    rooms: frozenset[str] = frozenset()  # the site's room ids
 
 
 EMPTY = Roster(home={}, names={}, per_room={}, homes={}, order={})
@@ -28,7 +29,8 @@ def _index(config: Site) -> Roster:
     return Roster(home={p.id: p.room for p in config.people},
                   names={p.id: p.name for p in config.people},
                   per_room={room: len(ids) for room, ids in homes.items()}, homes=homes,
-                  order={p.id: i for i, p in enumerate(config.people)})
+                  order={p.id: i for i, p in enumerate(config.people)},
+                  rooms=frozenset(r.id for r in config.rooms))
 
 
 def roster(config: Site | None) -> Roster:
