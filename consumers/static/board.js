@@ -5,6 +5,8 @@ const params = new URLSearchParams(location.hash.slice(1));
 let token = params.get("token") || sessionStorage.getItem("muster-token") || "";
 let board = null;
 let retry = 500;
+let ended = false;  // access ended: no more attempts until a new token is given
+let timer = null;
 
 function text(id, value) { document.getElementById(id).textContent = value ?? ""; }
 
@@ -25,15 +27,24 @@ function render() {
   const p = board.protocol;
   document.getElementById("protocol").className = "protocol " + (p ? p.action : "none");
   text("action", p ? (board.mode === "drill" ? "DRILL — " : "") + p.action : "No protocol in force");
-  text("directive", p ? p.directive + (p.evacuate_to ? " To: " + p.evacuate_to : "") : "");
+  // The directive already names the place, or the hazard and the strategy: shown as it comes.
+  text("directive", p ? p.directive : "");
   const inc = board.incident;
+  document.getElementById("silent").hidden = !(inc && inc.silent);
   text("incident", inc ? `${inc.kind} · opened ${new Date(inc.opened_at).toLocaleTimeString()}`
     + (inc.room ? ` · room ${inc.room}` : "") : "");
+  text("incident-note", inc && inc.note ? `Note: ${inc.note}` : "");
+  const early = inc && inc.reunification_opened;
+  text("reunification", early ? `Reunification opened early: ${early.reason}`
+    + ` · ${early.by} at ${new Date(early.at).toLocaleTimeString()}` : "");
+  // One box per status, its label above its count: the pair cannot drift apart in the grid.
   const dl = document.getElementById("accountability");
-  dl.replaceChildren(...Object.entries(board.accountability).flatMap(([k, v]) => {
+  dl.replaceChildren(...Object.entries(board.accountability).map(([k, v]) => {
+    const pair = document.createElement("div"); pair.className = "count " + k;
     const dt = document.createElement("dt"); dt.textContent = k;
     const dd = document.createElement("dd"); dd.textContent = v;
-    return [dt, dd];
+    pair.append(dt, dd);
+    return pair;
   }));
   document.getElementById("rooms").replaceChildren(...board.rooms.map((r) => {
     const div = document.createElement("div");
@@ -62,6 +73,30 @@ function merge(changes) {
   }
 }
 
+function endAccess() {
+  ended = true;
+  clearTimeout(timer);
+  token = "";
+  sessionStorage.removeItem("muster-token");
+  const conn = document.getElementById("conn");
+  conn.textContent = "access ended"; conn.className = "conn down";
+  document.getElementById("ended").hidden = false;
+  document.body.classList.add("access-ended");  // what this token may no longer see goes from the screen
+  askToken();
+}
+
+// A refused upgrade reaches a script as a bare close (1006), without its HTTP status: the same
+// token asks for the board over HTTP to tell ended access (401/403) from anything else.
+async function refused() {
+  try {
+    const resp = await fetch(`/v1/sites/${encodeURIComponent(site)}/board`,
+      { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+    return resp.status === 401 || resp.status === 403;
+  } catch {
+    return false;  // the network: retry as for any other failure
+  }
+}
+
 function connect() {
   const since = board ? `&since=${board.seq}` : "";
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -69,29 +104,46 @@ function connect() {
     + `?token=${encodeURIComponent(token)}${since}`;
   const ws = new WebSocket(url);
   const conn = document.getElementById("conn");
-  ws.onopen = () => { conn.textContent = "live"; conn.className = "conn live"; retry = 500; };
+  let opened = false;
+  ws.onopen = () => {
+    opened = true; conn.textContent = "live"; conn.className = "conn live"; retry = 500;
+  };
   ws.onmessage = (msg) => {
     const data = JSON.parse(msg.data);
     if (data.type === "snapshot") board = data.board;
     else if (board && data.seq > board.seq) { merge(data.board); board.seq = data.seq; }
-    render();
+    if (board) render();
   };
-  ws.onclose = () => {
+  ws.onclose = async (ev) => {
+    if (ended) return;
+    // 1008: the server closed the board because its token was revoked or expired.
+    if (ev.code === 1008 || (!opened && await refused())) { endAccess(); return; }
     conn.textContent = "reconnecting…"; conn.className = "conn down";
-    setTimeout(connect, retry);
+    timer = setTimeout(connect, retry);
     retry = Math.min(retry * 2, 10000);
   };
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  if (token) { sessionStorage.setItem("muster-token", token); history.replaceState(null, "", location.pathname); connect(); return; }
+function askToken() {
   const form = document.getElementById("login");
   form.hidden = false;
   form.onsubmit = (ev) => {
     ev.preventDefault();
     token = document.getElementById("token").value.trim();
+    if (!token) return;
     sessionStorage.setItem("muster-token", token);
     form.hidden = true;
+    document.getElementById("ended").hidden = true;
+    document.body.classList.remove("access-ended");
+    ended = false; retry = 500;
+    board = null;  // a new token may be another role's: start from its own snapshot
     connect();
   };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (!token) { askToken(); return; }
+  sessionStorage.setItem("muster-token", token);
+  history.replaceState(null, "", location.pathname);
+  connect();
 });
