@@ -88,15 +88,16 @@ def may_name(channel: Channel) -> bool:
 
 
 def silent(state: board.State, event: e.Event) -> bool:
-    """Whether `event` belongs to a silent alarm: the press that opens one, or anything of the
-    incident before a commander declares a protocol (which every channel then hears)."""
+    """Whether `event` belongs to a silent alarm: a silent press that opens an incident or
+    joins a silent one, or anything else of a silent incident, until a commander declares a
+    protocol or someone presses aloud (every channel then hears)."""
     if isinstance(event, e.ProtocolDeclared) and event.data.reason == "commander":
         return False
     case = state.cases.get(event.incident_id or "")
-    if case is not None and case.incident.silent:
-        return True
-    opens = case is not None and case.incident.alerts == 0 and case.protocol is None
-    return isinstance(event, e.AlertRaised) and event.data.silent and opens
+    if isinstance(event, e.AlertRaised):
+        opens = case is None or (case.incident.alerts == 0 and case.protocol is None)
+        return event.data.silent and (opens or case.incident.silent)  # type: ignore[union-attr]
+    return case is not None and case.incident.silent
 
 
 def local_time(at: datetime, config: Site | None) -> str:

@@ -193,9 +193,10 @@ def _opened(state: State, ev: e.IncidentOpened) -> State:
 
 def _alert(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
     # An incident a silent press opened stays silent (heard by responders only) until a
-    # commander declares a protocol; a later press does not silence what people already heard.
+    # commander declares a protocol or someone presses aloud; a silent press never hushes an
+    # incident people have already heard of.
     opens = case.incident.alerts == 0 and case.protocol is None
-    silent = ev.data.silent if opens else case.incident.silent
+    silent = ev.data.silent and (opens or case.incident.silent)
     return replace(case, incident=replace(case.incident, alerts=case.incident.alerts + 1,
                                           silent=silent))
 

@@ -72,7 +72,7 @@ def channels(sink: Sink, escalate_after: float | None = None) -> list[Channel]:
                 events=["ProtocolDeclared"]),
         Channel(name="staff", url=sink.url("staff"), modes=["live"]),
         Channel(name="counselor", url=sink.url("counselor"), handle_with_care=True,
-                events=["HandleWithCareIssued"]),
+                events=["HandleWithCareIssued"], roles=["staff"]),
     ]
 
 
