@@ -121,7 +121,8 @@ channel_sets = st.lists(
     st.builds(Channel, name=st.sampled_from(["a", "b", "c", "d", "e"]), url=st.just("json://x"),
               events=st.lists(st.sampled_from(EVENT_TYPES), unique=True),
               modes=st.lists(st.sampled_from(["live", "drill"]), unique=True),
-              handle_with_care=st.booleans()),
+              handle_with_care=st.booleans(),
+              escalate_to=st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), unique=True)),
     max_size=6, unique_by=lambda ch: ch.name)
 events_strategy = st.sampled_from([
     press(), press("fire", "evacuate"), press("medical", "hold"),
@@ -148,8 +149,14 @@ def test_drill_traffic_never_reaches_a_live_only_channel(
         if mode == "drill":
             assert d.title.startswith("DRILL — ") and d.body.startswith("DRILL — ")
         for name in by_name[d.channel].escalate_to:
-            esc = alert_rules.escalation(d, by_name[name], 1) if name in by_name else None
-            assert esc is None or mode in by_name[name].modes
+            if name not in by_name:
+                continue
+            esc = alert_rules.escalation(d, by_name[name], 1)
+            # an unacknowledged drill escalates only to channels that take drills, and says so
+            assert (esc is not None) == (mode in by_name[name].modes)
+            if esc is not None and mode == "drill":
+                assert esc.title.startswith("DRILL — ESCALATION — ")
+                assert esc.body.startswith("DRILL — ESCALATION — ")
     if mode == "drill":
         assert not {d.channel for d in out} & {c.name for c in chans if "drill" not in c.modes}
 
@@ -162,3 +169,178 @@ def test_the_sender_refuses_a_drill_for_a_live_only_channel() -> None:
     with pytest.raises(DrillLeak):
         asyncio.run(sender.send(live_only, d))
     sender.close()
+
+
+# --- who hears what: the rules mutation testing found unpinned (issue 15) ------------------
+
+
+def lifted(reason: str, action: str = "lockdown", mode: str = "live") -> e.Envelope:
+    return env(e.ProtocolLifted, e.ProtocolLiftedData(action=action, reason=reason),
+               mode=mode)  # type: ignore[arg-type]
+
+
+def test_an_all_clear_reaches_every_channel_that_takes_lifts() -> None:
+    """Given a lockdown, when the commander gives the all clear, then every channel that takes
+    ProtocolLifted hears ALL CLEAR, as good news that stands in for the incident's older
+    messages; a channel that takes no lifts hears nothing."""
+    chans = [Channel(name="sro", url="json://s"), Channel(name="office", url="json://o"),
+             Channel(name="notes", url="json://n", events=["NoteAdded"])]
+    out = deliveries(state_with(chans), lifted("all_clear"))
+    assert [d.channel for d in out] == ["sro", "office"]
+    for d in out:
+        assert (d.kind, d.level, d.priority, d.supersedes) == (
+            "alert", "success", alert_rules.STATE, True)
+        assert d.title == "ALL CLEAR — Test High"
+        assert d.body == "ALL CLEAR — the lockdown at Test High is lifted, 10:41."
+
+
+def test_a_lift_by_a_cancel_is_said_once_by_the_false_alarm() -> None:
+    """Given a lockdown, when it is cancelled, then its lift sends nothing: only the FALSE
+    ALARM message (to the channels alerted) tells people, once."""
+    chans = [Channel(name="sro", url="json://s", events=EVENT_TYPES)]
+    assert deliveries(state_with(chans), lifted("cancel"), frozenset({"sro"})) == []
+    cancel = env(e.IncidentCancelled, e.IncidentCancelledData(reason="bumped it"))
+    [d] = deliveries(state_with(chans), cancel, frozenset({"sro"}))
+    assert (d.kind, d.title, d.supersedes) == ("false_alarm", "FALSE ALARM — Test High", True)
+    assert d.body == ("FALSE ALARM — the lockdown alert at Test High was a false alarm, 10:41. "
+                      "bumped it")
+
+
+def test_an_unacknowledged_alert_escalates_with_the_alerts_own_words() -> None:
+    """Given a live lockdown sent to the SRO, when nobody acknowledges it within 60 s, then
+    the district hears the same alert as an escalation saying how long it went unanswered."""
+    sro = Channel(name="sro", url="json://s", escalate_after_s=60, escalate_to=["district"])
+    district = Channel(name="district", url="json://d", events=["NoteAdded"])
+    [d] = deliveries(state_with([sro, district]), press())
+    esc = alert_rules.escalation(d, district, 60)
+    assert esc == msgspec.structs.replace(
+        d, channel="district", kind="escalation", title=f"ESCALATION — {d.title}",
+        body=f"ESCALATION — no acknowledgement after 60 s: {d.body}")
+    assert esc.priority == alert_rules.URGENT and esc.level == "failure"
+    later = alert_rules.escalation(d, district, 90.5)
+    assert later is not None and "after 90.5 s:" in later.body
+
+
+def test_an_unacknowledged_drill_never_escalates_to_a_live_only_channel() -> None:
+    """Given a drill lockdown sent to a channel that takes drills, when it escalates, then a
+    live-only target gets nothing, and a target that takes drills gets it marked DRILL once."""
+    sro = Channel(name="sro", url="json://s", modes=["live", "drill"],
+                  escalate_to=["police", "district"])
+    police = Channel(name="police", url="json://p", events=["NoteAdded"])  # live only
+    district = Channel(name="district", url="json://d", events=["NoteAdded"],
+                       modes=["live", "drill"])
+    [d] = deliveries(state_with([sro, police, district], mode="drill"), press(mode="drill"))
+    assert d.mode == "drill" and d.title.startswith("DRILL — ")
+    assert alert_rules.escalation(d, police, 60) is None
+    esc = alert_rules.escalation(d, district, 60)
+    assert esc is not None and (esc.channel, esc.mode, esc.kind) == ("district", "drill",
+                                                                      "escalation")
+    assert esc.title == "DRILL — ESCALATION — " + d.title.removeprefix("DRILL — ")
+    assert esc.body == ("DRILL — ESCALATION — no acknowledgement after 60 s: "
+                        + d.body.removeprefix("DRILL — "))
+
+
+def test_a_replayed_message_never_escalates_even_to_a_channel_that_lists_replay() -> None:
+    every = Channel(name="all", url="json://a", modes=["live", "drill", "replay"])
+    d = Delivery(channel="sro", event_id="x", site="s", incident_id="i", mode="replay",
+                 kind="alert", title="t", body="b")
+    assert alert_rules.escalation(d, every, 60) is None
+    assert deliveries(state_with([every], mode="replay"), press(mode="replay")) == []
+
+
+@pytest.mark.parametrize("kind,action,title,level,rank", [
+    ("armed_intruder", "lockdown", "[EXTREME] LOCKDOWN", "failure", alert_rules.URGENT),
+    ("fire", "evacuate", "[SEVERE] EVACUATE", "warning", alert_rules.URGENT),
+    ("weather", "shelter", "[SEVERE] SHELTER", "warning", alert_rules.URGENT),
+    ("police_activity", "secure", "[MODERATE] SECURE", "info", alert_rules.STATE),
+    ("medical", "hold", "[MINOR] HOLD", "info", alert_rules.STATE),
+])
+def test_a_first_press_says_its_severity_level_and_rank(
+        kind: str, action: str, title: str, level: str, rank: int) -> None:
+    """Given no protocol in force, when a press arrives, then its message's title, level and
+    rank come from its own action: a Secure never reads or ranks like a Lockdown."""
+    site = msgspec.structs.replace(small_site(), channels=[Channel(name="sro", url="json://x")])
+    state = board.evolve(board.empty("test-high"), 1, env(e.SiteConfigured, site, incident=None))
+    [d] = deliveries(state, press(kind, action))
+    assert d.title == f"{title} — Test High"
+    assert (d.level, d.priority, d.supersedes, d.kind) == (level, rank, False, "alert")
+    assert d.body.endswith(f"Test High, room B-112, 17:41. Alert: {kind}.")
+
+
+def test_an_equally_grave_press_keeps_the_protocol_in_force() -> None:
+    """Given an evacuation, when a lockdown is pressed, then the message says the evacuation
+    remains in force (as grave, so not replaced by a press); a second fire press reads as
+    itself."""
+    chans = [Channel(name="sro", url="json://x")]
+    [d] = deliveries(state_with(chans, action="evacuate"), press("armed_intruder", "lockdown"))
+    assert d.title == "[SEVERE] EVACUATE — Test High" and d.level == "warning"
+    assert d.body == ("armed_intruder alert at Test High, room B-112, 10:41. "
+                      "The evacuate remains in force.")
+    [same] = deliveries(state_with(chans, action="evacuate"), press("fire", "evacuate"))
+    assert same.title == "[SEVERE] EVACUATE — Test High"
+    assert "remains in force" not in same.body and same.body.endswith("Alert: fire.")
+    [graver] = deliveries(state_with(chans, action="hold"), press())
+    assert graver.title.startswith("[EXTREME] LOCKDOWN") and "remains" not in graver.body
+
+
+def test_a_commanders_declaration_names_the_incidents_room() -> None:
+    chans = [Channel(name="sro", url="json://x")]
+    declared = env(e.ProtocolDeclared, e.ProtocolDeclaredData(action="secure", reason="commander"))
+    [d] = deliveries(state_with(chans), declared)
+    assert (d.title, d.level, d.priority, d.supersedes) == (
+        "[MODERATE] SECURE — Test High", "info", alert_rules.STATE, True)
+    assert d.body == "Secure! Get inside. Lock outside doors. Test High, room B-112, 10:41."
+
+
+def test_a_handle_with_care_channel_hears_only_notices() -> None:
+    """Given a counselor channel marked handle_with_care that lists every event, then a press
+    or a note never reaches it, and a notice reaches it whatever its event list says."""
+    counselor = Channel(name="counselor", url="json://c", handle_with_care=True,
+                        events=EVENT_TYPES, roles=["staff"])
+    quiet = Channel(name="quiet", url="json://q", handle_with_care=True, events=[],
+                    roles=["staff"])
+    state = state_with([counselor, quiet])
+    assert deliveries(state, press()) == []
+    assert deliveries(state, env(e.NoteAdded, e.NoteAddedData(text="x"))) == []
+    hwc = env(e.HandleWithCareIssued, e.HandleWithCareIssuedData(person_id="s-2"),
+              incident=None)
+    out = deliveries(state, hwc)
+    assert [(d.channel, d.kind, d.priority) for d in out] == [
+        ("counselor", "handle_with_care", alert_rules.NOTICE),
+        ("quiet", "handle_with_care", alert_rules.NOTICE)]
+
+
+def test_routine_records_are_named_by_their_type() -> None:
+    chans = [Channel(name="log", url="json://l", events=EVENT_TYPES)]
+    [d] = deliveries(state_with(chans), env(e.NoteAdded, e.NoteAddedData(text="x")))
+    assert (d.title, d.body) == ("NoteAdded — Test High", "NoteAdded at Test High, 10:41.")
+    assert (d.level, d.priority, d.supersedes) == ("info", alert_rules.ROUTINE, False)
+
+
+def test_an_unknown_time_zone_tells_the_time_in_utc() -> None:
+    site = msgspec.structs.replace(small_site(), timezone="Not/AZone")
+    assert alert_rules.local_time(AT, site) == "17:41"
+    assert alert_rules.local_time(AT, None) == "17:41"
+    denver = msgspec.structs.replace(small_site(), timezone="America/Denver")
+    assert alert_rules.local_time(AT, denver) == "10:41"
+
+
+def test_the_newest_state_says_which_unsent_messages_it_replaces() -> None:
+    d = Delivery(channel="sro", event_id="x", site="s", incident_id="i", mode="live",
+                 kind="alert", title="ALL CLEAR", body="ALL CLEAR — lifted.")
+    assert alert_rules.replacing(d, []) is d
+    assert alert_rules.replacing(d, ["LOCKDOWN", "SECURE"]).body == (
+        "ALL CLEAR — lifted.\n(This replaces earlier messages that could not be sent: "
+        "LOCKDOWN; SECURE.)")
+
+
+def test_a_site_without_a_file_or_a_quiet_event_sends_nothing() -> None:
+    chans = [Channel(name="all", url="json://a", events=[*EVENT_TYPES, "NotificationFailed",
+                                                         "NotificationEscalated"])]
+    assert deliveries(board.empty("test-high"), press()) == []
+    state = state_with(chans)
+    for quiet in (env(e.NotificationFailed, e.NotificationFailedData(
+            channel="all", event_id="x", error="boom", attempt=1)),
+                  env(e.NotificationEscalated, e.NotificationEscalatedData(
+                      channel="all", event_id="x", to=["b"]))):
+        assert deliveries(state, quiet) == []
