@@ -221,3 +221,35 @@ async def test_each_count_sits_under_its_own_label_and_nothing_is_clipped(
             assert part["scroll"] <= part["client"], f"{name}: {part['text']!r} is clipped"
             assert within(part, block), f"{name}: {part['text']!r} lies outside the block"
 
+
+# --- the incident's own fields ------------------------------------------------------------------
+
+
+async def test_a_silent_incident_shows_silent_until_a_protocol_and_an_early_reunification(
+        app: App, browser: Browser) -> None:
+    press = await post(app, f"/v1/sites/{SITE}/alerts",
+                       {"kind": "lockdown", "room": "B-112", "silent": True}, "device")
+    incident = f"/v1/incidents/{press['incident_id']}"
+    async with board_page(browser, app.url, await app.token("commander")) as (page, _):
+        await expect(page.locator("#silent")).to_be_visible(timeout=10_000)
+        await post(app, f"{incident}/reunification/open", {"reason": "smoke in the gym"},
+                   "commander")
+        await expect(page.locator("#reunification")).to_contain_text(
+            "Reunification opened early: smoke in the gym", timeout=10_000)
+        await shoot(page, "silent_incident")
+        answer = await post(app, f"{incident}/protocol", {"action": "lockdown"}, "commander")
+        await app.wait_projected(answer["seq"])
+        directive = (await board_of(app, "commander"))["protocol"]["directive"]
+        await expect(page.locator("#directive")).to_have_text(directive, timeout=10_000)
+        await expect(page.locator("#silent")).to_be_hidden()  # a commander's protocol is heard
+        await shoot(page, "silent_incident_declared")
+
+
+async def test_a_drill_shows_its_note(app: App, browser: Browser) -> None:
+    await post(app, f"/v1/sites/{SITE}/drills",
+               {"scenario": "fire", "note": "Termly fire drill, east stairs closed"}, "commander")
+    async with board_page(browser, app.url, await app.token("staff"), "phone") as (page, _):
+        await expect(page.locator("#incident-note")).to_contain_text(
+            "Termly fire drill, east stairs closed", timeout=10_000)
+        await expect(page.locator("#mode")).to_have_text("DRILL")
+        await shoot(page, "drill_note", "phone")
