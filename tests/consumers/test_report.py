@@ -8,7 +8,7 @@ import msgspec
 
 from command import commands as c
 from command import events as e
-from consumers import report, report_render
+from consumers import board, report, report_render
 from consumers.redact import event_view
 from tests.command.test_incident import (
     COMMANDER,
@@ -222,3 +222,17 @@ def test_events_without_an_opened_incident_are_refused() -> None:
         assert "no events of an incident" in str(exc)
     else:
         raise AssertionError("a report of nothing was built")
+
+
+def test_a_drills_note_is_kept_on_the_board_timeline_and_report() -> None:
+    """Given a drill started with a note, the note is on its opening event, the board, the
+    report's facts and its timeline, for the debrief."""
+    why = "unannounced: second lockdown drill of the year, lunch period"
+    r = build((c.StartDrill(scenario="armed_intruder", note=why), ctx(COMMANDER)), opened=False)
+    assert r.mode == "drill" and r.note == why
+    assert why in r.timeline[0].text
+    assert why in report_render.to_markdown(r) and why in report_render.to_html(r)
+    cfg = configured()
+    events = [cfg, *run(given(cfg), (c.StartDrill(scenario="fire", note=why), ctx(COMMANDER)))[1]]
+    state = board.fold("test-high", list(enumerate(events, start=1)))  # type: ignore[arg-type]
+    assert board.render(state)["incident"]["note"] == why
