@@ -162,6 +162,8 @@ async def _site_import(settings: Settings, path: str) -> int:
             await nc.close()
     print(f"imported {doc.id}: {len(doc.rooms)} rooms, {len(doc.people)} people "
           f"(event {accepted.event_id}, seq {accepted.seq})")
+    for warning in site_file.warnings(doc):
+        print(f"muster: {path}: warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -178,6 +178,18 @@ def place_named(site: Site, given: str) -> tuple[str, str | None]:
     return (place.name, place.id) if place else (given, None)
 
 
+def warnings(site: Site) -> list[str]:
+    """What a valid site file leaves unsaid that people will miss in an emergency."""
+    said = []
+    if site.channels and not any(ch.audience == "responders" for ch in site.channels):
+        said.append("no channel has audience = \"responders\": a silent alarm reaches nobody")
+    if "evacuate" not in site.directives and not any(
+            d.evacuate_to for d in site.directives.values()):
+        said.append("no [directives] name an evacuation site: an evacuation will say "
+                    "\"place not yet given\" until a commander names one")
+    return said
+
+
 def loads(text: str | bytes) -> Site:
     """Decode a TOML site file; msgspec's errors already name the offending key path."""
     try:

@@ -98,3 +98,11 @@ def test_a_directive_must_name_a_known_evacuation_site() -> None:
 def test_a_directive_for_something_that_is_not_a_kind_is_refused() -> None:
     with pytest.raises(SiteError, match="directives"):
         site_file.loads('id = "x"\nname = "X"\n[directives.earthquake]\nhazard = "an earthquake"\n')
+
+
+def test_import_warns_where_a_silent_alarm_or_an_evacuation_would_reach_nobody() -> None:
+    assert site_file.warnings(DEMO) == []
+    loud = [msgspec.structs.replace(ch, audience="on_site") for ch in DEMO.channels]
+    bare = msgspec.structs.replace(DEMO, channels=loud, directives={})
+    said = site_file.warnings(bare)
+    assert len(said) == 2 and "silent alarm" in said[0] and "place not yet given" in said[1]
