@@ -81,7 +81,7 @@ function endAccess() {
   const conn = document.getElementById("conn");
   conn.textContent = "access ended"; conn.className = "conn down";
   document.getElementById("ended").hidden = false;
-  document.body.classList.add("access-ended");  // what this token may no longer see goes from the screen
+  document.body.classList.add("access-ended");  // what it may no longer see leaves the screen
   askToken();
 }
 
@@ -126,6 +126,7 @@ function connect() {
 
 function askToken() {
   const form = document.getElementById("login");
+  document.getElementById("token").value = "";
   form.hidden = false;
   form.onsubmit = (ev) => {
     ev.preventDefault();
