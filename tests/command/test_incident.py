@@ -559,3 +559,128 @@ def test_seal_stamps_actor_time_and_ids() -> None:
         (SITE_ID, STAFF, T0 + timedelta(seconds=12), T0 + timedelta(seconds=12))}
     with pytest.raises(ValueError):
         seal(drafts, context, ["a"])
+
+
+# --- rules mutation testing found unpinned (issue 15) --------------------------------------
+
+
+@pytest.mark.parametrize("cmd", [
+    c.DeclareProtocol(action="evacuate", evacuate_to="the north field"),
+    c.DeclareProtocol(action="shelter", hazard="a chemical spill", strategy="seal the room"),
+    c.DeclareProtocol(action="lockdown", zones=["east"]),
+], ids=lambda cmd: cmd.action)
+def test_a_lockdown_may_become_an_evacuation_or_a_shelter(cmd: c.DeclareProtocol) -> None:
+    """Given a lockdown, when a fire (or a spill) means everyone must move, then the commander's
+    evacuation or shelter is declared: only a lesser action is refused, as a downgrade."""
+    state, events = then(opened("lockdown"), cmd, ctx(COMMANDER, at=60, incident=LIVE))
+    assert types(events) == ["ProtocolDeclared"]
+    assert (events[0].data.action, events[0].data.reason) == (cmd.action, "commander")
+    assert state.open["live"].action == cmd.action
+
+
+def test_only_a_lockdown_is_protected_from_a_lesser_declaration() -> None:
+    """Given a secure, when the commander judges a hold enough, then the hold is declared:
+    the no-downgrade rule is the lockdown's (lifted only by an all clear)."""
+    state, events = then(opened("police_activity"), c.DeclareProtocol(action="hold"),
+                         ctx(COMMANDER, at=60, incident=LIVE))
+    assert [ev.data.action for ev in events] == ["hold"]
+    assert state.open["live"].action == "hold"
+
+
+def test_a_commanders_protocol_carries_its_details_as_given() -> None:
+    cmd = c.DeclareProtocol(action="secure", zones=["east", "gym"])
+    _, events = then(opened("medical"), cmd, ctx(COMMANDER, at=60, incident=LIVE))
+    d = events[0].data
+    assert (d.action, d.zones, d.reason) == ("secure", ["east", "gym"], "commander")
+    assert (events[0].incident_id, events[0].mode, events[0].actor) == (LIVE, "live", COMMANDER)
+
+
+def test_a_declaration_in_a_drill_stays_in_the_drill() -> None:
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    state, events = then(state, c.DeclareProtocol(action="lockdown"),
+                         ctx(COMMANDER, at=30, incident=DRILL))
+    assert {(ev.incident_id, ev.mode) for ev in events} == {(DRILL, "drill")}
+    assert state.open["drill"].action == "lockdown"
+
+
+def test_a_drill_declares_its_scenarios_action_as_a_drill() -> None:
+    _, events = then(given(configured()), c.StartDrill(scenario="weather"),
+                     ctx(COMMANDER, new=DRILL))
+    assert events[0].data.kind == "weather" and events[0].data.scenario == "weather"
+    assert (events[1].data.action, events[1].data.reason) == ("shelter", "drill")
+
+
+def test_a_handle_with_care_notice_is_live_even_during_a_drill() -> None:
+    """A notice about a child is real whatever drill runs: it is written live, about the
+    person named, in no incident."""
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    _, events = then(state, c.HandleWithCare(person_id="s-3"), ctx(STAFF, at=5))
+    assert [(ev.mode, ev.incident_id, ev.data.person_id) for ev in events] == [
+        ("live", None, "s-3")]
+
+
+def test_a_site_file_is_written_live_and_whole() -> None:
+    s = site(cancel_window_s=30)
+    _, events = then(SiteState(), c.ConfigureSite(site=s), ctx(COMMANDER))
+    assert [(ev.mode, ev.incident_id, ev.data) for ev in events] == [("live", None, s)]
+    state = given(*events)
+    assert state.site == s and state.students == {"s-1", "s-2", "s-3", "s-4", "s-5", "s-6"}
+    assert state.people == state.students | {"t-1", "t-2"}
+
+
+def test_a_cancel_after_the_all_clear_lifts_nothing_twice() -> None:
+    """Given a lockdown already lifted, when the commander cancels it as a false alarm, then
+    only the cancellation is written: there is no protocol left to lift."""
+    state, _ = then(opened(), c.AllClear(), ctx(COMMANDER, at=60, incident=LIVE))
+    state, events = then(state, c.Cancel(reason="a test"), ctx(COMMANDER, at=70, incident=LIVE))
+    assert types(events) == ["IncidentCancelled"] and events[0].data.reason == "a test"
+    assert state.open == {}
+
+
+def test_the_commanders_flag_not_the_role_name_lets_a_late_cancel_through() -> None:
+    late = replace(ctx(STAFF, at=3600, incident=LIVE), commander=True)
+    assert "IncidentCancelled" in types(then(opened(), c.Cancel(reason="late"), late)[1])
+    assert rejects(opened(), c.Cancel(reason="late"), ctx(STAFF, at=3600, incident=LIVE)
+                   ).status == 409
+
+
+def test_the_presser_within_the_window_is_the_same_token_and_name() -> None:
+    presser = e.Actor(kind="device", id="panic-b112", role="device", token_id=7)
+    same_token_other_name = e.Actor(kind="device", id="panic-gym", role="device", token_id=7)
+    state = opened(actor=presser)
+    assert rejects(state, c.Cancel(reason="x"), ctx(same_token_other_name, at=2, incident=LIVE)
+                   ).status == 409
+
+
+def test_an_incidents_events_stay_with_it_after_another_opens() -> None:
+    """Given a drill and a live incident open at once, then each fold step touches only the
+    incident its event names: a live check-in never checks in the drill's student."""
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    state = then(state, press("fire"), ctx(at=3, new=LIVE))[0]
+    state = then(state, c.CheckIn(person_id="s-2"), ctx(STAFF, at=4, incident=LIVE))[0]
+    assert state.open["live"].checked_in == {"s-2"} and state.open["drill"].checked_in == set()
+    stray = e.StudentCheckedIn(id="stray", site=SITE_ID, incident_id="inc-gone", mode="live",
+                               occurred_at=T0, recorded_at=T0,
+                               data=e.StudentCheckedInData(person_id="s-5"))
+    assert evolve(state, stray) == state
+
+
+def test_a_guardian_approved_twice_keeps_every_student_approved() -> None:
+    """Given Sara Turing approved for s-2, when she is checked again for s-2 only after being
+    flagged for another student, then s-2 remains hers to take."""
+    state = run(evacuated(), step(guardian("Sara Turing", "s-2")),
+                step(guardian("Sara Turing", "s-2", "s-1")))[0]
+    assert state.open["live"].approved == {"Sara Turing": {"s-2"}}
+    state = then(state, *step(guardian("Anne Byron", "s-1")))[0]
+    assert state.open["live"].approved == {"Sara Turing": {"s-2"}, "Anne Byron": {"s-1"}}
+
+
+def test_ending_one_incident_leaves_the_other_open() -> None:
+    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
+    state = then(state, press("fire"), ctx(at=3, new=LIVE))[0]
+    state = then(state, c.Cancel(reason="drill off"), ctx(COMMANDER, at=9, incident=DRILL))[0]
+    assert list(state.open) == ["live"] and state.open["live"].id == LIVE
+    wrong_mode = e.IncidentClosed(id="x", site=SITE_ID, incident_id=DRILL, mode="live",
+                                  occurred_at=T0, recorded_at=T0,
+                                  data=e.IncidentClosedData(summary=""))
+    assert evolve(state, wrong_mode) == state
