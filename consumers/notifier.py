@@ -436,8 +436,12 @@ class Notifier:
                     await self._unclaim(rest)
                     break
             await asyncio.gather(*records)
-        except Exception:
-            log.exception("delivery to %s failed to record; its lease will retry it", key)
+        except Exception as exc:
+            if self.stopping:  # shutting down: the lease sends it again after the restart
+                log.warning("delivery to %s cut short by shutdown (%s); its lease will retry it",
+                            key, exc)
+            else:
+                log.exception("delivery to %s failed to record; its lease will retry it", key)
         finally:
             self._busy.discard(key)
             self._wake.set()

@@ -80,9 +80,9 @@ class AppriseSender:
             raise DrillLeak(f"{delivery.mode} message refused for channel {channel.name}")
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        future = loop.run_in_executor(self.pool, _send_blocking, channel.url, delivery.title,
-                                      delivery.body, delivery.level, self.timeout)
-        try:
+        try:  # a pool broken by a signal to its workers refuses at once: a failed send too
+            future = loop.run_in_executor(self.pool, _send_blocking, channel.url, delivery.title,
+                                          delivery.body, delivery.level, self.timeout)
             error = await asyncio.wait_for(future, self.timeout + 1.0)
         except TimeoutError:
             error = f"no answer within {self.timeout:g} s"
