@@ -417,7 +417,8 @@ async def test_a_delivery_that_never_arrives_is_not_skipped(
             await notes(intake, "test-high", incident, 3)
             undelivered = (await js.consumer_info(stream, NAME)).num_pending
             thief = await js.pull_subscribe_bind(NAME, stream=stream)
-            assert len(await thief.fetch(undelivered, timeout=2)) == undelivered >= 3
+            # At least one: the projector may have a fetch of its own in flight, taking some.
+            assert len(await thief.fetch(undelivered, timeout=2)) == undelivered >= 1
             await thief.unsubscribe()
         last = await notes(intake, "test-high", incident, 3)
         await projected(pool, eventlog, last)
