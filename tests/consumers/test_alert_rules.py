@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from command import events as e
-from command.site import Channel
+from command.site import Channel, Directive, EvacuationSite
 from consumers import alert_rules, board
 from consumers.alert_rules import Delivery, deliveries
 from consumers.sender import AppriseSender, DrillLeak
@@ -344,3 +344,77 @@ def test_a_site_without_a_file_or_a_quiet_event_sends_nothing() -> None:
                   env(e.NotificationEscalated, e.NotificationEscalatedData(
                       channel="all", event_id="x", to=["b"]))):
         assert deliveries(state, quiet) == []
+
+
+def planned_state(chans: list[Channel], action: str = "lockdown") -> board.State:
+    """state_with at a site whose file names a fire's assembly area and a tornado's strategy."""
+    state = state_with(chans, action=action)
+    planned = msgspec.structs.replace(
+        state.config, evacuation_sites=[EvacuationSite(id="north", name="the north field")],
+        directives={"fire": Directive(evacuate_to="north"),
+                    "weather": Directive(hazard="a tornado", strategy="drop, cover and hold")})
+    return msgspec.structs.replace(state, config=planned)
+
+
+def test_a_press_says_the_place_or_the_hazard_the_site_file_gives() -> None:
+    """Given a site file naming the north field for a fire and drop, cover and hold for a
+    tornado, when a fire or a weather press opens an incident, then its message says so in
+    words; a press of a kind the file says nothing of says plainly that no place is given."""
+    chans = [Channel(name="sro", url="json://x")]
+    [fire] = deliveries(planned_state(chans, action="hold"), press("fire", "evacuate"))
+    assert fire.body.startswith("Evacuate! To the north field. Test High, room B-112")
+    [storm] = deliveries(planned_state(chans, action="hold"), press("weather", "shelter"))
+    assert storm.body.startswith("Shelter! For a tornado, using drop, cover and hold. Test High")
+    [bomb] = deliveries(planned_state(chans, action="hold"), press("bomb_threat", "evacuate"))
+    assert bomb.body.startswith("Evacuate! Place not yet given. Test High")
+
+
+def test_a_press_under_the_same_protocol_repeats_the_commanders_place() -> None:
+    """Given an evacuation a commander sent to the gym, when another fire press arrives, then
+    it tells people the gym, not the site file's default."""
+    chans = [Channel(name="sro", url="json://x")]
+    state = planned_state(chans, action="hold")
+    state = board.evolve(state, 4, env(e.ProtocolDeclared, e.ProtocolDeclaredData(
+        action="evacuate", evacuate_to="the gym", reason="commander")))
+    [d] = deliveries(state, press("fire", "evacuate"))
+    assert d.body.startswith("Evacuate! To the gym. Test High, room B-112")
+
+
+def test_a_commanders_declaration_says_its_place_or_hazard_and_strategy() -> None:
+    chans = [Channel(name="sro", url="json://x")]
+    evacuate = env(e.ProtocolDeclared, e.ProtocolDeclaredData(
+        action="evacuate", evacuate_to="the north field", reason="commander"))
+    [d] = deliveries(state_with(chans), evacuate)
+    assert d.body == "Evacuate! To the north field. Test High, room B-112, 10:41."
+    shelter = env(e.ProtocolDeclared, e.ProtocolDeclaredData(
+        action="shelter", hazard="a tornado", strategy="drop, cover and hold",
+        reason="commander"))
+    [d] = deliveries(state_with(chans), shelter)
+    assert d.body == ("Shelter! For a tornado, using drop, cover and hold. "
+                      "Test High, room B-112, 10:41.")
+
+
+def test_an_incident_the_board_does_not_know_is_still_announced() -> None:
+    """Given a board that has not folded an incident's opening (or has seen it end), when
+    its declaration or cancellation comes, then people still hear it, naming the school."""
+    chans = [Channel(name="sro", url="json://x", events=EVENT_TYPES)]
+    state = state_with(chans)
+    declared = env(e.ProtocolDeclared, e.ProtocolDeclaredData(action="secure",
+                                                              reason="commander"),
+                   incident="inc-unknown")
+    [d] = deliveries(state, declared)
+    assert d.body == "Secure! Get inside. Lock outside doors. Test High, 10:41."
+    cancel = env(e.IncidentCancelled, e.IncidentCancelledData(reason="oops"),
+                 incident="inc-unknown")
+    [d] = deliveries(state, cancel, frozenset({"sro"}))
+    assert d.body.startswith("FALSE ALARM — the alert alert at Test High was a false alarm")
+
+
+def test_a_silent_press_never_hushes_an_incident_people_have_heard_of() -> None:
+    """Given a protocol already declared aloud (a drill started, or a commander's lockdown),
+    when a silent press joins it, then its message reaches on-site channels too."""
+    on_site = Channel(name="staff", url="json://s", modes=["live", "drill"])
+    quiet = env(e.AlertRaised, e.AlertRaisedData(kind="lockdown", room="B-112",
+                                                 action="lockdown", silent=True))
+    out = deliveries(state_with([on_site]), quiet)
+    assert [(d.channel, d.silent) for d in out] == [("staff", False)]
