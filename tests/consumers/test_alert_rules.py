@@ -418,3 +418,18 @@ def test_a_silent_press_never_hushes_an_incident_people_have_heard_of() -> None:
                                                  action="lockdown", silent=True))
     out = deliveries(state_with([on_site]), quiet)
     assert [(d.channel, d.silent) for d in out] == [("staff", False)]
+
+
+def test_a_notice_for_someone_no_longer_on_the_roster_names_them_by_id() -> None:
+    """Given a site file re-imported without the student, when a Handle With Care notice for
+    them is sent, then the counselor still hears it (by the id), as information."""
+    counselor = Channel(name="counselor", url="json://c", handle_with_care=True,
+                        roles=["staff"])
+    hwc = env(e.HandleWithCareIssued, e.HandleWithCareIssuedData(person_id="s-99"),
+              incident=None)
+    [d] = deliveries(state_with([counselor]), hwc)
+    assert (d.title, d.body, d.level) == ("Handle With Care", "s-99", "info")
+    known = env(e.HandleWithCareIssued, e.HandleWithCareIssuedData(person_id="s-1"),
+                incident=None)
+    [d] = deliveries(state_with([counselor]), known)
+    assert (d.body, d.level) == ("Ada Lovelace", "info")
