@@ -498,3 +498,14 @@ def test_the_other_open_incidents_are_listed_beside_the_one_shown() -> None:
     assert shown(events)["other_incidents"] == [DRILL]
     assert shown(events[:3])["other_incidents"] == []
     assert shown([configured()])["other_incidents"] == []
+
+
+def test_someone_missing_who_left_the_roster_is_still_named_by_id() -> None:
+    """Given s-6 reported missing, when a site file without s-6 is imported mid-incident, then
+    the board still lists s-6 as missing, by id: nobody missing drops off the board."""
+    events = history((press("lockdown"), ctx()),
+                     report("A-102", status="secured", missing=["s-6"]))
+    without = configured(site(people=[p for p in site().people if p.id != "s-6"]), at=90)
+    rendered = shown([*events, without])
+    assert rendered["people"] == [{"id": "s-6", "name": "s-6", "status": "missing",
+                                   "room": "A-102"}]
