@@ -62,7 +62,7 @@ async def test_a_notice_and_its_records_show_nowhere(app: App, sink: Sink) -> No
     site = msgspec.structs.replace(small_site(), channels=[
         Channel(name="sro", url=sink.url("sro")),
         Channel(name="counselor", url=sink.url("counselor"), handle_with_care=True,
-                events=["HandleWithCareIssued"])])
+                events=["HandleWithCareIssued"], roles=["staff"])])
     await app.muster.import_site(site)
     seen: dict[str, list[str]] = {role: [] for role in READERS}
     boards = [asyncio.create_task(watch(app, role, seen[role])) for role in READERS]

@@ -48,6 +48,7 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/incidents/{id}/reunification/checkin": {"person_id": "s-1", "area": "Gym"},
     "/v1/incidents/{id}/reunification/guardians": {"guardian": "Anne Byron", "id_verified": True,
                                                    "students": ["s-1"]},
+    "/v1/incidents/{id}/reunification/open": {"reason": "families at the gate"},
     "/v1/incidents/{id}/reunification/release": {"person_id": "s-1", "guardian": "Anne Byron",
                                                  "student_consents": True},
     "/v1/incidents/{id}/acks": {"responder": "Unit 7"},
