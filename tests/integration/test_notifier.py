@@ -76,21 +76,31 @@ def channels(sink: Sink, escalate_after: float | None = None) -> list[Channel]:
     ]
 
 
+@contextlib.asynccontextmanager
+async def running(eventlog: EventLog, database_url: str, sink: Sink, chans: list[Channel],
+                  make: type[Rig] = Rig) -> AsyncIterator[Rig]:
+    """A notifier and an intake on the real servers, for the test site with `chans`."""
+    pool = await asyncpg.create_pool(database_url)
+    await db.migrate(pool)
+    rig = make(eventlog, pool, sink)
+    await rig.intake.start()
+    site = msgspec.structs.replace(small_site(), channels=chans)
+    await rig.intake.execute("test-high", c.ConfigureSite(site=site), e.SYSTEM)
+    await rig.start()
+    try:
+        yield rig
+    finally:
+        await rig.stop()
+        await rig.intake.stop()
+        await pool.close()
+
+
 @pytest.fixture
 async def rig(eventlog: EventLog, database_url: str, sink: Sink,
               request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    pool = await asyncpg.create_pool(database_url)
-    await db.migrate(pool)
-    rig = Rig(eventlog, pool, sink)
-    await rig.intake.start()
     escalate = getattr(request, "param", None)
-    site = msgspec.structs.replace(small_site(), channels=channels(sink, escalate))
-    await rig.intake.execute("test-high", c.ConfigureSite(site=site), e.SYSTEM)
-    await rig.start()
-    yield rig
-    await rig.stop()
-    await rig.intake.stop()
-    await pool.close()
+    async with running(eventlog, database_url, sink, channels(sink, escalate)) as rig:
+        yield rig
 
 
 async def test_lockdown_reaches_every_channel_in_srp_words(rig: Rig, sink: Sink) -> None:

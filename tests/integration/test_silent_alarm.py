@@ -5,17 +5,14 @@ roles decide whether a message may carry a student's name."""
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
-import msgspec
 import pytest
 
 from command import commands as c
-from command import db
 from command import events as e
 from command.eventlog import EventLog
 from command.site import Channel
-from tests.conftest import Sink, small_site
-from tests.integration.test_notifier import BOSS, Rig
+from tests.conftest import Sink
+from tests.integration.test_notifier import BOSS, Rig, running
 
 DEVICE = e.Actor(kind="device", id="button-b112", role="device")
 
@@ -36,17 +33,8 @@ def channels(sink: Sink) -> list[Channel]:
 
 @pytest.fixture
 async def rig(eventlog: EventLog, database_url: str, sink: Sink) -> AsyncIterator[Rig]:
-    pool = await asyncpg.create_pool(database_url)
-    await db.migrate(pool)
-    rig = Rig(eventlog, pool, sink)
-    await rig.intake.start()
-    site = msgspec.structs.replace(small_site(), channels=channels(sink))
-    await rig.intake.execute("test-high", c.ConfigureSite(site=site), e.SYSTEM)
-    await rig.start()
-    yield rig
-    await rig.stop()
-    await rig.intake.stop()
-    await pool.close()
+    async with running(eventlog, database_url, sink, channels(sink)) as rig:
+        yield rig
 
 
 async def test_a_silent_press_reaches_responders_only_until_a_commander_declares(
