@@ -8,12 +8,13 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from msgspec.structs import replace
 
 from command import commands as c
 from command import events as e
-from command.errors import MusterError
+from command.errors import ErrorDoc, MusterError
 from command.incident import Ctx, Draft, SiteState, decide, evolve, seal
 from command.site import Site
 from tests.conftest import small_site
@@ -80,8 +81,12 @@ def types(events: list[Any]) -> list[str]:
 
 
 def rejects(state: SiteState, cmd: c.Command, context: Ctx) -> MusterError:
+    """The refusal `decide` raises; every refusal is the contract's error document, whose
+    message says why (what it says is not the point of any test)."""
     with pytest.raises(MusterError) as info:
         decide(state, cmd, context)
+    doc = msgspec.json.decode(msgspec.json.encode(info.value.doc()), type=ErrorDoc)
+    assert doc.error.message.strip() and doc.error.code == info.value.code
     return info.value
 
 
@@ -684,3 +689,18 @@ def test_ending_one_incident_leaves_the_other_open() -> None:
                                   occurred_at=T0, recorded_at=T0,
                                   data=e.IncidentClosedData(summary=""))
     assert evolve(state, wrong_mode) == state
+
+
+def test_a_release_record_of_no_open_incident_changes_nothing() -> None:
+    """Given no live incident open (it closed), when a stray release record of it is folded,
+    then intake's state is unchanged: a record never reopens or touches another incident."""
+    closed = run(opened(), (c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE)),
+                 (c.Close(), ctx(COMMANDER, at=700, incident=LIVE)))[0]
+    stray = e.StudentReleased(id="stray", site=SITE_ID, incident_id=LIVE, mode="live",
+                              occurred_at=T0, recorded_at=T0, data=e.StudentReleasedData(
+                                  person_id="s-1", guardian="Anne Byron",
+                                  student_consents=True))
+    assert evolve(closed, stray) == closed
+    drill_only = then(given(configured()), c.StartDrill(scenario="fire"),
+                      ctx(COMMANDER, new=DRILL))[0]
+    assert evolve(drill_only, stray) == drill_only

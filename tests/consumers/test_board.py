@@ -509,3 +509,42 @@ def test_someone_missing_who_left_the_roster_is_still_named_by_id() -> None:
     rendered = shown([*events, without])
     assert rendered["people"] == [{"id": "s-6", "name": "s-6", "status": "missing",
                                    "room": "A-102"}]
+
+
+def test_the_count_a_release_is_refused_on_is_the_count_the_board_shows() -> None:
+    """Given reports, accounting by name, check-ins and a release, then intake's ledger (what
+    a release is refused on) and the board's people and counts are the same fold."""
+    staff = ctx(STAFF, at=100, incident=LIVE)
+    entries = [e.AccountingEntry(person_id="s-4", status="absent"),
+               e.AccountingEntry(person_id="s-5", status="accounted", location="GYM")]
+    steps = [(press("fire"), ctx()),
+             report("B-112", at=50, status="needs_help", missing=["s-2"], present=2),
+             (c.AccountPersons(entries=entries), staff), (c.CheckIn(person_id="s-1"), staff),
+             (c.CheckGuardian(guardian="Anne Byron", id_verified=True, students=["s-1"]), staff),
+             (c.OpenReunification(reason="families waiting"), ctx(COMMANDER, at=100,
+                                                                    incident=LIVE)),
+             (c.Release(person_id="s-1", guardian="Anne Byron", student_consents=True), staff)]
+    site_file = configured()
+    state, events = run(given(site_file), *steps)
+    case = board.current(fold([site_file, *events]))
+    assert case is not None
+    ledger = state.open["live"].ledger
+    assert (ledger.people, ledger.tally) == (case.people, case.tally)
+    assert case.people["s-1"].status == "reunified" and case.people["s-2"].status == "missing"
+
+
+def test_an_early_opening_of_reunification_shows_who_when_and_why() -> None:
+    rendered = shown(history((press("fire"), ctx()), (
+        c.OpenReunification(reason="the building is unsafe"),
+        ctx(COMMANDER, at=80, incident=LIVE))))
+    assert rendered["incident"]["reunification_opened"] == {
+        "at": iso(80), "by": COMMANDER.id, "reason": "the building is unsafe"}
+    assert shown(history((press("fire"), ctx())))["incident"]["reunification_opened"] is None
+
+
+def test_a_first_update_against_no_board_carries_every_part() -> None:
+    """A board's first update (nothing rendered before) carries every part that is not
+    empty-as-None, and every room."""
+    rendered = shown(history((press("lockdown"), ctx())))
+    assert board.diff({}, rendered) == {k: v for k, v in rendered.items() if v is not None}
+    assert len(board.diff({}, rendered)["rooms"]) == 4
