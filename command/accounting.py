@@ -60,7 +60,10 @@ def changed(ledger: Ledger, changes: dict[str, Person], config: Site | None) -> 
         if pid in ledger.people or pid in home:  # people from outside the roster were not counted
             old = person(ledger, config, pid)
             key = old.room or ""
-            tally[key] = {**tally[key], old.status: tally[key][old.status] - 1}
+            counts = tally.get(key)
+            # Nor were people a site file added after the incident opened: nothing to move.
+            if counts is not None and counts.get(old.status, 0) > 0:
+                tally[key] = {**counts, old.status: counts[old.status] - 1}
         key = new.room or ""
         counts = tally.get(key) or dict.fromkeys(STATUSES, 0)
         tally[key] = {**counts, new.status: counts[new.status] + 1}

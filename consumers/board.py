@@ -238,11 +238,12 @@ def _ledger(case: Case, change: Callable[[accounting.Ledger], accounting.Ledger]
 def _room_report(case: Case, ev: e.RoomStatusReported, config: Site | None) -> Case:
     d = ev.data
     room = case.rooms.get(d.room)
-    if room is None:
-        return case
-    room = replace(room, status=d.status, reported_at=ev.occurred_at, reported_by=ev.actor.id,
-                   present=d.present, missing=d.missing, injured=d.injured, extra=d.extra)
-    case = replace(case, rooms={**case.rooms, d.room: room})
+    if room is not None:  # a room added by a later site file has no row, but its people count
+        room = replace(room, status=d.status, reported_at=ev.occurred_at,
+                       reported_by=ev.actor.id, present=d.present, missing=d.missing,
+                       injured=d.injured, extra=d.extra)
+        case = replace(case, rooms={**case.rooms, d.room: room})
+    # The same fold intake decides releases on, so the board's count is the one refused on.
     return _ledger(case, lambda led: accounting.room_reported(led, d, config))
 
 

@@ -6,9 +6,13 @@ from command import accounting
 from command import commands as c
 from command import events as e
 from command.incident import SiteState
+from command.incident import evolve as intake_fold
+from command.site import Person, Room
+from consumers import board
 from tests.command.test_incident import (
     COMMANDER,
     LIVE,
+    configured,
     ctx,
     evacuated,
     everyone_accounted,
@@ -117,3 +121,33 @@ def test_ledger_counts_move_with_each_person() -> None:
     assert accounting.person(ledger, config, "s-1") == accounting.Person(room="GYM",
                                                                           status="reunified")
     assert msgspec.structs.asdict(ledger)["tally"]["GYM"]["injured"] == 0
+
+
+def test_intake_and_the_board_count_the_same_people_through_a_site_file_change() -> None:
+    """Given reports, accounting, a check-in and a site file re-imported mid-incident with a
+    new room and a new student in it, intake's ledger (which releases are refused on) and the
+    board's counts are the same, person by person and room by room."""
+    grown = msgspec.structs.replace(
+        site(), rooms=[*site().rooms, Room(id="ANNEX", name="Annex")],
+        people=[*site().people, Person(id="s-9", name="New Kid", room="ANNEX")])
+    staff = ctx(COMMANDER, at=40, incident=LIVE)
+    cfg = configured()
+    state, written = then(intake_fold(SiteState(), cfg), c.RaiseAlert(kind="fire", room="B-112"),
+                          ctx())
+    events: list[e.Envelope] = [cfg, *written]
+    steps = [(c.ReportRoomStatus(status="evacuated", present=3, missing=["s-2"]),
+              ctx(COMMANDER, at=30, incident=LIVE, room="B-112")),
+             (c.ConfigureSite(site=grown), staff),
+             (c.ReportRoomStatus(status="evacuated", present=1),
+              ctx(COMMANDER, at=50, incident=LIVE, room="ANNEX")),
+             (c.AccountPersons(entries=[e.AccountingEntry(person_id="s-5", status="absent")]),
+              staff),
+             (c.CheckIn(person_id="s-2"), staff)]
+    for cmd, context in steps:
+        state, written = then(state, cmd, context)
+        events += written
+    shown = board.fold("test-high", list(enumerate(events, start=1)))  # type: ignore[arg-type]
+    case = shown.cases[LIVE]
+    ledger = state.open["live"].ledger
+    assert (ledger.people, ledger.tally) == (case.people, case.tally)
+    assert board.render(shown)["accountability"]["unknown"] == accounting.unknown(ledger) > 0
