@@ -704,3 +704,68 @@ def test_a_release_record_of_no_open_incident_changes_nothing() -> None:
     drill_only = then(given(configured()), c.StartDrill(scenario="fire"),
                       ctx(COMMANDER, new=DRILL))[0]
     assert evolve(drill_only, stray) == drill_only
+
+
+def released_once() -> SiteState:
+    return then(ready_to_release(), *step(release()))[0]
+
+
+@pytest.mark.parametrize("state,cmd,status,field", [
+    (released_once, release(), 409, "$.person_id"),
+    (released_once, c.CheckIn(person_id="s-1"), 409, "$.person_id"),
+    (lambda: then(evacuated(), *step(c.CheckIn(person_id="s-2")))[0],
+     c.CheckIn(person_id="s-2"), 409, "$.person_id"),
+    (lambda: then(evacuated(), *step(guardian("Anne Byron", "s-1")))[0],
+     release(), 409, "$.person_id"),
+    (lambda: run(evacuated(), everyone_accounted(), step(c.CheckIn(person_id="s-1")))[0],
+     release(), 409, "$.guardian"),
+    (lambda: evolve(ready_to_release(), configured(site(people=[
+        replace(p, guardians=[], restricted=["Anne Byron"]) if p.id == "s-1" else p
+        for p in site().people]), at=90)), release(), 409, "$.guardian"),
+    (lambda: evacuated(), c.CheckGuardian(guardian="Anne Byron", id_verified=True,
+                                          students=[]), 400, "$.students"),
+    (lambda: evacuated(), c.ReportRoomStatus(status="needs_help", missing=["s-1", "ghost"]),
+     404, "$.missing[1]"),
+    (lambda: evacuated(), c.ReportRoomStatus(status="needs_help", injured=["ghost"]),
+     404, "$.injured[0]"),
+    (lambda: evacuated(), c.AccountPersons(entries=[
+        e.AccountingEntry(person_id="s-2", status="accounted"),
+        e.AccountingEntry(person_id="s-1", status="reunified")]), 409, "$.entries[1].status"),
+    (lambda: given(), c.HandleWithCare(person_id="s-1"), 404, "site"),
+    (lambda: evacuated(), c.DeclareProtocol(action="evacuate"), 400, "$.evacuate_to"),
+], ids=["released-twice", "checkin-after-release", "checkin-twice", "release-unchecked-in",
+        "release-unapproved", "release-after-custody-order", "check-no-students",
+        "missing-unknown", "injured-unknown", "reunified-unreleased", "no-site",
+        "evacuate-nowhere"])
+def test_each_refusal_names_the_field_at_fault(state: Any, cmd: c.Command, status: int,
+                                               field: str) -> None:
+    """Given a command that breaks a rule, then the refusal's status and the field it names
+    tell a client what to fix (the words are for people and are not tested)."""
+    err = rejects(state(), cmd, ctx(COMMANDER, at=100, incident=LIVE, room="B-112"))
+    assert (err.status, err.field) == (status, field)
+
+
+def test_a_press_keeps_what_the_button_said() -> None:
+    """Given a silent press with a note from a known device, then the alert carries each:
+    the notifier and the board decide the silence from it, the timeline shows the note."""
+    cmd = c.RaiseAlert(kind="armed_intruder", room="GYM", silent=True, note="shots heard",
+                       device_id="btn-gym")
+    _, events = then(given(configured()), cmd, ctx())
+    d = events[1].data
+    assert (d.kind, d.room, d.action, d.silent, d.note, d.device_id) == (
+        "armed_intruder", "GYM", "lockdown", True, "shots heard", "btn-gym")
+    assert (events[0].data.kind, events[0].data.room) == ("armed_intruder", "GYM")
+
+
+def test_the_records_of_an_incident_carry_what_was_said() -> None:
+    _, events = run(opened(),
+                    (c.Acknowledge(responder="Unit 12"), ctx(COMMANDER, at=30, incident=LIVE)),
+                    (c.AddNote(text="suspect seen"), ctx(STAFF, at=31, incident=LIVE)),
+                    (c.TransferCommand(commander="Lt. Diaz", agency="Police"),
+                     ctx(COMMANDER, at=32, incident=LIVE)),
+                    (c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE)),
+                    (c.Close(summary="all safe"), ctx(COMMANDER, at=700, incident=LIVE)))
+    assert [msgspec.to_builtins(ev.data) for ev in events] == [
+        {"responder": "Unit 12"}, {"text": "suspect seen"},
+        {"commander": "Lt. Diaz", "agency": "Police"},
+        {"action": "lockdown", "reason": "all_clear"}, {"summary": "all safe"}]
