@@ -9,6 +9,7 @@ from command import commands as c
 from command import events as e
 from command.site import Contact, ResponderPacket
 from consumers import board, redact
+from consumers.memo import Memo
 from tests.command.test_incident import (
     COMMANDER,
     DRILL,
@@ -548,3 +549,29 @@ def test_a_first_update_against_no_board_carries_every_part() -> None:
     rendered = shown(history((press("lockdown"), ctx())))
     assert board.diff({}, rendered) == {k: v for k, v in rendered.items() if v is not None}
     assert len(board.diff({}, rendered)["rooms"]) == 4
+
+
+def test_a_board_rendered_with_its_memo_is_the_board_rendered_afresh() -> None:
+    """Given one board's memo kept across events (as the live boards and the projector keep
+    it), then after every event its render equals a render from scratch: no part, not the
+    counts, the named people (through a site file re-import) or the notes, is ever stale."""
+    events = history((press("lockdown"), ctx()),
+                     report("A-102", at=20, status="needs_help", missing=["s-6"]),
+                     (c.AddNote(text="seen in B wing"), ctx(STAFF, at=30, incident=LIVE)),
+                     report("B-112", at=40, status="secured", present=3))
+    events.append(configured(site(people=[p for p in site().people if p.id != "s-6"]), at=50))
+    events += run(given(*events), (c.AddNote(text="all quiet"), ctx(STAFF, at=60,
+                                                                    incident=LIVE)))[1]
+    memo, state = Memo(), board.empty(SITE_ID)
+    for seq, event in enumerate(events, start=1):
+        state = board.evolve(state, seq, event)
+        assert board.render(state, memo) == board.render(state)
+    assert board.render(state, memo)["people"][0]["name"] == "s-6"
+
+
+def test_an_idle_board_names_the_school_and_has_no_notes() -> None:
+    idle = shown([configured()])
+    assert (idle["name"], idle["notes"], idle["notes_total"], idle["people"]) == (
+        "Test High", [], 0, [])
+    assert shown(history((press("lockdown"), ctx())))["name"] == "Test High"
+    assert board.render(board.empty(SITE_ID))["name"] is None
