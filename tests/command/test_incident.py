@@ -16,7 +16,7 @@ from command import commands as c
 from command import events as e
 from command.errors import ErrorDoc, MusterError
 from command.incident import Ctx, Draft, SiteState, decide, evolve, seal
-from command.site import Site
+from command.site import Directive, EvacuationSite, Site
 from tests.conftest import small_site
 
 SITE_ID = "test-high"
@@ -769,3 +769,54 @@ def test_the_records_of_an_incident_carry_what_was_said() -> None:
         {"responder": "Unit 12"}, {"text": "suspect seen"},
         {"commander": "Lt. Diaz", "agency": "Police"},
         {"action": "lockdown", "reason": "all_clear"}, {"summary": "all safe"}]
+
+
+def planned_site() -> Site:
+    """small_site with a fire's assembly area and a tornado's shelter strategy."""
+    return site(evacuation_sites=[EvacuationSite(id="north", name="the north field")],
+                directives={"fire": Directive(evacuate_to="north"),
+                            "weather": Directive(hazard="a tornado",
+                                                 strategy="drop, cover and hold")})
+
+
+def declared_by_commander(kind: str, cmd: c.DeclareProtocol) -> e.ProtocolDeclaredData:
+    state = then(given(configured(planned_site())), press(kind), ctx())[0]
+    return then(state, cmd, ctx(COMMANDER, at=60, incident=LIVE))[1][0].data
+
+
+def test_a_commanders_shelter_takes_what_it_leaves_out_from_the_incidents_kind() -> None:
+    """Given a weather incident at a site whose file says a tornado, drop, cover and hold,
+    when the commander declares shelter without words, then the declaration says both; with
+    another hazard and no strategy, it never borrows the tornado's strategy; a hazmat
+    incident, of which the file says nothing, still names its own hazard."""
+    bare = declared_by_commander("weather", c.DeclareProtocol(action="shelter"))
+    assert (bare.hazard, bare.strategy) == ("a tornado", "drop, cover and hold")
+    other = declared_by_commander("weather", c.DeclareProtocol(action="shelter",
+                                                               hazard="a gas leak"))
+    assert (other.hazard, other.strategy) == ("a gas leak", None)
+    hazmat = declared_by_commander("hazmat", c.DeclareProtocol(action="shelter"))
+    assert hazmat.hazard == "a hazardous materials release" and hazmat.strategy is None
+
+
+def test_only_an_evacuation_resolves_a_place() -> None:
+    """A place given with another action is kept as written and names no evacuation site;
+    an evacuation names the site's place by its id."""
+    lock = declared_by_commander("lockdown", c.DeclareProtocol(action="lockdown",
+                                                               evacuate_to="north"))
+    assert (lock.evacuate_to, lock.evacuation_site) == ("north", None)
+    out = declared_by_commander("lockdown", c.DeclareProtocol(action="evacuate",
+                                                              evacuate_to="north"))
+    assert (out.evacuate_to, out.evacuation_site) == ("the north field", "north")
+
+
+def test_a_drill_of_a_hazard_says_the_site_files_words_for_it() -> None:
+    state = given(configured(planned_site()))
+    _, events = then(state, c.StartDrill(scenario="weather"), ctx(COMMANDER, new=DRILL))
+    d = events[1].data
+    assert (d.action, d.hazard, d.strategy, d.reason) == (
+        "shelter", "a tornado", "drop, cover and hold", "drill")
+
+
+def test_empty_accountability_names_the_entries() -> None:
+    err = rejects(evacuated(), *step(c.AccountPersons(entries=[])))
+    assert (err.status, err.field) == (400, "$.entries")

@@ -575,3 +575,43 @@ def test_an_idle_board_names_the_school_and_has_no_notes() -> None:
         "Test High", [], 0, [])
     assert shown(history((press("lockdown"), ctx())))["name"] == "Test High"
     assert board.render(board.empty(SITE_ID))["name"] is None
+
+
+def test_a_head_count_covers_those_accounted_for_by_name_too() -> None:
+    """Given s-1 accounted for by name in B-112 (home of s-1, s-2, t-1), when B-112 reports
+    a head count of 2, then s-2 and t-1 stay unknown: two people cannot be all three."""
+    named = (c.AccountPersons(entries=[e.AccountingEntry(person_id="s-1", status="accounted",
+                                                         location="B-112")]),
+             ctx(STAFF, at=30, incident=LIVE))
+    rendered = shown(history((press("lockdown"), ctx()), named,
+                             report("B-112", at=60, status="secured", present=2)))
+    b112 = room(rendered, "B-112")["accountability"]
+    assert (b112["accounted"], b112["unknown"]) == (1, 2)
+    full = shown(history((press("lockdown"), ctx()), named,
+                         report("B-112", at=60, status="secured", present=3)))
+    assert room(full, "B-112")["accountability"]["unknown"] == 0
+
+
+def test_a_head_count_covers_people_placed_in_the_room() -> None:
+    """Given s-3 (home A-101) reported present in B-112, when B-112 later counts 3 heads, then
+    nobody is settled (four people are placed there); a count of 4 settles all four."""
+    moved = report("B-112", at=30, status="secured", extra=["s-3"])
+    short = shown(history((press("lockdown"), ctx()), moved,
+                          report("B-112", at=60, status="secured", present=3)))
+    b112 = room(short, "B-112")["accountability"]
+    assert (b112["total"], b112["accounted"], b112["unknown"]) == (4, 1, 3)
+    full = shown(history((press("lockdown"), ctx()), moved,
+                         report("B-112", at=60, status="secured", present=4)))
+    b112 = room(full, "B-112")["accountability"]
+    assert (b112["total"], b112["accounted"], b112["unknown"]) == (4, 4, 0)
+
+
+def test_a_head_count_stores_people_in_roster_order_with_people_placed_there() -> None:
+    """With a roster listed backwards, the people a head count settles are stored in the
+    roster's order, after one placed there earlier: every process folds the same bytes."""
+    backwards = configured(site(people=list(reversed(site().people))))
+    events = [backwards, *run(given(backwards), (press("lockdown"), ctx()),
+                              report("B-112", at=30, status="secured", extra=["s-3"]),
+                              report("B-112", at=60, status="secured", present=4))[1]]
+    case = board.current(fold(events))
+    assert case is not None and list(case.people) == ["s-3", "t-1", "s-2", "s-1"]
