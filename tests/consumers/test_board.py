@@ -615,3 +615,36 @@ def test_a_head_count_stores_people_in_roster_order_with_people_placed_there() -
                               report("B-112", at=60, status="secured", present=4))[1]]
     case = board.current(fold(events))
     assert case is not None and list(case.people) == ["s-3", "t-1", "s-2", "s-1"]
+
+
+def test_each_room_row_says_where_the_room_is_and_when_it_reported() -> None:
+    rendered = shown(history((press("lockdown"), ctx()),
+                             report("B-112", at=45, status="secured", present=3)))
+    b112 = room(rendered, "B-112")
+    assert subset(b112, {"id": "B-112", "name": "Biology", "building": "B", "floor": 1,
+                         "zone": "east", "status": "secured", "reported_at": iso(45),
+                         "reported_by": STAFF.id, "present": 3})
+    assert subset(room(rendered, "A-101"), {"name": "English", "building": "A",
+                                            "status": None, "reported_at": None})
+
+
+def test_a_silent_press_after_the_all_clear_does_not_hush_the_incident() -> None:
+    """Given a lockdown pressed aloud and lifted, when a silent press comes, then the board
+    does not show the incident as silent: people have already heard of it."""
+    quiet = c.RaiseAlert(kind="armed_intruder", room="GYM", silent=True)
+    rendered = shown(history((press("lockdown"), ctx()),
+                             (c.AllClear(), ctx(COMMANDER, at=60, incident=LIVE)),
+                             (quiet, ctx(OTHER_DEVICE, at=90))))
+    assert rendered["incident"]["silent"] is False and rendered["incident"]["alerts"] == 2
+    opened_silently = shown(history((quiet, ctx(OTHER_DEVICE))))
+    assert opened_silently["incident"]["silent"] is True
+
+
+def test_a_protocol_declared_again_after_the_all_clear_is_an_update() -> None:
+    """Given a lockdown lifted by the all clear, when a new press declares it again, then
+    that declaration counts as another update (CAP's Update), not as a first alert."""
+    rendered = shown(history((press("lockdown"), ctx()),
+                             (c.AllClear(), ctx(COMMANDER, at=60, incident=LIVE)),
+                             (press("lockdown", "GYM"), ctx(OTHER_DEVICE, at=90))))
+    assert rendered["protocol"]["action"] == "lockdown"
+    assert subset(rendered["incident"], {"updates": 2, "updated_at": iso(90)})
