@@ -1,6 +1,7 @@
 """The notifier's pure rules: who hears what, in which words; drills never reach live channels."""
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import msgspec
@@ -433,3 +434,28 @@ def test_a_notice_for_someone_no_longer_on_the_roster_names_them_by_id() -> None
                 incident=None)
     [d] = deliveries(state_with([counselor]), known)
     assert (d.body, d.level) == ("Ada Lovelace", "info")
+
+
+def test_an_unknown_time_zone_is_utc_never_the_servers_own(monkeypatch: pytest.MonkeyPatch,
+                                                          ) -> None:
+    """A server set to Tokyo time still tells a school whose zone it cannot read UTC."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        site = msgspec.structs.replace(small_site(), timezone="Not/AZone")
+        assert alert_rules.local_time(AT, site) == "17:41"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_each_delivery_names_its_event_site_and_incident() -> None:
+    """The notifier records each send against the event, site and incident it came from."""
+    chans = [Channel(name="sro", url="json://x", events=EVENT_TYPES)]
+    [d] = deliveries(state_with(chans), press())
+    assert (d.event_id, d.site, d.incident_id, d.mode) == ("AlertRaised-1", "test-high",
+                                                           "inc-1", "live")
+    cancel = env(e.IncidentCancelled, e.IncidentCancelledData(reason="oops"))
+    [d] = deliveries(state_with(chans), cancel, frozenset({"sro"}))
+    assert (d.event_id, d.incident_id, d.level, d.priority) == (
+        "IncidentCancelled-1", "inc-1", "info", alert_rules.STATE)
