@@ -820,3 +820,50 @@ def test_a_drill_of_a_hazard_says_the_site_files_words_for_it() -> None:
 def test_empty_accountability_names_the_entries() -> None:
     err = rejects(evacuated(), *step(c.AccountPersons(entries=[])))
     assert (err.status, err.field) == (400, "$.entries")
+
+
+def test_stray_reunification_records_of_no_open_incident_change_nothing() -> None:
+    closed = run(opened(), (c.AllClear(), ctx(COMMANDER, at=600, incident=LIVE)),
+                 (c.Close(), ctx(COMMANDER, at=700, incident=LIVE)))[0]
+    for data, cls in ((e.StudentCheckedInData(person_id="s-1"), e.StudentCheckedIn),
+                      (e.GuardianCheckedInData(guardian="Anne Byron", id_verified=True,
+                                               students=["s-1"], approved=["s-1"]),
+                       e.GuardianCheckedIn)):
+        stray = cls(id="stray", site=SITE_ID, incident_id=LIVE, mode="live", occurred_at=T0,
+                    recorded_at=T0, data=data)
+        assert evolve(closed, stray) == closed
+
+
+def test_a_check_in_completes_accounting_for_the_student_it_finds() -> None:
+    """Given everyone accounted for by name but s-1, when s-1 checks in at the assembly area,
+    then accounting is complete and s-1 may go home with an approved guardian."""
+    others = step(c.AccountPersons(entries=[e.AccountingEntry(person_id=p.id, status="accounted")
+                                            for p in site().people if p.id != "s-1"]))
+    state = run(evacuated(), others, step(c.CheckIn(person_id="s-1", area="Field")),
+                step(guardian("Anne Byron", "s-1")))[0]
+    _, events = then(state, *step(release()))
+    assert [(ev.data.person_id, ev.data.guardian, ev.data.student_consents) for ev in events] \
+        == [("s-1", "Anne Byron", True)]
+
+
+def test_a_check_in_records_the_assembly_area() -> None:
+    _, events = then(evacuated(), *step(c.CheckIn(person_id="s-2", area="North field")))
+    assert (events[0].data.person_id, events[0].data.area) == ("s-2", "North field")
+
+
+def test_a_flagged_check_approves_nobody_and_approvals_add_up() -> None:
+    """A flagged check leaves no approval behind; a guardian approved in two checks may take
+    the students of both."""
+    state = then(evacuated(), *step(guardian("Lord Byron", "s-1")))[0]
+    assert state.open["live"].approved == {}
+    both = site(people=[replace(p, guardians=[*p.guardians, "Anne Byron"]) if p.id == "s-2"
+                        else p for p in site().people])
+    state = then(given(configured(both)), press("fire"), ctx())[0]
+    state = run(state, step(guardian("Anne Byron", "s-1")), step(guardian("Anne Byron", "s-2")))[0]
+    assert state.open["live"].approved == {"Anne Byron": {"s-1", "s-2"}}
+
+
+def test_a_report_for_a_room_the_site_lacks_names_the_room() -> None:
+    err = rejects(opened(), c.ReportRoomStatus(status="secured"),
+                  ctx(STAFF, incident=LIVE, room="Z-9"))
+    assert (err.status, err.field) == (404, "room")
