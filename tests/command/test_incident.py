@@ -867,3 +867,37 @@ def test_a_report_for_a_room_the_site_lacks_names_the_room() -> None:
     err = rejects(opened(), c.ReportRoomStatus(status="secured"),
                   ctx(STAFF, incident=LIVE, room="Z-9"))
     assert (err.status, err.field) == (404, "room")
+
+
+def test_a_press_declares_as_a_press_and_says_the_site_files_place() -> None:
+    """Given a site file with a fire's assembly area, when a fire press opens an incident, or
+    raises a hold to an evacuation, then the declaration is the press's own (reason "alert",
+    which the notifier does not announce twice) and names the place."""
+    state, events = then(given(configured(planned_site())), press("fire"), ctx())
+    assert (events[2].data.reason, events[2].data.evacuate_to) == ("alert", "the north field")
+    state = then(given(configured(planned_site())), press("medical"), ctx())[0]
+    _, events = then(state, press("fire", "GYM"), ctx(OTHER_DEVICE, at=5, new="unused"))
+    assert types(events) == ["AlertRaised", "ProtocolDeclared"]
+    assert (events[1].data.action, events[1].data.reason, events[1].data.evacuate_to) == (
+        "evacuate", "alert", "the north field")
+
+
+def test_stray_records_never_touch_an_incident_they_do_not_name() -> None:
+    """Given a live incident open, a declaration or a room report naming another incident (or
+    one of a mode with nothing open) changes nothing."""
+    state = opened("medical")
+    for incident, mode in (("inc-other", "live"), (LIVE, "drill")):
+        for data, cls in ((e.ProtocolDeclaredData(action="lockdown"), e.ProtocolDeclared),
+                          (e.RoomStatusReportedData(room="B-112", status="secured", present=3),
+                           e.RoomStatusReported)):
+            stray = cls(id="stray", site=SITE_ID, incident_id=incident, mode=mode,
+                        occurred_at=T0, recorded_at=T0, data=data)
+            assert evolve(state, stray) == state
+
+
+def test_a_guardian_check_records_whether_the_id_was_seen() -> None:
+    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1", verified=False)))
+    assert (events[0].data.guardian, events[0].data.id_verified, events[0].data.students) == (
+        "Anne Byron", False, ["s-1"])
+    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1")))
+    assert events[0].data.id_verified is True
