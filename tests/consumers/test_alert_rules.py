@@ -459,3 +459,14 @@ def test_each_delivery_names_its_event_site_and_incident() -> None:
     [d] = deliveries(state_with(chans), cancel, frozenset({"sro"}))
     assert (d.event_id, d.incident_id, d.level, d.priority) == (
         "IncidentCancelled-1", "inc-1", "info", alert_rules.STATE)
+
+
+def test_the_senders_last_check_lets_an_ordinary_live_message_through() -> None:
+    """The check the sender repeats before every send (mode only, by default): an on-site
+    channel that takes live messages takes a live one, never a drill or a replay one."""
+    staff = Channel(name="staff", url="json://s")
+    assert alert_rules.accepts(staff, "live")
+    assert not alert_rules.accepts(staff, "drill") and not alert_rules.accepts(staff, "replay")
+    assert not alert_rules.accepts(staff, "live", silent=True)
+    sro = Channel(name="sro", url="json://r", audience="responders")
+    assert alert_rules.accepts(sro, "live", silent=True)
