@@ -135,6 +135,8 @@ def validate(site: Site) -> Site:
             raise SiteError(f"directives.{key}.evacuate_to: unknown evacuation site "
                             f"{plan.evacuate_to!r}")
     names = {c.name for c in site.channels}
+    if len(names) != len(site.channels):  # the second of a name would never hear a thing
+        raise SiteError("channels: duplicate channel name")
     for i, channel in enumerate(site.channels):
         for target in channel.escalate_to:
             if target not in names:

@@ -106,3 +106,11 @@ def test_import_warns_where_a_silent_alarm_or_an_evacuation_would_reach_nobody()
     bare = msgspec.structs.replace(DEMO, channels=loud, directives={})
     said = site_file.warnings(bare)
     assert len(said) == 2 and "silent alarm" in said[0] and "place not yet given" in said[1]
+
+
+def test_two_channels_of_one_name_are_refused() -> None:
+    """The outbox keys a message by event and channel name: a second channel of the same name
+    would silently never hear a thing, so the file is refused instead."""
+    twice = [*DEMO.channels, msgspec.structs.replace(DEMO.channels[0], url="json://other")]
+    with pytest.raises(SiteError, match="duplicate channel"):
+        site_file.validate(msgspec.structs.replace(DEMO, channels=twice))
