@@ -648,3 +648,12 @@ def test_a_protocol_declared_again_after_the_all_clear_is_an_update() -> None:
                              (press("lockdown", "GYM"), ctx(OTHER_DEVICE, at=90))))
     assert rendered["protocol"]["action"] == "lockdown"
     assert subset(rendered["incident"], {"updates": 2, "updated_at": iso(90)})
+
+
+def test_a_head_count_covers_the_extras_it_names() -> None:
+    """Given B-112 (s-1, s-2, t-1) counting 3 heads and naming s-3 as an extra, then the
+    count cannot also cover all three of its own: s-3 is accounted for, the rest unknown."""
+    rendered = shown(history((press("lockdown"), ctx()),
+                             report("B-112", status="secured", present=3, extra=["s-3"])))
+    b112 = room(rendered, "B-112")["accountability"]
+    assert (b112["total"], b112["accounted"], b112["unknown"]) == (4, 1, 3)
