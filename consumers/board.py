@@ -136,16 +136,6 @@ def _fresh_rooms(config: Site | None) -> dict[str, Room]:
     }
 
 
-def _home(config: Site | None) -> dict[str, str | None]:
-    """Each roster person's home room, computed once per imported site file."""
-    return roster(config).home
-
-
-def person(case: Case, config: Site | None, pid: str) -> Person:
-    """A person's place and status on this incident's board."""
-    return accounting.person(accounting.Ledger(people=case.people), config, pid)
-
-
 def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
     """Fold one event; also the incident's case it touched, as it stands after the event."""
     if seq <= state.seq:
@@ -346,15 +336,6 @@ def current(state: State) -> Case | None:
     cases = sorted(state.cases.values(), key=lambda c: (c.incident.mode != "live",
                                                          c.incident.opened_at))
     return cases[0] if cases else None
-
-
-def people(state: State, case: Case | None) -> dict[str, Person]:
-    """Every roster person (and anyone placed by a report) with their place and status."""
-    home = _home(state.config)
-    everyone = {pid: Person(room=room) for pid, room in home.items()}
-    if case is not None:
-        everyone.update(case.people)
-    return everyone
 
 
 def _with_total(counts: dict[str, int]) -> dict[str, int]:
