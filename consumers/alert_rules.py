@@ -208,6 +208,8 @@ def escalation(original: Delivery, target: Channel, after_s: float) -> Delivery 
         return None
     prefix = DRILL if original.mode == "drill" else ""
     body = original.body.removeprefix(DRILL)
+    if original.kind == "handle_with_care" and not may_name(target):
+        body = UNNAMED  # a name goes no further than the roles that may read it
     return msgspec.structs.replace(
         original, channel=target.name, kind="escalation",
         title=f"{prefix}ESCALATION — {original.title.removeprefix(DRILL)}",

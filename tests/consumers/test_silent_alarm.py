@@ -177,3 +177,18 @@ def test_a_channel_carries_a_roster_name_only_when_its_roles_may_read_the_roster
     assert bodies["counselor"] == "Ada Lovelace"
     assert "Ada Lovelace" not in bodies["liaison"] and "Ada Lovelace" not in bodies["unsaid"]
     assert bodies["liaison"] == bodies["unsaid"] == alert_rules.UNNAMED
+
+
+def test_an_escalated_notice_carries_the_name_only_to_roles_that_may_read_it() -> None:
+    care = dict(handle_with_care=True, events=["HandleWithCareIssued"])
+    counselor = Channel(name="counselor", url="json://c", roles=["staff"], escalate_after_s=60,
+                        escalate_to=["principal", "liaison"], **care)
+    principal = Channel(name="principal", url="json://p", roles=["commander"], **care)
+    liaison = Channel(name="liaison", url="json://l", roles=["responder"], **care)
+    story = Story([counselor, principal, liaison])
+    notice = e.HandleWithCareIssued(id="hwc", site="test-high", occurred_at=AT, recorded_at=AT,
+                                    data=e.HandleWithCareIssuedData(person_id="s-1"))
+    sent = next(d for d in deliveries(story.state, notice) if d.channel == "counselor")
+    bodies = {d.channel: d.body for d in story.escalations(sent)}
+    assert "Ada Lovelace" in bodies["principal"]
+    assert "Ada Lovelace" not in bodies["liaison"] and alert_rules.UNNAMED in bodies["liaison"]
