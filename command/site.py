@@ -85,7 +85,8 @@ class Channel(Base):
     name: Ident
     url: str
     # Who reads it: people on site or all staff, or responders, dispatch and the commander.
-    # A silent alarm reaches only "responders" until a commander declares a protocol.
+    # A silent alarm reaches only "responders" until a commander declares a protocol or
+    # someone presses aloud.
     audience: Literal["on_site", "responders"] = "on_site"
     events: list[str] = msgspec.field(
         default_factory=lambda: ["AlertRaised", "ProtocolDeclared", "ProtocolLifted"]
