@@ -50,7 +50,9 @@ _head = msgspec.json.Decoder(_Head)
 
 def transient(exc: BaseException) -> bool:
     """Whether `exc` says the database or the stream is away, not that the event is bad."""
-    if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError)):
+    # InternalClientError: a connection cut mid-operation ("cannot switch to state …").
+    if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError,
+                        asyncpg.exceptions.InternalClientError)):
         return True
     return isinstance(exc, asyncpg.PostgresError) and str(
         getattr(exc, "sqlstate", "") or "").startswith(TRANSIENT_SQLSTATE)
