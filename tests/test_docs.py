@@ -1,6 +1,6 @@
 """The documentation stands on its own: every relative link in README.md and docs/*.md leads to
 a file of the repo (and a heading there, for `#anchors`), none leads outside it (reference
-material beside a checkout, such as ../shared, is not in a fresh clone), the committed OpenAPI
+material beside a checkout is not in a fresh clone), the committed OpenAPI
 document is the one the code builds, and the event and site-file references name every type
 and field the code has."""
 
@@ -69,7 +69,7 @@ def test_every_relative_link_leads_to_a_file_of_the_repo(doc: Path) -> None:
 
 
 def test_links_out_of_the_repo_or_to_nothing_are_caught() -> None:
-    text = ("[c](../../shared/CONTRACT.md) [w](/work/shared/eido/README.md) [s](../../shared/) "
+    text = ("[c](../../beside/CONTRACT.md) [w](/work/beside/eido/README.md) [s](../../beside/) "
             "[g](api.md#nowhere) [n](nothing.md) [ok](api.md) [top](../README.md#muster)")
     assert len(broken(ROOT / "docs" / "probe.md", text)) == 5
 
