@@ -8,10 +8,10 @@ import asyncpg
 import msgspec
 from aiohttp import WSCloseCode, web
 
-from command.auth import Token, TokenStore, authorize
-from command.errors import Invalid, NotFound, RateLimited
-from command.http import Handler, json_response
-from consumers import redact
+from command.domain import redact
+from command.domain.errors import Invalid, NotFound, RateLimited
+from command.infra.auth import Token, TokenStore, authorize
+from command.infra.web import Handler, json_response
 from consumers.gateway import Gateway
 
 READERS = ("staff", "responder", "commander", "dispatch")

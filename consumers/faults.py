@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 from prometheus_client import Gauge
 
-from command import events as e
+from command.domain import events as e
 from consumers.sender import _send_blocking
 
 log = logging.getLogger("muster.faults")

@@ -19,11 +19,12 @@ from aiohttp import WSCloseCode, web
 from prometheus_client import Gauge
 from websockets.frames import Frame, Opcode
 
-from command import events as e
-from command.eventlog import EventLog
-from consumers import board, faults, projector, redact
-from consumers.batch import load_states
-from consumers.memo import Memo
+from command.domain import board, redact
+from command.domain import events as e
+from command.domain.render_cache import Memo
+from command.infra.eventlog import EventLog
+from consumers import faults, projector
+from consumers.projection_batch import load_states
 from consumers.projector import states_position
 
 log = logging.getLogger("muster.gateway")

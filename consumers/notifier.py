@@ -20,14 +20,15 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from command import events as e
-from command.errors import Unavailable
-from command.eventlog import Duplicate, EventLog
-from command.site import Channel
-from consumers import alert_rules, board, faults, outbox
-from consumers.alert_rules import STATE, URGENT, Delivery
+from command.domain import alert_rules, board
+from command.domain import events as e
+from command.domain.alert_rules import STATE, URGENT, Delivery
+from command.domain.errors import Unavailable
+from command.domain.site import Channel
+from command.infra.eventlog import Duplicate, EventLog
+from consumers import faults, outbox
+from consumers.durable_consumer import durable, fetch, in_order, position
 from consumers.faults import Fault
-from consumers.runner import durable, fetch, in_order, position
 from consumers.sender import Sender
 
 log = logging.getLogger("muster.notifier")

@@ -1,6 +1,6 @@
 """The notifier's outbox queries: which rows a channel sends next, and which no longer need to.
 
-Rows are ranked by `priority` (consumers/alert_rules.py); $1 or $4 below is its STATE, at and
+Rows are ranked by `priority` (command/domain/alert_rules.py); $1 or $4 below is its STATE, at and
 above which a row says an incident's state.
 """
 

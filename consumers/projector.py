@@ -20,14 +20,16 @@ import asyncpg
 from nats.js.errors import NotFoundError
 from prometheus_client import Gauge
 
-from command import events as e
-from command.db import drop_read_models
-from command.eventlog import EventLog
-from consumers import board, faults, runner
-from consumers.batch import Batch, load_states
+from command.domain import board
+from command.domain import events as e
+from command.domain.render_cache import Memo
+from command.infra.db import drop_read_models
+from command.infra.eventlog import EventLog
+from consumers import durable_consumer as runner
+from consumers import faults
+from consumers.durable_consumer import durable, fetch, in_order
 from consumers.faults import Fault
-from consumers.memo import Memo
-from consumers.runner import durable, fetch, in_order
+from consumers.projection_batch import Batch, load_states
 
 log = logging.getLogger("muster.projector")
 NAME = "projector"

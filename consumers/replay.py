@@ -22,11 +22,11 @@ from typing import NamedTuple
 import msgspec
 from msgspec.structs import replace
 
-from command import events as e
-from command.errors import Conflict, Invalid, NotFound
-from command.eventlog import Duplicate, EventLog
-from command.types import Ident
-from consumers import redact
+from command.domain import events as e
+from command.domain import redact
+from command.domain.errors import Conflict, Invalid, NotFound
+from command.domain.types import Ident
+from command.infra.eventlog import Duplicate, EventLog
 
 PREFIX = "replay-"
 MAX_GAP_S = 5.0  # a quiet half hour in the original need not be sat through again

@@ -8,14 +8,14 @@ see it (`redact.event_view`), so a responder's copy never names a guardian.
 import asyncpg
 from aiohttp import web
 
-from command import events as e
-from command.auth import TokenStore
-from command.errors import Invalid
-from command.http import Handler
-from command.site import Site
-from consumers import report, report_render
+from command.domain import events as e
+from command.domain import report, report_render
+from command.domain.errors import Invalid
+from command.domain.redact import event_view
+from command.domain.site import Site
+from command.infra.auth import TokenStore
+from command.infra.web import Handler
 from consumers.api import reader_of_incident
-from consumers.redact import event_view
 
 FORMATS = ("json", "html")
 # The page has no script and loads nothing: its only style is the inline one.

@@ -13,9 +13,9 @@ from typing import Protocol
 import apprise
 from prometheus_client import Counter, Histogram
 
-from command.site import Channel
-from command.workers import pool as worker_pool
-from consumers.alert_rules import Delivery, accepts
+from command.domain.alert_rules import Delivery, accepts
+from command.domain.site import Channel
+from command.infra.workers import pool as worker_pool
 
 SENDS = Counter("muster_notifications_total", "Apprise sends, by outcome", ["outcome"])
 SEND_SECONDS = Histogram("muster_notification_send_seconds", "Apprise send duration",

@@ -1,6 +1,6 @@
 """Press → first delivery at the sink: which presses notify, and which arrival answers which.
 
-Every accepted live press appends an AlertRaised, which `consumers.alert_rules.deliveries` sends
+Every accepted live press appends an AlertRaised, which `alert_rules.deliveries` sends
 to each channel that lists AlertRaised, takes live mode and is not Handle With Care (the press's
 ProtocolDeclared skips those channels, and IncidentOpened goes to none). Its text names the room
 and the kind: "Lockdown! … Bench School 03, room B-112, 10:41. Alert: lockdown." or "hold alert
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from command.site import Channel
+from command.domain.site import Channel
 from loadtest.arrivals import Arrival, SinkLog
 
 POLL_S = 0.05

@@ -14,7 +14,7 @@ from nats.aio.client import Client
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from command.eventlog import DUPLICATE_WINDOW_S
+from command.infra.eventlog import DUPLICATE_WINDOW_S
 from loadtest.pacer import Sample, open_loop
 
 STREAM = "BENCH_BASELINE"
@@ -84,7 +84,7 @@ async def publish(nc: Client, count: int, rate: float, concurrency: int,
 async def batch(nc: Client, count: int, rate: float, concurrency: int,
                 subjects: int, size: int = 3) -> list[Sample[int]]:
     """An atomic batch of `size` messages per operation, as a first press writes (see
-    `command.eventlog.EventLog.append`): all but the last published, the last a request."""
+    `command.infra.eventlog.EventLog.append`): all but the last published, the last a request."""
 
     body = payload(0)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import uvloop
 
-from command import events as e
-from command.embedded import EmbeddedNats, reach_nats
-from command.eventlog import EventLog
+from command.domain import events as e
+from command.infra.embedded import EmbeddedNats, reach_nats
+from command.infra.eventlog import EventLog
 from loadtest import cpu
 
 STREAM = "BENCH_BATCHES"

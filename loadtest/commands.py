@@ -64,7 +64,7 @@ class Sender:
         """A set-up command: anything but a 202 stops the run with the reason."""
         answer = await self.send(command)
         if answer.status != 202:
-            raise RuntimeError(f"{command.kind} at {command.site} answered {answer.status}")
+            raise RuntimeError(f"{command.kind} at {command.domain.site} answered {answer.status}")
         return answer
 
     async def timed(self, command: Command) -> Sample[Answer]:

@@ -13,14 +13,15 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from command import commands as c
-from command import events as e
-from command import site as site_file
-from command.incident import Ctx, SiteState, decide, seal
-from command.incident import evolve as fold_intake
-from consumers import board
+from command.bootstrap.demo import DEMO_PATH
+from command.domain import board
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain import site as site_file
+from command.domain.render_cache import Memo
+from command.domain.site_state import Ctx, SiteState, decide, seal
+from command.domain.site_state import evolve as fold_intake
 from consumers.gateway import Update
-from consumers.memo import Memo
 
 STAFF = e.Actor(kind="user", id="staff", role="staff")
 BOSS = e.Actor(kind="user", id="principal", role="commander")
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-step", type=int, default=200,
                    help="notes and people accounted between sizes (default 200)")
     args = p.parse_args(argv)
-    s = Site(site_file.load(site_file.DEMO_PATH))
+    s = Site(site_file.load(DEMO_PATH))
     s.write(c.StartDrill(scenario="lockdown"), BOSS)
     people = [person.id for person in s.doc.people]
     print(f"{'notes':>6} {'accounted':>9} {'note event (us)':>16} {'accounted event (us)':>21}")

@@ -38,7 +38,7 @@ def reach(samples: Sequence[Sample[Answer]], commands: Sequence[Command], boards
     for sample, command in zip(samples, commands, strict=True):
         if not accepted(sample) or sample.value is None:
             continue
-        watching = by_site.get(command.site, [])
+        watching = by_site.get(command.domain.site, [])
         if not watching:
             continue
         latest, lost, never = 0.0, False, False

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import msgspec
 
-from command import demo
-from command.site import Channel, Site
+from command.bootstrap import demo
+from command.domain.site import Channel, Site
 
 BOARD_TIMEOUT_S = 60.0
 

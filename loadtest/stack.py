@@ -40,7 +40,7 @@ class StackError(RuntimeError):
 def muster_command() -> list[str]:
     """The `muster` console script of this interpreter's environment, or the module behind it."""
     script = Path(sys.executable).parent / "muster"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "command.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "command.bootstrap.cli"]
 
 
 def free_port() -> int:

@@ -13,12 +13,12 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from command import auth
-from command import site as site_file
-from command.config import Settings
-from command.embedded import EmbeddedNats, EmbeddedPostgres
-from command.eventlog import EventLog, connect
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.domain import site as site_file
+from command.infra import auth
+from command.infra.config import Settings
+from command.infra.embedded import EmbeddedNats, EmbeddedPostgres
+from command.infra.eventlog import EventLog, connect
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 # [tool.mutmut] names in pyproject.toml, runs the unit tests against each mutant, then prints
 # the survivors and the score per file. MUTMUT_CHILDREN (default 2) mutants run at once;
 # MUTMUT_FRESH=1 forgets the results kept in mutants/ (otherwise only changed code reruns).
-# Usage: tests/mutation.sh ['consumers.board*' ...]
+# Usage: tests/mutation.sh ['command.domain.board*' ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv

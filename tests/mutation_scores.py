@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mutmut.stats import status_by_exit_code
 
-FILES = ("command/incident.py", "command/policy.py", "command/accounting.py",
-         "consumers/alert_rules.py", "consumers/board.py", "consumers/redact.py")
+FILES = ("command/domain/site_state.py", "command/domain/policy.py", "command/domain/accounting.py",
+         "command/domain/alert_rules.py", "command/domain/board.py", "command/domain/redact.py")
 CAUGHT = ("killed", "timeout")
 
 

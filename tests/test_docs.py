@@ -11,9 +11,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from command import events as e
-from command import site as site_file
-from consumers import openapi
+from command.bootstrap import openapi
+from command.domain import events as e
+from command.domain import site as site_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -80,7 +80,7 @@ def test_the_readme_links_each_doc() -> None:
 
 
 def test_docs_openapi_json_is_the_document_the_code_builds() -> None:
-    """Regenerate with: python -m consumers.openapi > docs/openapi.json"""
+    """Regenerate with: python -m command.bootstrap.openapi > docs/openapi.json"""
     committed = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
     assert committed == json.loads(msgspec.json.encode(openapi.document()))
 

@@ -2,11 +2,11 @@
 
 import msgspec
 
-from command import events as e
-from command.site import Channel
-from consumers import alert_rules, board
+from command.domain import alert_rules, board
+from command.domain import events as e
+from command.domain.site import Channel
 from consumers.notifier import QUIET, acts, passes_by
-from tests.consumers.test_alert_rules import env, press, state_with
+from tests.command.domain.test_alert_rules import env, press, state_with
 
 NOTE = env(e.NoteAdded, e.NoteAddedData(text="hallway clear"))
 ROOM = env(e.RoomStatusReported, e.RoomStatusReportedData(room="B-112", status="secured"))

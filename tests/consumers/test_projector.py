@@ -14,15 +14,15 @@ import msgspec
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from command import commands as c
-from command import db
-from command import events as e
-from command.eventlog import EventLog
-from command.incident import Ctx, SiteState, decide, evolve, seal
-from command.intake import Intake
-from consumers import board
-from consumers.batch import load_states
-from consumers.memo import Memo
+from command.domain import board
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain.render_cache import Memo
+from command.domain.site_state import Ctx, SiteState, decide, evolve, seal
+from command.infra import db
+from command.infra.eventlog import EventLog
+from command.write.intake import Intake
+from consumers.projection_batch import load_states
 from consumers.projector import NAME, Projector, StaleStates, apply, position, states_position
 from tests.conftest import small_site, with_database
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml  # PyYAML comes with apprise, a dependency of Muster
 
-from command.embedded import free_port, nats_binary
+from command.infra.embedded import free_port, nats_binary
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY = ROOT / "deploy"

@@ -19,9 +19,9 @@ import nats
 import pytest
 import yaml  # PyYAML comes with apprise, a dependency of Muster
 
-from command.broker import anonymous_may_publish
-from command.config import COMPONENTS, Settings
-from command.embedded import nats_binary
+from command.infra.broker import anonymous_may_publish
+from command.infra.config import COMPONENTS, Settings
+from command.infra.embedded import nats_binary
 from tests.deploy.nats_cluster import (
     COMPOSE,
     DEPLOY,

@@ -14,7 +14,7 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
-from command.eventlog import EventLog, connect
+from command.infra.eventlog import EventLog, connect
 from tests.deploy.nats_cluster import NATS_DIR
 
 SITES = [f"school-{i}" for i in range(24)] + ["demo-high"]

@@ -19,13 +19,13 @@ import asyncpg
 import msgspec
 from websockets.exceptions import WebSocketException
 
-from command import auth, db
-from command import commands as c
-from command import events as e
-from command.embedded import free_port
-from command.eventlog import EventLog
-from command.intake import Intake
-from command.site import Channel
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain.site import Channel
+from command.infra import auth, db
+from command.infra.embedded import free_port
+from command.infra.eventlog import EventLog
+from command.write.intake import Intake
 from consumers.projector import rebuild
 from tests.conftest import small_site
 from tests.integration.test_board_ws import board_ws, merge, ws_url

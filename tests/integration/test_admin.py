@@ -7,8 +7,9 @@ import aiohttp
 import asyncpg
 import pytest
 
-from command import admin, auth
-from command.errors import Conflict, Unauthorized
+from command.bootstrap import admin
+from command.domain.errors import Conflict, Unauthorized
+from command.infra import auth
 from tests.conftest import App
 
 
@@ -107,7 +108,7 @@ async def test_token_names_are_unique_per_site(app: App) -> None:
     await auth.create(pool, "device", "test-high", name="panic-gym")
     with pytest.raises(Conflict) as info:
         await auth.create(pool, "staff", "test-high", name="panic-gym")
-    assert info.value.status == 409 and "panic-gym" in info.value.message
+    assert info.value.code == "conflict" and "panic-gym" in info.value.message
     await auth.create(pool, "device", "other-high", name="panic-gym")  # another site's own
     assert await pool.fetchval("SELECT count(*) FROM tokens WHERE name='panic-gym' "
                                "AND site='test-high'") == 1

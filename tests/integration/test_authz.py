@@ -9,7 +9,7 @@ import uuid
 
 import aiohttp
 
-from command.types import ROLES
+from command.domain.types import ROLES
 from tests.conftest import App
 
 R = ("staff", "responder", "commander", "dispatch")  # the board readers

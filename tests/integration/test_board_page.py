@@ -16,9 +16,9 @@ import pytest
 import websockets
 from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
 
-from command import auth
-from command.config import Settings
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.infra import auth
+from command.infra.config import Settings
 from tests.conftest import App, small_site
 
 SITE = "test-high"

@@ -16,8 +16,8 @@ from aiohttp import web
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from command.http import make_app
-from command.site import Site
+from command.domain.site import Site
+from command.infra.web import make_app
 from consumers.api import live_routes
 from consumers.gateway import Gateway
 from tests.conftest import App

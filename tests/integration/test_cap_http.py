@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from command import auth, db
-from command import commands as c
-from command import events as e
-from command.eventlog import EventLog
-from command.http import make_app
-from command.intake import Intake
-from consumers import cap
+from command.domain import commands as c
+from command.domain import events as e
+from command.infra import auth, db
+from command.infra.eventlog import EventLog
+from command.infra.web import make_app
+from command.write.intake import Intake
+from consumers import cap_feed
 from consumers.gateway import Gateway
+from tests.command.domain.test_cap import schema
 from tests.conftest import small_site
-from tests.consumers.test_cap import schema
 
 SITE = "test-high"
 DEVICE = e.Actor(kind="device", id="button-b112", role="device")
@@ -67,7 +67,7 @@ async def stack(eventlog: EventLog, database_url: str) -> AsyncIterator[Stack]:
     await intake.start()
     gateway = Gateway(eventlog, pool)
     await gateway.start()
-    client = TestClient(TestServer(make_app(cap.cap_routes(gateway, store))))
+    client = TestClient(TestServer(make_app(cap_feed.cap_routes(gateway, store))))
     await client.start_server()
     stack = Stack(intake, gateway, client, tokens)
     await stack.write(SITE, c.ConfigureSite(site=small_site(SITE)), e.SYSTEM)

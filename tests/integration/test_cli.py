@@ -25,8 +25,8 @@ import asyncpg
 import psutil
 import pytest
 
-from command.embedded import EmbeddedPostgres, free_port
-from command.eventlog import EventLog, connect
+from command.infra.embedded import EmbeddedPostgres, free_port
+from command.infra.eventlog import EventLog, connect
 
 MUSTER = str(Path(sys.executable).parent / "muster")
 ROLES = ("device", "staff", "responder", "commander", "dispatch", "admin")
@@ -215,7 +215,7 @@ def test_up_demo_press_sigterm_then_restart_finds_everything(tmp_path: Path,
                  data_dir=data_dir) as up:
         url = up.wait_listening()
         assert url == f"http://127.0.0.1:{port}"
-        # By default only the notifier runs apart (consumers/children.py says why).
+        # By default only the notifier runs apart (consumers/component_processes.py says why).
         assert "(components: intake, projector, boards; notifier in a process of its own)" \
             in up.stdout, up.stdout
         tokens = up.tokens()

@@ -22,11 +22,11 @@ import nats
 import pytest
 from nats.js.api import StreamInfo
 
-from command import auth
-from command import events as e
-from command.config import Settings
-from command.eventlog import EventLog
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.domain import events as e
+from command.infra import auth
+from command.infra.config import Settings
+from command.infra.eventlog import EventLog
 from tests.conftest import small_site
 from tests.deploy.nats_cluster import Cluster
 

@@ -13,12 +13,12 @@ import aiohttp
 import asyncpg
 import pytest
 
-from command import auth, db
-from command import commands as c
-from command import events as e
-from command.embedded import free_port
-from command.eventlog import EventLog
-from command.intake import Intake
+from command.domain import commands as c
+from command.domain import events as e
+from command.infra import auth, db
+from command.infra.embedded import free_port
+from command.infra.eventlog import EventLog
+from command.write.intake import Intake
 from tests.conftest import small_site
 
 
@@ -26,7 +26,7 @@ def start_intake(nats_url: str, database_url: str, data_dir: Path) -> tuple[subp
     port = free_port()
     env = {**os.environ, "MUSTER_NATS_URL": nats_url, "MUSTER_DATABASE_URL": database_url}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "command.cli", "serve", "--components", "intake",
+        [sys.executable, "-m", "command.bootstrap.cli", "serve", "--components", "intake",
          "--port", str(port), "--data-dir", str(data_dir)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return proc, f"http://127.0.0.1:{port}"

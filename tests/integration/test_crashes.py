@@ -9,10 +9,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from command import db
-from command import events as e
-from command.embedded import EmbeddedNats, EmbeddedPostgres
-from command.eventlog import EventLog
+from command.domain import events as e
+from command.infra import db
+from command.infra.embedded import EmbeddedNats, EmbeddedPostgres
+from command.infra.eventlog import EventLog
 from tests.conftest import Sink
 from tests.integration.crash_helpers import (
     SITES,

@@ -18,12 +18,12 @@ import msgspec
 import nats
 import pytest
 
-from command import credentials
-from command.broker import NOT_THE_STREAM, OpenBroker, anonymous_may_publish
-from command.config import Settings
-from command.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres, free_port
-from command.eventlog import EventLog, connect, login, without_credentials
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.infra import credentials
+from command.infra.broker import NOT_THE_STREAM, OpenBroker, anonymous_may_publish
+from command.infra.config import Settings
+from command.infra.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres, free_port
+from command.infra.eventlog import EventLog, connect, login, without_credentials
 from tests.integration.test_cli import (
     assert_no_servers,
     clean_env,

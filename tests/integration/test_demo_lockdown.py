@@ -2,7 +2,8 @@
 
 import aiohttp
 
-from command import site as site_file
+from command.bootstrap.demo import DEMO_PATH
+from command.domain import site as site_file
 from tests.conftest import App
 
 
@@ -16,7 +17,7 @@ async def call(http: aiohttp.ClientSession, app: App, path: str, token: str,
 
 
 async def test_scripted_demo_lockdown(app: App) -> None:
-    demo = site_file.load(site_file.DEMO_PATH)
+    demo = site_file.load(DEMO_PATH)
     await app.muster.import_site(demo)
     device, staff = await app.token("device", "demo-high"), await app.token("staff", "demo-high")
     commander = await app.token("commander", "demo-high")

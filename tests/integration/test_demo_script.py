@@ -8,7 +8,8 @@ import aiohttp
 import msgspec
 import pytest
 
-from command import site as site_file
+from command.bootstrap.demo import DEMO_PATH
+from command.domain import site as site_file
 from tests.conftest import App, Sink
 from tests.integration.test_demo_lockdown import call
 
@@ -31,7 +32,7 @@ async def cap_instruction(http: aiohttp.ClientSession, app: App, token: str) -> 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def test_scripted_demo_says_real_words(app: App, sink: Sink, scenario: str) -> None:
-    demo = site_file.load(site_file.DEMO_PATH)
+    demo = site_file.load(DEMO_PATH)
     chans = [msgspec.structs.replace(ch, url=sink.url(ch.name)) for ch in demo.channels]
     await app.muster.import_site(msgspec.structs.replace(demo, channels=chans))
     device = await app.token("device", "demo-high")

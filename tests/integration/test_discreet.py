@@ -11,8 +11,8 @@ import msgspec
 import websockets
 from prometheus_client import REGISTRY, generate_latest
 
-from command import events as e
-from command.site import Channel
+from command.domain import events as e
+from command.domain.site import Channel
 from tests.conftest import App, Sink, small_site
 
 READERS = ("staff", "responder", "commander", "dispatch")

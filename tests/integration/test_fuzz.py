@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from command import events as e
-from command.http import MAX_BODY, MAX_SITE_FILE, WRITE_ROUTES
-from consumers.openapi import document
+from command.bootstrap.openapi import document
+from command.domain import events as e
+from command.infra.web import MAX_BODY, MAX_SITE_FILE
+from command.write.routes import WRITE_ROUTES
 from tests.conftest import App, small_site
 from tests.integration.fuzztally import examples, record
 

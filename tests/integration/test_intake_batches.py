@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from command import commands as c
-from command import events as e
-from command.errors import NotFound
-from command.eventlog import EventLog
-from command.intake import MAX_GROUP, MIN_GROUP, Intake
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain.errors import NotFound
+from command.infra.eventlog import EventLog
+from command.write.intake import MAX_GROUP, MIN_GROUP, Intake
 from tests.conftest import small_site
 
 STAFF = e.Actor(kind="user", id="staff-1", role="staff")

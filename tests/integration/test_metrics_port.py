@@ -7,9 +7,9 @@ import aiohttp
 import msgspec
 import pytest
 
-from command.config import Settings
-from command.embedded import free_port
-from consumers.main import Muster, PortInUse
+from command.bootstrap.muster import Muster, PortInUse
+from command.infra.config import Settings
+from command.infra.embedded import free_port
 from tests.conftest import App
 
 

@@ -10,8 +10,8 @@ import aiohttp
 import msgspec
 import websockets
 
-from command import auth
-from command import site as site_file
+from command.domain import site as site_file
+from command.infra import auth
 from tests.conftest import App, small_site
 
 ROSTER_SECRETS = ("Ada Lovelace", "Alan Turing", "Lord Byron", "Anne Byron")

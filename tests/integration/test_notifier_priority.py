@@ -8,11 +8,11 @@ import asyncpg
 import msgspec
 import pytest
 
-from command import commands as c
-from command import db
-from command import events as e
-from command.eventlog import EventLog
-from command.site import Channel
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain.site import Channel
+from command.infra import db
+from command.infra.eventlog import EventLog
 from consumers.notifier import Notifier
 from consumers.sender import AppriseSender
 from tests.conftest import Sink, small_site

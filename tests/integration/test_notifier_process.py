@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from command.embedded import free_port
-from consumers.children import ChildError, Children
+from command.infra.embedded import free_port
+from consumers.component_processes import ChildError, Children
 from tests.integration.test_cli import TINY_SITE, clean_env, http, muster, running, stream_types
 
 

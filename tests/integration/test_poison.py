@@ -13,14 +13,16 @@ import asyncpg
 import msgspec
 import pytest
 
-from command import commands as c
-from command import db
-from command import events as e
-from command.errors import Invalid
-from command.eventlog import EventLog
-from command.intake import Intake
-from command.site import Channel, Site
-from consumers import batch, rehearsal, report_api
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain import rehearsal
+from command.domain.errors import Invalid
+from command.domain.site import Channel, Site
+from command.infra import db
+from command.infra.eventlog import EventLog
+from command.write.intake import Intake
+from consumers import projection_batch as batch
+from consumers import report_api
 from tests.conftest import App, Sink, small_site
 
 SITE = "test-high"
@@ -143,7 +145,7 @@ async def test_intake_refuses_an_event_its_readers_cannot_read_back(
     await intake.start()
     with pytest.raises(Invalid) as refused:
         await intake.execute(SITE, c.ConfigureSite(site=site), ADMIN)
-    assert refused.value.field == path and refused.value.status == 400
+    assert refused.value.field == path and refused.value.code == "invalid"
     assert await eventlog.last_seq() == 0
     await intake.stop()
 

@@ -19,12 +19,12 @@ from typing import Any
 import asyncpg
 from nats.js.errors import NotFoundError
 
-from command import commands as c
-from command import db
-from command import events as e
-from command.eventlog import EventLog
-from command.intake import Accepted, Intake
-from consumers.batch import load_states
+from command.domain import commands as c
+from command.domain import events as e
+from command.infra import db
+from command.infra.eventlog import EventLog
+from command.write.intake import Accepted, Intake
+from consumers.projection_batch import load_states
 from consumers.projector import NAME, Projector, rebuild
 from tests.conftest import small_site
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from command import commands as c
-from command import events as e
-from command.eventlog import Duplicate, EventLog, connect
-from command.intake import Intake
-from command.records import DeskLog, RecordDesk, desk_subject
+from command.domain import commands as c
+from command.domain import events as e
+from command.infra.eventlog import Duplicate, EventLog, connect
+from command.write.intake import Intake
+from command.write.notification_records import DeskLog, RecordDesk, desk_subject
 from tests.conftest import small_site
 from tests.integration.test_intake_batches import CountingLog
 

@@ -13,13 +13,13 @@ import pytest
 from aiohttp import web
 from msgspec.structs import replace
 
-from command import events as e
-from command.http import make_app
-from command.site import Channel
-from consumers import alert_rules, board
+from command.domain import alert_rules, board
+from command.domain import events as e
+from command.domain.site import Channel
+from command.infra.web import make_app
+from consumers.durable_consumer import position
 from consumers.replay import replay, replay_incident, rewrite
 from consumers.report_api import report_routes
-from consumers.runner import position
 from tests.conftest import App, Sink, small_site
 
 MUSTER = str(Path(sys.executable).parent / "muster")

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import aiohttp
 import pytest
 
-from command.http import WRITE_ROUTES
+from command.write.routes import WRITE_ROUTES
 from tests.conftest import App, small_site
 
 

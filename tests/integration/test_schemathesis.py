@@ -29,7 +29,7 @@ from schemathesis.checks import (
 )
 from schemathesis.errors import FailureGroup
 
-from command import events as e
+from command.domain import events as e
 from tests.conftest import App
 from tests.integration.fuzztally import examples, record
 

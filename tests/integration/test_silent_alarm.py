@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from command import commands as c
-from command import events as e
-from command.eventlog import EventLog
-from command.site import Channel
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain.site import Channel
+from command.infra.eventlog import EventLog
 from tests.conftest import Sink
 from tests.integration.test_notifier import BOSS, Rig, running
 

@@ -15,12 +15,13 @@ import msgspec
 import pytest
 from prometheus_client import REGISTRY
 
-from command import auth, db
-from command import events as e
-from command.config import Settings
-from command.site import Channel
-from consumers import alert_rules, board, projector
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.domain import alert_rules, board
+from command.domain import events as e
+from command.domain.site import Channel
+from command.infra import auth, db
+from command.infra.config import Settings
+from consumers import projector
 from tests.conftest import Sink, small_site
 from tests.integration.test_board_ws import board_ws, receive, ws_url
 

@@ -9,8 +9,8 @@ import aiohttp
 import msgspec
 import pytest
 
-from command.config import Settings
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.infra.config import Settings
 from tests.conftest import App, small_site
 from tests.integration.raw_http import press_latencies, within_normal
 

@@ -15,8 +15,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from command.config import Settings
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.infra.config import Settings
 from tests.conftest import App, small_site
 from tests.integration.raw_http import exchange, parse, press_latencies, within_normal
 

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from command.config import Settings
-from command.http import Handler, make_app
-from command.logscrub import Scrub
-from consumers.main import Muster
+from command.bootstrap.muster import Muster
+from command.infra.config import Settings
+from command.infra.logscrub import Scrub
+from command.infra.web import Handler, make_app
 from tests.conftest import App, small_site
 from tests.integration.raw_http import exchange
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from command.site import Channel
+from command.domain.site import Channel
 from loadtest.alerts import Pressed, first_deliveries, summarize
 from loadtest.arrivals import Arrival, SinkLog
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from command.embedded import EmbeddedNats, reach_nats
-from command.eventlog import EventLog
+from command.infra.embedded import EmbeddedNats, reach_nats
+from command.infra.eventlog import EventLog
 from loadtest import batchcost
 
 

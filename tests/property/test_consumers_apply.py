@@ -21,18 +21,19 @@ import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from command import commands as c
-from command import events as e
-from command import site as site_file
-from command.errors import MusterError
-from command.incident import Ctx, SiteState, decide, evolve, seal
-from command.intake import admit
-from command.policy import DEFAULT_POLICY, SRP_ACTIONS
-from command.types import ROLES
-from consumers import alert_rules, board, cap, redact, rehearsal, replay, report, report_render
-from consumers.batch import Batch
+from command.domain import alert_rules, board, cap, redact, rehearsal, report, report_render
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain import site as site_file
+from command.domain.errors import MusterError
+from command.domain.policy import DEFAULT_POLICY, SRP_ACTIONS
+from command.domain.site_state import Ctx, SiteState, decide, evolve, seal
+from command.domain.types import ROLES
+from command.write.intake import admit
+from consumers import replay
 from consumers.notifier import ESCALATE_ON, acts, passes_by
-from tests.command.test_incident import COMMANDER, DEVICE, SITE_ID, STAFF, T0
+from consumers.projection_batch import Batch
+from tests.command.domain.test_site_state import COMMANDER, DEVICE, SITE_ID, STAFF, T0
 from tests.conftest import small_site
 
 ADMIN = e.Actor(kind="user", id="admin", role="admin")
@@ -219,7 +220,7 @@ def ops(draw: st.DrawFn) -> Op:
     cls = draw(st.sampled_from(sorted(BODIES, key=lambda t: t.__name__)))
     raw = json.dumps(draw(BODIES[cls]), allow_nan=True).encode("utf-8", "surrogatepass")
     try:
-        cmd = msgspec.json.decode(raw, type=cls)  # as command/http.py decodes a body
+        cmd = msgspec.json.decode(raw, type=cls)  # as command/write/routes.py decodes a body
     except (msgspec.MsgspecError, RecursionError):
         cmd = None
     actor = draw(ACTORS.get(cls, st.just(COMMANDER)))
@@ -340,8 +341,8 @@ def play(script: list[tuple[Op, float]], tally: Counter[str], probe: bool = True
             for event in events:
                 admit(event, rehearsal.rehearse)
         except MusterError as refused:
-            assert refused.status in (400, 404, 409), refused.message
-            tally[f"{name}: refused ({refused.status})"] += 1
+            assert refused.code in ("invalid", "not_found", "conflict"), refused.message
+            tally[f"{name}: refused ({refused.code})"] += 1
             continue
         tally[f"{name}: accepted"] += 1
         for event in events:

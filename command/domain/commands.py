@@ -1,0 +1,105 @@
+"""HTTP command bodies (CONTRACT §2), decoded and validated by msgspec before anything runs."""
+
+import uuid
+
+import msgspec
+
+from command.domain.events import AccountingEntry
+from command.domain.site import Site
+from command.domain.types import AlertKind, Count, Ident, Name, RoomStatus, SrpAction, Text
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A request body: frozen, unknown fields refused, named by the client for dedupe."""
+
+    client_event_id: uuid.UUID | None = None
+
+
+class RaiseAlert(Command):
+    kind: AlertKind
+    room: Ident
+    silent: bool = False
+    note: Text | None = None
+    device_id: Ident | None = None
+    drill: bool = False
+
+
+class StartDrill(Command):
+    scenario: AlertKind
+    note: Text | None = None
+
+
+class DeclareProtocol(Command):
+    action: SrpAction
+    zones: list[Name] = []
+    evacuate_to: Name | None = None
+    hazard: Name | None = None
+    strategy: Name | None = None
+
+
+class ReportRoomStatus(Command):
+    status: RoomStatus
+    present: Count | None = None
+    missing: list[Ident] = []
+    injured: list[Ident] = []
+    extra: list[Ident] = []
+
+
+class AccountPersons(Command):
+    entries: list[AccountingEntry] = msgspec.field(default_factory=list)
+
+
+class CheckIn(Command):
+    person_id: Ident
+    area: Name | None = None
+
+
+class CheckGuardian(Command):
+    guardian: Name
+    id_verified: bool
+    students: list[Ident]
+
+
+class Release(Command):
+    person_id: Ident
+    guardian: Name
+    student_consents: bool
+
+
+class OpenReunification(Command):
+    reason: Text
+
+
+class Acknowledge(Command):
+    responder: Name
+
+
+class AddNote(Command):
+    text: Text
+
+
+class AllClear(Command):
+    pass
+
+
+class Cancel(Command):
+    reason: Text
+
+
+class TransferCommand(Command):
+    commander: Name
+    agency: Name
+
+
+class HandleWithCare(Command):
+    person_id: Ident
+
+
+class Close(Command):
+    summary: Text | None = None
+
+
+class ConfigureSite(Command):
+    """A site file imported by an admin or `muster site import`."""
+
+    site: Site

@@ -1,0 +1,57 @@
+"""Need to know: what each role may see of a board or an event (issue: security).
+
+Names of students and guardians and custody flags are for staff and commanders; the responder
+packet (door codes, Knox box, cameras) is for responders and commanders; dispatch sees neither;
+a device reads nothing. What is never shown (command/domain/events.py NEVER_SHOWN: Handle With Care
+notices) is shown to nobody, and neither is any record that refers to one: `never_shown` is the
+one test, given the ids of the site's hidden events that board.State keeps.
+"""
+
+from collections.abc import Collection
+from typing import Any
+
+from command.domain import events as e
+
+ROSTER_KEYS = ("people", "flags")
+PACKET_KEYS = ("responder_packet",)
+HIDDEN: dict[str, tuple[str, ...]] = {
+    "commander": (),
+    "staff": PACKET_KEYS,
+    "responder": ROSTER_KEYS,
+    "dispatch": ROSTER_KEYS + PACKET_KEYS,
+}
+VIEWS = tuple(HIDDEN)  # the roles that read boards, each with its own view
+ROSTER_ROLES = ("staff", "commander")
+NEVER_SHOWN = e.NEVER_SHOWN
+NEVER_SHOWN_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in NEVER_SHOWN)
+RECORDS = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated)  # about an event
+
+
+def never_shown(event: e.Envelope, hidden: Collection[str] = ()) -> bool:
+    """Whether nobody may see `event`: a kind never shown, or a record about one of `hidden`
+    (the ids of the site's events never shown): its time alone would tell one was issued."""
+    return isinstance(event, NEVER_SHOWN) or (
+        isinstance(event, RECORDS) and event.data.event_id in hidden)
+
+
+def board_view(board: dict[str, Any], role: str) -> dict[str, Any]:
+    """A rendered board (or an update's changed parts) as `role` may see it."""
+    hidden = HIDDEN[role]
+    return {k: v for k, v in board.items() if k not in hidden}
+
+
+def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
+    """An event (as plain data) as `role` may see it on a board or timeline; None: not at all."""
+    kind = event.get("type")
+    if kind in NEVER_SHOWN_TYPES:
+        return None
+    if kind == "SiteConfigured":
+        data = event.get("data") or {}
+        return {**event, "data": {"id": data.get("id"), "name": data.get("name")}}
+    if role in ROSTER_ROLES:
+        return event
+    if kind in ("GuardianCheckedIn", "StudentReleased"):
+        data = {k: v for k, v in (event.get("data") or {}).items() if k != "guardian"}
+        data.pop("flags", None)
+        return {**event, "data": data}
+    return event

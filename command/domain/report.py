@@ -1,0 +1,293 @@
+"""The after-action report (DOMAIN.md "Drills and debriefs"): one incident's events folded into
+what a debrief needs, rendered as JSON, Markdown or one self-contained HTML page.
+
+`build` is pure and folds the board's own `step`, so the accountability a report shows is the one
+the boards showed. Renderers escape every text they did not write themselves.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from msgspec.structs import replace
+
+from command.domain import board, redact
+from command.domain import events as e
+from command.domain.policy import directive
+from command.domain.site import Site
+
+View = Callable[[dict[str, Any]], dict[str, Any] | None]
+NOT_REACHED = "not reached"
+MILESTONES = {"protocol": "Protocol declared", "first_ack": "First acknowledgement",
+              "rooms_reported": "Every room reported", "all_accounted": "All accounted for",
+              "all_clear": "All clear", "last_reunified": "Last student reunified",
+              "end": "Incident ended"}
+
+
+class Milestone(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    label: str
+    at: datetime | None = None
+    offset_s: float | None = None
+    note: str | None = None  # why it was not reached
+
+
+class Entry(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    offset_s: float
+    type: str
+    actor: str
+    text: str
+
+
+class Point(msgspec.Struct, frozen=True, kw_only=True):
+    offset_s: float
+    accounted: int
+    unknown: int
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    offset_s: float
+    commander: str
+    agency: str
+
+
+class Counts(msgspec.Struct, frozen=True, kw_only=True):
+    alerts: int = 0
+    rooms: dict[str, int] = {}
+    people: dict[str, int] = {}
+    notifications: dict[str, dict[str, int]] = {}  # channel -> sent, failed, escalated
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True):
+    title: str
+    incident_id: str
+    site: str
+    school: str
+    timezone: str
+    kind: str
+    mode: str
+    status: str  # open, closed or cancelled
+    false_alarm: bool
+    opened_at: datetime
+    ended_at: datetime | None
+    opened_by: str
+    commanders: list[Command]
+    participants: list[str]
+    milestones: list[Milestone]
+    counts: Counts
+    accountability: list[Point]
+    timeline: list[Entry]
+    summary: str | None = None
+    cancel_reason: str | None = None
+    note: str | None = None  # a drill's note: what it practised
+    reunification_opened: str | None = None  # early, by a commander: when, who and why
+
+
+def _actor(a: dict[str, Any]) -> str:
+    return f"{a.get('kind')}:{a.get('id')}" + (f" ({a['role']})" if a.get("role") else "")
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
+
+
+_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
+    "IncidentOpened": lambda d: f"{d.get('kind')} incident opened"
+    + (f" in room {d['room']}" if d.get("room") else "")
+    + (f" — drill note: {_short(d['note'])}" if d.get("note") else ""),
+    "AlertRaised": lambda d: f"{d.get('kind')} alert in room {d.get('room')} → "
+    f"{d.get('action')}" + (" (silent)" if d.get("silent") else "")
+    + (f" — {d['note']}" if d.get("note") else ""),
+    "ProtocolDeclared": lambda d: f"{str(d.get('action')).upper()} declared: "
+    + directive(d.get("action"), d.get("evacuate_to"), d.get("hazard"),  # type: ignore[arg-type]
+                d.get("strategy")),
+    "ProtocolLifted": lambda d: f"{d.get('action')} lifted"
+    + (": all clear" if d.get("reason") == "all_clear" else ": cancelled"),
+    "RoomStatusReported": lambda d: f"room {d.get('room')}: {d.get('status')}"
+    + (f", {d['present']} present" if d.get("present") is not None else "")
+    + (f", {len(d['missing'])} missing" if d.get("missing") else "")
+    + (f", {len(d['injured'])} injured" if d.get("injured") else ""),
+    "PersonsAccounted": lambda d: f"{_people(len(d.get('entries') or []))} accounted for",
+    "StudentCheckedIn": lambda d: f"{d.get('person_id')} checked in"
+    + (f" at {d['area']}" if d.get("area") else ""),
+    "GuardianCheckedIn": lambda d: "guardian " + (f"{d['guardian']} " if "guardian" in d else "")
+    + f"checked for {', '.join(d.get('students') or [])}"
+    + (f" — flagged: {'; '.join(d['flags'])}" if d.get("flags") else ""),
+    "ReunificationOpened": lambda d: "reunification opened before accounting was complete: "
+    + _short(d.get("reason")),
+    "StudentReleased": lambda d: f"{d.get('person_id')} released to "
+    + (d["guardian"] if "guardian" in d else "a checked guardian"),
+    "DispatchUpdated": lambda d: " ".join(["dispatch", *filter(None, [d.get("cad_id"),
+                                                                       d.get("status")])])
+    + f", {len(d.get('units') or [])} units",
+    "ResponderAcknowledged": lambda d: f"acknowledged by {d.get('responder')}",
+    "NoteAdded": lambda d: _short(str(d.get("text", ""))),
+    "CommandTransferred": lambda d: f"command to {d.get('commander')} ({d.get('agency')})",
+    "NotificationSent": lambda d: f"sent to {d.get('channel')} (attempt {d.get('attempt')})",
+    "NotificationFailed": lambda d: f"failed to {d.get('channel')}: {_short(d.get('error'))}",
+    "NotificationEscalated": lambda d: f"{d.get('channel')} escalated to "
+    + ", ".join(d.get("to") or []),
+    "IncidentCancelled": lambda d: f"cancelled as a false alarm: {_short(d.get('reason'))}",
+    "IncidentClosed": lambda d: "closed" + (f": {_short(d['summary'])}" if d.get("summary")
+                                            else ""),
+}
+
+
+def _short(text: Any, limit: int = 160) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _unknown(case: board.Case) -> tuple[int, int]:
+    """Accounted and unknown across the site, from the counts the board keeps."""
+    rooms = case.tally.values()
+    return sum(c["accounted"] for c in rooms), sum(c["unknown"] for c in rooms)
+
+
+def _total(case: board.Case) -> int:
+    return sum(sum(c.values()) for c in case.tally.values())
+
+
+def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | None = None,
+          ) -> Report:
+    """The report of the one incident in `events` (a site file among them is folded first);
+    `view` redacts each timeline entry as a reader's role may see it (None: drop it)."""
+    ordered = sorted(events, key=lambda x: x[0])
+    hidden = {ev.id for _, ev in ordered if isinstance(ev, redact.NEVER_SHOWN)}
+    mine = [ev for _, ev in ordered if ev.incident_id and not isinstance(ev, e.SiteConfigured)
+            and not redact.never_shown(ev, hidden)]  # nor counted among the sends
+    if not mine:
+        raise ValueError("no events of an incident")
+    first, iid = mine[0], mine[0].incident_id
+    start = first.occurred_at
+    state = replace(board.empty(first.site), config=site)
+    case: board.Case | None = None
+    points: list[Point] = []
+    accounted_at = None
+    for seq, ev in ordered:
+        state, touched = board.step(state, seq, ev)
+        if touched is None or touched.incident.id != iid:
+            continue
+        case = touched
+        accounted, unknown = _unknown(case)
+        if not points or (points[-1].accounted, points[-1].unknown) != (accounted, unknown):
+            points.append(Point(offset_s=_off(ev.occurred_at, start), accounted=accounted,
+                                unknown=unknown))
+        if accounted_at is None and unknown == 0 and _total(case):
+            accounted_at = ev.occurred_at
+    if case is None:
+        raise ValueError(f"incident {iid} was never opened in these events")
+    config = state.config
+    inc = case.incident
+    times = _Times(start)
+    reported: dict[str, datetime] = {}
+    for ev in mine:
+        times.see(ev)
+        if isinstance(ev, e.RoomStatusReported) and ev.data.room in case.rooms:
+            reported.setdefault(ev.data.room, ev.occurred_at)
+    missing_rooms = len(case.rooms) - len(reported)
+    people = dict.fromkeys(board.STATUSES, 0)
+    for counts in case.tally.values():
+        for status, n in counts.items():
+            people[status] += n
+    ended = inc.ended_at
+    milestones = [
+        times.milestone("protocol", times.first.get("ProtocolDeclared")),
+        times.milestone("first_ack", times.first.get("ResponderAcknowledged")),
+        times.milestone("rooms_reported", max(reported.values()) if not missing_rooms
+                        and reported else None,
+                        f"{missing_rooms} of {len(case.rooms)} rooms never reported"
+                        if case.rooms else "no rooms in the site file"),
+        times.milestone("all_accounted", accounted_at,
+                        f"{_people(people['unknown'])} still unknown at the end"
+                        if _total(case) else "no roster in the site file"),
+        times.milestone("all_clear", times.all_clear,
+                        "cancelled as a false alarm" if inc.false_alarm else None),
+        times.milestone("last_reunified", times.last.get("StudentReleased"),
+                        "no student was released"),
+        times.milestone("end", ended, "the incident is still open"),
+    ]
+    room_counts: dict[str, int] = {}
+    for room in case.rooms.values():
+        key = room.status or "not reported"
+        room_counts[key] = room_counts.get(key, 0) + 1
+    drill = {"drill": "DRILL — ", "replay": "REPLAY — "}.get(inc.mode, "")
+    school = config.name if config else first.site
+    return Report(
+        title=f"{drill}After-action report: {inc.kind} at {school}", incident_id=inc.id,
+        site=first.site, school=school, timezone=config.timezone if config else "UTC",
+        kind=inc.kind, mode=inc.mode, status=inc.status, false_alarm=inc.false_alarm,
+        opened_at=inc.opened_at, ended_at=ended, opened_by=_actor(msgspec.to_builtins(
+            first.actor)), commanders=times.commands, participants=sorted(times.actors),
+        milestones=milestones, accountability=points, timeline=_timeline(mine, start, view),
+        counts=Counts(alerts=inc.alerts, rooms=room_counts, notifications=times.sends,
+                      people={"total": sum(people.values()), **people}),
+        summary=times.summary, cancel_reason=times.reason, note=inc.note,
+        reunification_opened=times.opened_early)
+
+
+def _off(at: datetime, start: datetime) -> float:
+    return (at - start).total_seconds()
+
+
+class _Times:
+    """The first and last time of each event type, and the facts only one type carries."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.first: dict[str, datetime] = {}
+        self.last: dict[str, datetime] = {}
+        self.all_clear: datetime | None = None
+        self.commands: list[Command] = []
+        self.actors: set[str] = set()
+        self.summary: str | None = None
+        self.reason: str | None = None
+        self.opened_early: str | None = None
+        self.sends: dict[str, dict[str, int]] = {}  # counted from events: some follow the close
+
+    def see(self, ev: e.Event) -> None:
+        kind = e.type_of(ev)
+        self.first.setdefault(kind, ev.occurred_at)
+        self.last[kind] = ev.occurred_at
+        if ev.actor.kind != "system":
+            self.actors.add(_actor(msgspec.to_builtins(ev.actor)))
+        if isinstance(ev, e.ProtocolLifted) and ev.data.reason == "all_clear":
+            self.all_clear = ev.occurred_at  # the last lift: a protocol may be declared again
+        elif isinstance(ev, e.CommandTransferred):
+            self.commands.append(Command(at=ev.occurred_at, offset_s=_off(ev.occurred_at,
+                                 self.start), commander=ev.data.commander, agency=ev.data.agency))
+        elif isinstance(ev, e.IncidentClosed):
+            self.summary = ev.data.summary
+        elif isinstance(ev, e.IncidentCancelled):
+            self.reason = ev.data.reason
+        elif isinstance(ev, e.ReunificationOpened):
+            self.opened_early = (f"by {ev.actor.id} at +{_off(ev.occurred_at, self.start):g} s: "
+                                 f"{ev.data.reason}")
+        elif isinstance(ev, e.NotificationSent | e.NotificationFailed | e.NotificationEscalated):
+            outcome = {"NotificationSent": "sent", "NotificationFailed": "failed"}.get(kind,
+                                                                                      "escalated")
+            self.sends.setdefault(ev.data.channel, {"sent": 0, "failed": 0, "escalated": 0})[
+                outcome] += 1
+
+    def milestone(self, key: str, at: datetime | None, why: str | None = None) -> Milestone:
+        if at is None:
+            return Milestone(key=key, label=MILESTONES[key], note=f"{NOT_REACHED}: {why}"
+                             if why else NOT_REACHED)
+        return Milestone(key=key, label=MILESTONES[key], at=at, offset_s=_off(at, self.start))
+
+
+def _timeline(events: list[e.Event], start: datetime, view: View | None) -> list[Entry]:
+    entries = []
+    for ev in events:
+        doc: dict[str, Any] | None = msgspec.to_builtins(ev)
+        doc = view(doc) if view and doc is not None else doc
+        if doc is None:
+            continue
+        describe = _TEXT.get(doc["type"])
+        text = describe(doc.get("data") or {}) if describe else doc["type"]
+        entries.append(Entry(at=ev.occurred_at, offset_s=_off(ev.occurred_at, start),
+                             type=doc["type"], actor=_actor(doc.get("actor") or {}), text=text))
+    return entries

@@ -1,0 +1,211 @@
+"""The site file (CONTRACT §6): a school's rooms, roster, responder packet and alert channels.
+
+It is decoded from TOML by msgspec and travels, whole, as the data of a `SiteConfigured` event,
+so every fold knows the site exactly as it was imported.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from command.domain.types import (
+    AlertKind,
+    CancelWindow,
+    Floor,
+    Ident,
+    Label,
+    Mode,
+    Name,
+    Seconds,
+    SrpAction,
+    Text,
+    Zone,
+)
+
+
+class Base(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Site-file tables: frozen, and a misspelt key is an error rather than silently ignored."""
+
+
+class Room(Base):
+    id: Ident
+    name: Name
+    building: Label = ""
+    floor: Floor = 1
+    zone: Label = ""
+
+
+class Person(Base):
+    id: Ident
+    name: Name
+    kind: str = "student"
+    room: Ident | None = None
+    grade: str | None = None
+    guardians: list[Name] = []
+    restricted: list[Name] = []
+
+
+class Contact(Base):
+    role: Name
+    name: Name
+    phone: Label = ""
+
+
+class ResponderPacket(Base):
+    knox_box: Text = ""
+    door_codes: Text = ""
+    maps: list[str] = []
+    cameras: list[str] = []
+    aeds: list[Text] = []
+    contacts: list[Contact] = []
+
+
+class EvacuationSite(Base):
+    """A named place people go: an assembly area on the grounds, or an off-site reunification
+    point. `name` is said as written after "To": "the north field"."""
+
+    id: Ident
+    name: Name
+    kind: Literal["assembly", "reunification"] = "assembly"
+    off_site: bool = False
+    address: Text = ""
+
+
+class Directive(Base):
+    """What a press of one kind (or one SRP action) tells people: where to evacuate to, or the
+    hazard and the safety strategy to shelter with."""
+
+    evacuate_to: Ident | None = None  # an evacuation site's id
+    hazard: Name | None = None  # said as written after "For": "a tornado"
+    strategy: Name | None = None  # said after "using": "drop, cover and hold"
+
+
+class Channel(Base):
+    name: Ident
+    url: str
+    # Who reads it: people on site or all staff, or responders, dispatch and the commander.
+    # A silent alarm reaches only "responders" until a commander declares a protocol or
+    # someone presses aloud.
+    audience: Literal["on_site", "responders"] = "on_site"
+    events: list[str] = msgspec.field(
+        default_factory=lambda: ["AlertRaised", "ProtocolDeclared", "ProtocolLifted"]
+    )
+    modes: list[Mode] = msgspec.field(default_factory=lambda: ["live"])
+    escalate_after_s: Seconds | None = None
+    escalate_to: list[Ident] = []
+    roles: list[str] = []
+    handle_with_care: bool = False
+
+
+class Site(Base):
+    id: Ident
+    name: Name
+    timezone: Zone = "UTC"
+    cancel_window_s: CancelWindow = 10.0
+    policy: dict[AlertKind, SrpAction] = {}
+    rooms: list[Room] = []
+    people: list[Person] = []
+    responder_packet: ResponderPacket = ResponderPacket()
+    channels: list[Channel] = []
+    evacuation_sites: list[EvacuationSite] = []
+    directives: dict[AlertKind, Directive] = {}  # by alert kind or SRP action
+
+
+class SiteError(ValueError):
+    """A site file that cannot be imported, with the reason a person can act on."""
+
+
+def validate(site: Site) -> Site:
+    """Cross-field rules msgspec cannot express: unique ids and references that resolve."""
+    room_ids = [r.id for r in site.rooms]
+    if len(set(room_ids)) != len(room_ids):
+        raise SiteError("rooms: duplicate room id")
+    people_ids = [p.id for p in site.people]
+    if len(set(people_ids)) != len(people_ids):
+        raise SiteError("people: duplicate person id")
+    known = set(room_ids)
+    for i, person in enumerate(site.people):
+        if person.room is not None and person.room not in known:
+            raise SiteError(f"people[{i}].room: unknown room {person.room!r}")
+    places = [p.id for p in site.evacuation_sites]
+    if len(set(places)) != len(places):
+        raise SiteError("evacuation_sites: duplicate evacuation site id")
+    for key, plan in site.directives.items():
+        if plan.evacuate_to is not None and plan.evacuate_to not in places:
+            raise SiteError(f"directives.{key}.evacuate_to: unknown evacuation site "
+                            f"{plan.evacuate_to!r}")
+    names = {c.name for c in site.channels}
+    if len(names) != len(site.channels):  # the second of a name would never hear a thing
+        raise SiteError("channels: duplicate channel name")
+    for i, channel in enumerate(site.channels):
+        for target in channel.escalate_to:
+            if target not in names:
+                raise SiteError(f"channels[{i}].escalate_to: unknown channel {target!r}")
+    return site
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    """A protocol's particulars as the site file gives them for a press of one kind."""
+
+    evacuate_to: str | None = None  # the place's name, as people hear it
+    evacuation_site: str | None = None  # its id
+    hazard: str | None = None
+    strategy: str | None = None
+
+
+HAZARDS: dict[str, str] = {"weather": "severe weather", "hazmat": "a hazardous materials release"}
+
+
+def plan_for(site: Site, kind: str, action: str) -> Plan:
+    """The place, or the hazard and strategy, for a press of `kind` declaring `action`: the
+    kind's own directive, else the action's, else what the kind itself says of the hazard."""
+    own, general = site.directives.get(kind), site.directives.get(action)  # type: ignore[call-overload]
+    if action == "evacuate":
+        where = (own.evacuate_to if own else None) or (general.evacuate_to if general else None)
+        place = next((p for p in site.evacuation_sites if p.id == where), None)
+        return Plan(evacuate_to=place.name if place else None, evacuation_site=where)
+    if action == "shelter":
+        # A hazard's own words, never another hazard's strategy: the action's table serves a
+        # press of the action itself or of a hazard Muster has no words for.
+        chosen = own if own is not None else None if kind in HAZARDS else general
+        hazard = (chosen.hazard if chosen else None) or HAZARDS.get(kind)
+        return Plan(hazard=hazard, strategy=chosen.strategy if chosen else None)
+    return Plan()
+
+
+def place_named(site: Site, given: str) -> tuple[str, str | None]:
+    """A commander's `evacuate_to`: an evacuation site's id becomes its name (and id); any other
+    text is the place as written."""
+    place = next((p for p in site.evacuation_sites if p.id == given), None)
+    return (place.name, place.id) if place else (given, None)
+
+
+def warnings(site: Site) -> list[str]:
+    """What a valid site file leaves unsaid that people will miss in an emergency."""
+    said = []
+    if site.channels and not any(ch.audience == "responders" for ch in site.channels):
+        said.append("no channel has audience = \"responders\": a silent alarm reaches nobody")
+    if "evacuate" not in site.directives and not any(
+            d.evacuate_to for d in site.directives.values()):
+        said.append("no [directives] name an evacuation site: an evacuation will say "
+                    "\"place not yet given\" until a commander names one")
+    return said
+
+
+def loads(text: str | bytes) -> Site:
+    """Decode a TOML site file; msgspec's errors already name the offending key path."""
+    try:
+        return validate(msgspec.toml.decode(text, type=Site))
+    except msgspec.ValidationError as exc:
+        raise SiteError(str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise SiteError(f"not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SiteError("the site file is not valid UTF-8") from exc
+
+
+def load(path: str | Path) -> Site:
+    return loads(Path(path).read_bytes())
+
+

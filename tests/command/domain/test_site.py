@@ -1,0 +1,117 @@
+"""The site file's places and directives, and the declarations that say them in words."""
+
+import msgspec
+import pytest
+
+from command.bootstrap.demo import DEMO_PATH
+from command.domain import commands as c
+from command.domain import site as site_file
+from command.domain.policy import DIRECTIVES, directive
+from command.domain.site import Directive, EvacuationSite, SiteError, plan_for
+from command.domain.site_state import SiteState, evolve
+from tests.command.domain.test_site_state import COMMANDER, LIVE, configured, ctx, rejects, then
+
+DEMO = site_file.load(DEMO_PATH)
+
+
+def demo_state() -> SiteState:
+    return evolve(SiteState(), configured(msgspec.structs.replace(DEMO, id="test-high")))
+
+
+def declared(kind: str) -> dict:
+    """The automatic declaration a press of `kind` in the demo school makes."""
+    events = then(demo_state(), c.RaiseAlert(kind=kind, room="B-112"), ctx())[1]  # type: ignore[arg-type]
+    return msgspec.to_builtins(events[-1].data)
+
+
+def test_a_fire_press_names_the_assembly_area() -> None:
+    d = declared("fire")
+    assert (d["action"], d["evacuate_to"], d["evacuation_site"]) == (
+        "evacuate", "the north field", "north-field")
+
+
+def test_a_bomb_threat_names_its_own_place_off_site() -> None:
+    assert declared("bomb_threat")["evacuate_to"] == "St. Mark's Church, 400 Elm Street"
+
+
+def test_a_weather_press_names_the_hazard_and_the_strategy() -> None:
+    d = declared("weather")
+    assert (d["hazard"], d["strategy"]) == ("a tornado", "drop, cover and hold")
+
+
+def test_a_hazard_never_borrows_another_hazards_strategy() -> None:
+    """Given only a general shelter directive (a tornado), a hazmat press names its own
+    hazard and says its strategy is not yet given, rather than "drop, cover and hold"."""
+    only = msgspec.structs.replace(DEMO, directives={"shelter": DEMO.directives["shelter"]})
+    plan = plan_for(only, "hazmat", "shelter")
+    assert (plan.hazard, plan.strategy) == ("a hazardous materials release", None)
+    assert plan_for(only, "shelter", "shelter").strategy == "drop, cover and hold"
+
+
+def test_a_commander_names_a_place_by_its_id_or_in_words() -> None:
+    state = then(demo_state(), c.RaiseAlert(kind="armed_intruder", room="B-112"), ctx())[0]
+    boss = ctx(COMMANDER, at=60, incident=LIVE)
+    by_id = then(state, c.DeclareProtocol(action="evacuate", evacuate_to="stadium"), boss)[1]
+    assert (by_id[0].data.evacuate_to, by_id[0].data.evacuation_site) == (
+        "the stadium bleachers", "stadium")
+    words = then(state, c.DeclareProtocol(action="evacuate", evacuate_to="the bus loop"),
+                 boss)[1]
+    assert (words[0].data.evacuate_to, words[0].data.evacuation_site) == ("the bus loop", None)
+    default = then(state, c.DeclareProtocol(action="evacuate"), boss)[1]
+    assert default[0].data.evacuate_to == "the north field"
+
+
+def test_evacuate_with_no_place_anywhere_is_400() -> None:
+    bare = msgspec.structs.replace(DEMO, id="test-high", directives={})
+    state = then(evolve(SiteState(), configured(bare)),
+                 c.RaiseAlert(kind="armed_intruder", room="B-112"), ctx())[0]
+    err = rejects(state, c.DeclareProtocol(action="evacuate"), ctx(COMMANDER, incident=LIVE))
+    assert (err.code, err.field) == ("invalid", "$.evacuate_to")
+
+
+@pytest.mark.parametrize("action,given,words", [
+    ("evacuate", {"evacuate_to": "the north field"}, "Evacuate! To the north field."),
+    ("evacuate", {}, "Evacuate! Place not yet given."),
+    ("shelter", {"hazard": "a tornado", "strategy": "drop, cover and hold"},
+     "Shelter! For a tornado, using drop, cover and hold."),
+    ("shelter", {"hazard": "a tornado"}, "Shelter! For a tornado; safety strategy not yet given."),
+    ("shelter", {"strategy": "a sealed room"},
+     "Shelter! Hazard not yet given; using a sealed room."),
+    ("shelter", {}, "Shelter! Hazard and safety strategy not yet given."),
+    ("lockdown", {"evacuate_to": "ignored"}, DIRECTIVES["lockdown"]),
+])
+def test_a_directive_says_what_is_known_and_never_the_template(
+        action: str, given: dict, words: str) -> None:
+    said = directive(action, **given)  # type: ignore[arg-type]
+    assert said == words
+    assert action == "lockdown" or said != DIRECTIVES[action]  # type: ignore[index]
+
+
+def test_a_directive_must_name_a_known_evacuation_site() -> None:
+    bad = msgspec.structs.replace(DEMO, directives={"fire": Directive(evacuate_to="moon")})
+    with pytest.raises(SiteError, match=r"directives\.fire\.evacuate_to"):
+        site_file.validate(bad)
+    twice = [EvacuationSite(id="field", name="a"), EvacuationSite(id="field", name="b")]
+    with pytest.raises(SiteError, match="evacuation_sites"):
+        site_file.validate(msgspec.structs.replace(DEMO, evacuation_sites=twice))
+
+
+def test_a_directive_for_something_that_is_not_a_kind_is_refused() -> None:
+    with pytest.raises(SiteError, match="directives"):
+        site_file.loads('id = "x"\nname = "X"\n[directives.earthquake]\nhazard = "an earthquake"\n')
+
+
+def test_import_warns_where_a_silent_alarm_or_an_evacuation_would_reach_nobody() -> None:
+    assert site_file.warnings(DEMO) == []
+    loud = [msgspec.structs.replace(ch, audience="on_site") for ch in DEMO.channels]
+    bare = msgspec.structs.replace(DEMO, channels=loud, directives={})
+    said = site_file.warnings(bare)
+    assert len(said) == 2 and "silent alarm" in said[0] and "place not yet given" in said[1]
+
+
+def test_two_channels_of_one_name_are_refused() -> None:
+    """The outbox keys a message by event and channel name: a second channel of the same name
+    would silently never hear a thing, so the file is refused instead."""
+    twice = [*DEMO.channels, msgspec.structs.replace(DEMO.channels[0], url="json://other")]
+    with pytest.raises(SiteError, match="duplicate channel"):
+        site_file.validate(msgspec.structs.replace(DEMO, channels=twice))
