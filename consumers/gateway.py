@@ -23,9 +23,7 @@ from command.domain import board, redact
 from command.domain import events as e
 from command.domain.render_cache import Memo
 from command.infra.eventlog import EventLog
-from consumers import faults, projector
-from consumers.projection_batch import load_states
-from consumers.projector import states_position
+from consumers import faults, read_models
 
 log = logging.getLogger("muster.gateway")
 NAME = "gateway"
@@ -128,11 +126,8 @@ class Gateway:
         start, behind = 0, []
         if self.pool is not None:
             try:
-                async with self.pool.acquire() as conn, conn.transaction(
-                        isolation="repeatable_read", readonly=True):
-                    start = await states_position(conn)
-                    self.states = await load_states(conn)
-                    behind = list(await faults.load(conn, projector.NAME))
+                stored = await read_models.snapshot(self.pool)
+                start, self.states, behind = stored.states_at, stored.states, list(stored.faults)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("read models unavailable (%s); folding boards from the stream", exc)
                 start, self.states = 0, {}

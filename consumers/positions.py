@@ -39,3 +39,30 @@ async def forget(conn: Conn, *names: str) -> None:
     """`names` start again from the stream's first event."""
     await conn.execute("DELETE FROM projection_position WHERE name = ANY($1::text[])",
                        list(names))
+
+
+def states_of(name: str) -> str:
+    """The name under which `name`'s stored fold states keep a position of their own."""
+    return f"{name}.states"
+
+
+async def states_position(conn: Conn, name: str) -> int:
+    """The position `name`'s stored states are current to; that of its rows where there is none
+    yet (read models from before checkpoints kept their states current with the rows)."""
+    seq = await stored(conn, states_of(name))
+    return seq if seq is not None else await position(conn, name)
+
+
+async def hold(conn: asyncpg.Connection, name: str) -> tuple[int, set[str]]:
+    """In a transaction: lock `name`'s position until it ends, so a second writer waits, and
+    return it with the sites `name` has faulted. Both positions are made first where missing,
+    the states' at the rows' (read models from before checkpoints kept them together)."""
+    await conn.execute(
+        "INSERT INTO projection_position(name, seq) SELECT n, COALESCE((SELECT seq FROM "
+        "projection_position WHERE name=$1), 0) FROM unnest($2::text[]) AS n "
+        "ON CONFLICT DO NOTHING", name, [name, states_of(name)])
+    # The faulted sites in the same statement: one round trip fewer on every batch.
+    row = await conn.fetchrow(
+        "SELECT seq, ARRAY(SELECT site FROM consumer_faults WHERE consumer=$1) AS faulted "
+        "FROM projection_position WHERE name=$1 FOR UPDATE", name)
+    return int(row["seq"]), set(row["faulted"])

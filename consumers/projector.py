@@ -23,16 +23,14 @@ from prometheus_client import Gauge
 from command.domain import board
 from command.domain import events as e
 from command.domain.render_cache import Memo
-from command.infra.db import drop_read_models
 from command.infra.eventlog import EventLog
-from consumers import durable_consumer as runner
-from consumers import faults
+from consumers import faults, positions, read_models
 from consumers.durable_consumer import durable, fetch, in_order
 from consumers.faults import Fault
-from consumers.projection_batch import Batch, load_states
+from consumers.projection_batch import Batch
 
 log = logging.getLogger("muster.projector")
-NAME = "projector"
+NAME = read_models.WRITER
 LAG = Gauge("muster_projection_lag_events", "Events in the stream not yet projected")
 POSITION = Gauge("muster_projection_position", "Last stream sequence committed to PostgreSQL")
 # The fold yields to the loop this often; it holds its own transaction, so nothing else sees it.
@@ -78,19 +76,6 @@ async def sole_writer(pool: asyncpg.Pool, wait: bool = True) -> AsyncIterator[No
                 await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
 
 
-async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str = NAME) -> int:
-    """The projector's committed stream position (runner.position with this consumer's name)."""
-    return await runner.position(conn, name)
-
-
-async def states_position(conn: asyncpg.Connection | asyncpg.Pool, name: str = NAME) -> int:
-    """The position the stored board states are current to (that of the rows where there is
-    none yet: read models from before checkpoints kept their states current with the rows)."""
-    seq = await conn.fetchval("SELECT seq FROM projection_position WHERE name=$1",
-                              f"{name}.states")
-    return int(seq) if seq is not None else await position(conn, name)
-
-
 async def apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
                 items: Iterable[tuple[int, bytes]], name: str = NAME,
                 memos: dict[str, Memo] | None = None, *, rows_at: int | None = None,
@@ -132,16 +117,7 @@ async def _apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
     rows_at = at if rows_at is None else rows_at
     new: dict[str, Fault] = {}
     async with pool.acquire() as conn, conn.transaction():
-        # Both positions, in one statement; read models from before checkpoints kept their
-        # states current with the rows, so a missing states position starts at the rows'.
-        await conn.execute(
-            "INSERT INTO projection_position(name, seq) SELECT n, COALESCE((SELECT seq FROM "
-            "projection_position WHERE name=$1), 0) FROM unnest($2::text[]) AS n "
-            "ON CONFLICT DO NOTHING", name, [name, f"{name}.states"])
-        row = await conn.fetchrow(
-            "SELECT seq, ARRAY(SELECT site FROM consumer_faults WHERE consumer=$1) AS faulted "
-            "FROM projection_position WHERE name=$1 FOR UPDATE", name)
-        pos, stopped = int(row["seq"]), set(row["faulted"])
+        pos, stopped = await positions.hold(conn, name)
         if pos != rows_at:
             raise StaleStates(f"the read models are at {pos}, this projector's rows at {rows_at}")
         if resume is not None:
@@ -177,11 +153,9 @@ async def _apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
         if last > pos or (checkpoint and pending) or resume is not None:
             await batch.write(conn, pending if checkpoint else ())
         if last > pos:
-            await conn.execute("UPDATE projection_position SET seq=$2 WHERE name=$1", name, last)
+            await positions.set_to(conn, name, last)
         if checkpoint and pending and resume is None:  # a resumed site alone is not all states
-            await conn.execute(
-                "INSERT INTO projection_position(name, seq) VALUES ($1, $2) ON CONFLICT (name) "
-                "DO UPDATE SET seq=EXCLUDED.seq", f"{name}.states", last)
+            await positions.set_to(conn, positions.states_of(name), last)
         if new:
             await faults.record(conn, new.values())
         if resume is not None and resume.site not in new:
@@ -254,12 +228,9 @@ class Projector:
             await self._project()
 
     async def _project(self) -> None:
-        async with self.pool.acquire() as conn, conn.transaction(
-                isolation="repeatable_read", readonly=True):
-            self.position = await position(conn)
-            folded = await states_position(conn)  # the states load at their own position
-            self.states = await load_states(conn)
-            self.faults = await faults.load(conn, NAME)
+        stored = await read_models.snapshot(self.pool, NAME)
+        self.position, self.states, self.faults = stored.rows_at, stored.states, stored.faults
+        folded = stored.states_at  # the states load at their own position
         for fault in list(self.faults.values()):
             if fault.site:  # a fix deployed since: the site folds again from its fault
                 await self._resume(fault)
@@ -332,7 +303,7 @@ async def _rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, 
                    chunk: int) -> int:
     with contextlib.suppress(NotFoundError):
         await log_.js.delete_consumer(log_.stream, NAME)
-    await drop_read_models(pool)
+    await read_models.drop(pool, NAME)
     end = await log_.last_seq()
     states: dict[str, board.State] = {}
     pos, items = 0, []

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import asyncpg
 
-READ_MODELS = ("projection_position", "sites", "boards", "incidents", "rooms", "timeline")
-
 
 class NoMigrations(RuntimeError):
     """The migrations were not installed with the package: nothing could be applied."""
@@ -49,13 +47,3 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
             await conn.execute("SELECT pg_advisory_unlock(7240001)")
     return applied
 
-
-async def drop_read_models(pool: asyncpg.Pool, position: str = "projector") -> None:
-    """Empty the projector's tables, its position and faults; other consumers keep theirs."""
-    tables = [t for t in READ_MODELS if t != "projection_position"]
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("TRUNCATE " + ", ".join(tables))
-        await conn.execute("DELETE FROM projection_position WHERE name = $1 OR name = $2",
-                           position, f"{position}.states")
-        # Its faulted sites are part of its state: a rebuild folds them again from seq 1.
-        await conn.execute("DELETE FROM consumer_faults WHERE consumer = $1", position)

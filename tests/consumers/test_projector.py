@@ -22,8 +22,9 @@ from command.domain.site_state import Ctx, SiteState, decide, evolve, seal
 from command.infra import db
 from command.infra.eventlog import EventLog
 from command.write.intake import Intake
+from consumers import positions, read_models
 from consumers.projection_batch import load_states
-from consumers.projector import NAME, Projector, StaleStates, apply, position, states_position
+from consumers.projector import NAME, Projector, StaleStates, apply
 from tests.conftest import small_site, with_database
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -195,7 +196,7 @@ async def test_a_writer_whose_states_another_projector_overtook_writes_nothing(
     with pytest.raises(StaleStates, match=f"at {taken}, this projector's rows at {at}"):
         await apply(pool, states, at, [first, *items[k:], newer])
     assert await rows(pool) == before
-    assert await position(pool) == taken
+    assert await positions.position(pool, NAME) == taken
     assert (await apply(pool, await load_states(pool), taken, [newer]))[0] == taken + 1
 
 
@@ -218,7 +219,8 @@ async def test_states_saved_at_a_checkpoint_resume_to_one_fold(
     for item in items[:crashed_at]:  # one event a batch, then a crash
         at, states = await apply(pool, states, at, [item], dirty=dirty,
                                  checkpoint=item[0] == saved_at)
-    assert (await position(pool), await states_position(pool)) == (crashed_at, saved_at)
+    assert await positions.position(pool, NAME) == crashed_at
+    assert await positions.states_position(pool, NAME) == saved_at
     stored, seqs = await load_states(pool), await board_seqs(pool)
     assert {s: st.seq for s, st in stored.items()} != seqs  # some states lag their rows
     assert all(st.seq <= seqs[s] for s, st in stored.items())
@@ -231,7 +233,7 @@ async def test_states_saved_at_a_checkpoint_resume_to_one_fold(
         now = await board_seqs(pool)
         assert all(now[s] >= seqs.get(s, 0) for s in now), (folded, seqs, now)
         seqs = now
-    assert await states_position(pool) == saved_at + 3
+    assert await positions.states_position(pool, NAME) == saved_at + 3
     await apply(pool, stored, folded, [], rows_at=rows_at, dirty=dirty)  # the stream is quiet
     assert not dirty
     assert await rows(pool, wall_time=False) == want
@@ -300,7 +302,7 @@ async def test_a_faulted_site_resumes_once_its_events_apply(
     _, states = await apply(pool, states, at, again, rows_at=pos, faulted=faulted, resume=fault)
     assert faulted == {} and await pool.fetchval("SELECT count(*) FROM consumer_faults") == 0
     # One site's state saved does not make every state current: a restart folds from 0 still.
-    assert await states_position(pool) == 0
+    assert await positions.states_position(pool, NAME) == 0
     await apply(pool, await load_states(pool), 0, items, rows_at=pos)
     await apply(other_pool, {}, 0, items)
     assert await rows(pool, wall_time=False) == await rows(other_pool, wall_time=False)
@@ -313,7 +315,7 @@ async def test_resuming_from_stored_state_equals_one_fold(
     await apply(other_pool, {}, 0, items)
     want = await rows(other_pool, wall_time=False)
     for k in range(1, len(items)):
-        await db.drop_read_models(pool)
+        await read_models.drop(pool)
         await apply(pool, {}, 0, items[:k])
         # What a restarted projector does: states from PostgreSQL, not from memory.
         await apply(pool, await load_states(pool), k, items[k:])
@@ -371,7 +373,7 @@ async def open_incident(intake: Intake) -> str:
 async def projected(pool: asyncpg.Pool, log: EventLog, last: int) -> None:
     """The projection reached `last`, and holds a timeline row for every incident event."""
     async def reached() -> bool:
-        return await position(pool) == last
+        return await positions.position(pool, NAME) == last
     await until(reached, f"position {last}")
     want = [seq async for seq, ev in log.read(1, last) if ev.incident_id]
     assert [r["seq"] for r in await pool.fetch("SELECT seq FROM timeline ORDER BY seq")] == want

@@ -17,7 +17,7 @@ from command.domain import alert_rules, board
 from command.domain import events as e
 from command.domain.site import Channel
 from command.infra.web import make_app
-from consumers.durable_consumer import position
+from consumers.positions import position
 from consumers.replay import replay, replay_incident, rewrite
 from consumers.report_api import report_routes
 from tests.conftest import App, Sink, small_site

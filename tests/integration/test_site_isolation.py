@@ -21,7 +21,7 @@ from command.domain import events as e
 from command.domain.site import Channel
 from command.infra import auth, db
 from command.infra.config import Settings
-from consumers import projector
+from consumers import positions, projector
 from tests.conftest import Sink, small_site
 from tests.integration.test_board_ws import board_ws, receive, ws_url
 
@@ -263,7 +263,8 @@ async def test_a_restart_with_the_fault_fixed_resumes_the_site(
         async def quiet() -> bool:  # the notifier's records of A's late alert are in
             last_seq = await log_.last_seq()
             await asyncio.sleep(0.5)
-            return await log_.last_seq() == last_seq == await projector.position(pool)
+            now = await log_.last_seq()
+            return now == last_seq == await positions.position(pool, projector.NAME)
         await until(quiet, "the stream to go quiet")
         # The resumed read models are those a rebuild from seq 1 gives.
         other = await db.connect(second_database)
