@@ -114,7 +114,7 @@ async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
     run = run or uuid.uuid4().hex[:8]
     incident = replay_incident(incident_id, run)
     recording = await recorded(log, incident_id)
-    hidden = {ev.id for _, ev in recording.events if isinstance(ev, redact.NEVER_SHOWN)}
+    hidden = redact.hidden_ids(ev for _, ev in recording.events)
     ordered = [ev for _, ev in sorted(recording.events, key=lambda x: (x[1].occurred_at, x[0]))
                if not redact.never_shown(ev, hidden)]
     if recording.config is not None:

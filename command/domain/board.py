@@ -141,7 +141,7 @@ def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
         return state, None
     apply = _EVOLVERS.get(type(event))
     state = replace(state, seq=seq)
-    if isinstance(event, redact.NEVER_SHOWN):
+    if redact.never_shown(event):
         return replace(state, hidden=state.hidden | {event.id}), None
     if apply is None or redact.never_shown(event, state.hidden):  # touches no case, shows nowhere
         return state, None

@@ -7,31 +7,36 @@ notices) is shown to nobody, and neither is any record that refers to one: `neve
 one test, given the ids of the site's hidden events that board.State keeps.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from command.domain import events as e
 
 ROSTER_KEYS = ("people", "flags")
 PACKET_KEYS = ("responder_packet",)
+# The roles that read boards, each with the parts of a board it may not see.
 HIDDEN: dict[str, tuple[str, ...]] = {
     "commander": (),
     "staff": PACKET_KEYS,
     "responder": ROSTER_KEYS,
     "dispatch": ROSTER_KEYS + PACKET_KEYS,
 }
-VIEWS = tuple(HIDDEN)  # the roles that read boards, each with its own view
 ROSTER_ROLES = ("staff", "commander")
-NEVER_SHOWN = e.NEVER_SHOWN
-NEVER_SHOWN_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in NEVER_SHOWN)
+NEVER_SHOWN_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in e.NEVER_SHOWN)
 RECORDS = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated)  # about an event
 
 
 def never_shown(event: e.Envelope, hidden: Collection[str] = ()) -> bool:
     """Whether nobody may see `event`: a kind never shown, or a record about one of `hidden`
-    (the ids of the site's events never shown): its time alone would tell one was issued."""
-    return isinstance(event, NEVER_SHOWN) or (
+    (the ids of the site's events never shown): its time alone would tell one was issued.
+    Without `hidden`, whether `event` is of a kind never shown."""
+    return isinstance(event, e.NEVER_SHOWN) or (
         isinstance(event, RECORDS) and event.data.event_id in hidden)
+
+
+def hidden_ids(events: Iterable[e.Envelope]) -> set[str]:
+    """The ids of those of `events` nobody may see: the `hidden` that `never_shown` is given."""
+    return {ev.id for ev in events if never_shown(ev)}
 
 
 def board_view(board: dict[str, Any], role: str) -> dict[str, Any]:

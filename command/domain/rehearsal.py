@@ -50,7 +50,7 @@ def apply(ev: e.SiteConfigured) -> None:
             state = board.evolve(state, seq, follow)  # type: ignore[arg-type]
             events.append((seq, follow))  # type: ignore[arg-type]
         rendered = msgspec.json.decode(msgspec.json.encode(board.render(state)))
-        for role in redact.VIEWS:
+        for role in redact.HIDDEN:
             redact.board_view(rendered, role)
         cap.document(state)
         built = report.build(events, ev.data)

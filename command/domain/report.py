@@ -156,7 +156,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
     """The report of the one incident in `events` (a site file among them is folded first);
     `view` redacts each timeline entry as a reader's role may see it (None: drop it)."""
     ordered = sorted(events, key=lambda x: x[0])
-    hidden = {ev.id for _, ev in ordered if isinstance(ev, redact.NEVER_SHOWN)}
+    hidden = redact.hidden_ids(ev for _, ev in ordered)
     mine = [ev for _, ev in ordered if ev.incident_id and not isinstance(ev, e.SiteConfigured)
             and not redact.never_shown(ev, hidden)]  # nor counted among the sends
     if not mine:

@@ -277,7 +277,7 @@ class Consumers:
         self.live = board.evolve(before, seq, event)
         rendered = msgspec.json.decode(msgspec.json.encode(board.render(self.live)))
         changed = board.diff(self.rendered, rendered)
-        for role in redact.VIEWS:
+        for role in redact.HIDDEN:
             redact.board_view(rendered, role)
             redact.board_view(changed, role)
         for role in ROLES:

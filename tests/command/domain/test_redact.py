@@ -145,6 +145,8 @@ def test_a_handle_with_care_notice_and_its_records_are_shown_to_nobody(role: str
     assert redact.never_shown(notice) and redact.never_shown(sent, {"hwc-1"})
     assert not redact.never_shown(sent, {"other"})
     assert not redact.never_shown(history()[1], {history()[1].id})  # not a record: shown
+    assert not redact.never_shown(sent)  # a record alone: its event may be shown
+    assert redact.hidden_ids([*history(), sent, notice]) == {"hwc-1"}  # the notice, not its record
 
 
 @pytest.mark.parametrize("role", ROLES)
