@@ -6,7 +6,7 @@ the time and the acting token arrive in `Ctx`, so both are replayable and testab
 server.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -338,6 +338,16 @@ def _guardian_check(state: SiteState, cmd: c.CheckGuardian, ctx: Ctx) -> list[Dr
         approved=approved, flags=flags,
     )
     return [(e.GuardianCheckedIn, data, inc.id, inc.mode)]
+
+
+def refused_though_written(events: Sequence[e.Envelope]) -> Conflict | None:
+    """The refusal a command is answered with although its events are written, or None. A
+    guardian check that raised a flag is recorded, so the board shows it and no release follows,
+    and answered 409, so whoever checks the guardian at the gate stops."""
+    for ev in events:
+        if isinstance(ev, e.GuardianCheckedIn) and ev.data.flags:
+            return Conflict("guardian check flagged: " + "; ".join(ev.data.flags), "$.guardian")
+    return None
 
 
 def _release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:

@@ -11,13 +11,8 @@ import msgspec
 from aiohttp import web
 
 from command.domain import commands as c
-from command.domain import events as e
-from command.domain.errors import (
-    Conflict,
-    Invalid,
-    MusterError,
-    NotFound,
-)
+from command.domain.errors import Invalid, MusterError, NotFound
+from command.domain.site_state import refused_though_written
 from command.infra.auth import TokenStore, authorize
 from command.infra.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUESTS
 from command.infra.web import MAX_SITE_FILE, Handler, decode, json_response, read_body, status_of
@@ -67,13 +62,6 @@ WRITE_ROUTES: list[WriteRoute] = [
 ]
 
 
-def _flagged(events: list[e.Envelope]) -> None:
-    """A guardian check that raised a flag is written (the board shows it) and answered 409."""
-    for ev in events:
-        if isinstance(ev, e.GuardianCheckedIn) and ev.data.flags:
-            raise Conflict("guardian check flagged: " + "; ".join(ev.data.flags), "$.guardian")
-
-
 def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Handler:
     decoder = msgspec.json.Decoder(route.command)
     answered: dict[str, Any] = {}  # this route's counter per status, without labels() each time
@@ -99,7 +87,9 @@ def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Ha
                 room=request.match_info.get("room"), commander=token.role == "commander")
             if not discreet:
                 EVENTS_APPENDED.inc(len(events))
-            _flagged(events)
+            # Written, yet refused: the domain says which answers those are (a flagged guardian).
+            if (refused := refused_though_written(events)) is not None:
+                raise refused
             status = "202"
             return json_response(accepted, status=202)
         except MusterError as exc:

@@ -127,3 +127,20 @@ async def test_protocol_room_status_and_all_clear(app: App) -> None:
     room = next(r for r in board["rooms"] if r["id"] == "B-112")
     assert room["status"] == "secured" and room["missing"] == ["s-2"]
     assert board["accountability"]["missing"] == 1
+
+
+async def test_a_flagged_guardian_check_is_written_and_answered_409(app: App) -> None:
+    """The flag reaches the board (the event is in the stream) and the gate hears 409."""
+    staff = await app.token("staff")
+    _, press = await post(app, "/v1/sites/test-high/alerts", {"kind": "fire", "room": "GYM"},
+                          staff)
+    before = await app.log.last_seq()
+    status, body = await post(
+        app, f"/v1/incidents/{press['incident_id']}/reunification/guardians",
+        {"guardian": "Lord Byron", "id_verified": True, "students": ["s-1"]}, staff)
+    assert status == 409, body
+    assert body["error"] == {"code": "conflict", "field": "$.guardian",
+                             "message": "guardian check flagged: s-1: custody restriction"}
+    assert await app.log.last_seq() == before + 1
+    written = [ev async for _, ev in app.log.read(before + 1)]
+    assert [type(ev).__name__ for ev in written] == ["GuardianCheckedIn"]

@@ -16,7 +16,15 @@ from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import ErrorDoc, MusterError
 from command.domain.site import Directive, EvacuationSite, Site
-from command.domain.site_state import Ctx, Draft, SiteState, decide, evolve, seal
+from command.domain.site_state import (
+    Ctx,
+    Draft,
+    SiteState,
+    decide,
+    evolve,
+    refused_though_written,
+    seal,
+)
 from tests.conftest import small_site
 
 SITE_ID = "test-high"
@@ -431,6 +439,25 @@ def test_flagged_guardian_is_recorded_without_approval(name: str, flag: str) -> 
 def test_unverified_id_is_flagged_and_not_approved() -> None:
     _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1", verified=False)))
     assert events[0].data.approved == [] and "id not verified" in events[0].data.flags
+
+
+def test_a_flagged_check_is_written_yet_answered_409_naming_each_flag() -> None:
+    """The check's event is written (the board shows the flag), and its answer is a refusal
+    that names the flags and the guardian field: what the write edge answers, with no rule of
+    its own."""
+    _, events = then(evacuated(), *step(guardian("Lord Byron", "s-1", verified=False)))
+    refused = refused_though_written(events)
+    assert refused is not None and refused.code == "conflict" and refused.field == "$.guardian"
+    assert refused.message == ("guardian check flagged: id not verified; "
+                               "s-1: custody restriction")
+
+
+def test_an_approved_check_and_other_commands_are_not_refused_once_written() -> None:
+    _, pressed = then(given(configured()), press("lockdown"), ctx())
+    assert pressed and refused_though_written(pressed) is None
+    _, approved = then(evacuated(), *step(guardian("Anne Byron", "s-1")))
+    assert approved[0].data.approved == ["s-1"] and refused_though_written(approved) is None
+    assert refused_though_written([]) is None  # a duplicate's answer writes nothing
 
 
 def test_one_flag_withholds_approval_for_every_student_of_the_check() -> None:
