@@ -8,7 +8,6 @@ are the SRP's, with severity in the title, so a Secure never reads like a Lockdo
 
 from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -16,7 +15,7 @@ from command.domain import board
 from command.domain import events as e
 from command.domain.policy import SEVERITY, SEVERITY_LABEL, directive
 from command.domain.redact import ROSTER_ROLES
-from command.domain.site import Channel, Site, plan_for
+from command.domain.site import Channel, Site, plan_for, zone
 
 Level = Literal["info", "success", "warning", "failure"]
 DRILL = "DRILL — "
@@ -101,11 +100,7 @@ def silent(state: board.State, event: e.Event) -> bool:
 
 
 def local_time(at: datetime, config: Site | None) -> str:
-    try:
-        zone = ZoneInfo(config.timezone) if config else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return at.astimezone(zone).strftime("%H:%M")
+    return at.astimezone(zone(config)).strftime("%H:%M")
 
 
 def _where(config: Site | None, room: str | None) -> str:

@@ -10,11 +10,10 @@ Only the site's name, timezone and rooms are read from the site file, never its 
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from command.domain import board
 from command.domain.policy import SEVERITY_LABEL
-from command.domain.site import Site
+from command.domain.site import zone as site_zone
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 # The media type OASIS registered for CAP, so a client can tell an alert from any other XML.
@@ -55,13 +54,6 @@ def _message(incident: board.Incident, protocol: board.Protocol | None) -> Messa
     phase = "update" if protocol is not None else "clear"
     return Message(phase, "Update", str(incident.updates), incident.updated_at or
                    incident.opened_at)
-
-
-def _zone(config: Site | None) -> tzinfo:
-    try:
-        return ZoneInfo(config.timezone) if config is not None else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def cap_time(at: datetime, zone: tzinfo) -> str:
@@ -131,7 +123,7 @@ def document(state: board.State, sender: str = "muster") -> str | None:
         return None
     inc, protocol = case.incident, case.protocol
     school = state.config.name if state.config else state.site
-    zone = _zone(state.config)
+    zone = site_zone(state.config)
     msg = _message(inc, protocol)
     drill = inc.mode == "drill"
     first = identifier(state.site, inc.id)

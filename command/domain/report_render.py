@@ -4,23 +4,16 @@ Every piece of text is escaped for the format it lands in; nothing is fetched fr
 """
 
 import html
-from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, tzinfo
 
 import msgspec
 
 from command.domain.report import NOT_REACHED, Report
+from command.domain.site import zone_named
 
 
 def to_json(report: Report) -> bytes:
     return msgspec.json.encode(report)
-
-
-def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def _clock(at: datetime | None, zone: tzinfo, date: bool = False) -> str:
@@ -37,7 +30,7 @@ def _dur(s: float | None) -> str:
 
 
 def _facts(r: Report) -> list[tuple[str, str]]:
-    zone = _zone(r.timezone)
+    zone = zone_named(r.timezone)
     chain = "; ".join(f"{c.commander} ({c.agency}) at {_clock(c.at, zone)}" for c in r.commanders)
     return [("Incident", f"{r.incident_id} — {r.kind}, {r.mode}"),
             ("School", f"{r.school} ({r.site})"),
@@ -66,7 +59,7 @@ def _md(text: str) -> str:
 
 
 def to_markdown(r: Report) -> str:
-    zone = _zone(r.timezone)
+    zone = zone_named(r.timezone)
     lines = [f"# {_md(r.title)}", "", *(f"- **{k}:** {_md(v)}" for k, v in _facts(r)), "",
              "## Milestones", "", "| milestone | time | after start |", "|---|---|---|"]
     lines += [f"| {m.label} | {_clock(m.at, zone)} | {_md(m.note or _dur(m.offset_s))} |"
@@ -145,7 +138,7 @@ def _svg(r: Report) -> str:
 
 
 def to_html(r: Report) -> str:
-    zone = _zone(r.timezone)
+    zone = zone_named(r.timezone)
     facts = "".join(f"<dt>{_h(k)}</dt><dd>{_h(v)}</dd>" for k, v in _facts(r))
     miles = [(m.label, _clock(m.at, zone), m.note or _dur(m.offset_s)) for m in r.milestones]
     rows = [(_clock(x.at, zone), _dur(x.offset_s), x.type, x.actor, x.text) for x in r.timeline]

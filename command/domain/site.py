@@ -4,8 +4,10 @@ It is decoded from TOML by msgspec and travels, whole, as the data of a `SiteCon
 so every fold knows the site exactly as it was imported.
 """
 
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -191,6 +193,19 @@ def warnings(site: Site) -> list[str]:
         said.append("no [directives] name an evacuation site: an evacuation will say "
                     "\"place not yet given\" until a commander names one")
     return said
+
+
+def zone_named(name: str) -> tzinfo:
+    """The time zone `name`; UTC where this machine has no such zone, never the server's own."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def zone(config: Site | None) -> tzinfo:
+    """The site's time zone, which every message, CAP document and report tells times in."""
+    return zone_named(config.timezone) if config is not None else UTC
 
 
 def loads(text: str | bytes) -> Site:

@@ -7,6 +7,7 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import get_args
+from zoneinfo import ZoneInfo
 
 import pytest
 import xmlschema
@@ -224,5 +225,5 @@ def test_a_live_incident_outranks_a_drill_in_the_document() -> None:
 
 def test_cap_time_drops_fractions_and_keeps_the_local_offset() -> None:
     at = e.now().replace(microsecond=123456)
-    text = cap.cap_time(at, cap.ZoneInfo("America/Denver"))
+    text = cap.cap_time(at, ZoneInfo("America/Denver"))
     assert "." not in text and text[-6:] in ("-07:00", "-06:00")

@@ -1,5 +1,8 @@
 """The site file's places and directives, and the declarations that say them in words."""
 
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
 import msgspec
 import pytest
 
@@ -115,3 +118,10 @@ def test_two_channels_of_one_name_are_refused() -> None:
     twice = [*DEMO.channels, msgspec.structs.replace(DEMO.channels[0], url="json://other")]
     with pytest.raises(SiteError, match="duplicate channel"):
         site_file.validate(msgspec.structs.replace(DEMO, channels=twice))
+
+
+def test_a_site_tells_times_in_its_zone_and_one_this_machine_lacks_is_utc() -> None:
+    denver = msgspec.structs.replace(DEMO, timezone="America/Denver")
+    assert site_file.zone(denver) == ZoneInfo("America/Denver")
+    assert site_file.zone(msgspec.structs.replace(DEMO, timezone="Mars/Olympus_Mons")) is UTC
+    assert site_file.zone(None) is UTC and site_file.zone_named("Etc/") is UTC  # a bad name too
