@@ -1,4 +1,4 @@
-"""Durable JetStream consumers whose position lives in PostgreSQL, not in NATS.
+"""Durable JetStream consumers whose position lives in PostgreSQL (consumers/positions.py).
 
 A consumer's committed position is the truth. A dead run's unacked deliveries would return only
 after `ack_wait`, behind later events that move the position past them; so every run recreates
@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 from typing import Any
 
-import asyncpg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -24,11 +23,6 @@ class MissedDelivery(RuntimeError):
 
     def __init__(self, expected: int, got: int) -> None:
         super().__init__(f"expected consumer delivery {expected}, got {got}")
-
-
-async def position(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> int:
-    seq = await conn.fetchval("SELECT seq FROM projection_position WHERE name=$1", name)
-    return int(seq or 0)
 
 
 async def durable(log: EventLog, name: str, after: int, ack_wait: float = 30) -> Any:
