@@ -17,6 +17,7 @@ import msgspec
 from prometheus_client import Gauge
 
 from command.domain import events as e
+from command.domain.errors import Unavailable
 from consumers.sender import _send_blocking
 
 log = logging.getLogger("muster.faults")
@@ -27,6 +28,9 @@ ALERT_TIMEOUT_S = 10.0
 # Connection, resources, operator intervention (a cancelled statement), rollback, system: the
 # database's trouble, not the event's; the consumer starts again instead of faulting a site.
 TRANSIENT_SQLSTATE = ("08", "53", "57", "40", "58")
+# PostgreSQL or NATS away: a closed connection under a transaction is asyncpg's InterfaceError,
+# not a PostgresError (it ended the notifier's send loop for good in a CI run of test_crashes).
+OUTAGE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Unavailable)
 
 
 class Fault(msgspec.Struct, frozen=True, kw_only=True):

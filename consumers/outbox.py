@@ -1,8 +1,16 @@
-"""The notifier's outbox queries: which rows a channel sends next, and which no longer need to.
+"""The notifier's outbox in PostgreSQL: the one home of its SQL (`notifications`, the rows a
+channel sends, and `escalations`, their timers).
 
 Rows are ranked by `priority` (command/domain/alert_rules.py); $1 or $4 below is its STATE, at and
 above which a row says an incident's state.
 """
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from command.domain.alert_rules import STATE, Delivery
 
 # An incident's message ($1: alert_rules.STATE) that failed and waits for a retry is superseded
 # by the incident's newest state on that channel (a protocol, its lifting, a false alarm; never
@@ -46,3 +54,83 @@ CLAIM = (
     "WHERE n.event_id=r.event_id AND n.channel=r.channel AND r.rank <= $3 "
     "RETURNING n.*, r.rank, ARRAY(SELECT s.title FROM notifications s "
     "WHERE s.superseded_by = n.event_id AND s.channel = n.channel ORDER BY s.id) AS replaces")
+
+
+async def enqueue(conn: asyncpg.Connection, d: Delivery, seq: int) -> None:
+    """One (event, channel) row; written again after a crash, the first stands."""
+    await conn.execute(
+        "INSERT INTO notifications(event_id, channel, site, incident_id, seq, mode, kind, "
+        "title, body, level, priority, supersedes) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
+        "ON CONFLICT (event_id, channel) DO NOTHING", d.event_id, d.channel, d.site,
+        d.incident_id, seq, d.mode, d.kind, d.title, d.body, d.level, d.priority,
+        d.supersedes)
+
+
+async def alerted(conn: asyncpg.Connection, incident_id: str | None) -> frozenset[str]:
+    """The channels that got an incident's alerts or escalations: its false alarm goes there."""
+    rows = await conn.fetch("SELECT DISTINCT channel FROM notifications WHERE incident_id=$1 "
+                            "AND kind IN ('alert','escalation')", incident_id)
+    return frozenset(r["channel"] for r in rows)
+
+
+async def claim(pool: asyncpg.Pool, lease_s: float, busy: list[str],
+                batch: int) -> list[asyncpg.Record]:
+    """Each channel's due rows not `busy` here, up to `batch`, leased for `lease_s` and ranked
+    most urgent first; before that, an incident's failed state messages give way to its newest."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(SUPERSEDE, STATE)
+        return await conn.fetch(CLAIM, lease_s, busy, batch, STATE)
+
+
+async def sent(pool: asyncpg.Pool, d: Delivery) -> None:
+    await pool.execute("UPDATE notifications SET status='sent', sent_at=now(), error=NULL "
+                       "WHERE event_id=$1 AND channel=$2", d.event_id, d.channel)
+
+
+async def failed(pool: asyncpg.Pool, d: Delivery, error: str, final: bool,
+                 delay_s: float) -> None:
+    """A failed send: tried again after `delay_s`, or given up for good when `final`."""
+    await pool.execute(  # a row superseded meanwhile stays so: a newer one speaks
+        "UPDATE notifications SET status=$3, error=$4, "
+        "next_at = now() + make_interval(secs => $5) WHERE event_id=$1 AND channel=$2 "
+        "AND status <> 'superseded'",
+        d.event_id, d.channel, "failed" if final else "pending", error, delay_s)
+
+
+async def unclaim(pool: asyncpg.Pool, rows: list[dict[str, Any]]) -> None:
+    """Claimed rows never tried: back to pending, without spending one of their attempts."""
+    if rows:
+        await pool.execute(
+            "UPDATE notifications SET status='pending', attempts=attempts-1, next_at=now() "
+            "WHERE (event_id, channel) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            [r["event_id"] for r in rows], [r["channel"] for r in rows])
+
+
+# --- escalation timers: one per (incident, channel) alerted, until acknowledged ------------
+
+async def start_timer(conn: asyncpg.Connection, d: Delivery, due_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO escalations(incident_id, channel, site, event_id, due_at) "
+        "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING", d.incident_id, d.channel, d.site,
+        d.event_id, due_at)
+
+
+async def stop_timers(conn: asyncpg.Connection, incident_id: str,
+                      channel: str | None = None) -> None:
+    """An incident's timers (or its timer on one `channel`) never fire again."""
+    if channel is None:
+        await conn.execute("UPDATE escalations SET done = true WHERE incident_id=$1",
+                           incident_id)
+    else:
+        await conn.execute("UPDATE escalations SET done = true WHERE incident_id=$1 "
+                           "AND channel=$2", incident_id, channel)
+
+
+async def due_timers(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Timers due, each with its original row's words, locked for this transaction alone."""
+    return await conn.fetch(
+        "SELECT e.*, n.title, n.body, n.level, n.mode, n.seq, n.priority FROM "
+        "escalations e JOIN "
+        "notifications n ON n.event_id = e.event_id AND n.channel = e.channel "
+        "WHERE NOT e.done AND e.due_at <= now() FOR UPDATE OF e SKIP LOCKED")

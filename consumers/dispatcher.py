@@ -1,0 +1,129 @@
+"""The notifier's send loop: claims the outbox's due rows and sends them through Apprise.
+
+Each channel's rows go most urgent first (a newer incident's lockdown before older retries; one
+incident's messages in order, its newest standing in for older ones that failed), one channel
+batch at a time, retried with backoff. Each outcome is recorded in the stream
+(`NotificationSent` / `NotificationFailed`), then in the outbox. A row claimed but never recorded
+as sent (a crash mid-send) is sent again when its lease runs out: at least once, at most twice.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from command.domain import alert_rules
+from command.domain.alert_rules import URGENT, Delivery
+from command.domain.site import Channel
+from consumers import outbox
+from consumers.faults import OUTAGE
+from consumers.send_records import SendRecords
+from consumers.sender import Sender
+
+log = logging.getLogger("muster.notifier")
+
+
+class Dispatcher:
+    """Claims, sends and records; nothing but `stop` ends its loop."""
+
+    def __init__(self, pool: asyncpg.Pool, sender: Sender, records: SendRecords,
+                 channel: Callable[[str, str], Channel | None], *,
+                 backoff: tuple[float, ...] = (0.5, 2.0, 5.0), lease_s: float = 15.0,
+                 tick_s: float = 0.2, batch: int = 16) -> None:
+        self.pool = pool
+        self.sender = sender
+        self.records = records
+        self.channel = channel  # (site, name): as the fold has it now
+        self.backoff = backoff
+        self.lease_s = lease_s
+        self.tick_s = tick_s
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._generation = 0  # counts enqueues: a channel's batch gives way to newer rows
+        self._busy: set[str] = set()
+        self._inflight: set[asyncio.Task[None]] = set()
+        # Checked by the loop: a cancel swallowed on its way (Python 3.11's wait_for, a
+        # library) must not leave a notifier retrying against a closed pool forever.
+        self.stopping = False
+
+    def queued(self) -> None:
+        """New rows are in the outbox: claim them, and let batches in flight give way."""
+        self._generation += 1
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self.stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick_s)
+            self._wake.clear()
+            generation = self._generation
+            try:
+                rows = await outbox.claim(self.pool, self.lease_s, list(self._busy), self.batch)
+            except OUTAGE as exc:
+                log.warning("cannot claim notifications: %s", exc)
+                continue
+            except Exception:  # the one loop that sends: nothing may end it but a stop
+                log.exception("claiming notifications failed; trying again")
+                continue
+            by_channel: dict[str, list[dict[str, Any]]] = {}
+            for row in sorted(rows, key=lambda r: r["rank"]):
+                by_channel.setdefault(f"{row['site']}/{row['channel']}", []).append(dict(row))
+            for key, queued in by_channel.items():
+                self._busy.add(key)
+                task = asyncio.create_task(self._deliver(queued, key, generation))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+
+    async def _deliver(self, rows: list[dict[str, Any]], key: str, generation: int) -> None:
+        """Send one channel's rows in rank order; each is recorded while the next is on its way.
+        After a failure, or once newer rows were queued, the rest go back unsent, so the next
+        claim ranks them again: no retry and no routine backlog holds back a new alert."""
+        records: list[asyncio.Task[None]] = []
+        try:
+            for i, row in enumerate(rows):
+                d = alert_rules.replacing(
+                    Delivery(**{k: row[k] for k in Delivery.__struct_fields__ if k in row}),
+                    row["replaces"])
+                channel = self.channel(d.site, d.channel)
+                error = ("the channel is no longer configured" if channel is None
+                         else await self.sender.send(channel, d))
+                records.append(asyncio.create_task(self._settle(d, row["attempts"], error)))
+                # Newer rows may outrank the rest, unless the rest are extreme alerts themselves:
+                # a lockdown's presses then go in one batch, not one claim each.
+                rest = rows[i + 1:]
+                if error is not None or (generation != self._generation and rest
+                                         and rest[0]["priority"] < URGENT):
+                    await outbox.unclaim(self.pool, rest)
+                    break
+            await asyncio.gather(*records)
+        except Exception as exc:
+            if self.stopping:  # shutting down: the lease sends it again after the restart
+                log.warning("delivery to %s cut short by shutdown (%s); its lease will retry it",
+                            key, exc)
+            else:
+                log.exception("delivery to %s failed to record; its lease will retry it", key)
+        finally:
+            self._busy.discard(key)
+            self._wake.set()
+
+    async def _settle(self, d: Delivery, attempt: int, error: str | None) -> None:
+        """Record one send's outcome: in the stream, then in the outbox."""
+        if error is None:
+            await self.records.sent(d, attempt)
+            await outbox.sent(self.pool, d)
+            return
+        final = attempt > len(self.backoff)
+        await self.records.failed(d, attempt, error)
+        await outbox.failed(self.pool, d, error, final,
+                            0.0 if final else self.backoff[attempt - 1])
+
+    async def stop(self) -> None:
+        """Sends in flight are cancelled: their leases send them again."""
+        self.stopping = True
+        tasks = list(self._inflight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
