@@ -1,7 +1,7 @@
-"""Load tests of Muster's critical path: press → durable 202 → every live board.
+"""Benchmarks of Muster's critical path: press → durable 202 → every live board and alert.
 
-`python -m loadtest press` starts a real `muster up` (embedded NATS and PostgreSQL), measures a raw
-JetStream publish on its NATS server as the floor, presses panic buttons over HTTP at a fixed rate,
-watches the boards over WebSocket and the alerts at a local sink (beside a direct Apprise send to
-it), and prints the latencies side by side.
+`python -m loadtest SCENARIO` (lockdown, drill, flood, press; `--help` lists them) starts a real
+`muster up` (embedded NATS and PostgreSQL) on the rig (`loadtest.rig`), measures the floors on
+its own servers (`loadtest.floors`), drives it with the clients (`loadtest.clients`: HTTP
+commands, WebSocket boards, the alert sink) and prints the result (`loadtest.reporting`).
 """

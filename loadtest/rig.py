@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from loadtest import direct
-from loadtest.arrivals import SinkLog
-from loadtest.board_procs import RemoteBoards
-from loadtest.boards import Boards, spread
-from loadtest.commands import Sender
-from loadtest.floors import Floors
-from loadtest.probe import Probe
+from loadtest.clients.arrivals import SinkLog
+from loadtest.clients.board_procs import RemoteBoards
+from loadtest.clients.boards import Boards, spread
+from loadtest.clients.commands import Sender
+from loadtest.floors import direct_apprise
+from loadtest.floors.suite import Floors
+from loadtest.reporting.probe import Probe
 from loadtest.sites import BenchSites, create_sites, wait_boards
 from loadtest.stack import Stack
 
@@ -34,11 +34,11 @@ class Rig:
     floors: Floors
     sink: SinkLog
     boards: Boards | RemoteBoards = field(default_factory=lambda: Boards([]))
-    apprise_floor: direct.Direct = field(default_factory=direct.Direct)
-    apprise_loaded: direct.Direct = field(default_factory=direct.Direct)
+    apprise_floor: direct_apprise.Direct = field(default_factory=direct_apprise.Direct)
+    apprise_loaded: direct_apprise.Direct = field(default_factory=direct_apprise.Direct)
     _probe: Probe | None = None
     _own_lag: asyncio.Task[list[float]] | None = None
-    _apprise_task: asyncio.Task[direct.Direct] | None = None
+    _apprise_task: asyncio.Task[direct_apprise.Direct] | None = None
 
     @property
     def ws_base(self) -> str:
@@ -62,11 +62,11 @@ class Rig:
         await asyncio.gather(*(one() for _ in range(connections)))
 
     async def measure_apprise(self, count: int, rate: float) -> None:
-        self.apprise_floor = await direct.run(self.stack.sink_url, self.sink, count, rate)
+        self.apprise_floor = await direct_apprise.run(self.stack.sink_url, self.sink, count, rate)
 
     def apprise_under_load(self, seconds: float, rate: float) -> None:
         """Direct Apprise sends beside the load, from now for about `seconds`."""
-        self._apprise_task = asyncio.create_task(direct.run(
+        self._apprise_task = asyncio.create_task(direct_apprise.run(
             self.stack.sink_url, self.sink, max(1, int(seconds * rate)), rate, "direct-load"))
 
     async def apprise_join(self) -> None:

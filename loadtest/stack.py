@@ -100,7 +100,7 @@ class Stack:
 
     @property
     def sink_log(self) -> Path:
-        """The sink's arrivals, one JSON line per notification (see `loadtest.sink`)."""
+        """The sink's arrivals, one JSON line per notification (see `loadtest.clients.sink`)."""
         return self.data_dir / "sink.jsonl"
 
     def start(self) -> None:
@@ -120,7 +120,7 @@ class Stack:
 
     def _start_sink(self) -> None:
         self.sink = subprocess.Popen(
-            [sys.executable, "-m", "loadtest.sink", "--port", str(self.sink_port),
+            [sys.executable, "-m", "loadtest.clients.sink", "--port", str(self.sink_port),
              "--log", str(self.sink_log)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             text=True, cwd=Path(__file__).resolve().parent.parent)

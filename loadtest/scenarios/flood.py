@@ -1,0 +1,131 @@
+"""A sustained flood: every site's staff writing at once, open loop, at a fixed high rate.
+
+Every site runs a drill and takes the background mix (`loadtest.scenarios.traffic`: room reports,
+accountability, notes; one event each) at `rate` per second in all, for `duration` seconds. The
+question is whether intake keeps up: accepted events per second over the run and in its worst
+second, and how far the answers and the boards fall behind while it does.
+"""
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from loadtest.clients import commands as cmd
+from loadtest.clients.commands import Answer, accepted
+from loadtest.clients.pacer import Sample
+from loadtest.reporting.result import Bound, Recorder, Result
+from loadtest.rig import Rig
+from loadtest.scenarios import traffic
+from loadtest.scenarios.common import Common, add_floors, build, over, p99
+from loadtest.scenarios.outcome import points, settle
+
+MUSTER_STREAM = "MUSTER"
+
+
+@dataclass(frozen=True)
+class FloodConfig(Common):
+    boards: int = 50  # one per site: 1,000 boards at 2,000 events/s is 40,000 messages/s
+    duration: float = 30.0
+    rate: float = 2000.0  # commands (= events) per second, open loop
+    aim: float = 2000.0  # events/s intake must sustain
+    ceiling_s: float = 10.0  # seconds of the plan first sent to the raw HTTP intake (0: none)
+
+
+def per_second(samples: list[Sample[Answer]]) -> list[int]:
+    """Accepted answers by the second they arrived in, from the first send."""
+    ok = [s for s in samples if accepted(s)]
+    if not ok:
+        return []
+    t0 = min(s.start for s in samples if s.started)
+    seconds = Counter(int(s.end - t0) for s in ok)
+    return [seconds.get(i, 0) for i in range(max(seconds) + 1)]
+
+
+def window_of(samples: list[Sample[Answer]]) -> float:
+    """Seconds from the first send to the last accepted answer."""
+    ok = [s for s in samples if accepted(s)]
+    return (max(s.end for s in ok) - min(s.start for s in samples if s.started)) if ok else 0.0
+
+
+def rate_of(samples: list[Sample[Answer]]) -> float:
+    """Accepted answers per second over `window_of`."""
+    window = window_of(samples)
+    return sum(accepted(s) for s in samples) / window if window > 0 else 0.0
+
+
+def steady(counts: list[int], trim: int = 2) -> list[int]:
+    """The seconds between ramp-up and drain (all of them when the run is short)."""
+    return counts[trim:-trim] if len(counts) > 2 * trim + 1 else counts
+
+
+async def last_seq(r: Rig) -> int:
+    assert r.floors.nc is not None
+    info = await r.floors.nc.jetstream(timeout=5).stream_info(MUSTER_STREAM)
+    return int(info.state.last_seq)
+
+
+async def scenario(config: FloodConfig, r: Rig) -> Result:
+    await r.floors.quiet(config.floor_count, config.floor_rate, 64, config.sites)
+    incidents = {}
+    for site in r.sites.ids:
+        incidents[site] = (await r.sender.must(cmd.drill(site))).incident_id or ""
+    await r.open_boards(config.boards, config.board_processes)
+    plan = traffic.background(int(config.rate * config.duration), incidents, r.sites,
+                              config.seed)
+    ceiling = await r.floors.intake_ceiling(plan[:int(config.rate * config.ceiling_s)],
+                                            config.rate, config.concurrency) \
+        if config.ceiling_s > 0 else []
+    await r.warm(config.concurrency)
+    t0 = time.perf_counter()
+    before = await last_seq(r)
+    await r.watch(config.duration + 120)
+    r.floors.under_load(config.duration, config.sites)
+    samples = await r.sender.paced(plan, config.rate, config.concurrency)
+    await r.floors.join()
+    server, usage = await r.watched()
+    written = await last_seq(r) - before
+    ok = [s for s in samples if accepted(s)]
+    window = window_of(samples)
+    raw = rate_of(ceiling)  # type: ignore[arg-type]
+    settled = await settle(r, {"flood": (samples, plan)}, config.deliver_within_s)
+    rec = Recorder(t0)
+    rec.add("command → 202", points(samples))
+    rec.add("command → every board", settled.reaches["flood"].every)
+    hist = add_floors(rec, r)
+    seconds = steady(per_second(samples))
+    sustained = rate_of(samples)
+    throughput = {"commands (= events) accepted per second": sustained,
+                  "raw HTTP intake, same plan, accepted per second": raw,
+                  "Muster's rate as % of the raw HTTP intake's": 100 * sustained / raw
+                  if raw else 0.0,
+                  "events appended to the stream per second (any writer)":
+                      written / window if window > 0 else 0.0,
+                  "accepted in the worst steady second": float(min(seconds, default=0)),
+                  "accepted in the best steady second": float(max(seconds, default=0))}
+    reach = settled.reaches["flood"]
+    counts = {"commands_planned": len(plan), "commands_sent": sum(s.started for s in samples),
+              "commands_accepted": len(ok), "stream_events_written": written,
+              "boards": len(r.boards.boards), "board_updates_received": r.boards.received,
+              "command_board_pairs": reach.pair_count,
+              "command_board_pairs_late": reach.missed_pairs,
+              "board_reconnects": sum(b.reconnects for b in r.boards.boards)}
+    bounds = [Bound("sustained intake", sustained, config.aim, "events/s", at_least=True),
+              Bound("command → 202 p99 ÷ raw publish p99 (under load)",
+                    over(hist, "command → 202", "raw publish (under load)"), 3.0, "x"),
+              Bound("command → every board p99", p99(hist, "command → every board"), 50.0,
+                    "ms")]
+    losses = list(settled.losses)
+    if len(ok) < len(plan):
+        losses.append(f"{len(plan) - len(ok)} of {len(plan)} commands were not accepted")
+    return build(
+        "flood", config, rec, hist, {
+            "command → 202 ÷ raw publish (quiet)": ("command → 202", "raw publish (quiet)"),
+            "command → 202 ÷ raw publish (under load)": ("command → 202",
+                                                         "raw publish (under load)"),
+            "command → 202 ÷ raw HTTP intake (under load)": ("command → 202",
+                                                             "raw HTTP intake (under load)"),
+            "command → every board ÷ WebSocket echo (under load)": (
+                "command → every board", "raw WebSocket echo (under load)")},
+        bounds, throughput, counts, server, usage, settled, losses,
+        [f"open loop at {config.rate:g}/s over {config.sites} drill sites for "
+         f"{config.duration:g} s"], r, {"board aim (50 ms)": 0.050})
