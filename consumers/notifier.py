@@ -38,7 +38,7 @@ class Notifier:
     async def run(self) -> None:
         # Before any send, since a send reads its channel from the states; a faulted site is
         # folded again from its fault here, so a fix deployed resumes it.
-        await self.fold.load(resume=True)
+        await self.fold.resume()
         await asyncio.gather(self.fold.run(), self.dispatcher.run(), self.timers.run())
 
     async def stop(self) -> None:

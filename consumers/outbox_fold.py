@@ -51,6 +51,21 @@ class OutboxFold:
         """A site's channel as the fold has it now; None once the site file dropped it."""
         return channel_of(self.state(site), name)
 
+    async def resume(self) -> None:
+        """The first load, faulted sites folded again from their faults (`load`); PostgreSQL or
+        NATS away at start-up is waited out, as later outages are, never the end of alerting."""
+        while not self.stopping:
+            try:
+                await self.load(resume=True)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if self.stopping:
+                    return
+                log.exception("notifier cannot load its states yet; trying again")
+                await asyncio.sleep(0.5)
+
     async def run(self) -> None:
         """Fold, and after any failure (NATS or PostgreSQL away, a missed delivery) start again
         from the committed position, as the projector does: an outage must not end alerting."""
@@ -133,12 +148,12 @@ class OutboxFold:
         and the position in one transaction. If that fails for a reason of an event's, it is
         written again effect by effect, and the site whose effect fails is faulted."""
         try:
-            pos = await self._write(effects, batch, last, floor, resumed, careful=False)
+            pos = await write(self.pool, effects, batch, last, floor, resumed, careful=False)
         except Exception as exc:
             if faults.transient(exc):
                 raise
             log.warning("the outbox write failed (%s); writing it effect by effect", exc)
-            pos = await self._write(effects, batch, last, floor, resumed, careful=True)
+            pos = await write(self.pool, effects, batch, last, floor, resumed, careful=True)
         self._committed_at, self._committed = time.monotonic(), max(last, pos)
         new = batch.new
         for fault in new.values():
@@ -153,37 +168,41 @@ class OutboxFold:
             faults.count(NAME, self.faults)
             self.alerter.kick()
 
-    async def _write(self, effects: list[Effect], batch: Batch, last: int, floor: int | None,
-                     resumed: set[str] | None, careful: bool) -> int:
-        new = batch.new
-        async with self.pool.acquire() as conn, conn.transaction():
-            pos = await positions.position(conn, NAME)  # past ours: an answer was lost
-            for effect in effects:
-                site = effect.event.site
-                if effect.seq <= (pos if floor is None else floor) or (
-                        site in new and effect.seq >= new[site].seq):
-                    continue
-                if not careful:
-                    await write_effects(conn, effect)
-                    continue
-                try:
-                    async with conn.transaction():  # a savepoint: this event's rows alone
-                        await write_effects(conn, effect)
-                except Exception as exc:
-                    if faults.transient(exc):
-                        raise
-                    new[site] = faults.of(NAME, effect.seq, None, exc, effect.event)
-                    batch.states[site] = effect.before  # the site waits at this event
-            if new:
-                await faults.record(conn, new.values())
-            if resumed and resumed - set(new):
-                await faults.clear(conn, NAME, resumed - set(new))
-            await positions.set_to(conn, NAME, max(last, pos))
-        return pos
-
     async def _commit_quiet(self) -> None:
         """Idle: the position of quiet batches folded since the last commit, so a restart (and
         anyone reading positions) finds the notifier at the stream's end."""
         if self.position > self._committed:
             await positions.advance(self.pool, NAME, self.position)
             self._committed, self._committed_at = self.position, time.monotonic()
+
+
+async def write(pool: asyncpg.Pool, effects: list[Effect], batch: Batch, last: int,
+                floor: int | None, resumed: set[str] | None, careful: bool) -> int:
+    """One transaction: the effects past `floor` (else the committed position), the faults and
+    the position; `careful`, each effect in a savepoint, and one that fails faults its site.
+    Returns the committed position found, which a commit whose answer was lost moved past."""
+    new = batch.new
+    async with pool.acquire() as conn, conn.transaction():
+        pos = await positions.position(conn, NAME)  # past ours: an answer was lost
+        for effect in effects:
+            site = effect.event.site
+            if effect.seq <= (pos if floor is None else floor) or (
+                    site in new and effect.seq >= new[site].seq):
+                continue
+            if not careful:
+                await write_effects(conn, effect)
+                continue
+            try:
+                async with conn.transaction():  # a savepoint: this event's rows alone
+                    await write_effects(conn, effect)
+            except Exception as exc:
+                if faults.transient(exc):
+                    raise
+                new[site] = faults.of(NAME, effect.seq, None, exc, effect.event)
+                batch.states[site] = effect.before  # the site waits at this event
+        if new:
+            await faults.record(conn, new.values())
+        if resumed and resumed - set(new):
+            await faults.clear(conn, NAME, resumed - set(new))
+        await positions.set_to(conn, NAME, max(last, pos))
+    return pos
