@@ -44,9 +44,10 @@ from command.infra.logscrub import install as scrub_aiohttp_logs
 from command.infra.metrics import watch_loop_lag
 from command.infra.metrics_port import metrics_routes, serve_metrics
 from command.infra.ratelimit import Limits
+from command.infra.record_writer import RecordingLog, RecordWriter, StreamRecords
 from command.infra.web import cors_middleware, health_routes, make_app, rate_limit_middleware
-from command.write.intake import Intake, IntakeLog
-from command.write.notification_records import DeskLog, RecordDesk, desk_subject
+from command.write.intake import Intake
+from command.write.notification_records import DeskRecords, RecordDesk, desk_subject
 from command.write.routes import observe_latency, write_routes
 from command.write.site_parse import SiteParser
 from consumers import faults, gateway, projector, sender
@@ -186,8 +187,11 @@ class Muster:
             self.sender = AppriseSender(timeout=s.send_timeout_s)
             await self.sender.ready()
             # Beside intake, its records go through intake: no race for a site's sequence.
-            log_ = (IntakeLog(self.intake) if self.intake is not None
-                    else DeskLog(self.log, s.records_to) if s.records_to else self.log)
+            writer: RecordWriter = (
+                self.intake if self.intake is not None
+                else DeskRecords(self.log, s.records_to) if s.records_to
+                else StreamRecords(self.log))
+            log_ = RecordingLog(self.log, writer)
             self.notifier = Notifier(log_, self.pool, self.sender,
                                      lease_s=s.send_timeout_s + 10,
                                      operator_url=s.operator_alert_url)

@@ -1,5 +1,5 @@
 """Records of what happened (notifications sent, failed, escalated), written by intake for a
-notifier in another process.
+notifier in another process: intake's desk, and the notifier's `DeskRecords` that asks it.
 
 A record appended straight to a site's subject can land between intake's decision and its
 append, and intake, its expected sequence gone, decides again (59 such races in a 40 s
@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -23,6 +22,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from command.domain import events as e
 from command.domain.errors import ErrorBody, Unavailable
 from command.infra.eventlog import Duplicate, EventLog
+from command.infra.record_writer import StreamRecords
 from command.write.intake import Intake
 
 log = logging.getLogger("muster.records")
@@ -89,25 +89,25 @@ class RecordDesk:
             await msg.respond(msgspec.json.encode(answer))
 
 
-class DeskLog(EventLog):
-    """A notifier's event log whose records go to an intake's desk; commands and everything
-    else are the plain log's."""
+class DeskRecords:
+    """A notifier's records, through the desk of an intake in another process (a
+    `RecordWriter`); with nobody at the desk, straight to the stream."""
 
     def __init__(self, log_: EventLog, desk: str) -> None:
-        super().__init__(log_.nc, stream=log_.stream, prefix=log_.prefix, timeout=log_.timeout)
-        self.desk = desk  # not `subject`: EventLog's method of that name builds event subjects
+        self.nc = log_.nc
+        self.timeout = log_.timeout
+        self.desk = desk
+        self.straight = StreamRecords(log_)
 
-    async def append(self, site: str, events: Sequence[e.Envelope], expected_last: int | None,
+    async def record(self, site: str, events: list[e.Envelope],
                      timeout: float | None = None) -> list[int]:
-        if expected_last is not None:
-            return await super().append(site, events, expected_last, timeout)
         wait = timeout or self.timeout
         request = Records(site, [msgspec.Raw(e.encode(ev)) for ev in events], wait)
         try:
             msg = await self.nc.request(self.desk, msgspec.json.encode(request),
                                         timeout=wait + SLACK_S)
         except NoRespondersError:
-            return await super().append(site, events, None, timeout)
+            return await self.straight.record(site, events, timeout)
         except (NatsTimeout, TimeoutError):
             raise Unavailable("intake did not answer for the records") from None
         answer = msgspec.json.decode(msg.data, type=Written)

@@ -13,7 +13,8 @@ from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import NotFound
 from command.infra.eventlog import EventLog
-from command.write.intake import MAX_GROUP, MIN_GROUP, Intake
+from command.write.intake import Intake
+from command.write.site_writer import MAX_GROUP, MIN_GROUP
 from tests.conftest import small_site
 
 STAFF = e.Actor(kind="user", id="staff-1", role="staff")

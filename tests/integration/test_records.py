@@ -1,6 +1,7 @@
-"""Records through intake's desk, on real NATS: a notifier in another process has its records
-written by intake, in the site's queue; a record already written comes back as a duplicate;
-with no desk listening it is appended straight away."""
+"""The records path on real NATS, each `RecordWriter`: a notifier in another process has its
+records written by intake's desk, in the site's queue; a record already written comes back as a
+duplicate; with no desk listening it is appended straight away. Beside intake, intake itself
+writes them; with neither, the stream does. A notifier's log hands its records to its writer."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -11,8 +12,9 @@ import pytest
 from command.domain import commands as c
 from command.domain import events as e
 from command.infra.eventlog import Duplicate, EventLog, connect
+from command.infra.record_writer import RecordingLog, RecordWriter, StreamRecords
 from command.write.intake import Intake
-from command.write.notification_records import DeskLog, RecordDesk, desk_subject
+from command.write.notification_records import DeskRecords, RecordDesk, desk_subject
 from tests.conftest import small_site
 from tests.integration.test_intake_batches import CountingLog
 
@@ -30,9 +32,9 @@ async def intake(eventlog: EventLog) -> AsyncIterator[Intake]:
 
 
 @pytest.fixture
-async def notifier_log(eventlog: EventLog, nats_url: str) -> AsyncIterator[DeskLog]:
+async def notifier_log(eventlog: EventLog, nats_url: str) -> AsyncIterator[EventLog]:
     nc = await connect(nats_url)  # the notifier's own process, its own connection
-    yield DeskLog(EventLog(nc, stream=eventlog.stream), SUBJECT)
+    yield EventLog(nc, stream=eventlog.stream)
     await nc.close()
 
 
@@ -44,30 +46,65 @@ def record() -> e.NoteAdded:
 
 
 async def test_records_are_written_by_intake_and_duplicates_come_back(
-        intake: Intake, notifier_log: DeskLog) -> None:
+        intake: Intake, notifier_log: EventLog) -> None:
     desk = RecordDesk(intake, SUBJECT)
     await desk.start()
     try:
         counted: CountingLog = intake.log  # type: ignore[assignment]
         before = len(counted.appends)
         one = record()
-        (seq,) = await notifier_log.append(SITE, [one], expected_last=None)
+        (seq,) = await DeskRecords(notifier_log, SUBJECT).record(SITE, [one])
         assert len(counted.appends) == before + 1  # intake wrote it, in the site's queue
         assert intake.state(SITE).seq >= seq  # and folded it at once
         found = [s async for s, ev in notifier_log.read(seq) if ev.id == one.id]
         assert found == [seq]
         with pytest.raises(Duplicate):
-            await notifier_log.append(SITE, [one], expected_last=None)
+            await DeskRecords(notifier_log, SUBJECT).record(SITE, [one])
     finally:
         await desk.stop()
 
 
 async def test_with_no_desk_a_record_is_appended_straight_away(
-        intake: Intake, notifier_log: DeskLog) -> None:
+        intake: Intake, notifier_log: EventLog) -> None:
     counted: CountingLog = intake.log  # type: ignore[assignment]
     before = len(counted.appends)
     one = record()
-    (seq,) = await notifier_log.append(SITE, [one], expected_last=None)
+    (seq,) = await DeskRecords(notifier_log, SUBJECT).record(SITE, [one])
     assert len(counted.appends) == before  # nobody at the desk: the notifier wrote it itself
     found = [s async for s, ev in notifier_log.read(seq) if ev.id == one.id]
     assert found == [seq]
+
+
+async def test_beside_intake_records_queue_with_its_commands_and_fold_at_once(
+        intake: Intake) -> None:
+    counted: CountingLog = intake.log  # type: ignore[assignment]
+    before = len(counted.appends)
+    writer: RecordWriter = intake
+    one = record()
+    (seq,) = await writer.record(SITE, [one])
+    assert len(counted.appends) == before + 1 and intake.state(SITE).seq >= seq
+    with pytest.raises(Duplicate):
+        await writer.record(SITE, [one])
+
+
+async def test_with_no_intake_records_go_straight_to_the_stream(
+        intake: Intake, notifier_log: EventLog) -> None:
+    counted: CountingLog = intake.log  # type: ignore[assignment]
+    before = len(counted.appends)
+    one = record()
+    (seq,) = await StreamRecords(notifier_log).record(SITE, [one])
+    assert len(counted.appends) == before
+    assert [s async for s, ev in notifier_log.read(seq) if ev.id == one.id] == [seq]
+
+
+async def test_a_notifiers_log_hands_records_to_its_writer_and_checks_commands_itself(
+        intake: Intake, notifier_log: EventLog) -> None:
+    """The log a notifier is given: an append with no expected sequence is a record, its
+    writer's (here intake's); one with an expected sequence is checked by the stream."""
+    counted: CountingLog = intake.log  # type: ignore[assignment]
+    log_ = RecordingLog(notifier_log, intake)
+    before = len(counted.appends)
+    (seq,) = await log_.append(SITE, [record()], expected_last=None)
+    assert len(counted.appends) == before + 1 and intake.state(SITE).seq >= seq
+    (checked,) = await log_.append(SITE, [record()], expected_last=seq)
+    assert checked == seq + 1 and len(counted.appends) == before + 1
