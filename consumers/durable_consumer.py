@@ -15,9 +15,6 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from command.infra.eventlog import EventLog
-
-# Re-exported for notifier.py until its split (which reads consumers/positions.py) lands.
-from consumers.positions import position as position
 from consumers.pull_batches import Puller
 
 
