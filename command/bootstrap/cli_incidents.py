@@ -1,0 +1,109 @@
+"""An incident, from the command line: `alert` presses a button through the HTTP API, `report`
+writes the after-action report, and `replay` plays an incident again onto a board of its own.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from command.bootstrap import runtime_file
+from command.bootstrap.servers import for_command
+from command.infra.config import Settings
+from command.infra.embedded import reach_nats
+from command.infra.eventlog import EventLog
+
+
+async def _recorded(settings: Settings, incident: str) -> Any:
+    from consumers.replay import recorded
+
+    async with for_command(settings, need_db=False) as (nats_url, _):
+        nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
+        try:
+            return await recorded(EventLog(nc, stream=settings.stream), incident)
+        finally:
+            await nc.close()
+
+
+def report(settings: Settings, args: argparse.Namespace) -> int:
+    from command.domain import report_render
+    from command.domain.errors import MusterError
+    from command.domain.redact import event_view
+    from command.domain.report import build
+
+    fmt = args.format or {".html": "html", ".json": "json"}.get(Path(args.output or "").suffix,
+                                                                 "md")
+    try:
+        config, events = asyncio.run(_recorded(settings, args.incident))
+    except MusterError as exc:
+        print(f"muster: {exc}", file=sys.stderr)
+        return 1
+    # The commander's view: an operator with the stream in hand; Handle With Care stays out.
+    built = build(events, config.data if config else None,
+                         view=lambda doc: event_view(doc, "commander"))
+    render = report_render
+    out = {"json": lambda: render.to_json(built).decode(), "md": lambda: render.to_markdown(built),
+           "html": lambda: render.to_html(built)}[fmt]()
+    if args.output:
+        Path(args.output).write_text(out, encoding="utf-8")
+        print(f"wrote the {fmt} report of {args.incident} to {args.output}")
+    else:
+        print(out, end="")
+    return 0
+
+
+async def replay(settings: Settings, args: argparse.Namespace) -> int:
+    from command.domain.errors import MusterError
+    from consumers.replay import replay as play_again
+    from consumers.replay import replay_site
+
+    info = runtime_file.read(settings) or {}
+    url = info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+    async with for_command(settings, need_db=False) as (nats_url, _):
+        nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
+        try:
+            site = replay_site(args.incident)
+            print(f"Replay board: {url}/board/{site}  (a token for site {site} or '*' reads it)",
+                  flush=True)
+            await play_again(EventLog(nc, stream=settings.stream), args.incident, args.speed)
+        except MusterError as exc:
+            print(f"muster: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await nc.close()
+    print(f"replayed {args.incident} onto {site} at {args.speed:g}x")
+    return 0
+
+
+def alert(settings: Settings, args: argparse.Namespace) -> int:
+    info = runtime_file.read(settings) or {}
+    url = args.url or info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+    token = args.token or os.environ.get("MUSTER_TOKEN")
+    if not token:
+        print("muster: a token is needed: --token or MUSTER_TOKEN", file=sys.stderr)
+        return 2
+    body = {"kind": args.kind, "room": args.room, "drill": args.drill,
+            "client_event_id": str(uuid.uuid4())}
+    request = urllib.request.Request(
+        f"{url}/v1/sites/{args.site}/alerts", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    for attempt in range(3):  # the same client_event_id makes a retry safe
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                print(resp.read().decode())
+                return 0
+        except urllib.error.HTTPError as exc:
+            print(exc.read().decode(), file=sys.stderr)
+            if exc.code != 503 or attempt == 2:
+                return 1
+        except urllib.error.URLError as exc:
+            print(f"muster: cannot reach {url}: {exc.reason}", file=sys.stderr)
+            if attempt == 2:
+                return 1
+    return 1

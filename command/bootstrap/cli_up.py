@@ -1,0 +1,50 @@
+"""`muster up` and `muster serve`: one Muster process in the foreground until a signal stops it."""
+
+import asyncio
+import signal
+import sys
+
+from command.bootstrap import runtime_file
+from command.infra.broker import OpenBroker
+from command.infra.config import Settings
+from command.infra.embedded import EmbeddedError, Unreachable
+
+# What `muster up` may run in processes of its own: neither serves clients on the HTTP port.
+APART = ("projector", "notifier")
+
+
+async def up(settings: Settings, demo: bool, components: tuple[str, ...],
+             children: tuple[str, ...] = ()) -> int:
+    from command.bootstrap.muster import Muster, PortInUse, run_until_stopped
+    from consumers.component_processes import ChildError
+
+    running = runtime_file.read(settings) if settings.embedded else None
+    if running:
+        # A second embedded NATS on the same store would stop the first one's (stale pid file).
+        print(f"muster: muster up is already running on {settings.data_dir} "
+              f"(pid {running['pid']}, {running['http_url']})", file=sys.stderr)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    muster = Muster(settings, components, children=children)
+
+    async def announce(m: Muster) -> None:
+        if demo:
+            tokens = await m.demo()
+            print("Demo site demo-high imported. One token per role:")
+            for role, secret in tokens.items():
+                print(f"  {role:<10} {secret}")
+            print(f"Board: {m.url}/board/demo-high")
+        apart = "".join(f"; {x} in a process of its own" for x in children)
+        print(f"Muster listening on {m.url} (components: {', '.join(components)}{apart})",
+              flush=True)
+        print(f"Metrics (no token, so on this address alone): {m.metrics_url}", flush=True)
+
+    try:
+        await run_until_stopped(muster, stop, announce)
+    except (PortInUse, EmbeddedError, Unreachable, ChildError, OpenBroker) as exc:
+        print(f"muster: {exc}", file=sys.stderr)
+        return 2
+    return 0
