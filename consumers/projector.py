@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import asyncpg
 from nats.js.errors import NotFoundError
@@ -28,6 +28,7 @@ from consumers import faults, positions, read_models
 from consumers.durable_consumer import durable, fetch, in_order
 from consumers.faults import Fault
 from consumers.projection_batch import Batch
+from consumers.read_models import sole_writer
 
 log = logging.getLogger("muster.projector")
 NAME = read_models.WRITER
@@ -41,39 +42,10 @@ PACE_S = 0.1
 # Board states are written this often (and when the stream is quiet): each touched site's state
 # was ~80 % of what a batch wrote (PostgreSQL 18 % of a core in the lockdown benchmark).
 CHECKPOINT_S = 5.0
-# A PostgreSQL advisory lock: one projector writes a database's read models at a time, and
-# `muster rebuild` takes it too (it drops the tables a running projector writes).
-LOCK_KEY = 0x6D757374_65720001
-LOCK_POLL_S = 1.0
-
-
-class ProjectorBusy(RuntimeError):
-    """Another projector holds the read models' lock."""
 
 
 class StaleStates(RuntimeError):
     """The read models moved past the states a writer holds: another projector wrote them."""
-
-
-@contextlib.asynccontextmanager
-async def sole_writer(pool: asyncpg.Pool, wait: bool = True) -> AsyncIterator[None]:
-    """Hold the read models' lock on a connection of its own; it goes with the connection, so a
-    projector killed with -9 frees it. `wait` False raises ProjectorBusy instead of waiting."""
-    async with pool.acquire() as conn:
-        waited = False
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
-            if not wait:
-                raise ProjectorBusy("a projector is writing the read models (muster up or "
-                                    "muster serve with the projector): stop it, then rebuild")
-            if not waited:  # polled, not blocked: a blocked query would hit command_timeout
-                log.warning("another projector writes the read models; standing by")
-                waited = True
-            await asyncio.sleep(LOCK_POLL_S)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(Exception):  # the pool's reset unlocks all the same
-                await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
 
 
 async def apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,

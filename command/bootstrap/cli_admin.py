@@ -117,8 +117,8 @@ async def audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def rebuild(settings: Settings) -> int:
-    from consumers.projector import ProjectorBusy
     from consumers.projector import rebuild as project_again
+    from consumers.read_models import ProjectorBusy
 
     def progress(done: int, total: int) -> None:
         width = 40
