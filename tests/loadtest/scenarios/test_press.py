@@ -7,9 +7,12 @@ press, a lost alert or a tenfold regression, not a few milliseconds.
 import msgspec
 import pytest
 
+from loadtest.clients.commands import Answer, press
+from loadtest.clients.pacer import Sample
 from loadtest.reporting.result import Result
 from loadtest.rig import rig
-from loadtest.scenarios.press import PressConfig, scenario
+from loadtest.scenarios.press import KINDS, PressConfig, openers, plan, scenario
+from loadtest.sites import BenchSites
 
 CONFIG = PressConfig(sites=3, boards=4, board_processes=0, duration=0.4, rate=100.0,
                      concurrency=16, floor_count=40, apprise_count=40)
@@ -45,3 +48,24 @@ async def test_every_press_is_accepted_reaches_every_board_of_its_site_and_alert
     assert result.ratios["press → first alert ÷ direct Apprise (quiet)"] is not None, table
     again = msgspec.json.decode(result.json(), type=Result)
     assert again.counts == c
+
+
+def _answer(seq: int, status: int = 202) -> Sample[Answer]:
+    return Sample(index=0, due=0.0, start=0.0, end=0.001, value=Answer(status, seq, "i"),
+                  started=True)
+
+
+def test_the_opening_press_is_the_lowest_accepted_seq_at_its_site() -> None:
+    presses = [press(site, "hold", "A-101") for site in ("a", "b", "a", "a", "b")]
+    samples = [_answer(7), _answer(0, status=503), _answer(5), _answer(9), _answer(6)]
+    assert openers(samples, presses) == {2, 4}  # b's first press was refused: its next opened
+
+
+def test_the_plan_is_round_robin_and_the_same_for_the_same_seed() -> None:
+    sites = BenchSites(ids=["a", "b", "c"], rooms={s: ["A-101", "B-112"] for s in "abc"})
+    config = PressConfig(duration=0.5, rate=20.0)
+    presses = plan(config, sites)
+    assert [p.site for p in presses] == ["a", "b", "c"] * 3 + ["a"]
+    assert presses == plan(config, sites)
+    assert {p.body["kind"] for p in presses} <= set(KINDS)
+    assert all(p.path == f"/v1/sites/{p.site}/alerts" and p.role == "device" for p in presses)
