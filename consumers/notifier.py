@@ -5,6 +5,9 @@ timers with its position in one transaction, before anything is sent (consumers/
 the dispatcher claims the rows, sends them most urgent first and records each outcome in the
 stream (consumers/dispatcher.py); the timers escalate an alert nobody acknowledged
 (consumers/escalations.py). This class only puts them together.
+
+It reads the stream from `log_`, and writes its records through `records` (a
+command/infra/record_writer.py `RecordWriter`); without one, they are appended to `log_`.
 """
 
 import asyncio
@@ -12,6 +15,7 @@ import asyncio
 import asyncpg
 
 from command.infra.eventlog import EventLog
+from command.infra.record_writer import RecordWriter, StreamRecords
 from consumers.dispatcher import Dispatcher
 from consumers.escalations import EscalationTimers
 from consumers.outbox_effects import ESCALATE_ON, NAME, QUIET, acts, passes_by
@@ -25,12 +29,13 @@ __all__ = ["ESCALATE_ON", "NAME", "QUIET", "Notifier", "acts", "passes_by"]
 class Notifier:
     def __init__(self, log_: EventLog, pool: asyncpg.Pool, sender: Sender, *,
                  backoff: tuple[float, ...] = (0.5, 2.0, 5.0), lease_s: float = 15.0,
-                 tick_s: float = 0.2, batch: int = 16, operator_url: str = "") -> None:
-        records = SendRecords(log_)
+                 tick_s: float = 0.2, batch: int = 16, operator_url: str = "",
+                 records: RecordWriter | None = None) -> None:
+        written = SendRecords(records or StreamRecords(log_))
         self.fold = OutboxFold(log_, pool, self._queued, operator_url)
-        self.dispatcher = Dispatcher(pool, sender, records, self.fold.channel, backoff=backoff,
+        self.dispatcher = Dispatcher(pool, sender, written, self.fold.channel, backoff=backoff,
                                      lease_s=lease_s, tick_s=tick_s, batch=batch)
-        self.timers = EscalationTimers(pool, self.fold, records, self._queued, tick_s)
+        self.timers = EscalationTimers(pool, self.fold, written, self._queued, tick_s)
 
     def _queued(self) -> None:
         self.dispatcher.queued()

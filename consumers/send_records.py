@@ -1,8 +1,10 @@
 """The notifier's records, written back to the stream: `NotificationSent`, `NotificationFailed`
 and `NotificationEscalated` (CONTRACT §5).
 
-Each record's id is derived from what it records, so an append retried after a lost answer (or
-a send repeated after a crash) is absorbed by the stream's dedupe instead of counted twice.
+They go through the `RecordWriter` the composition root chose (command/infra/record_writer.py:
+the stream, this process's intake, or another's desk). Each record's id is derived from what it
+records, so one retried after a lost answer (or a send repeated after a crash) is absorbed by the
+stream's dedupe instead of counted twice.
 """
 
 import contextlib
@@ -13,7 +15,8 @@ import msgspec
 
 from command.domain import events as e
 from command.domain.alert_rules import Delivery
-from command.infra.eventlog import Duplicate, EventLog
+from command.infra.eventlog import Duplicate
+from command.infra.record_writer import RecordWriter
 
 ACTOR = e.Actor(kind="system", id="notifier")
 _NS = uuid.UUID("0b5f3c7e-2f4d-4c61-8f0e-7a2d9c1e5b44")
@@ -25,10 +28,10 @@ def record_id(*parts: object) -> str:
 
 
 class SendRecords:
-    """Appends the notifier's records through the log it was given (beside intake, intake's)."""
+    """The notifier's records, each written once through `writer`."""
 
-    def __init__(self, log_: EventLog) -> None:
-        self.log = log_
+    def __init__(self, writer: RecordWriter) -> None:
+        self.writer = writer
 
     async def sent(self, d: Delivery, attempt: int) -> None:
         await self._append(e.NotificationSent, d.site, d.incident_id, d.mode,
@@ -56,4 +59,4 @@ class SendRecords:
         event = cls(id=event_id, site=site, incident_id=incident_id, mode=mode,  # type: ignore[call-arg]
                     occurred_at=now, recorded_at=now, actor=ACTOR, data=data)
         with contextlib.suppress(Duplicate):
-            await self.log.append(site, [event], expected_last=None)
+            await self.writer.record(site, [event])

@@ -13,6 +13,7 @@ from command.domain import events as e
 from command.domain.site import Channel
 from command.infra import db
 from command.infra.eventlog import EventLog
+from command.infra.record_writer import RecordWriter
 from command.write.intake import Intake
 from consumers.notifier import Notifier
 from consumers.sender import AppriseSender
@@ -29,12 +30,14 @@ class Rig:
         self.task: asyncio.Task[None] | None = None
         self.notifier: Notifier | None = None
         self.sender: AppriseSender
+        self.records: RecordWriter | None = None  # None: the notifier appends to the log
 
     async def start(self) -> None:
         self.sender = AppriseSender(workers=2, timeout=1.0)
         await self.sender.ready()
         self.notifier = Notifier(self.log, self.pool, self.sender,
-                                 backoff=(0.2, 0.4), lease_s=2.0, tick_s=0.05)
+                                 backoff=(0.2, 0.4), lease_s=2.0, tick_s=0.05,
+                                 records=self.records)
         self.task = asyncio.create_task(self.notifier.run())
 
     async def stop(self) -> None:
@@ -214,6 +217,49 @@ async def test_escalation_survives_a_restart(rig: Rig, sink: Sink) -> None:
     assert "ESCALATION" in sink.to("district")[-1]["message"]
     assert len(sink.to("district")) == 2
     assert len(sink.to("sro")) == 1  # nothing already recorded as sent was sent again
+
+
+class Counted:
+    """A record writer that notes the type of each record it passes on."""
+
+    def __init__(self, writer: RecordWriter) -> None:
+        self.writer = writer
+        self.types: list[str] = []
+
+    async def record(self, site: str, events: list[e.Envelope],
+                     timeout: float | None = None) -> list[int]:
+        self.types += [e.type_of(ev) for ev in events]
+        return await self.writer.record(site, events, timeout)
+
+
+class ThroughIntake(Rig):
+    """The rig whose notifier writes its records through intake, as it does beside intake."""
+
+    def __init__(self, log: EventLog, pool: asyncpg.Pool, sink: Sink) -> None:
+        super().__init__(log, pool, sink)
+        self.counted = Counted(self.intake)
+        self.records = self.counted
+
+
+async def test_every_record_goes_through_the_writer_given(
+        eventlog: EventLog, database_url: str, sink: Sink) -> None:
+    """Sent, failed and escalated alike: none is appended to the stream behind its back."""
+    sink.status["staff"] = 500  # staff fails, then hears it
+    async with running(eventlog, database_url, sink, channels(sink, 1.0),
+                       make=ThroughIntake) as rig:
+        assert isinstance(rig, ThroughIntake)
+        await rig.run(c.RaiseAlert(kind="lockdown", room="B-112"))
+        await rig.wait_events(e.NotificationFailed, 1)
+        del sink.status["staff"]
+        [esc] = await rig.wait_events(e.NotificationEscalated, 1)
+        assert esc.data.to == ["district"]
+        await rig.wait_events(e.NotificationSent, 4)  # sro, staff, district, its escalation
+        records = [e.type_of(ev) async for _, ev in rig.log.read(1)
+                   if isinstance(ev, (e.NotificationSent, e.NotificationFailed,
+                                      e.NotificationEscalated))]
+        assert sorted(rig.counted.types) == sorted(records)
+        assert set(records) == {"NotificationSent", "NotificationFailed",
+                                "NotificationEscalated"}
 
 
 async def test_handle_with_care_goes_only_to_the_designated_channel(rig: Rig, sink: Sink,
