@@ -1,8 +1,10 @@
 """The read side's HTTP routes: boards, incidents and timelines from the read models, and the
-live board over WebSocket from the gateway."""
+live board over WebSocket from the gateway; each declared once, as `Route`s, with its schema."""
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
+from typing import NamedTuple
 
 import asyncpg
 import msgspec
@@ -11,10 +13,32 @@ from aiohttp import WSCloseCode, web
 from command.domain import redact
 from command.domain.errors import Invalid, NotFound, RateLimited
 from command.infra.auth import Token, TokenStore, authorize
+from command.infra.route_table import Answer, Route, Schema, ok, serve
 from command.infra.web import Handler, json_response
 from consumers.gateway import Gateway
 
 READERS = ("staff", "responder", "commander", "dispatch")
+# What a reader may be refused with; the middlewares add their own (rate limits, time-outs).
+REFUSED = ("401", "403", "404")
+
+
+class ReadSources(NamedTuple):
+    """What the read routes are served from; an app serving only some of them gives theirs."""
+
+    tokens: TokenStore
+    pool: asyncpg.Pool | None = None  # the read models: boards, incidents, timelines, reports
+    gateway: Gateway | None = None  # the live boards: the WebSocket and the CAP feed
+    boards_per_token: int = 0
+
+    def read_models(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise RuntimeError("these routes read the read models: serve them with a pool")
+        return self.pool
+
+    def live(self) -> Gateway:
+        if self.gateway is None:
+            raise RuntimeError("these routes read the live boards: serve them with a gateway")
+        return self.gateway
 
 
 def board_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
@@ -143,15 +167,55 @@ class Revocations:
                     task.add_done_callback(self._closing.discard)
 
 
-def read_routes(pool: asyncpg.Pool, tokens: TokenStore) -> list[web.RouteDef]:
-    return [
-        web.get("/v1/sites/{site}/board", board_handler(pool, tokens)),
-        web.get("/v1/incidents/{id}", incident_handler(pool, tokens)),
-        web.get("/v1/incidents/{id}/timeline", timeline_handler(pool, tokens)),
-    ]
+BOARD: Schema = {
+    "type": "object", "required": ["site", "seq", "mode", "incident", "protocol", "rooms",
+                                   "accountability", "dispatch", "acks", "notifications"],
+    "properties": {"site": {"type": "string"}, "seq": {"type": "integer", "minimum": 0},
+                   "mode": {"enum": ["live", "drill", "replay"]},
+                   "incident": {"type": ["object", "null"]},
+                   "protocol": {"type": ["object", "null"]},
+                   "rooms": {"type": "array", "items": {"type": "object"}},
+                   "accountability": {"type": "object"},
+                   "dispatch": {"type": ["object", "null"]},
+                   "acks": {"type": "array"}, "notifications": {"type": "array"}}}
+INCIDENT: Schema = {"type": "object", "required": ["id", "site", "kind", "mode", "status"],
+                    "properties": {"id": {"type": "string"}, "site": {"type": "string"},
+                                   "mode": {"enum": ["live", "drill", "replay"]}}}
+TIMELINE: Schema = {"type": "object", "required": ["incident_id", "events"], "properties": {
+    "incident_id": {"type": "string"},
+    # Events as each role may see them: a responder's lack guardian names (domain/redact.py).
+    "events": {"type": "array", "items": {
+        "type": "object", "required": ["seq", "id", "type", "site", "occurred_at", "actor"],
+        "properties": {"seq": {"type": "integer", "minimum": 1}, "type": {"type": "string"}}}}}}
+
+
+def reading(path: str, summary: str, schema: Schema,
+            handler: Callable[[ReadSources], Handler]) -> Route[ReadSources]:
+    """A route a reader's bearer token reads, answering 200 with `schema`."""
+    return Route(path, summary, handler, ok(summary, schema), READERS, "bearer", REFUSED)
+
+
+MODEL_ROUTES: list[Route[ReadSources]] = [
+    reading("/v1/sites/{site}/board", "The site's board", BOARD,
+            lambda s: board_handler(s.read_models(), s.tokens)),
+    reading("/v1/incidents/{id}", "An incident", INCIDENT,
+            lambda s: incident_handler(s.read_models(), s.tokens)),
+    reading("/v1/incidents/{id}/timeline", "An incident's events, in order", TIMELINE,
+            lambda s: timeline_handler(s.read_models(), s.tokens)),
+]
+# The token rides in the query, as browsers cannot set a WebSocket's headers.
+LIVE_ROUTE: Route[ReadSources] = Route(
+    "/v1/sites/{site}/board/ws", "The live board over WebSocket (a snapshot, then updates)",
+    lambda s: board_ws_handler(s.live(), s.tokens, s.boards_per_token),
+    (Answer("101", "Switching to the WebSocket protocol"),), READERS, "token",
+    ("400", *REFUSED), note="Without an upgrade the handshake is refused with 400; past the "
+                            "boards one token may hold open, with 429.",
+    query=({"name": "since", "in": "query", "required": False,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"}},))
 
 
 def live_routes(gateway: Gateway, tokens: TokenStore, boards_per_token: int = 0,
                 ) -> list[web.RouteDef]:
-    return [web.get("/v1/sites/{site}/board/ws",
-                    board_ws_handler(gateway, tokens, boards_per_token))]
+    """The live board alone, on an app of its own."""
+    return serve([LIVE_ROUTE], ReadSources(tokens, gateway=gateway,
+                                           boards_per_token=boards_per_token))

@@ -6,8 +6,9 @@ from aiohttp import web
 from command.domain.cap import CONTENT_TYPE, document
 from command.domain.errors import NotFound
 from command.infra.auth import TokenStore, authorize
+from command.infra.route_table import Route, ok, serve
 from command.infra.web import Handler
-from consumers.api import READERS
+from consumers.api import READERS, REFUSED, ReadSources
 from consumers.gateway import Gateway
 
 
@@ -29,5 +30,13 @@ def cap_handler(gateway: Gateway, tokens: TokenStore) -> Handler:
     return handle
 
 
+CAP_ROUTE: Route[ReadSources] = Route(
+    "/v1/sites/{site}/cap", "The site's current alert as CAP 1.2 XML",
+    lambda s: cap_handler(s.live(), s.tokens),
+    ok("The site's current alert as CAP 1.2 XML", {"type": "string"}, CONTENT_TYPE),
+    READERS, "bearer", REFUSED)
+
+
 def cap_routes(gateway: Gateway, tokens: TokenStore) -> list[web.RouteDef]:
-    return [web.get("/v1/sites/{site}/cap", cap_handler(gateway, tokens))]
+    """The CAP feed alone, on an app of its own."""
+    return serve([CAP_ROUTE], ReadSources(tokens, gateway=gateway))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from command.infra.route_table import Answer, Route, ok
+
 STATIC = Path(__file__).parent / "static"
 HEADERS = {
     "Content-Security-Policy": (
@@ -19,6 +21,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript"}
+ASSETS = ("board.css", "board.js")
 
 
 def _file(name: str) -> web.Response:
@@ -33,11 +36,21 @@ async def board_page(_: web.Request) -> web.Response:
 
 async def board_asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    if name not in ("board.css", "board.js"):
+    if name not in ASSETS:
         raise web.HTTPNotFound()
     return _file(name)
 
 
-def page_routes() -> list[web.RouteDef]:
-    return [web.get("/board/{site}", board_page),
-            web.get("/board-static/{name}", board_asset)]
+PAGE_ROUTES: list[Route[None]] = [
+    Route("/board/{site}", "The live board as a web page; the token stays in the URL fragment",
+          lambda _: board_page, ok("The page", {"type": "string"}, "text/html"),
+          errors=("404",),
+          # A static page for any site: the script reads the site from the URL, and the
+          # WebSocket it opens is what checks it.
+          path_schemas={"site": {"type": "string", "minLength": 1}}),
+    Route("/board-static/{name}", "The board page's script and style", lambda _: board_asset,
+          (Answer("200", "The script or the style", {
+              "text/javascript": {"type": "string"}, "text/css": {"type": "string"}}),),
+          errors=("404",),
+          path_schemas={"name": {"type": "string", "enum": list(ASSETS)}}),
+]

@@ -14,8 +14,9 @@ from command.domain.errors import Invalid
 from command.domain.redact import event_view
 from command.domain.site import Site
 from command.infra.auth import TokenStore
+from command.infra.route_table import JSON, Answer, Route, serve
 from command.infra.web import Handler
-from consumers.api import reader_of_incident
+from consumers.api import READERS, REFUSED, ReadSources, reader_of_incident
 
 FORMATS = ("json", "html")
 # The page has no script and loads nothing: its only style is the inline one.
@@ -56,5 +57,17 @@ def report_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     return handle
 
 
+REPORT_ROUTE: Route[ReadSources] = Route(
+    "/v1/incidents/{id}/report", "The incident's after-action report",
+    lambda s: report_handler(s.read_models(), s.tokens),
+    (Answer("200", "The incident's after-action report", {
+        JSON: {"type": "object", "required": ["incident_id"]},
+        "text/html": {"type": "string"}}),),
+    READERS, "bearer", ("400", *REFUSED),
+    query=({"name": "format", "in": "query", "required": False,
+            "schema": {"enum": list(FORMATS)}},))
+
+
 def report_routes(pool: asyncpg.Pool, tokens: TokenStore) -> list[web.RouteDef]:
-    return [web.get("/v1/incidents/{id}/report", report_handler(pool, tokens))]
+    """The report alone, on an app of its own."""
+    return serve([REPORT_ROUTE], ReadSources(tokens, pool=pool))

@@ -1,5 +1,6 @@
 """The HTTP plumbing both sides serve through: JSON answers, the contract's error body for every
-failure, body limits, middlewares (errors, no-store, CORS, rate limits), health probes and the app.
+failure, body limits, the middlewares (errors, no-store, CORS, rate limits) in their one order,
+and the app.
 
 The domain's errors name what went wrong; the HTTP status each one answers is decided here.
 """
@@ -175,28 +176,29 @@ def decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
         raise Invalid("the body is not valid UTF-8", field="$") from None
 
 
-def health_routes(ready: Callable[[], Awaitable[dict[str, Any]]]) -> list[web.RouteDef]:
-    async def healthz(_: web.Request) -> web.Response:
-        return json_response({"ok": True})
-
-    async def readyz(_: web.Request) -> web.Response:
-        checks = await ready()
-        # Only the yes/no checks decide; a list beside them (faulted sites) is reported.
-        ok = all(v for v in checks.values() if isinstance(v, bool))
-        return json_response({"ok": ok, **checks}, status=200 if ok else 503)
-
-    # /metrics is not here: it has no token, so it has an address of its own (metrics_port.py).
-    return [web.get("/healthz", healthz), web.get("/readyz", readyz)]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
-def make_app(routes: list[web.RouteDef], middlewares: list[Any] | None = None,
+def ordered_middlewares(cors: Middleware | None = None,
+                        rate_limit: Middleware | None = None) -> list[Middleware]:
+    """The app's middlewares, outermost first: this one list is the order every app serves in.
+
+    errors   answers what any middleware below raises in the contract's error body;
+    no-store keeps whatever is under /v1 out of every cache;
+    CORS     closed unless origins are configured;
+    rate     429 past a token's or an address's rate;
+    errors   again, innermost: CORS and the rate limiter see every handler's failure as an answer.
+    """
+    declared = [errors_middleware, no_store_middleware, cors, rate_limit, errors_middleware]
+    return [m for m in declared if m is not None]
+
+
+def make_app(routes: list[web.RouteDef], middlewares: list[Middleware] | None = None,
              on_cleanup: list[Callable[..., Any]] | None = None,
              body_timeout_s: float = 30.0) -> web.Application:
-    # The given middlewares (CORS, rate limits) see every handler's answer, errors included;
-    # whatever they raise themselves is answered by the outermost errors_middleware.
-    app = web.Application(middlewares=[errors_middleware, no_store_middleware,
-                                       *(middlewares or []), errors_middleware],
-                          client_max_size=MAX_SITE_FILE)
+    """An app serving `routes` through `middlewares` (by default `ordered_middlewares()`)."""
+    chosen = ordered_middlewares() if middlewares is None else middlewares
+    app = web.Application(middlewares=chosen, client_max_size=MAX_SITE_FILE)
     app[BODY_TIMEOUT_S] = body_timeout_s
     app.add_routes(routes)
     for cb in on_cleanup or []:

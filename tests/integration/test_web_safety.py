@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from command.bootstrap.muster import Muster
 from command.infra.config import Settings
 from command.infra.logscrub import Scrub
-from command.infra.web import Handler, make_app
+from command.infra.web import Handler, make_app, ordered_middlewares
 from tests.conftest import App, small_site
 from tests.integration.raw_http import exchange
 
@@ -163,7 +163,8 @@ async def test_what_a_middleware_raises_is_answered_in_the_contracts_json() -> N
     async def ok(_: web.Request) -> web.Response:
         return web.Response(text="never")
 
-    async with TestClient(TestServer(make_app([web.get("/v1/x", ok)], [broken]))) as client:
+    served = make_app([web.get("/v1/x", ok)], ordered_middlewares(rate_limit=broken))
+    async with TestClient(TestServer(served)) as client:
         resp = await client.get("/v1/x")
         assert resp.status == 500
         assert await resp.json() == {"error": {"code": "internal", "message": "internal error",
