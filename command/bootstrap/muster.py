@@ -32,7 +32,7 @@ from command.infra.eventlog import EventLog
 from command.infra.gcfreeze import FreezeSurvivors
 from command.infra.health import HEALTH_ROUTES
 from command.infra.metrics import watch_loop_lag
-from command.infra.record_writer import RecordingLog, RecordWriter, StreamRecords
+from command.infra.record_writer import RecordWriter, StreamRecords
 from command.infra.route_table import serve
 from command.write.intake import Intake
 from command.write.notification_records import DeskRecords
@@ -105,14 +105,11 @@ class Muster:
             # A notifier apart records through intake's desk.
             await self.write.start(desk="notifier" in self.children.components)
             routes += self.write.routes(self.tokens)
-        records = self.log
-        if "notifier" in self.components:
-            # Beside intake, its records go through intake: no race for a site's sequence.
-            writer: RecordWriter = (
-                self.intake if self.intake is not None
-                else DeskRecords(self.log, s.records_to) if s.records_to
-                else StreamRecords(self.log))
-            records = RecordingLog(self.log, writer)
+        # Beside intake, a notifier's records go through intake: no race for a site's sequence.
+        records: RecordWriter = (
+            self.intake if self.intake is not None
+            else DeskRecords(self.log, s.records_to) if s.records_to
+            else StreamRecords(self.log))
         await self.read.start(self.log, self.pool, records)
         routes += self.read.routes(self.tokens, self.pool)
         await self.http.serve(api_app(s, routes, self.tokens), self.children.metrics_routes())

@@ -1,5 +1,5 @@
 """The read side of a running Muster: the projector, the gateway's live boards and the notifier,
-each only when its component runs in this process. `Muster` builds it and gives it the log its
+each only when its component runs in this process. `Muster` builds it and gives it the writer its
 notifier records through.
 """
 
@@ -13,6 +13,7 @@ from aiohttp import web
 from command.infra.auth import TokenStore
 from command.infra.config import Settings
 from command.infra.eventlog import EventLog
+from command.infra.record_writer import RecordWriter
 from command.infra.route_table import serve
 from consumers import faults
 from consumers.api import ReadSources
@@ -36,7 +37,7 @@ class ReadSide:
         self.notifier: Notifier | None = None
         self.tasks: list[asyncio.Task[Any]] = []
 
-    async def start(self, log_: EventLog, pool: asyncpg.Pool, records: EventLog) -> None:
+    async def start(self, log_: EventLog, pool: asyncpg.Pool, records: RecordWriter) -> None:
         """Start this process's read components; the notifier writes its records to `records`."""
         s = self.settings
         if "projector" in self.components:
@@ -48,8 +49,8 @@ class ReadSide:
         if "notifier" in self.components:
             self.sender = AppriseSender(timeout=s.send_timeout_s)
             await self.sender.ready()
-            self.notifier = Notifier(records, pool, self.sender, lease_s=s.send_timeout_s + 10,
-                                     operator_url=s.operator_alert_url)
+            self.notifier = Notifier(log_, pool, self.sender, lease_s=s.send_timeout_s + 10,
+                                     operator_url=s.operator_alert_url, records=records)
             self.tasks.append(asyncio.create_task(self.notifier.run()))
 
     def routes(self, tokens: TokenStore, pool: asyncpg.Pool) -> list[web.RouteDef]:

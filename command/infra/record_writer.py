@@ -11,7 +11,6 @@ writers, chosen once at start-up:
   another process, straight to the stream when nobody is at the desk.
 """
 
-from collections.abc import Sequence
 from typing import Protocol
 
 from command.domain import events as e
@@ -36,17 +35,3 @@ class StreamRecords:
                      timeout: float | None = None) -> list[int]:
         return await self.log.append(site, events, None, timeout)
 
-
-class RecordingLog(EventLog):
-    """The event log a notifier is given until it takes a `RecordWriter` of its own: reads are
-    the log's, and an append with no expected last sequence (a record) goes to `records`."""
-
-    def __init__(self, log_: EventLog, records: RecordWriter) -> None:
-        super().__init__(log_.nc, stream=log_.stream, prefix=log_.prefix, timeout=log_.timeout)
-        self.records = records
-
-    async def append(self, site: str, events: Sequence[e.Envelope], expected_last: int | None,
-                     timeout: float | None = None) -> list[int]:
-        if expected_last is not None:
-            return await super().append(site, events, expected_last, timeout)
-        return await self.records.record(site, list(events), timeout)

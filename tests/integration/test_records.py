@@ -1,7 +1,7 @@
 """The records path on real NATS, each `RecordWriter`: a notifier in another process has its
 records written by intake's desk, in the site's queue; a record already written comes back as a
 duplicate; with no desk listening it is appended straight away. Beside intake, intake itself
-writes them; with neither, the stream does. A notifier's log hands its records to its writer."""
+writes them; with neither, the stream does."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +12,7 @@ import pytest
 from command.domain import commands as c
 from command.domain import events as e
 from command.infra.eventlog import Duplicate, EventLog, connect
-from command.infra.record_writer import RecordingLog, RecordWriter, StreamRecords
+from command.infra.record_writer import RecordWriter, StreamRecords
 from command.write.intake import Intake
 from command.write.notification_records import DeskRecords, RecordDesk, desk_subject
 from tests.conftest import small_site
@@ -96,15 +96,3 @@ async def test_with_no_intake_records_go_straight_to_the_stream(
     assert len(counted.appends) == before
     assert [s async for s, ev in notifier_log.read(seq) if ev.id == one.id] == [seq]
 
-
-async def test_a_notifiers_log_hands_records_to_its_writer_and_checks_commands_itself(
-        intake: Intake, notifier_log: EventLog) -> None:
-    """The log a notifier is given: an append with no expected sequence is a record, its
-    writer's (here intake's); one with an expected sequence is checked by the stream."""
-    counted: CountingLog = intake.log  # type: ignore[assignment]
-    log_ = RecordingLog(notifier_log, intake)
-    before = len(counted.appends)
-    (seq,) = await log_.append(SITE, [record()], expected_last=None)
-    assert len(counted.appends) == before + 1 and intake.state(SITE).seq >= seq
-    (checked,) = await log_.append(SITE, [record()], expected_last=seq)
-    assert checked == seq + 1 and len(counted.appends) == before + 1
