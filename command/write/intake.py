@@ -18,6 +18,7 @@ import msgspec
 
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain import redact
 from command.domain.site_state import SiteState
 from command.infra.eventlog import EventLog
 from command.write.answers import Accepted, Answers
@@ -99,7 +100,7 @@ class Intake:
         if job.first_id and job.first_id in self.answers:
             return self.answers.again(cid), []  # type: ignore[arg-type]
         answer: tuple[Accepted, list[e.Envelope]] = await self.writer.submit(site, job)
-        if self._observe and answer[1] and not isinstance(answer[1][0], e.NEVER_SHOWN):
+        if self._observe and answer[1] and not redact.never_shown(answer[1][0]):
             self._observe(time.perf_counter() - started)  # a count would tell a notice was issued
         return answer
 
