@@ -12,8 +12,10 @@ from pathlib import Path
 
 from mutmut.stats import status_by_exit_code
 
-FILES = ("command/domain/site_state.py", "command/domain/policy.py", "command/domain/accounting.py",
-         "command/domain/alert_rules.py", "command/domain/board.py", "command/domain/redact.py")
+FILES = ("command/domain/site_state.py", "command/domain/decide.py",
+         "command/domain/reunification_rules.py", "command/domain/policy.py",
+         "command/domain/accounting.py", "command/domain/alert_rules.py", "command/domain/board.py",
+         "command/domain/redact.py")
 CAUGHT = ("killed", "timeout")
 
 

@@ -8,8 +8,9 @@ import msgspec
 
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain.decide import decide, seal
 from command.domain.errors import Invalid, from_validation
-from command.domain.site_state import Ctx, SiteState, decide, seal
+from command.domain.site_state import Ctx, SiteState
 from command.write.site_queue import Pending
 
 OPENERS = (c.RaiseAlert, c.StartDrill)  # the commands whose decision may open an incident

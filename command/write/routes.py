@@ -12,7 +12,7 @@ from aiohttp import web
 
 from command.domain import commands as c
 from command.domain.errors import Invalid, MusterError, NotFound
-from command.domain.site_state import refused_though_written
+from command.domain.reunification_rules import refused_though_written
 from command.infra.auth import TokenStore, authorize
 from command.infra.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUESTS
 from command.infra.web import MAX_SITE_FILE, Handler, decode, json_response, read_body, status_of

@@ -18,8 +18,9 @@ from command.domain import board
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain import site as site_file
+from command.domain.decide import decide, seal
 from command.domain.render_cache import Memo
-from command.domain.site_state import Ctx, SiteState, decide, seal
+from command.domain.site_state import Ctx, SiteState
 from command.domain.site_state import evolve as fold_intake
 from consumers.gateway import Update
 

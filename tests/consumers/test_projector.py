@@ -17,8 +17,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from command.domain import board
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain.decide import decide, seal
 from command.domain.render_cache import Memo
-from command.domain.site_state import Ctx, SiteState, decide, evolve, seal
+from command.domain.site_state import Ctx, SiteState, evolve
 from command.infra import db
 from command.infra.eventlog import EventLog
 from command.write.intake import Intake

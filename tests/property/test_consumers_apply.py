@@ -25,9 +25,10 @@ from command.domain import alert_rules, board, cap, redact, rehearsal, report, r
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain import site as site_file
+from command.domain.decide import decide, seal
 from command.domain.errors import MusterError
 from command.domain.policy import DEFAULT_POLICY, SRP_ACTIONS
-from command.domain.site_state import Ctx, SiteState, decide, evolve, seal
+from command.domain.site_state import Ctx, SiteState, evolve
 from command.domain.types import ROLES
 from command.write.intake import admit
 from consumers import replay

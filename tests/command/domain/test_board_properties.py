@@ -17,9 +17,10 @@ from msgspec.structs import replace
 from command.domain import board
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain.decide import decide, seal
 from command.domain.errors import MusterError
 from command.domain.policy import DEFAULT_POLICY, SEVERITY, SRP_ACTIONS
-from command.domain.site_state import Ctx, SiteState, decide, evolve, seal
+from command.domain.site_state import Ctx, SiteState, evolve
 from tests.command.domain.test_site_state import (
     COMMANDER,
     DEVICE,

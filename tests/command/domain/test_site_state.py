@@ -14,17 +14,11 @@ from msgspec.structs import replace
 
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain.decide import decide, seal
 from command.domain.errors import ErrorDoc, MusterError
+from command.domain.reunification_rules import refused_though_written
 from command.domain.site import Directive, EvacuationSite, Site
-from command.domain.site_state import (
-    Ctx,
-    Draft,
-    SiteState,
-    decide,
-    evolve,
-    refused_though_written,
-    seal,
-)
+from command.domain.site_state import Ctx, Draft, SiteState, evolve
 from tests.conftest import small_site
 
 SITE_ID = "test-high"

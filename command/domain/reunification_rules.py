@@ -1,0 +1,105 @@
+"""Reunification's rules: check-in at the assembly area, the guardian check, the controlled
+release and opening reunification early; the decisions `decide` hands these commands to.
+"""
+
+from collections.abc import Sequence
+
+from command.domain import accounting
+from command.domain import commands as c
+from command.domain import events as e
+from command.domain.errors import Conflict, Invalid
+from command.domain.site import Site
+from command.domain.site_state import (
+    Ctx,
+    Draft,
+    SiteState,
+    incident_of,
+    known_person,
+    site_of,
+)
+
+
+def check_in(state: SiteState, cmd: c.CheckIn, ctx: Ctx) -> list[Draft]:
+    inc = incident_of(state, ctx.incident_id)
+    known_person(state, cmd.person_id, "$.person_id")
+    if cmd.person_id not in state.students:
+        raise Conflict("only students check in at the assembly area", field="$.person_id")
+    if cmd.person_id in inc.released:
+        raise Conflict("this student has already been released", field="$.person_id")
+    if cmd.person_id in inc.checked_in:
+        raise Conflict("this student is already checked in", field="$.person_id")
+    data = e.StudentCheckedInData(person_id=cmd.person_id, area=cmd.area)
+    return [(e.StudentCheckedIn, data, inc.id, inc.mode)]
+
+
+def guardian_flags(site: Site, guardian: str, verified: bool, students: list[str]) -> list[str]:
+    """Why a guardian may not take each student; empty where every student may go with them."""
+    people = {p.id: p for p in site.people}
+    flags = [] if verified else ["id not verified"]
+    for pid in students:
+        person = people[pid]
+        if guardian in person.restricted:
+            flags.append(f"{pid}: custody restriction")
+        elif guardian not in person.guardians:
+            flags.append(f"{pid}: guardian not listed")
+    return flags
+
+
+def check_guardian(state: SiteState, cmd: c.CheckGuardian, ctx: Ctx) -> list[Draft]:
+    inc = incident_of(state, ctx.incident_id)
+    if not cmd.students:
+        raise Invalid("students must name at least one student", field="$.students")
+    for i, pid in enumerate(cmd.students):
+        known_person(state, pid, f"$.students[{i}]")
+    flags = guardian_flags(site_of(state), cmd.guardian, cmd.id_verified, cmd.students)
+    approved = [] if flags else list(cmd.students)
+    data = e.GuardianCheckedInData(
+        guardian=cmd.guardian, id_verified=cmd.id_verified, students=cmd.students,
+        approved=approved, flags=flags,
+    )
+    return [(e.GuardianCheckedIn, data, inc.id, inc.mode)]
+
+
+def refused_though_written(events: Sequence[e.Envelope]) -> Conflict | None:
+    """The refusal a command is answered with although its events are written, or None. A
+    guardian check that raised a flag is recorded, so the board shows it and no release follows,
+    and answered 409, so whoever checks the guardian at the gate stops."""
+    for ev in events:
+        if isinstance(ev, e.GuardianCheckedIn) and ev.data.flags:
+            return Conflict("guardian check flagged: " + "; ".join(ev.data.flags), "$.guardian")
+    return None
+
+
+def release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:
+    inc = incident_of(state, ctx.incident_id)
+    known_person(state, cmd.person_id, "$.person_id")
+    if cmd.person_id in inc.released:
+        raise Conflict("this student has already been released", field="$.person_id")
+    if cmd.person_id not in inc.checked_in:
+        raise Conflict("the student has not checked in at the assembly area", "$.person_id")
+    left = accounting.unknown(inc.ledger)
+    if left and not inc.reunification_open:  # SRM: nobody goes home while anyone is unaccounted
+        raise Conflict(f"accounting is not complete: {left} people not yet accounted for; a "
+                       "commander may open reunification early, with a reason", "$.person_id")
+    if cmd.person_id not in inc.approved.get(cmd.guardian, frozenset()):
+        raise Conflict("this guardian was not checked and approved for this student", "$.guardian")
+    # A custody order imported after the guardian check must still stop the release.
+    if guardian_flags(site_of(state), cmd.guardian, True, [cmd.person_id]):
+        raise Conflict("this guardian may no longer take this student", "$.guardian")
+    if not cmd.student_consents:
+        raise Conflict("the student's consent to leave with this adult is needed",
+                       "$.student_consents")
+    data = e.StudentReleasedData(
+        person_id=cmd.person_id, guardian=cmd.guardian, student_consents=True,
+    )
+    return [(e.StudentReleased, data, inc.id, inc.mode)]
+
+
+def open_reunification(state: SiteState, cmd: c.OpenReunification, ctx: Ctx) -> list[Draft]:
+    inc = incident_of(state, ctx.incident_id)
+    if not cmd.reason.strip():
+        raise Invalid("say why reunification opens before accounting is complete", "$.reason")
+    if inc.reunification_open:
+        raise Conflict("reunification is already open for this incident")
+    data = e.ReunificationOpenedData(reason=cmd.reason)
+    return [(e.ReunificationOpened, data, inc.id, inc.mode)]
