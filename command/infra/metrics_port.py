@@ -1,8 +1,8 @@
 """`/metrics` on an address of its own (MUSTER_METRICS_HOST/PORT), loopback unless set.
 
 It carries no token, and its counters say when and where alerts went (issue #14): it is not on
-the API's port at all. The relays of processes apart (`/metrics/notifier`, children.py) are here
-too, so a scraper needs to know only this address.
+the API's port at all. The relays of processes apart (`/metrics/notifier`, see
+consumers/component_processes.py) are here too, so a scraper needs to know only this address.
 """
 
 from aiohttp import web

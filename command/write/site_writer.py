@@ -24,7 +24,7 @@ from command.write.site_queue import Pending, SiteQueue
 log = logging.getLogger("muster.intake")
 MAX_GROUP = 32  # commands in one append: NATS caps an atomic batch, and a press waits for all
 # An atomic batch costs nats-server ~1 ms of CPU against 61 us for a single publish (python -m
-# loadtest.batchcost): commands are grouped only when this many wait, a queue outgrowing appends.
+# loadtest batchcost): commands are grouped only when this many wait, a queue outgrowing appends.
 MIN_GROUP = 8
 
 
