@@ -19,7 +19,7 @@ from aiohttp import WSCloseCode, web
 from prometheus_client import Gauge
 from websockets.frames import Frame, Opcode
 
-from command.domain import board, redact
+from command.domain import board, board_render, redact
 from command.domain import events as e
 from command.domain.render_cache import Memo
 from command.infra.eventlog import EventLog
@@ -218,7 +218,7 @@ class Gateway:
             self.states[site] = state
             return
         after = self._render(site, state)
-        update = Update(seq, event, board.diff(before, after))
+        update = Update(seq, event, board_render.diff(before, after))
         self.states[site], self.rendered[site] = state, after
         history = self.history.setdefault(site, deque())
         self.floor.setdefault(site, seq - 1)
@@ -232,11 +232,11 @@ class Gateway:
         memo = self.memos.get(site)
         if memo is None:
             memo = self.memos[site] = Memo()
-        return board.render(state, memo)
+        return board_render.render(state, memo)
 
     def snapshot(self, site: str, role: str) -> bytes:
         state = self.states.get(site) or board.empty(site)
-        rendered = self.rendered.get(site) or board.render(state)
+        rendered = self.rendered.get(site) or board_render.render(state)
         return frame(_json.encode({"type": "snapshot", "seq": state.seq,
                                    "board": redact.board_view(rendered, role)}))
 

@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import board, redact
+from command.domain import board, board_case, board_render, redact
 from command.domain import events as e
 from command.domain.render_cache import Memo
 from command.domain.site import Site
@@ -52,8 +52,8 @@ class Batch:
         self.touched: set[str] = set()
         self.boards: set[str] = set()  # sites whose board row this batch writes
         self.configs: dict[str, tuple[int, Site]] = {}
-        self.incidents: dict[str, tuple[int, str, board.Case]] = {}
-        self.rooms: dict[tuple[str, str], tuple[str, board.Room]] = {}
+        self.incidents: dict[str, tuple[int, str, board_case.Case]] = {}
+        self.rooms: dict[tuple[str, str], tuple[str, board_case.Room]] = {}
         self.timeline: list[tuple[int, str | None, str, str, Any, str]] = []
 
     def add(self, seq: int, event: e.Event) -> None:
@@ -99,7 +99,7 @@ class Batch:
         for i, s in enumerate(self.boards | created, 1):
             st = self.states[s]
             memo = self.memos.setdefault(s, Memo()) if self.memos is not None else None
-            rendered = _json.encode(board.render(st, memo)).decode()
+            rendered = _json.encode(board_render.render(st, memo)).decode()
             if s in created:
                 whole.append((s, st.seq, _state_doc(st), rendered))
             else:
@@ -143,7 +143,7 @@ class Batch:
                 "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (seq) DO NOTHING", self.timeline)
 
 
-def _incident_row(seq: int, site: str, case: board.Case) -> tuple[Any, ...]:
+def _incident_row(seq: int, site: str, case: board_case.Case) -> tuple[Any, ...]:
     inc = case.incident
     doc = {**msgspec.to_builtins(inc), "site": site,
            "protocol": msgspec.to_builtins(case.protocol) if case.protocol else None}

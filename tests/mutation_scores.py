@@ -15,6 +15,7 @@ from mutmut.stats import status_by_exit_code
 FILES = ("command/domain/site_state.py", "command/domain/decide.py",
          "command/domain/reunification_rules.py", "command/domain/policy.py",
          "command/domain/accounting.py", "command/domain/alert_rules.py", "command/domain/board.py",
+         "command/domain/board_case.py", "command/domain/board_render.py",
          "command/domain/redact.py")
 CAUGHT = ("killed", "timeout")
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from command.domain import board
+from command.domain import board, board_case
 from command.domain import events as e
 from command.domain.policy import SEVERITY, SEVERITY_LABEL, directive
 from command.domain.redact import ROSTER_ROLES
@@ -112,7 +112,7 @@ def _protocol_text(d: e.ProtocolDeclaredData) -> str:
     return directive(d.action, d.evacuate_to, d.hazard, d.strategy)
 
 
-def _press_text(case: board.Case | None, config: Site | None, d: e.AlertRaisedData) -> str:
+def _press_text(case: board_case.Case | None, config: Site | None, d: e.AlertRaisedData) -> str:
     """What a press tells people to do: the protocol in force if it is this action (with the
     place a commander gave), else the site file's place or hazard for this kind of press."""
     if case is not None and case.protocol is not None and case.protocol.action == d.action:

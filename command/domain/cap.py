@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 
-from command.domain import board
+from command.domain import board, board_case
 from command.domain.policy import SEVERITY_LABEL
 from command.domain.site import zone as site_zone
 
@@ -43,7 +43,7 @@ class Message(NamedTuple):
     sent: datetime
 
 
-def _message(incident: board.Incident, protocol: board.Protocol | None) -> Message:
+def _message(incident: board_case.Incident, protocol: board_case.Protocol | None) -> Message:
     if incident.status == "cancelled":
         return Message("cancel", "Cancel", "cancel", incident.ended_at or incident.opened_at)
     if incident.status == "closed":
@@ -79,7 +79,7 @@ def _place(state: board.State, school: str, room_id: str | None) -> str:
     return f"{school}, room {room_id}" + (f" ({name})" if name and name != room_id else "")
 
 
-def _texts(msg: Message, case: board.Case, school: str, at: str) -> tuple[str, str, str]:
+def _texts(msg: Message, case: board_case.Case, school: str, at: str) -> tuple[str, str, str]:
     """Headline, description and instruction: facts and directives, never a person's name."""
     inc, protocol = case.incident, case.protocol
     kind = _title(inc.kind)

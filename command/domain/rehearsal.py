@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import msgspec
 
-from command.domain import alert_rules, board, cap, redact, report, report_render
+from command.domain import alert_rules, board, board_render, cap, redact, report, report_render
 from command.domain import events as e
 from command.domain.errors import Invalid
 
@@ -49,7 +49,7 @@ def apply(ev: e.SiteConfigured) -> None:
             _notify(state, follow)  # type: ignore[arg-type]
             state = board.evolve(state, seq, follow)  # type: ignore[arg-type]
             events.append((seq, follow))  # type: ignore[arg-type]
-        rendered = msgspec.json.decode(msgspec.json.encode(board.render(state)))
+        rendered = msgspec.json.decode(msgspec.json.encode(board_render.render(state)))
         for role in redact.HIDDEN:
             redact.board_view(rendered, role)
         cap.document(state)

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import board, redact
+from command.domain import accounting, board, board_case, redact
 from command.domain import events as e
 from command.domain.policy import directive
 from command.domain.site import Site
@@ -141,13 +141,13 @@ def _short(text: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _unknown(case: board.Case) -> tuple[int, int]:
+def _unknown(case: board_case.Case) -> tuple[int, int]:
     """Accounted and unknown across the site, from the counts the board keeps."""
     rooms = case.tally.values()
     return sum(c["accounted"] for c in rooms), sum(c["unknown"] for c in rooms)
 
 
-def _total(case: board.Case) -> int:
+def _total(case: board_case.Case) -> int:
     return sum(sum(c.values()) for c in case.tally.values())
 
 
@@ -164,7 +164,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
     first, iid = mine[0], mine[0].incident_id
     start = first.occurred_at
     state = replace(board.empty(first.site), config=site)
-    case: board.Case | None = None
+    case: board_case.Case | None = None
     points: list[Point] = []
     accounted_at = None
     for seq, ev in ordered:
@@ -189,7 +189,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         if isinstance(ev, e.RoomStatusReported) and ev.data.room in case.rooms:
             reported.setdefault(ev.data.room, ev.occurred_at)
     missing_rooms = len(case.rooms) - len(reported)
-    people = dict.fromkeys(board.STATUSES, 0)
+    people = dict.fromkeys(accounting.STATUSES, 0)
     for counts in case.tally.values():
         for status, n in counts.items():
             people[status] += n

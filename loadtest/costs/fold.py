@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from command.bootstrap.demo import DEMO_PATH
-from command.domain import board
+from command.domain import board, board_render
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain import site as site_file
@@ -41,7 +41,7 @@ class Site:
         self.seq = 1
         self.state = board.evolve(board.empty(doc.id), self.seq, configured)
         self.memo = Memo()
-        self.rendered = board.render(self.state, self.memo)
+        self.rendered = board_render.render(self.state, self.memo)
         self.incident: str | None = None
 
     def write(self, cmd: c.Command, actor: e.Actor) -> float:
@@ -56,8 +56,8 @@ class Site:
             self.seq += 1
             before = self.rendered
             self.state = board.evolve(self.state, self.seq, event)
-            self.rendered = board.render(self.state, self.memo)
-            Update(self.seq, event, board.diff(before, self.rendered)).message("staff")
+            self.rendered = board_render.render(self.state, self.memo)
+            Update(self.seq, event, board_render.diff(before, self.rendered)).message("staff")
         spent = time.perf_counter() - started
         for event in events:
             self.intake = fold_intake(self.intake, event)

@@ -21,7 +21,16 @@ import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from command.domain import alert_rules, board, cap, redact, rehearsal, report, report_render
+from command.domain import (
+    alert_rules,
+    board,
+    board_render,
+    cap,
+    redact,
+    rehearsal,
+    report,
+    report_render,
+)
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain import site as site_file
@@ -276,8 +285,8 @@ class Consumers:
         # The projector's batch, the board, and what the gateway sends each role.
         self.batch.add(seq, event)
         self.live = board.evolve(before, seq, event)
-        rendered = msgspec.json.decode(msgspec.json.encode(board.render(self.live)))
-        changed = board.diff(self.rendered, rendered)
+        rendered = msgspec.json.decode(msgspec.json.encode(board_render.render(self.live)))
+        changed = board_render.diff(self.rendered, rendered)
         for role in redact.HIDDEN:
             redact.board_view(rendered, role)
             redact.board_view(changed, role)
@@ -310,7 +319,7 @@ class Consumers:
                                            run, T0)
                 admit(rewritten, rehearsal.rehearse)  # replay appends these without intake
                 again = board.evolve(again, n, e.decode(e.encode(rewritten)))
-                board.render(again)
+                board_render.render(again)
                 cap.document(again)
         return len(incidents)
 

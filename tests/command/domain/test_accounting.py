@@ -2,7 +2,7 @@
 
 import msgspec
 
-from command.domain import accounting, board
+from command.domain import accounting, board, board_render
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.site import Person, Room
@@ -149,4 +149,4 @@ def test_intake_and_the_board_count_the_same_people_through_a_site_file_change()
     case = shown.cases[LIVE]
     ledger = state.open["live"].ledger
     assert (ledger.people, ledger.tally) == (case.people, case.tally)
-    assert board.render(shown)["accountability"]["unknown"] == accounting.unknown(ledger) > 0
+    assert board_render.render(shown)["accountability"]["unknown"] == accounting.unknown(ledger) > 0

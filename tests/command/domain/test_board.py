@@ -5,7 +5,7 @@ from typing import Any
 
 import msgspec
 
-from command.domain import board, redact
+from command.domain import board, board_render, redact
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.render_cache import Memo
@@ -43,7 +43,7 @@ def fold(events: list[e.Envelope]) -> board.State:
 
 
 def shown(events: list[e.Envelope]) -> dict[str, Any]:
-    return board.render(fold(events))
+    return board_render.render(fold(events))
 
 
 def room(rendered: dict[str, Any], room_id: str) -> dict[str, Any]:
@@ -150,18 +150,18 @@ def test_diff_carries_only_the_changed_rooms() -> None:
     before_events = history((press("lockdown"), ctx()))
     before = shown(before_events)
     after = shown(history((press("lockdown"), ctx()), report("GYM", status="secured")))
-    changed = board.diff(before, after)
+    changed = board_render.diff(before, after)
     assert [r["id"] for r in changed["rooms"]] == ["GYM"]
     assert changed["seq"] == after["seq"]
     assert "protocol" not in changed and "accountability" not in changed
-    assert board.diff(after, after) == {}
+    assert board_render.diff(after, after) == {}
 
 
 def test_diff_names_both_rooms_when_a_person_moves() -> None:
     before = shown(history((press("lockdown"), ctx())))
     after = shown(history((press("lockdown"), ctx()),
                           report("B-112", status="secured", extra=["s-3"])))
-    changed = board.diff(before, after)
+    changed = board_render.diff(before, after)
     assert sorted(r["id"] for r in changed["rooms"]) == ["A-101", "B-112"]
     assert changed["accountability"] == after["accountability"]
 
@@ -196,7 +196,7 @@ def test_an_event_at_or_below_the_board_seq_is_ignored() -> None:
                      (c.AddNote(text="seen in B wing"), ctx(STAFF, at=9, incident=LIVE)))
     state = fold(events)
     assert board.evolve(state, 3, events[-1]) is state
-    assert len(board.render(state)["notes"]) == 1
+    assert len(board_render.render(state)["notes"]) == 1
 
 
 def test_step_returns_the_case_it_touched() -> None:
@@ -220,11 +220,11 @@ def test_a_head_count_stores_people_in_roster_order() -> None:
 
 def test_a_board_shows_the_latest_notes_and_counts_them_all() -> None:
     notes = [(c.AddNote(text=f"note {i}"), ctx(STAFF, at=9 + i, incident=LIVE))
-             for i in range(board.NOTES_SHOWN + 5)]
+             for i in range(board_render.NOTES_SHOWN + 5)]
     rendered = shown(history((press("lockdown"), ctx()), *notes))
     assert [n["text"] for n in rendered["notes"]] == [
-        f"note {i}" for i in range(5, board.NOTES_SHOWN + 5)]
-    assert rendered["notes_total"] == board.NOTES_SHOWN + 5
+        f"note {i}" for i in range(5, board_render.NOTES_SHOWN + 5)]
+    assert rendered["notes_total"] == board_render.NOTES_SHOWN + 5
 
 
 def test_records_of_a_notice_never_shown_touch_no_case() -> None:
@@ -243,7 +243,7 @@ def test_records_of_a_notice_never_shown_touch_no_case() -> None:
     state = fold([*events, notice, sent, other])
     assert state.hidden == {"hwc-1"}
     assert redact.never_shown(sent, state.hidden) and not redact.never_shown(other, state.hidden)
-    assert [n["channel"] for n in board.render(state)["notifications"]] == ["sro"]
+    assert [n["channel"] for n in board_render.render(state)["notifications"]] == ["sro"]
 
 
 # --- what a board must show: rules mutation testing found unpinned (issue 15) ---------------
@@ -282,14 +282,14 @@ def test_a_replayed_board_says_replay_whatever_it_replays() -> None:
     in replay makes a board a replay one; a live board stays live."""
     events = history((press("lockdown"), ctx()))
     replayed = board.fold(SITE_ID, list(enumerate(events, start=1)), mode="replay")
-    assert board.render(replayed)["mode"] == "replay"
-    assert board.render(replayed)["incident"]["mode"] == "live"  # what it replays
+    assert board_render.render(replayed)["mode"] == "replay"
+    assert board_render.render(replayed)["incident"]["mode"] == "live"  # what it replays
     assert shown(events)["mode"] == "live"
     as_replay = msgspec.structs.replace(events[0], mode="replay")
-    assert board.render(fold([as_replay]))["mode"] == "replay"
-    assert board.render(fold([as_replay, *events[1:]]))["mode"] == "replay"
+    assert board_render.render(fold([as_replay]))["mode"] == "replay"
+    assert board_render.render(fold([as_replay, *events[1:]]))["mode"] == "replay"
     relive = board.evolve(replayed, 99, msgspec.structs.replace(events[0], id="again"))
-    assert board.render(relive)["mode"] == "replay"
+    assert board_render.render(relive)["mode"] == "replay"
 
 
 def test_the_responder_packet_is_on_the_board() -> None:
@@ -298,12 +298,12 @@ def test_the_responder_packet_is_on_the_board() -> None:
     packet = ResponderPacket(knox_box="north door", door_codes="4711#", cameras=["cam-1"],
                              contacts=[Contact(role="SRO", name="Officer Krupke")])
     configured_site = configured(site(responder_packet=packet))
-    idle = board.render(fold([configured_site]))
+    idle = board_render.render(fold([configured_site]))
     assert idle["responder_packet"] == msgspec.to_builtins(packet)
-    during = board.render(fold([configured_site, *run(
+    during = board_render.render(fold([configured_site, *run(
         given(configured_site), (press("lockdown"), ctx()))[1]]))
     assert during["responder_packet"] == msgspec.to_builtins(packet)
-    assert board.render(board.empty(SITE_ID))["responder_packet"] is None
+    assert board_render.render(board.empty(SITE_ID))["responder_packet"] is None
 
 
 def test_the_board_names_whoever_is_missing_or_injured() -> None:
@@ -547,8 +547,8 @@ def test_a_first_update_against_no_board_carries_every_part() -> None:
     """A board's first update (nothing rendered before) carries every part that is not
     empty-as-None, and every room."""
     rendered = shown(history((press("lockdown"), ctx())))
-    assert board.diff({}, rendered) == {k: v for k, v in rendered.items() if v is not None}
-    assert len(board.diff({}, rendered)["rooms"]) == 4
+    assert board_render.diff({}, rendered) == {k: v for k, v in rendered.items() if v is not None}
+    assert len(board_render.diff({}, rendered)["rooms"]) == 4
 
 
 def test_a_board_rendered_with_its_memo_is_the_board_rendered_afresh() -> None:
@@ -565,8 +565,8 @@ def test_a_board_rendered_with_its_memo_is_the_board_rendered_afresh() -> None:
     memo, state = Memo(), board.empty(SITE_ID)
     for seq, event in enumerate(events, start=1):
         state = board.evolve(state, seq, event)
-        assert board.render(state, memo) == board.render(state)
-    assert board.render(state, memo)["people"][0]["name"] == "s-6"
+        assert board_render.render(state, memo) == board_render.render(state)
+    assert board_render.render(state, memo)["people"][0]["name"] == "s-6"
 
 
 def test_an_idle_board_names_the_school_and_has_no_notes() -> None:
@@ -574,7 +574,7 @@ def test_an_idle_board_names_the_school_and_has_no_notes() -> None:
     assert (idle["name"], idle["notes"], idle["notes_total"], idle["people"]) == (
         "Test High", [], 0, [])
     assert shown(history((press("lockdown"), ctx())))["name"] == "Test High"
-    assert board.render(board.empty(SITE_ID))["name"] is None
+    assert board_render.render(board.empty(SITE_ID))["name"] is None
 
 
 def test_a_head_count_covers_those_accounted_for_by_name_too() -> None:

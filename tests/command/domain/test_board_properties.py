@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from command.domain import board
+from command.domain import board, board_render
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.decide import decide, seal
@@ -265,7 +265,7 @@ def test_drill_and_live_never_mix_and_ended_incidents_stay_ended(script: list) -
 @given(SCRIPTS)
 def test_board_counts_always_sum_to_the_roster(script: list) -> None:
     for state in play(script).boards:
-        rendered = board.render(state)
+        rendered = board_render.render(state)
         counts = rendered["accountability"]
         assert counts["total"] == ROSTER
         assert sum(v for k, v in counts.items() if k != "total") == ROSTER
@@ -282,7 +282,7 @@ def test_fold_from_scratch_equals_the_incremental_board(script: list) -> None:
     numbered = list(enumerate(played.events, start=1))
     scratch = board.fold(SITE_ID, numbered)  # type: ignore[arg-type]
     live = played.boards[-1]
-    assert board.render(scratch) == board.render(live)
+    assert board_render.render(scratch) == board_render.render(live)
     assert scratch == live
     # Redelivering every event again (at-least-once delivery) changes nothing.
     again = live

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from command.domain import board, redact
+from command.domain import board, board_render, redact
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.site import ResponderPacket
@@ -50,7 +50,7 @@ def history() -> list[e.Envelope]:
 
 
 def rendered() -> dict[str, Any]:
-    return board.render(board.fold(SITE_ID, list(enumerate(history(), start=1))))
+    return board_render.render(board.fold(SITE_ID, list(enumerate(history(), start=1))))
 
 
 def text(view: Any) -> str:
@@ -77,8 +77,8 @@ def test_each_role_sees_the_board_it_needs_to_know(role: str) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_an_updates_changed_parts_are_redacted_alike(role: str) -> None:
     """A board update carries only what changed: it passes through the same view."""
-    before = board.render(board.fold(SITE_ID, list(enumerate(history()[:-1], start=1))))
-    changed = board.diff(before, rendered())
+    before = board_render.render(board.fold(SITE_ID, list(enumerate(history()[:-1], start=1))))
+    changed = board_render.diff(before, rendered())
     assert "flags" in changed
     view = redact.board_view(changed, role)
     assert ("flags" in view) == (role in SEES_ROSTER) and view["seq"] == changed["seq"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from command.domain import board, report, report_render
+from command.domain import board, board_render, report, report_render
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.redact import event_view
@@ -235,4 +235,4 @@ def test_a_drills_note_is_kept_on_the_board_timeline_and_report() -> None:
     cfg = configured()
     events = [cfg, *run(given(cfg), (c.StartDrill(scenario="fire", note=why), ctx(COMMANDER)))[1]]
     state = board.fold("test-high", list(enumerate(events, start=1)))  # type: ignore[arg-type]
-    assert board.render(state)["incident"]["note"] == why
+    assert board_render.render(state)["incident"]["note"] == why

@@ -6,7 +6,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from command.domain import alert_rules, board
+from command.domain import alert_rules, board, board_render
 from command.domain import events as e
 from command.domain.alert_rules import deliveries
 from command.domain.site import Channel
@@ -74,11 +74,11 @@ def test_a_silent_press_reaches_responders_and_never_all_staff() -> None:
 def test_the_board_shows_silent_until_a_commander_declares() -> None:
     story = Story([SRO, STAFF_ALL])
     story.press()
-    assert board.render(story.state)["incident"]["silent"] is True
+    assert board_render.render(story.state)["incident"]["silent"] is True
     heard = story.then(e.ProtocolDeclared, e.ProtocolDeclaredData(
         action="lockdown", reason="commander"))
     assert {d.channel for d in heard} == {"sro", "staff"}
-    assert board.render(story.state)["incident"]["silent"] is False
+    assert board_render.render(story.state)["incident"]["silent"] is False
 
 
 def test_the_silence_holds_through_the_all_clear_and_a_false_alarm() -> None:
