@@ -16,7 +16,6 @@ from command.domain import commands as c
 from command.domain import events as e
 from command.domain.decide import decide, seal
 from command.domain.errors import ErrorDoc, MusterError
-from command.domain.reunification_rules import refused_though_written
 from command.domain.site import Directive, EvacuationSite, Site
 from command.domain.site_state import Ctx, Draft, SiteState, evolve
 from tests.conftest import small_site
@@ -365,7 +364,7 @@ def test_cancel_of_a_drill_stays_in_drill_mode() -> None:
     assert state.open == {}
 
 
-# --- reunification -------------------------------------------------------------------------
+# --- staff steps and reunification scenarios, shared with test_reunification_rules.py -------
 
 
 def guardian(name: str, *students: str, verified: bool = True) -> c.CheckGuardian:
@@ -390,122 +389,6 @@ def ready_to_release() -> SiteState:
     """Accounting complete, s-1 checked in and Anne Byron checked and approved for s-1."""
     return run(evacuated(), everyone_accounted(), step(c.CheckIn(person_id="s-1", area="Field")),
                step(guardian("Anne Byron", "s-1")))[0]
-
-
-def test_release_after_checkin_to_an_approved_guardian() -> None:
-    state, events = then(ready_to_release(), *step(release()))
-    assert types(events) == ["StudentReleased"]
-    assert (events[0].data.person_id, events[0].data.guardian) == ("s-1", "Anne Byron")
-    assert "s-1" in state.open["live"].released
-
-
-def test_listed_guardian_check_is_approved() -> None:
-    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1")))
-    assert (events[0].data.approved, events[0].data.flags) == (["s-1"], [])
-
-
-def test_release_without_checkin_is_409() -> None:
-    state = then(evacuated(), *step(guardian("Anne Byron", "s-1")))[0]
-    assert rejects(state, *step(release())).code == "conflict"
-
-
-def test_release_to_an_unchecked_guardian_is_409() -> None:
-    state = then(evacuated(), *step(c.CheckIn(person_id="s-1")))[0]
-    assert rejects(state, *step(release())).code == "conflict"
-
-
-def test_release_to_a_guardian_approved_for_another_student_is_409() -> None:
-    state = run(evacuated(), step(c.CheckIn(person_id="s-2")),
-                step(guardian("Anne Byron", "s-1")))[0]
-    assert rejects(state, *step(release("s-2", "Anne Byron"))).code == "conflict"
-
-
-@pytest.mark.parametrize("name,flag", [
-    ("Lord Byron", "s-1: custody restriction"), ("Stranger Danger", "s-1: guardian not listed")])
-def test_flagged_guardian_is_recorded_without_approval(name: str, flag: str) -> None:
-    state = then(evacuated(), *step(c.CheckIn(person_id="s-1")))[0]
-    state, events = then(state, *step(guardian(name, "s-1")))
-    assert types(events) == ["GuardianCheckedIn"]
-    assert events[0].data.approved == [] and flag in events[0].data.flags
-    assert rejects(state, *step(release("s-1", name))).code == "conflict"
-
-
-def test_unverified_id_is_flagged_and_not_approved() -> None:
-    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1", verified=False)))
-    assert events[0].data.approved == [] and "id not verified" in events[0].data.flags
-
-
-def test_a_flagged_check_is_written_yet_answered_409_naming_each_flag() -> None:
-    """The check's event is written (the board shows the flag), and its answer is a refusal
-    that names the flags and the guardian field: what the write edge answers, with no rule of
-    its own."""
-    _, events = then(evacuated(), *step(guardian("Lord Byron", "s-1", verified=False)))
-    refused = refused_though_written(events)
-    assert refused is not None and refused.code == "conflict" and refused.field == "$.guardian"
-    assert refused.message == ("guardian check flagged: id not verified; "
-                               "s-1: custody restriction")
-
-
-def test_an_approved_check_and_other_commands_are_not_refused_once_written() -> None:
-    _, pressed = then(given(configured()), press("lockdown"), ctx())
-    assert pressed and refused_though_written(pressed) is None
-    _, approved = then(evacuated(), *step(guardian("Anne Byron", "s-1")))
-    assert approved[0].data.approved == ["s-1"] and refused_though_written(approved) is None
-    assert refused_though_written([]) is None  # a duplicate's answer writes nothing
-
-
-def test_one_flag_withholds_approval_for_every_student_of_the_check() -> None:
-    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1", "s-2")))
-    assert events[0].data.approved == [] and events[0].data.flags == ["s-2: guardian not listed"]
-
-
-def test_custody_order_imported_after_the_check_still_blocks_release() -> None:
-    ordered = site(people=[replace(p, guardians=[], restricted=["Anne Byron"])
-                           if p.id == "s-1" else p for p in site().people])
-    state = evolve(ready_to_release(), configured(ordered, at=90))
-    assert rejects(state, *step(release())).code == "conflict"
-
-
-def test_release_without_consent_is_refused() -> None:
-    err = rejects(ready_to_release(), *step(release(consents=False)))
-    assert (err.code, err.field) == ("conflict", "$.student_consents")
-
-
-def test_release_at_most_once() -> None:
-    state = then(ready_to_release(), *step(release()))[0]
-    assert rejects(state, *step(release())).code == "conflict"
-    assert rejects(state, *step(c.CheckIn(person_id="s-1"))).code == "conflict"
-
-
-def test_checkin_twice_is_409() -> None:
-    state = then(evacuated(), *step(c.CheckIn(person_id="s-1")))[0]
-    assert rejects(state, *step(c.CheckIn(person_id="s-1"))).code == "conflict"
-
-
-def test_checkin_of_a_non_student_is_409() -> None:
-    err = rejects(evacuated(), *step(c.CheckIn(person_id="t-1")))
-    assert (err.code, err.field) == ("conflict", "$.person_id")
-
-
-@pytest.mark.parametrize("cmd,field", [
-    (c.CheckIn(person_id="nobody"), "$.person_id"),
-    (c.Release(person_id="nobody", guardian="Anne Byron", student_consents=True), "$.person_id"),
-    (c.CheckGuardian(guardian="Anne Byron", id_verified=True, students=["s-1", "nobody"]),
-     "$.students[1]"),
-    (c.HandleWithCare(person_id="nobody"), "$.person_id"),
-], ids=lambda v: type(v).__name__ if isinstance(v, c.Command) else v)
-def test_unknown_person_is_404_with_the_field(cmd: c.Command, field: str) -> None:
-    err = rejects(evacuated(), *step(cmd))
-    assert (err.code, err.field) == ("not_found", field)
-
-
-def test_reunification_stays_within_its_incident() -> None:
-    """A check-in in a drill does not let a live incident release the student."""
-    state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
-    state = run(state, (c.CheckIn(person_id="s-1"), ctx(STAFF, at=5, incident=DRILL)),
-                (guardian("Anne Byron", "s-1"), ctx(STAFF, at=6, incident=DRILL)))[0]
-    state = then(state, press("fire"), ctx(at=7, new=LIVE))[0]
-    assert rejects(state, *step(release())).code == "conflict"
 
 
 # --- accountability and room reports -------------------------------------------------------
@@ -693,16 +576,6 @@ def test_an_incidents_events_stay_with_it_after_another_opens() -> None:
     assert evolve(state, stray) == state
 
 
-def test_a_guardian_approved_twice_keeps_every_student_approved() -> None:
-    """Given Sara Turing approved for s-2, when she is checked again for s-2 only after being
-    flagged for another student, then s-2 remains hers to take."""
-    state = run(evacuated(), step(guardian("Sara Turing", "s-2")),
-                step(guardian("Sara Turing", "s-2", "s-1")))[0]
-    assert state.open["live"].approved == {"Sara Turing": {"s-2"}}
-    state = then(state, *step(guardian("Anne Byron", "s-1")))[0]
-    assert state.open["live"].approved == {"Sara Turing": {"s-2"}, "Anne Byron": {"s-1"}}
-
-
 def test_ending_one_incident_leaves_the_other_open() -> None:
     state, _ = then(given(configured()), c.StartDrill(scenario="fire"), ctx(COMMANDER, new=DRILL))
     state = then(state, press("fire"), ctx(at=3, new=LIVE))[0]
@@ -858,35 +731,6 @@ def test_stray_reunification_records_of_no_open_incident_change_nothing() -> Non
         assert evolve(closed, stray) == closed
 
 
-def test_a_check_in_completes_accounting_for_the_student_it_finds() -> None:
-    """Given everyone accounted for by name but s-1, when s-1 checks in at the assembly area,
-    then accounting is complete and s-1 may go home with an approved guardian."""
-    others = step(c.AccountPersons(entries=[e.AccountingEntry(person_id=p.id, status="accounted")
-                                            for p in site().people if p.id != "s-1"]))
-    state = run(evacuated(), others, step(c.CheckIn(person_id="s-1", area="Field")),
-                step(guardian("Anne Byron", "s-1")))[0]
-    _, events = then(state, *step(release()))
-    assert [(ev.data.person_id, ev.data.guardian, ev.data.student_consents) for ev in events] \
-        == [("s-1", "Anne Byron", True)]
-
-
-def test_a_check_in_records_the_assembly_area() -> None:
-    _, events = then(evacuated(), *step(c.CheckIn(person_id="s-2", area="North field")))
-    assert (events[0].data.person_id, events[0].data.area) == ("s-2", "North field")
-
-
-def test_a_flagged_check_approves_nobody_and_approvals_add_up() -> None:
-    """A flagged check leaves no approval behind; a guardian approved in two checks may take
-    the students of both."""
-    state = then(evacuated(), *step(guardian("Lord Byron", "s-1")))[0]
-    assert state.open["live"].approved == {}
-    both = site(people=[replace(p, guardians=[*p.guardians, "Anne Byron"]) if p.id == "s-2"
-                        else p for p in site().people])
-    state = then(given(configured(both)), press("fire"), ctx())[0]
-    state = run(state, step(guardian("Anne Byron", "s-1")), step(guardian("Anne Byron", "s-2")))[0]
-    assert state.open["live"].approved == {"Anne Byron": {"s-1", "s-2"}}
-
-
 def test_a_report_for_a_room_the_site_lacks_names_the_room() -> None:
     err = rejects(opened(), c.ReportRoomStatus(status="secured"),
                   ctx(STAFF, incident=LIVE, room="Z-9"))
@@ -917,11 +761,3 @@ def test_stray_records_never_touch_an_incident_they_do_not_name() -> None:
             stray = cls(id="stray", site=SITE_ID, incident_id=incident, mode=mode,
                         occurred_at=T0, recorded_at=T0, data=data)
             assert evolve(state, stray) == state
-
-
-def test_a_guardian_check_records_whether_the_id_was_seen() -> None:
-    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1", verified=False)))
-    assert (events[0].data.guardian, events[0].data.id_verified, events[0].data.students) == (
-        "Anne Byron", False, ["s-1"])
-    _, events = then(evacuated(), *step(guardian("Anne Byron", "s-1")))
-    assert events[0].data.id_verified is True
