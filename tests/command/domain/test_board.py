@@ -8,7 +8,6 @@ import msgspec
 from command.domain import board, board_render, redact
 from command.domain import commands as c
 from command.domain import events as e
-from command.domain.render_cache import Memo
 from command.domain.site import Contact, ResponderPacket
 from tests.command.domain.test_site_state import (
     COMMANDER,
@@ -27,9 +26,6 @@ from tests.command.domain.test_site_state import (
 )
 
 ROSTER = 8  # small_site(): six students and two staff
-CONTRACT_KEYS = {"site", "seq", "mode", "incident", "protocol", "rooms", "accountability",
-                 "dispatch", "acks", "notifications"}
-COUNT_KEYS = {"total", "accounted", "missing", "injured", "absent", "reunified", "unknown"}
 
 
 def history(*steps: tuple[c.Command, Any]) -> list[e.Envelope]:
@@ -56,19 +52,6 @@ def report(room_id: str, at: float = 60, **fields: Any) -> tuple[c.Command, Any]
 
 def sums(counts: dict[str, int]) -> bool:
     return counts["total"] == sum(v for k, v in counts.items() if k != "total")
-
-
-def test_render_has_the_contract_keys() -> None:
-    rendered = shown(history((press("lockdown"), ctx())))
-    assert CONTRACT_KEYS <= set(rendered)
-    assert set(rendered["accountability"]) == COUNT_KEYS
-    assert rendered["site"] == SITE_ID and rendered["seq"] == 4 and rendered["mode"] == "live"
-    assert rendered["incident"]["id"] == LIVE and rendered["incident"]["alerts"] == 1
-    assert rendered["protocol"]["action"] == "lockdown"
-    assert rendered["protocol"]["directive"].startswith("Lockdown!")
-    assert {r["id"] for r in rendered["rooms"]} == {"A-101", "A-102", "B-112", "GYM"}
-    assert rendered["accountability"] == {**dict.fromkeys(COUNT_KEYS, 0), "total": ROSTER,
-                                          "unknown": ROSTER}
 
 
 def test_board_before_any_incident_shows_the_site_idle() -> None:
@@ -146,26 +129,6 @@ def test_flagged_guardian_shows_on_the_board() -> None:
     assert rendered["flags"] == ["guardian 'Lord Byron': s-1: custody restriction"]
 
 
-def test_diff_carries_only_the_changed_rooms() -> None:
-    before_events = history((press("lockdown"), ctx()))
-    before = shown(before_events)
-    after = shown(history((press("lockdown"), ctx()), report("GYM", status="secured")))
-    changed = board_render.diff(before, after)
-    assert [r["id"] for r in changed["rooms"]] == ["GYM"]
-    assert changed["seq"] == after["seq"]
-    assert "protocol" not in changed and "accountability" not in changed
-    assert board_render.diff(after, after) == {}
-
-
-def test_diff_names_both_rooms_when_a_person_moves() -> None:
-    before = shown(history((press("lockdown"), ctx())))
-    after = shown(history((press("lockdown"), ctx()),
-                          report("B-112", status="secured", extra=["s-3"])))
-    changed = board_render.diff(before, after)
-    assert sorted(r["id"] for r in changed["rooms"]) == ["A-101", "B-112"]
-    assert changed["accountability"] == after["accountability"]
-
-
 def test_cancelled_incident_leaves_the_board_without_incident() -> None:
     rendered = shown(history((press("lockdown"), ctx()),
                              (c.Cancel(reason="bumped"), ctx(at=3, incident=LIVE))))
@@ -216,15 +179,6 @@ def test_a_head_count_stores_people_in_roster_order() -> None:
     case = board.current(state)
     assert case is not None
     assert list(case.people) == ["s-1", "s-2", "t-1", "s-3", "s-4", "t-2"]
-
-
-def test_a_board_shows_the_latest_notes_and_counts_them_all() -> None:
-    notes = [(c.AddNote(text=f"note {i}"), ctx(STAFF, at=9 + i, incident=LIVE))
-             for i in range(board_render.NOTES_SHOWN + 5)]
-    rendered = shown(history((press("lockdown"), ctx()), *notes))
-    assert [n["text"] for n in rendered["notes"]] == [
-        f"note {i}" for i in range(5, board_render.NOTES_SHOWN + 5)]
-    assert rendered["notes_total"] == board_render.NOTES_SHOWN + 5
 
 
 def test_records_of_a_notice_never_shown_touch_no_case() -> None:
@@ -541,40 +495,6 @@ def test_an_early_opening_of_reunification_shows_who_when_and_why() -> None:
     assert rendered["incident"]["reunification_opened"] == {
         "at": iso(80), "by": COMMANDER.id, "reason": "the building is unsafe"}
     assert shown(history((press("fire"), ctx())))["incident"]["reunification_opened"] is None
-
-
-def test_a_first_update_against_no_board_carries_every_part() -> None:
-    """A board's first update (nothing rendered before) carries every part that is not
-    empty-as-None, and every room."""
-    rendered = shown(history((press("lockdown"), ctx())))
-    assert board_render.diff({}, rendered) == {k: v for k, v in rendered.items() if v is not None}
-    assert len(board_render.diff({}, rendered)["rooms"]) == 4
-
-
-def test_a_board_rendered_with_its_memo_is_the_board_rendered_afresh() -> None:
-    """Given one board's memo kept across events (as the live boards and the projector keep
-    it), then after every event its render equals a render from scratch: no part, not the
-    counts, the named people (through a site file re-import) or the notes, is ever stale."""
-    events = history((press("lockdown"), ctx()),
-                     report("A-102", at=20, status="needs_help", missing=["s-6"]),
-                     (c.AddNote(text="seen in B wing"), ctx(STAFF, at=30, incident=LIVE)),
-                     report("B-112", at=40, status="secured", present=3))
-    events.append(configured(site(people=[p for p in site().people if p.id != "s-6"]), at=50))
-    events += run(given(*events), (c.AddNote(text="all quiet"), ctx(STAFF, at=60,
-                                                                    incident=LIVE)))[1]
-    memo, state = Memo(), board.empty(SITE_ID)
-    for seq, event in enumerate(events, start=1):
-        state = board.evolve(state, seq, event)
-        assert board_render.render(state, memo) == board_render.render(state)
-    assert board_render.render(state, memo)["people"][0]["name"] == "s-6"
-
-
-def test_an_idle_board_names_the_school_and_has_no_notes() -> None:
-    idle = shown([configured()])
-    assert (idle["name"], idle["notes"], idle["notes_total"], idle["people"]) == (
-        "Test High", [], 0, [])
-    assert shown(history((press("lockdown"), ctx())))["name"] == "Test High"
-    assert board_render.render(board.empty(SITE_ID))["name"] is None
 
 
 def test_a_head_count_covers_those_accounted_for_by_name_too() -> None:
