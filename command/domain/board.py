@@ -33,6 +33,7 @@ def empty(site: str, mode: str = "live") -> State:
 
 
 def fresh_rooms(config: Site | None) -> dict[str, Room]:
+    """Every room of the site file, none reported yet: the rooms of an idle or new board."""
     if config is None:
         return {}
     return {
