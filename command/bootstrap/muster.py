@@ -37,7 +37,7 @@ from command.infra.route_table import serve
 from command.write.intake import Intake
 from command.write.notification_records import DeskRecords
 from command.write.site_parse import SiteParser
-from consumers import faults, gateway, projector, sender
+from consumers import board_sockets, faults, gateway, projector, sender
 from consumers.component_processes import Children
 from consumers.gateway import Gateway
 
@@ -46,7 +46,7 @@ OWN_METRICS = {
     "intake": (metrics.INTAKE_REQUESTS, metrics.INTAKE_LATENCY, metrics.EVENTS_APPENDED,
                metrics.INTAKE_CONFLICTS),
     "projector": (projector.LAG, projector.POSITION),
-    "boards": (gateway.CONNECTED, gateway.GATEWAY_SEQ),
+    "boards": (board_sockets.CONNECTED, gateway.GATEWAY_SEQ),
     "notifier": (sender.SENDS, sender.SEND_SECONDS),
 }
 

@@ -22,7 +22,7 @@ from command.domain.decide import decide, seal
 from command.domain.render_cache import Memo
 from command.domain.site_state import Ctx, SiteState
 from command.domain.site_state import evolve as fold_intake
-from consumers.gateway import Update
+from consumers.live_boards import Update
 
 STAFF = e.Actor(kind="user", id="staff", role="staff")
 BOSS = e.Actor(kind="user", id="principal", role="commander")
