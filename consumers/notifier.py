@@ -18,12 +18,9 @@ from command.infra.eventlog import EventLog
 from command.infra.record_writer import RecordWriter, StreamRecords
 from consumers.dispatcher import Dispatcher
 from consumers.escalations import EscalationTimers
-from consumers.outbox_effects import ESCALATE_ON, NAME, QUIET, acts, passes_by
 from consumers.outbox_fold import OutboxFold
 from consumers.send_records import SendRecords
 from consumers.sender import Sender
-
-__all__ = ["ESCALATE_ON", "NAME", "QUIET", "Notifier", "acts", "passes_by"]
 
 
 class Notifier:

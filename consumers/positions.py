@@ -11,8 +11,7 @@ Conn = asyncpg.Connection | asyncpg.Pool
 
 async def position(conn: Conn, name: str) -> int:
     """The last sequence `name` committed; 0 for a consumer that never did."""
-    seq = await conn.fetchval("SELECT seq FROM projection_position WHERE name=$1", name)
-    return int(seq or 0)
+    return await stored(conn, name) or 0
 
 
 async def stored(conn: Conn, name: str) -> int | None:

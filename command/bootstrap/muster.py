@@ -158,9 +158,11 @@ class Muster:
         if self.freezer is not None:
             self.freezer.remove()
         await self.children.stop()  # first: they need the servers stopped below
-        await self.read.stop()  # the boards close before the HTTP server waits on them
+        await self.read.stop_boards()
         await self.http.stop()
-        await stop_tasks(self.tasks)
+        await self.read.stop_notifier()
+        await stop_tasks(self.read.tasks + self.tasks)
+        self.read.close()
         if self.write is not None:
             await self.write.stop()
         if self.tokens is not None:

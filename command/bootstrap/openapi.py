@@ -20,7 +20,7 @@ from command.domain.types import IDENT_PATTERN
 from command.infra.health import ANYTHING, HEALTH_ROUTES
 from command.infra.route_table import JSON, Route, ok, serve
 from command.infra.web import EXEMPT, MAX_BODY, MAX_SITE_FILE, Handler, json_response
-from command.write.intake import Accepted
+from command.write.answers import Accepted
 from command.write.routes import WRITE_ROUTES
 from command.write.site_parse import MAX_DEPTH, MAX_KEYS
 from consumers.page import PAGE_ROUTES

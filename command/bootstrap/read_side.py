@@ -64,12 +64,18 @@ class ReadSide:
         """The sites the live boards stopped folding (the others' are in the database)."""
         return list(self.gateway.faults.values()) if self.gateway is not None else []
 
-    async def stop(self) -> None:
+    async def stop_boards(self) -> None:
+        """First of all: the boards close before the HTTP server waits on their sockets."""
         if self.gateway is not None:
             await self.gateway.stop()
+
+    async def stop_notifier(self) -> None:
+        """After the HTTP server; the projector's and notifier's tasks are then cancelled
+        with the process's others, and `close` ends the Apprise workers."""
         if self.notifier is not None:
             await self.notifier.stop()
-        await stop_tasks(self.tasks)
+
+    def close(self) -> None:
         if self.sender is not None:
             self.sender.close()
 

@@ -13,7 +13,8 @@ from command.domain import commands as c
 from command.domain import site as site_file
 from command.domain.events import SYSTEM, Actor
 from command.infra import auth
-from command.write.intake import Accepted, Intake
+from command.write.answers import Accepted
+from command.write.intake import Intake
 
 DEMO_ROLES = ("device", "staff", "responder", "commander", "dispatch", "admin")
 

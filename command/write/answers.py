@@ -8,9 +8,9 @@ from command.domain import events as e
 MAIN = (e.AlertRaised, e.IncidentCancelled)  # the event a 202 names when a command writes several
 
 
+# A 202's body: the command's incident, the event that stands for it and its sequence. (A
+# docstring would become the schema's description in the served OpenAPI document.)
 class Accepted(msgspec.Struct, frozen=True):
-    """A 202's body: the command's incident, the event that stands for it and its sequence."""
-
     incident_id: str | None
     event_id: str
     seq: int

@@ -22,12 +22,10 @@ from command.domain import redact
 from command.domain.site_state import SiteState
 from command.infra.eventlog import EventLog
 from command.write.answers import Accepted, Answers
-from command.write.decisions import admit
 from command.write.site_directory import SiteDirectory
 from command.write.site_queue import Pending
 from command.write.site_writer import SiteWriter
 
-__all__ = ["Accepted", "Intake", "admit"]  # Accepted and admit: where their users import them
 log = logging.getLogger("muster.intake")
 
 
@@ -53,9 +51,6 @@ class Intake:
         self._observe = observe
 
     # --- the stream ----------------------------------------------------------------------
-
-    def apply(self, seq: int, event: e.Event) -> None:
-        self.sites.apply(seq, event)
 
     async def _on_msg(self, msg: object) -> None:
         seq = msg.metadata.sequence.stream  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ A handler authenticates, decodes the body with msgspec, calls intake once and en
 every rule lives in the pure `decide`. The read side adds its own routes to the same app.
 """
 
-import logging
 from typing import Any, Literal, NamedTuple
 
 import msgspec
@@ -18,8 +17,6 @@ from command.infra.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUES
 from command.infra.web import MAX_SITE_FILE, Handler, decode, json_response, read_body, status_of
 from command.write.intake import Intake
 from command.write.site_parse import SiteParser
-
-log = logging.getLogger("muster.http")
 
 
 class WriteRoute(NamedTuple):

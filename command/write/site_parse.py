@@ -16,7 +16,6 @@ import msgspec
 from command.domain import site as site_file
 from command.domain.errors import Invalid, MusterError, RateLimited, TooLarge, from_validation
 from command.infra import workers
-from command.infra.web import status_of
 
 MAX_DEPTH = 32  # brackets or dotted parts; a real site file nests 4 deep
 MAX_KEYS = 200_000  # a school of 5,000 people at 8 keys each has 40,000
@@ -37,7 +36,7 @@ class Outcome(msgspec.Struct, frozen=True):
     """A worker's answer: the site as JSON, or the refusal the handler answers."""
 
     site: bytes = b""
-    status: int = 0
+    code: str = ""  # the error's code (TooLarge or Invalid); "" for a parsed site
     message: str = ""
     field: str | None = None
 
@@ -82,9 +81,9 @@ def _in_worker(body: bytes, toml: bool) -> Outcome:
     try:
         return Outcome(site=msgspec.json.encode(parse(body, toml)))
     except MusterError as exc:
-        return Outcome(status=status_of(exc), message=exc.message, field=exc.field)
+        return Outcome(code=exc.code, message=exc.message, field=exc.field)
     except Exception as exc:  # whatever else a hostile file finds is still its own fault
-        return Outcome(status=400, message=f"the site file cannot be parsed: {exc}"[:500],
+        return Outcome(code=Invalid.code, message=f"the site file cannot be parsed: {exc}"[:500],
                        field="$")
 
 
@@ -136,10 +135,9 @@ class SiteParser:
             except BrokenProcessPool:
                 self.replace()  # the file killed its worker (a C stack overflow, say)
                 raise Invalid("the site file stopped the parser", field="$") from None
-        if outcome.status:
-            error = (TooLarge if outcome.status == 413 else Invalid)(outcome.message,
-                                                                     outcome.field)
-            raise error
+        if outcome.code:
+            kind = TooLarge if outcome.code == TooLarge.code else Invalid
+            raise kind(outcome.message, outcome.field)
         return msgspec.json.decode(outcome.site, type=site_file.Site)
 
     def replace(self) -> None:

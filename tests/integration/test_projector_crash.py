@@ -23,7 +23,8 @@ from command.domain import commands as c
 from command.domain import events as e
 from command.infra import db
 from command.infra.eventlog import EventLog
-from command.write.intake import Accepted, Intake
+from command.write.answers import Accepted
+from command.write.intake import Intake
 from consumers.projection_batch import load_states
 from consumers.projector import NAME, Projector, rebuild
 from tests.conftest import small_site

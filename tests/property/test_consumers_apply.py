@@ -39,9 +39,9 @@ from command.domain.errors import MusterError
 from command.domain.policy import DEFAULT_POLICY, SRP_ACTIONS
 from command.domain.site_state import Ctx, SiteState, evolve
 from command.domain.types import ROLES
-from command.write.intake import admit
+from command.write.decisions import admit
 from consumers import replay
-from consumers.notifier import ESCALATE_ON, acts, passes_by
+from consumers.outbox_effects import ESCALATE_ON, acts, passes_by
 from consumers.projection_batch import Batch
 from tests.command.domain.test_site_state import COMMANDER, DEVICE, SITE_ID, STAFF, T0
 from tests.conftest import small_site
