@@ -27,6 +27,11 @@ async def set_to(conn: Conn, name: str, seq: int) -> None:
         "DO UPDATE SET seq = EXCLUDED.seq", name, seq)
 
 
+async def move_held(conn: asyncpg.Connection, name: str, seq: int) -> None:
+    """`name` is at `seq`, its row made by `hold` in this transaction: a plain update."""
+    await conn.execute("UPDATE projection_position SET seq=$2 WHERE name=$1", name, seq)
+
+
 async def advance(conn: Conn, name: str, seq: int) -> None:
     """`name` is at `seq` at least: a position never steps back."""
     await conn.execute(

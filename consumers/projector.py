@@ -125,9 +125,9 @@ async def _apply(pool: asyncpg.Pool, states: dict[str, board.State], at: int,
         if last > pos or (checkpoint and pending) or resume is not None:
             await batch.write(conn, pending if checkpoint else ())
         if last > pos:
-            await positions.set_to(conn, name, last)
+            await positions.move_held(conn, name, last)
         if checkpoint and pending and resume is None:  # a resumed site alone is not all states
-            await positions.set_to(conn, positions.states_of(name), last)
+            await positions.move_held(conn, positions.states_of(name), last)
         if new:
             await faults.record(conn, new.values())
         if resume is not None and resume.site not in new:
