@@ -37,6 +37,8 @@ COSTS = {
                  "what one event costs a live board as an incident grows, in process"),
     "batchcost": ("loadtest.costs.batch",
                   "what an atomic batch costs nats-server against single publishes"),
+    "rebuild": ("loadtest.costs.rebuild",
+                "`muster rebuild` of a flood's stream against reading it raw"),
 }
 HELP = {
     "sites": "bench sites (copies of demo-high, 859 people each)",
