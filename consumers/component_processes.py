@@ -52,11 +52,13 @@ class Children:
     """One `muster serve --components C` per entry, each in `data_dir/C`, restarted if it dies."""
 
     def __init__(self, data_dir: Path, components: tuple[str, ...], host: str = "127.0.0.1",
-                 ready_timeout: float = READY_TIMEOUT_S) -> None:
+                 ready_timeout: float = READY_TIMEOUT_S, ports: dict[str, int] | None = None,
+                 ) -> None:
         self.data_dir = data_dir
         self.ready_timeout = ready_timeout
         self.components = components
         self.host = host
+        self.ports = ports or {}  # a child that clients reach (the emergency listener) binds here
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._env: dict[str, str] = {}
         self._started: dict[str, float] = {}
@@ -90,9 +92,19 @@ class Children:
         # Its warnings go to our stderr, where the operator looks; it prints nothing else.
         self.procs[component] = subprocess.Popen(
             [sys.executable, "-m", "command.bootstrap.cli", "serve", "--components", component,
-             "--host", self.host, "--port", "0", "--data-dir", str(folder)],
+             "--host", self.host, "--port", str(self.ports.get(component, 0)),
+             "--data-dir", str(folder)],
             stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=self._env,
             preexec_fn=die_with_parent)  # a kill -9 of muster up ends it too
+
+    def url_of(self, component: str) -> str | None:
+        """The API address a running child listens on, from its runtime file."""
+        if component not in self.components:
+            return None
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            return str(json.loads((self.folder(component) / "runtime.json").read_text())
+                       ["http_url"])
+        return None
 
     def metrics_routes(self) -> list[web.RouteDef]:
         """`/metrics/COMPONENT` on the metrics address: each process apart's own metrics (the

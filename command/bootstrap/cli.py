@@ -31,7 +31,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int)
     up.add_argument("--host")
     serve = sub.add_parser("serve", help="run some components against external servers")
-    serve.add_argument("--components", default=",".join(COMPONENTS))
+    serve.add_argument("--components", default=",".join(COMPONENTS),
+                       help=f"of {', '.join(COMPONENTS)}, or emergency (the life-safety "
+                            "commands alone)")
     serve.add_argument("--port", type=int)
     serve.add_argument("--host")
     migrate = sub.add_parser("migrate", help="apply the database migrations")
@@ -101,6 +103,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         mine = tuple(x for x in COMPONENTS if x not in named)
         apart = tuple(x for x in APART if x in named)
+        if settings.emergency_port is not None:
+            apart += ("emergency",)
         return uvloop.run(cli_up.up(settings, args.demo, mine, apart))
     if args.cmd == "serve":
         if settings.embedded:

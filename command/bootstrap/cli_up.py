@@ -37,9 +37,13 @@ async def up(settings: Settings, demo: bool, components: tuple[str, ...],
             for role, secret in tokens.items():
                 print(f"  {role:<10} {secret}")
             print(f"Board: {m.url}/board/demo-high")
-        apart = "".join(f"; {x} in a process of its own" for x in children)
+        apart = "".join(f"; {x} in a process of its own" for x in children
+                        if x != "emergency")
         print(f"Muster listening on {m.url} (components: {', '.join(components)}{apart})",
               flush=True)
+        if url := m.children.url_of("emergency"):
+            print(f"Emergency listener (presses, protocol, acks, all clear, cancel, command): "
+                  f"{url}", flush=True)
         print(f"Metrics (no token, so on this address alone): {m.metrics_url}", flush=True)
 
     try:

@@ -14,13 +14,15 @@ from command.infra.config import Settings
 
 
 def write(settings: Settings, nats_url: str, db_url: str, http_url: str,
-          metrics_url: str) -> None:
+          metrics_url: str, emergency_url: str | None = None) -> None:
     path = settings.runtime_file
     path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"nats_url": nats_url, "database_url": db_url, "http_url": http_url,
+            "metrics_url": metrics_url, "pid": os.getpid()}
+    if emergency_url:
+        info["emergency_url"] = emergency_url
     # Owner only: the URLs carry the servers' passwords.
-    credentials.write_private(path, json.dumps({
-        "nats_url": nats_url, "database_url": db_url, "http_url": http_url,
-        "metrics_url": metrics_url, "pid": os.getpid()}))
+    credentials.write_private(path, json.dumps(info))
 
 
 def read(settings: Settings) -> dict[str, Any] | None:

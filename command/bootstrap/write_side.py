@@ -1,5 +1,6 @@
 """The write side of a running Muster: intake, the site-file parser, and the desk that a notifier
-in a process of its own records through. `Muster` builds it when the intake component runs.
+in a process of its own records through. `Muster` builds it when the intake component runs, and
+in the emergency listener's process, where it takes the life-safety commands alone.
 """
 
 import os
@@ -11,7 +12,7 @@ from command.infra.auth import TokenStore
 from command.infra.eventlog import EventLog
 from command.write.intake import Intake
 from command.write.notification_records import RecordDesk, desk_subject
-from command.write.routes import observe_latency, write_routes
+from command.write.routes import emergency_routes, observe_latency, write_routes
 from command.write.site_parse import SiteParser
 
 
@@ -21,16 +22,22 @@ class WriteSide:
         self.site_parse_timeout_s = site_parse_timeout_s
         self.parser: SiteParser | None = None
         self.desk: RecordDesk | None = None
+        self.emergency = False
 
-    async def start(self, desk: bool) -> None:
-        """Fold the stream into intake; with `desk`, take the records of a notifier apart."""
+    async def start(self, desk: bool, emergency: bool = False) -> None:
+        """Fold the stream into intake; with `desk`, take the records of a notifier apart;
+        `emergency` serves only the life-safety commands (no site files, so no parser)."""
         await self.intake.start()
-        self.parser = SiteParser(self.site_parse_timeout_s)  # its worker starts meanwhile
+        self.emergency = emergency
+        if not emergency:
+            self.parser = SiteParser(self.site_parse_timeout_s)  # its worker starts meanwhile
         if desk:
             self.desk = RecordDesk(self.intake, desk_subject(os.getpid()))
             await self.desk.start()
 
     def routes(self, tokens: TokenStore) -> list[web.RouteDef]:
+        if self.emergency:
+            return emergency_routes(self.intake, tokens)
         assert self.parser is not None, "start() first"
         return write_routes(self.intake, tokens, self.parser)
 

@@ -23,6 +23,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # picks a free one (runtime.json names it), a scraper wants a fixed one (e.g. 9464).
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    # Life-safety commands (presses, protocol, acks, all clear, cancel, command) on a listener
+    # in a process of its own, so routine traffic never queues ahead of them; 0 picks a port.
+    emergency_port: int | None = None
     data_dir: str = ".muster"
     stream: str = "MUSTER"
     stream_replicas: int = 1

@@ -57,6 +57,10 @@ WRITE_ROUTES: list[WriteRoute] = [
                ("responder", "dispatch"), "site"),
     WriteRoute("/v1/incidents/{id}/close", c.Close, ("commander",), "incident"),
 ]
+# What the emergency listener takes (MUSTER_EMERGENCY_PORT): a call for help and what stops or
+# directs one, never the routine reports that come in hundreds a second during a drill.
+EMERGENCY: frozenset[type[c.Command]] = frozenset({
+    c.RaiseAlert, c.DeclareProtocol, c.Acknowledge, c.AllClear, c.Cancel, c.TransferCommand})
 
 
 def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Handler:
@@ -126,6 +130,12 @@ def write_routes(intake: Intake, tokens: TokenStore, parser: SiteParser,
     routes = [web.post(r.path, command_handler(r, intake, tokens)) for r in WRITE_ROUTES]
     routes.append(web.put("/v1/sites/{site}", site_import_handler(intake, tokens, parser)))
     return routes
+
+
+def emergency_routes(intake: Intake, tokens: TokenStore) -> list[web.RouteDef]:
+    """The life-safety commands alone, for the emergency listener."""
+    return [web.post(r.path, command_handler(r, intake, tokens)) for r in WRITE_ROUTES
+            if r.command in EMERGENCY]
 
 
 def observe_latency(seconds: float) -> None:

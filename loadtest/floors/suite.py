@@ -46,6 +46,7 @@ class Floors:
         self.echo = echo.EchoServer()
         self.intake = RawIntake(nats_url)
         self.raw: Sender | None = None  # the generator's HTTP client, pointed at the raw intake
+        self.device: Sender | None = None  # the presses' own client, pointed at the raw intake
         self.series: dict[str, list[Sample[object]]] = {}
         self._loaded: list[asyncio.Task[None]] = []
 
@@ -55,15 +56,17 @@ class Floors:
         await asyncio.to_thread(self.echo.start)
         await asyncio.to_thread(self.intake.start)
 
-    def send_with(self, sender: Sender) -> None:
-        """The generator's HTTP client, to time the raw intake with."""
+    def send_with(self, sender: Sender, presser: Sender) -> None:
+        """The HTTP clients to time the raw intake with: the generator's (for a ceiling on a
+        scenario's own plan) and the presses' (a press to the floor goes as a press to Muster)."""
         self.raw = Sender(sender.http, self.intake.url, dict.fromkeys(sender.headers, ""))
+        self.device = Sender(presser.http, self.intake.url, dict.fromkeys(presser.headers, ""))
 
     async def _raw_presses(self, count: int, rate: float, concurrency: int,
                            subjects: int) -> list[Sample[object]]:
-        assert self.raw is not None
+        assert self.device is not None
         plan = [cmd.press(f"bench-{i % subjects:02d}", "lockdown", "B-112") for i in range(count)]
-        return only_accepted(await self.raw.paced(plan, rate, concurrency))
+        return only_accepted(await self.device.paced(plan, rate, concurrency))
 
     async def intake_ceiling(self, plan: list[cmd.Command], rate: float,
                              concurrency: int) -> list[Sample[object]]:
@@ -82,7 +85,7 @@ class Floors:
             self.nc, count, rate, concurrency, subjects)  # type: ignore[assignment]
         self.series["raw WebSocket echo (quiet)"] = await echo.measure(
             self.echo.url, count, rate, clients=4)  # type: ignore[assignment]
-        if self.raw is not None:
+        if self.device is not None:
             self.series["raw HTTP intake (quiet)"] = await self._raw_presses(
                 count, rate, concurrency, subjects)
 
@@ -105,7 +108,7 @@ class Floors:
                 count, UNDER_LOAD_RATE, 8, subjects)
 
         self._loaded = [asyncio.create_task(publishes()), asyncio.create_task(echoes())]
-        if self.raw is not None:
+        if self.device is not None:
             self._loaded.append(asyncio.create_task(intakes()))
 
     async def join(self) -> None:

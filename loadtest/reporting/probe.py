@@ -22,12 +22,19 @@ class Probe:
     histograms: dict[str, Buckets] = field(default_factory=dict)
     watched: dict[str, int] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
+    emergency: Buckets = field(default_factory=dict)
     wall: float = 0.0
     own: float = 0.0
     conflicts: float = 0.0
 
+    @property
+    def emergency_metrics(self) -> str:
+        """The emergency listener's own metrics, relayed by muster up at /metrics/emergency."""
+        return self.stack.metrics_url + "/emergency"
+
     async def start(self) -> None:
         self.histograms = await scrape(self.http, self.stack.metrics_url)
+        self.emergency = (await scrape(self.http, self.emergency_metrics, (INTAKE,)))[INTAKE]
         self.conflicts = await counter(self.http, self.stack.metrics_url, CONFLICTS)
         if self.stack.proc is not None:
             self.watched = cpu.processes(self.stack.data_dir, self.stack.proc.pid)
@@ -53,4 +60,7 @@ class Probe:
             "loop_lag_samples": wakes,
             "intake_conflicts": await counter(self.http, self.stack.metrics_url, CONFLICTS)
             - self.conflicts}
+        emergency = (await scrape(self.http, self.emergency_metrics, (INTAKE,)))[INTAKE]
+        server["emergency_intake_n"], server["emergency_intake_p99_le_ms"] = bound(
+            self.emergency, emergency, 99)
         return server, usage

@@ -5,7 +5,8 @@ the all clear and closes it, again and again, so a run has hundreds of opening a
 presses. Every other site runs a drill and writes the background traffic
 (`loadtest.scenarios.traffic`) at a fixed rate, open loop, while every board of every site is
 connected. Measured per press: → 202, → every board of its site, → first alert at the local
-Apprise sink.
+Apprise sink. The presses go where a panic button's go: to the emergency listener, a process
+that takes the life-safety commands alone, so the background never queues ahead of them.
 """
 
 import asyncio
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from loadtest.clients import commands as cmd
 from loadtest.clients.commands import Answer, Command, Sender, accepted
 from loadtest.clients.pacer import Sample
-from loadtest.reporting import alerts
+from loadtest.reporting import alerts, hdr
 from loadtest.reporting.result import Bound, Recorder, Result
 from loadtest.rig import Rig
 from loadtest.scenarios import traffic
@@ -25,6 +26,19 @@ from loadtest.scenarios.common import Common, add_floors, build, over, p99
 from loadtest.scenarios.outcome import points, settle
 
 KINDS = ("lockdown", "armed_intruder", "secure", "hold", "medical")
+# The issue's bounds, each a ratio to floors measured under the same load in the same run.
+PRESS_202, PRESS_BOARD, PRESS_ALERT = 1.5, 2.0, 2.0
+
+
+def alert_ratio(hist: dict[str, hdr.Latency]) -> float | None:
+    """press → first alert p99 ÷ (raw intake p99 + direct Apprise send p99), all under load:
+    what a bare intake and a bare send take one after the other."""
+    alert = p99(hist, "press → first alert")
+    parts = [p99(hist, "raw HTTP intake (under load)"),
+             p99(hist, "direct Apprise send (under load)")]
+    if alert is None or None in parts:
+        return None
+    return round(alert / sum(p for p in parts if p is not None), 2)
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,11 @@ class LockdownConfig(Common):
     cycle: int = 10  # presses per incident before the all clear and close
 
 
-async def live(sender: Sender, site: str, rooms: list[str], config: LockdownConfig,
+async def live(sender: Sender, office: Sender, site: str, rooms: list[str],
+               config: LockdownConfig,
                ) -> tuple[list[Sample[Answer]], list[Command], list[Sample[Answer]], list[Command]]:
-    """Cycles of presses (the first opens the lockdown), then all clear and close."""
+    """Cycles of presses (the first opens the lockdown), then all clear and close: the presses
+    and the all clear through `sender`, the close (paperwork) through the main API, `office`."""
     rng = random.Random(config.seed)
     presses: tuple[list[Sample[Answer]], list[Command]] = ([], [])
     others: tuple[list[Sample[Answer]], list[Command]] = ([], [])
@@ -50,8 +66,9 @@ async def live(sender: Sender, site: str, rooms: list[str], config: LockdownConf
         incident = next((s.value.incident_id for s in samples if accepted(s) and s.value), None)
         if incident is None:
             continue
-        for ending in (cmd.all_clear(site, incident), cmd.close(site, incident)):
-            others[0].append(await sender.timed(ending))
+        for via, ending in ((sender, cmd.all_clear(site, incident)),
+                            (office, cmd.close(site, incident))):
+            others[0].append(await via.timed(ending))
             others[1].append(ending)
     return presses[0], presses[1], others[0], others[1]
 
@@ -76,7 +93,7 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
         r.apprise_under_load(config.duration, config.press_rate)
     behind = asyncio.create_task(r.sender.paced(background, config.background,
                                                 config.concurrency))
-    p_samples, p_cmds, o_samples, o_cmds = await live(r.sender, live_site,
+    p_samples, p_cmds, o_samples, o_cmds = await live(r.presser, r.sender, live_site,
                                                       r.sites.rooms[live_site], config)
     b_samples = await behind
     await r.floors.join()
@@ -113,10 +130,13 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
     if notified.missed:
         losses.append(f"{notified.missed} presses raised no alert at the sink within "
                       f"{config.notify_within_s:g} s")
-    over_load = over(hist, "press → 202", "raw publish (under load)")
-    bounds = [Bound("press → 202 p99 ÷ raw publish p99 (under load)", over_load, 3.0, "x"),
-              Bound("press → every board p99", p99(hist, "press → every board"), 50.0, "ms"),
-              Bound("press → first alert p99", p99(hist, "press → first alert"), 250.0, "ms")]
+    intake = "raw HTTP intake (under load)"
+    bounds = [Bound(f"press → 202 p99 ÷ {intake} p99", over(hist, "press → 202", intake),
+                    PRESS_202, "x"),
+              Bound(f"press → every board p99 ÷ {intake} p99",
+                    over(hist, "press → every board", intake), PRESS_BOARD, "x"),
+              Bound(f"press → first alert p99 ÷ ({intake} + direct Apprise send) p99",
+                    alert_ratio(hist), PRESS_ALERT, "x")]
     return build(
         "lockdown", config, rec, hist, {
             "press → 202 ÷ raw publish (quiet)": ("press → 202", "raw publish (quiet)"),
@@ -138,5 +158,7 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
         bounds, {"background commands (= events) accepted per second":
                  settled.accepted["background"] / window if window > 0 else 0.0},
         counts, server, usage, settled, losses,
-        [f"live site {live_site}; background over {len(quiet)} drill sites"], r,
-        {"press → every board aim (50 ms)": 0.050, "press → first alert aim (250 ms)": 0.250})
+        [f"live site {live_site}; background over {len(quiet)} drill sites",
+         "presses and all clears go to the emergency listener (MUSTER_EMERGENCY_PORT) with a "
+         "client of their own, closes to the API; the raw intake's presses go with the same "
+         "client as Muster's"], r)
