@@ -6,6 +6,7 @@ run still stops Muster, its NATS and PostgreSQL, the sink and the echo server.
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -111,6 +112,27 @@ async def own_lag(seconds: float, every: float = 0.01) -> list[float]:
     return seen
 
 
+class SigtermCancels:
+    """SIGTERM cancels the run as Ctrl-C does, so the `finally` blocks stop everything in order;
+    `close` then exits 143. SIGTERM's default would end Python with no `finally` at all; a
+    second SIGTERM does that (the children then end by their parent-death signal)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.task, self.termed = loop, asyncio.current_task(), False
+        loop.add_signal_handler(signal.SIGTERM, self._on_term)
+
+    def _on_term(self) -> None:
+        self.termed = True
+        self.loop.remove_signal_handler(signal.SIGTERM)
+        if self.task is not None:
+            self.task.cancel()
+
+    def close(self) -> None:
+        self.loop.remove_signal_handler(signal.SIGTERM)
+        if self.termed:
+            raise SystemExit(128 + signal.SIGTERM)
+
+
 @contextlib.asynccontextmanager
 async def rig(sites: int, notify: bool = True, keep: bool = False,
               concurrency: int = 256) -> AsyncIterator[Rig]:
@@ -118,8 +140,10 @@ async def rig(sites: int, notify: bool = True, keep: bool = False,
     loop = asyncio.get_running_loop()
     stack = Stack(keep=keep)
     floors: Floors | None = None
+    term = SigtermCancels(loop)
     try:
-        await loop.run_in_executor(None, stack.start)
+        stack.launch()  # from this, the main thread: see Stack.launch
+        await loop.run_in_executor(None, stack.ready)
         floors = Floors(stack.nats_url)
         await floors.start()
         connector = aiohttp.TCPConnector(limit=concurrency)
@@ -141,3 +165,4 @@ async def rig(sites: int, notify: bool = True, keep: bool = False,
         if floors is not None:
             await floors.stop()
         await loop.run_in_executor(None, stack.stop)
+        term.close()  # raises SystemExit(143) when SIGTERM cancelled the run

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from command.infra.embedded import die_with_parent
+
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 TOKEN_TIMEOUT_S = 60.0
@@ -104,6 +106,14 @@ class Stack:
         return self.data_dir / "sink.jsonl"
 
     def start(self) -> None:
+        self.launch()
+        self.ready()
+
+    def launch(self) -> None:
+        """Start the sink and `muster up`, both ended by the kernel if this process dies.
+
+        Call it from the main thread: the kernel's parent-death signal follows the thread that
+        forked, so a child started from a worker thread would die when that thread ends."""
         self._start_sink()
         env = {**os.environ, "MUSTER_HTTP_HOST": "127.0.0.1", **UNLIMITED}
         for name in ("MUSTER_NATS_URL", "MUSTER_DATABASE_URL"):  # embedded servers, always
@@ -112,7 +122,11 @@ class Stack:
             self.proc = subprocess.Popen(
                 [*muster_command(), "up", "--data-dir", str(self.data_dir),
                  "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                preexec_fn=die_with_parent)  # its SIGTERM stops its NATS and PostgreSQL in order
+
+    def ready(self) -> None:
+        """Wait for `muster up` to answer, then read its runtime and mint the tokens."""
         self._wait_ready()
         self.runtime = json.loads((self.data_dir / "runtime.json").read_text())
         for role in ROLES:
@@ -123,7 +137,7 @@ class Stack:
             [sys.executable, "-m", "loadtest.clients.sink", "--port", str(self.sink_port),
              "--log", str(self.sink_log)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            text=True, cwd=Path(__file__).resolve().parent.parent)
+            text=True, cwd=Path(__file__).resolve().parent.parent, preexec_fn=die_with_parent)
         assert self.sink.stdout is not None
         if self.sink.stdout.readline().strip() != "listening":  # bounded: it exits on failure
             raise StackError(f"the notification sink did not start on port {self.sink_port}")

@@ -16,6 +16,7 @@ from typing import Any
 
 import uvloop
 
+from command.infra.embedded import die_with_parent
 from loadtest.clients.boards import Board, Boards
 
 READY_TIMEOUT_S = 120.0
@@ -23,6 +24,7 @@ READY_TIMEOUT_S = 120.0
 
 def _child(conn: Connection, specs: list[tuple[str, str]], timeout: float) -> None:
     """Open the boards, say so, then answer "wait" and "stop" until stopped."""
+    die_with_parent()  # a killed load generator leaves no board reader behind
 
     async def main() -> None:
         boards = Boards([Board(site=site, url=url) for site, url in specs])
@@ -95,6 +97,8 @@ class RemoteBoards:
 
     async def close(self) -> None:
         for proc, conn in self._links:
+            if not self.boards:  # never told to stop (the run failed): not worth waiting for
+                proc.terminate()
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.kill()

@@ -5,11 +5,13 @@
 With `--log`, each POST appends one JSON line `{"t", "path", "body"}` to F, `t` being
 `time.time()` when its headers were read, so the load generator can match deliveries to presses
 on the same wall clock. It runs as its own process so its work never competes with the client's
-timing; it stops on SIGTERM or after `--max-seconds`, and prints how many notifications it took.
+timing; it stops on SIGTERM, when its parent dies or after `--max-seconds`, and prints how many
+notifications it took.
 """
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -65,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     worker.start()
     print("listening", flush=True)
-    stop.wait(args.max_seconds)
+    parent, deadline = os.getppid(), time.monotonic() + args.max_seconds
+    # the parent's death ends it too, even where no parent-death signal was set
+    while not stop.wait(0.5) and os.getppid() == parent and time.monotonic() < deadline:
+        pass
     server.shutdown()
     worker.join(timeout=5)
     if server.log is not None:
