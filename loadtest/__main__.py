@@ -12,7 +12,7 @@ from typing import Any
 
 from loadtest.reporting.result import Result
 from loadtest.rig import Rig
-from loadtest.scenarios import common, drill, flood, lockdown, press
+from loadtest.scenarios import common, drill, flood, lockdown, press, watchers
 from loadtest.stack import StackError
 
 OUT = Path("loadtest/out")
@@ -29,6 +29,9 @@ SCENARIOS: dict[str, tuple[type[common.Common], Scenario, str]] = {
     "press": (press.PressConfig, press.scenario,
               "live panic presses round robin over every site at a fixed rate, each site's "
               "first opening its incident, with nothing else writing"),
+    "watchers": (watchers.WatchersConfig, watchers.scenario,
+                 "10,000 boards over 500 mostly quiet sites, 1,000 of them watching one live "
+                 "lockdown, against a bare aiohttp broadcast to as many sockets"),
 }
 # Micro-benchmarks with no `muster up`, each with options of its own (`NAME --help`); imported
 # only when run, since the fold's imports the consumers.
@@ -55,6 +58,9 @@ HELP = {
     "ceiling_s": "seconds of the plan first sent to a bare aiohttp + JetStream intake, "
                  "for the ceiling (0: none)",
     "board_processes": "processes that read the boards (0: the load generator's own loop)",
+    "quiet_sites": "staff-only quiet schools beside the demo-high copies",
+    "watchers": "boards of the live site (of --boards); as many read the broadcast floor",
+    "connect_within_s": "seconds for every board to have its snapshot",
 }
 
 

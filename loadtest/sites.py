@@ -50,11 +50,21 @@ async def _put(http: aiohttp.ClientSession, base: str, token: str, site: Site) -
         return resp.status
 
 
-async def create_sites(http: aiohttp.ClientSession, base: str, admin: str,
-                       count: int, channels_url: str | None) -> BenchSites:
+def quiet_school() -> Site:
+    """The demo site with its staff only (40 rooms, 59 people): a school whose boards watch and
+    whose import is a third of the demo's, for the many quiet sites of `watchers`."""
     template = demo.build()
+    return msgspec.structs.replace(template,
+                                   people=[p for p in template.people if p.kind == "staff"])
+
+
+async def create_sites(http: aiohttp.ClientSession, base: str, admin: str,
+                       count: int, channels_url: str | None, template: Site | None = None,
+                       first: int = 0) -> BenchSites:
+    """`count` copies of `template` (the demo site), numbered from `first`."""
+    template = template or demo.build()
     sites = BenchSites(ids=[], rooms={})
-    for i in range(count):
+    for i in range(first, first + count):
         site = bench_site(template, i, channels_url)
         status = await _put(http, base, admin, site)
         if status != 202:
