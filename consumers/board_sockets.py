@@ -46,9 +46,14 @@ class BoardSockets:
         self.buffer_bytes = buffer_bytes
         self.clients: dict[str, set[Client]] = {}
 
-    def publish(self, site: str, update: Update) -> None:
-        for client in self.clients.get(site, ()):
+    def publish(self, site: str, update: Update) -> bool:
+        """Write `update` to the site's clients; whether there was any."""
+        clients = self.clients.get(site)
+        if not clients:
+            return False
+        for client in clients:
             client.send(update.message(client.role))
+        return True
 
     def subscribe(self, site: str, client: Client, since: int | None, applied: int) -> None:
         """Send what the client missed (or a snapshot), then every update; atomic in the loop.

@@ -10,20 +10,42 @@ as sent (a crash mid-send) is sent again when its lease runs out: at least once,
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from prometheus_client import Histogram
 
 from command.domain import alert_rules
 from command.domain.alert_rules import URGENT, Delivery
 from command.domain.site import Channel
 from consumers import outbox
 from consumers.faults import OUTAGE
+from consumers.outbox_effects import EVENT_TIMES
 from consumers.send_records import SendRecords
 from consumers.sender import Sender
 
 log = logging.getLogger("muster.notifier")
+FIRST_SEND = Histogram(
+    "muster_notification_first_send_seconds",
+    "From an event's time to the first attempt to send its message done, by message kind and "
+    "channel kind (the Apprise URL's scheme)", ["kind", "channel_kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0))
+TIMED = ("alert", "false_alarm")  # an escalation is late by design; a notice is never counted
+_first_send: dict[tuple[str, str], Any] = {}  # each (kind, scheme)'s child, looked up once
+
+
+def first_send(kind: str, url: str, event_id: str) -> None:
+    """Time a message's first send attempt from its event, if the fold here wrote it."""
+    at = EVENT_TIMES.get(event_id)
+    if at is None or kind not in TIMED:
+        return
+    key = (kind, url.partition("://")[0][:32])
+    child = _first_send.get(key)
+    if child is None:
+        child = _first_send[key] = FIRST_SEND.labels(*key)
+    child.observe(max(0.0, time.time() - at))
 
 
 class Dispatcher:
@@ -90,6 +112,8 @@ class Dispatcher:
                 channel = self.channel(d.site, d.channel)
                 error = ("the channel is no longer configured" if channel is None
                          else await self.sender.send(channel, d))
+                if channel is not None and row["attempts"] == 1:
+                    first_send(d.kind, channel.url, d.event_id)
                 records.append(asyncio.create_task(self._settle(d, row["attempts"], error)))
                 # Newer rows may outrank the rest, unless the rest are extreme alerts themselves:
                 # a lockdown's presses then go in one batch, not one claim each.

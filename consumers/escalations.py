@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 import asyncpg
+from prometheus_client import Counter
 
 from command.domain import alert_rules
 from command.domain.alert_rules import Delivery
@@ -23,6 +24,11 @@ from consumers.outbox_fold import OutboxFold
 from consumers.send_records import SendRecords
 
 log = logging.getLogger("muster.notifier")
+ESCALATIONS = Counter("muster_escalations_total",
+                      "Alerts nobody acknowledged in time, escalated to their escalate_to channels",
+                      ["mode"])
+for _mode in ("live", "drill"):  # at 0 from the start, so the first one is an increase
+    ESCALATIONS.labels(_mode)
 
 
 class EscalationTimers:
@@ -50,12 +56,14 @@ class EscalationTimers:
                     log.exception("escalation tick failed; trying again")
 
     async def escalate_due(self) -> None:
+        escalated: list[str] = []  # modes, counted once the transaction holds
         async with self.pool.acquire() as conn, conn.transaction():
             due = await outbox.due_timers(conn)
             for row in due:
                 try:
                     async with conn.transaction():  # a savepoint: this timer's rows alone
                         await self._escalate(conn, row)
+                    escalated.append(row["mode"])
                 except Exception as exc:
                     if faults.transient(exc) or isinstance(exc, Unavailable):
                         raise
@@ -63,6 +71,8 @@ class EscalationTimers:
                     log.error("escalation of %s on %s at site %r failed, dropped: %s",
                               row["event_id"], row["channel"], row["site"], exc, exc_info=exc)
                 await outbox.stop_timers(conn, row["incident_id"], row["channel"])
+        for mode in escalated:
+            ESCALATIONS.labels(mode).inc()
         if due:
             self.queued()
 

@@ -10,11 +10,12 @@ resumes with `since`.
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import asyncpg
 from aiohttp import web
-from prometheus_client import Gauge
+from prometheus_client import Gauge, Histogram
 
 from command.domain import board
 from command.domain import events as e
@@ -26,6 +27,10 @@ from consumers.live_boards import LiveBoards
 log = logging.getLogger("muster.gateway")
 NAME = "gateway"
 GATEWAY_SEQ = Gauge("muster_gateway_position", "Last stream sequence applied to live boards")
+FANOUT_LAG = Histogram(
+    "muster_board_fanout_lag_seconds",
+    "From an event's append (its JetStream timestamp) to its update written to the site's boards",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 EVENTS_PER_TURN = 16  # then the loop serves others: a backlog is otherwise applied in one go
 
 
@@ -48,6 +53,7 @@ class Gateway:
         self._sub: Any = None
         self._tick = asyncio.Event()
         self._turn = 0
+        self._meta: Any = None  # the JetStream metadata of the message being applied
 
     @property
     def states(self) -> dict[str, board.State]:
@@ -96,7 +102,8 @@ class Gateway:
         self.sockets.end_all()
 
     async def _on_msg(self, msg: Any) -> None:
-        await self.on_raw(msg.metadata.sequence.stream, msg.data)
+        self._meta = meta = msg.metadata
+        await self.on_raw(meta.sequence.stream, msg.data)
 
     async def on_raw(self, seq: int, data: bytes) -> None:
         """An event as the stream holds it: one that does not decode faults its site."""
@@ -141,8 +148,10 @@ class Gateway:
     def _apply(self, seq: int, event: e.Event) -> None:
         """Apply one event to its site's board, and write its update to the site's clients."""
         update = self.boards.apply(seq, event)
-        if update is not None:
-            self.sockets.publish(event.site, update)
+        if update is not None and self.sockets.publish(event.site, update) and self._meta:
+            # Only written updates count: a start-up fold reaches no board, and its old
+            # events would read as hours of lag.
+            FANOUT_LAG.observe(max(0.0, time.time() - self._meta.timestamp.timestamp()))
 
     async def serve(self, ws: web.WebSocketResponse, transport: asyncio.Transport, site: str,
                     since: int | None, role: str) -> None:

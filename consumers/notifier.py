@@ -18,6 +18,7 @@ from command.infra.eventlog import EventLog
 from command.infra.record_writer import RecordWriter, StreamRecords
 from consumers.dispatcher import Dispatcher
 from consumers.escalations import EscalationTimers
+from consumers.outbox_backlog import OutboxBacklog
 from consumers.outbox_fold import OutboxFold
 from consumers.send_records import SendRecords
 from consumers.sender import Sender
@@ -33,6 +34,7 @@ class Notifier:
         self.dispatcher = Dispatcher(pool, sender, written, self.fold.channel, backoff=backoff,
                                      lease_s=lease_s, tick_s=tick_s, batch=batch)
         self.timers = EscalationTimers(pool, self.fold, written, self._queued, tick_s)
+        self.backlog = OutboxBacklog(pool)
 
     def _queued(self) -> None:
         self.dispatcher.queued()
@@ -41,10 +43,12 @@ class Notifier:
         # Before any send, since a send reads its channel from the states; a faulted site is
         # folded again from its fault here, so a fix deployed resumes it.
         await self.fold.resume()
-        await asyncio.gather(self.fold.run(), self.dispatcher.run(), self.timers.run())
+        await asyncio.gather(self.fold.run(), self.dispatcher.run(), self.timers.run(),
+                             self.backlog.run())
 
     async def stop(self) -> None:
         """Sends in flight are cancelled (their leases send them again); `run` then returns
         within a fetch's timeout even if nobody cancels it."""
         self.fold.stopping = self.timers.stopping = True
+        self.backlog.stop()
         await self.dispatcher.stop()

@@ -67,6 +67,15 @@ async def enqueue(conn: asyncpg.Connection, d: Delivery, seq: int) -> None:
         d.supersedes)
 
 
+async def backlog(pool: asyncpg.Pool) -> tuple[int, float]:
+    """Messages not yet sent, and the oldest one's wait in seconds; Handle With Care aside, as a
+    count of them would tell a notice was issued."""
+    row = await pool.fetchrow(
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
+        "FROM notifications WHERE status IN ('pending','sending') AND kind <> 'handle_with_care'")
+    return int(row["n"]), float(row["age"])
+
+
 async def alerted(conn: asyncpg.Connection, incident_id: str | None) -> frozenset[str]:
     """The channels that got an incident's alerts or escalations: its false alarm goes there."""
     rows = await conn.fetch("SELECT DISTINCT channel FROM notifications WHERE incident_id=$1 "

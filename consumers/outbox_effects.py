@@ -27,6 +27,10 @@ QUIET = frozenset({"RoomStatusReported", "PersonsAccounted", "NoteAdded", "Stude
                    "StudentReleased", "GuardianCheckedIn", "DispatchUpdated",
                    "CommandTransferred", "NotificationSent", "NotificationFailed",
                    "NotificationEscalated"})
+# Each message's event time (occurred_at, stamped by intake as it appends), for the dispatcher's
+# first-send latency; in memory, newest events only: a row written before a restart is not timed.
+EVENT_TIMES: dict[str, float] = {}
+EVENT_TIMES_KEPT = 4096
 
 
 class _Head(msgspec.Struct):
@@ -116,6 +120,7 @@ async def write_effects(conn: asyncpg.Connection, effect: Effect) -> None:
                                                                            event.incident_id))
     for d in sends:
         await outbox.enqueue(conn, d, seq)
+        remember(d.event_id, event.occurred_at.timestamp())
         channel = channel_of(before, d.channel)
         if (isinstance(event, ESCALATE_ON) and channel and channel.escalate_after_s
                 and channel.escalate_to and d.incident_id):
@@ -123,3 +128,10 @@ async def write_effects(conn: asyncpg.Connection, effect: Effect) -> None:
                 conn, d, event.occurred_at + timedelta(seconds=channel.escalate_after_s))
     if isinstance(event, STOP_TIMERS) and event.incident_id:
         await outbox.stop_timers(conn, event.incident_id)
+
+
+def remember(event_id: str, at: float) -> None:
+    """Keep an event's time until its messages' first sends; the oldest give way past the cap."""
+    EVENT_TIMES[event_id] = at
+    if len(EVENT_TIMES) > EVENT_TIMES_KEPT:
+        del EVENT_TIMES[next(iter(EVENT_TIMES))]

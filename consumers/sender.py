@@ -20,6 +20,8 @@ from command.infra.workers import pool as worker_pool
 SENDS = Counter("muster_notifications_total", "Apprise sends, by outcome", ["outcome"])
 SEND_SECONDS = Histogram("muster_notification_send_seconds", "Apprise send duration",
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+for _outcome in ("sent", "failed"):  # at 0 from the start, so the first failure is an increase
+    SENDS.labels(_outcome)
 
 
 class DrillLeak(RuntimeError):

@@ -31,13 +31,22 @@ from command.infra.embedded import reach_db, reach_nats, tls_context
 from command.infra.eventlog import EventLog
 from command.infra.gcfreeze import FreezeSurvivors
 from command.infra.health import HEALTH_ROUTES
-from command.infra.metrics import watch_loop_lag
+from command.infra.metrics import watch_loop_lag, watch_reach
 from command.infra.record_writer import RecordWriter, StreamRecords
 from command.infra.route_table import serve
 from command.write.intake import Intake
 from command.write.notification_records import DeskRecords
 from command.write.site_parse import SiteParser
-from consumers import board_sockets, faults, gateway, projector, sender
+from consumers import (
+    board_sockets,
+    dispatcher,
+    escalations,
+    faults,
+    gateway,
+    outbox_backlog,
+    projector,
+    sender,
+)
 from consumers.component_processes import Children
 from consumers.gateway import Gateway
 
@@ -46,8 +55,9 @@ OWN_METRICS = {
     "intake": (metrics.INTAKE_REQUESTS, metrics.INTAKE_LATENCY, metrics.EVENTS_APPENDED,
                metrics.INTAKE_CONFLICTS),
     "projector": (projector.LAG, projector.POSITION),
-    "boards": (board_sockets.CONNECTED, gateway.GATEWAY_SEQ),
-    "notifier": (sender.SENDS, sender.SEND_SECONDS),
+    "boards": (board_sockets.CONNECTED, gateway.GATEWAY_SEQ, gateway.FANOUT_LAG),
+    "notifier": (sender.SENDS, sender.SEND_SECONDS, dispatcher.FIRST_SEND,
+                 escalations.ESCALATIONS, outbox_backlog.BACKLOG, outbox_backlog.OLDEST),
 }
 
 
@@ -98,6 +108,9 @@ class Muster:
         self.tokens = auth.TokenStore(self.pool)
         await self.tokens.start()
         self.tasks.append(asyncio.create_task(watch_loop_lag()))
+        pool, nc = self.pool, self.nc
+        self.tasks.append(asyncio.create_task(
+            watch_reach(lambda: bool(nc.is_connected), lambda: pool.fetchval("SELECT 1"))))
         show_metrics_of(self.components)
         routes = serve(HEALTH_ROUTES, self.ready) + openapi_routes()
         if "intake" in self.components:

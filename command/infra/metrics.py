@@ -1,7 +1,10 @@
-"""Prometheus metrics of the write side, and the event-loop lag probe every process runs."""
+"""Prometheus metrics of the write side, and the probes every process runs: event-loop lag and
+whether NATS and PostgreSQL answer."""
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -30,3 +33,23 @@ async def watch_loop_lag(interval: float = 0.1) -> None:
         late = max(0.0, time.perf_counter() - start - interval)
         LOOP_LAG.set(late)
         LOOP_DELAY.observe(late)
+
+NATS_CONNECTED = Gauge("muster_nats_connected",
+                       "1 while this process's NATS connection is up, checked every few seconds")
+POSTGRES_REACHABLE = Gauge("muster_postgres_reachable",
+                           "1 while PostgreSQL answered this process's last SELECT 1 in time")
+REACH_EVERY_S = 5.0
+REACH_TIMEOUT_S = 2.0
+
+
+async def watch_reach(nats_connected: Callable[[], bool],
+                      select_one: Callable[[], Awaitable[object]],
+                      interval: float = REACH_EVERY_S) -> None:
+    """Check both servers again and again: a gauge set once at start would say "up" forever."""
+    while True:
+        NATS_CONNECTED.set(1 if nats_connected() else 0)
+        answered = False
+        with contextlib.suppress(Exception):  # refused, timed out, pool closed: not reachable
+            answered = await asyncio.wait_for(select_one(), REACH_TIMEOUT_S) == 1
+        POSTGRES_REACHABLE.set(1 if answered else 0)
+        await asyncio.sleep(interval)
