@@ -73,3 +73,48 @@ def percent(before: dict[str, float], after: dict[str, float], wall_s: float) ->
         return {}
     return {name: round((after[name] - before.get(name, 0.0)) / wall_s * 100, 1)
             for name in after}
+
+
+def _table() -> dict[int, tuple[int, float]]:
+    """Every live process: pid → (parent pid, CPU seconds)."""
+    out = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+                out[int(entry.name)] = stat
+    return out
+
+
+def _under(root: int, table: dict[int, tuple[int, float]]) -> set[int]:
+    """`root` and every live process below it."""
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table and pid not in found:
+            found.add(pid)
+            todo += [child for child, (parent, _) in table.items() if parent == pid]
+    return found
+
+
+def parts(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far, in parts: "python" (`muster up` and every process it runs but
+    nats-server, or a floor's server and its children), "nats-server", and "postgres" (the
+    postmaster and its backends; pg_ctl starts it outside Muster's tree). `pids` names the
+    roots: "muster" or "server", and "nats-server" and "postgres" where there are.
+    """
+    table = _table()
+    nats = _under(pids["nats-server"], table) if "nats-server" in pids else set()
+    pg = _under(pids["postgres"], table) if "postgres" in pids else set()
+    root = pids.get("muster", pids.get("server", 0))
+    groups = {"python": _under(root, table) - nats - pg, "nats-server": nats, "postgres": pg}
+    return {name: sum(table[pid][1] for pid in group) for name, group in groups.items()}
+
+
+def per_event_ms(before: dict[str, float], after: dict[str, float],
+                 events: int) -> dict[str, float]:
+    """CPU milliseconds per event between two `parts` samples, by part and "all"."""
+    if events <= 0:
+        return {}
+    out = {name: (after[name] - before.get(name, 0.0)) * 1000 / events for name in after}
+    out["all"] = sum(out.values())
+    return out

@@ -2,7 +2,8 @@
 
 Shared by the scenarios so each judges "lost" the same way: a command that got its 202 and never
 reached a board of its site, or never reached the read models, is lost; a command refused under
-load is counted apart, as refused.
+load is counted apart, as refused, and one the generator never sent (no free slot before its
+deadline) apart again: neither was acknowledged, so neither is a loss.
 """
 
 import time
@@ -38,6 +39,7 @@ def targets(groups: Sequence[Group]) -> dict[str, int]:
 class Settled:
     reaches: dict[str, Reach] = field(default_factory=dict)
     refused: Counter[str] = field(default_factory=Counter)  # by command kind and status
+    unsent: Counter[str] = field(default_factory=Counter)  # by group: never sent, not refused
     accepted: Counter[str] = field(default_factory=Counter)  # by group
     read_models_ms: float | None = None  # after the last send, when every site's board was current
     losses: list[str] = field(default_factory=list)
@@ -61,6 +63,9 @@ async def settle(rig: Rig, groups: dict[str, Group], within: float) -> Settled:
         for s, c in zip(samples, commands, strict=True):
             if accepted(s):
                 out.accepted[name] += 1
+            elif not s.started:
+                out.unsent[name] += 1
+                out.refused[f"{c.kind} not sent"] += 1  # shown among the errors, by its name
             else:
                 status = s.value.status if s.value is not None else s.error or "no answer"
                 out.refused[f"{c.kind} {status}"] += 1

@@ -78,20 +78,26 @@ async def test_drill_in_small_finishes_every_site_and_pages_no_live_channel() ->
 
 @pytest.mark.timeout(240)
 async def test_flood_in_small_accepts_every_command_at_its_rate() -> None:
-    config = FloodConfig(**SMALL, boards=4, duration=5.0, rate=200.0, aim=200.0, ceiling_s=2.0)
+    config = FloodConfig(**SMALL, boards=4, duration=5.0, rate=200.0, ceiling_s=2.0)
     async with rig(config.sites, config.notify, concurrency=config.concurrency) as r:
         result = await flood(config, r)
     table = result.table()
     assert result.ok and result.errors == {}, table
     assert result.counts["commands_accepted"] == 1000, table
+    assert result.counts["commands_not_sent"] == 0, table
     assert result.counts["stream_events_written"] >= 1000, table
-    # open loop at 200/s: a tenth of that sustained means intake fell tenfold behind
-    assert _bound(result, "sustained intake") >= 200 / LOOSE, table
+    # the 70 % of the raw HTTP intake on the same plan, loosened tenfold
+    assert _bound(result, "sustained intake ÷ raw HTTP intake (same plan)") >= 70 / LOOSE, table
     assert _bound(result, "command → every board p99") < 50 * LOOSE, table
     # the ceiling: the plan's first 2 s sent to the bare aiohttp + JetStream intake, all taken
     ceiling = result.latency["raw HTTP intake (quiet, at the flood's rate)"]
     assert ceiling.n == 400, table
-    raw = result.throughput["raw HTTP intake, same plan, accepted per second"]
+    tp = result.throughput
+    raw = tp["raw HTTP intake, same plan: accepted per second"]
     assert 200 / LOOSE <= raw <= 250, table
-    assert result.throughput["Muster's rate as % of the raw HTTP intake's"] == pytest.approx(
-        100 * result.throughput["commands (= events) accepted per second"] / raw), table
+    assert tp["Muster's rate as % of the raw HTTP intake's"] == pytest.approx(
+        100 * tp["commands (= events) accepted per second"] / raw), table
+    # what was offered is measured, not assumed: open loop at 200/s, far under 64 in flight
+    assert 200 / LOOSE <= tp["commands offered (sends started) per second"] <= 250, table
+    assert tp["CPU ms per accepted event, Muster: all"] > 0, table
+    assert tp["CPU ms per accepted event, raw intake: all"] > 0, table
