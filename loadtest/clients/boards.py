@@ -24,6 +24,8 @@ from websockets.uri import parse_uri
 MAX_RECONNECTS = 5
 CONNECT_TIMEOUT_S = 30.0
 MAX_MESSAGE = 16 * 1024 * 1024  # a snapshot carries the whole board
+# Handshakes in flight at once: 5,000 at a time held Muster's loop for seconds, past the timeout.
+HANDSHAKES = 64
 
 
 class _Head(msgspec.Struct):
@@ -118,6 +120,7 @@ class Board:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: bool = False
     ws: Wire | None = None
+    gate: asyncio.Semaphore | None = None  # shared: at most so many handshakes at once
 
     async def run(self) -> None:
         """Read until stopped; reconnect a bounded number of times with `since`."""
@@ -126,7 +129,8 @@ class Board:
             since = f"&since={self.last_seq}" if self.last_seq >= 0 else ""
             wire = self.ws = Wire(self, self.url + since)
             try:
-                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                async with self.gate or contextlib.nullcontext(), \
+                        asyncio.timeout(CONNECT_TIMEOUT_S):
                     await loop.create_connection(lambda w=wire: w, wire.uri.host, wire.uri.port)
                     await wire.opened
                 reason = await wire.closed
@@ -171,6 +175,9 @@ class Boards:
 
     async def open(self, timeout: float = CONNECT_TIMEOUT_S) -> None:
         """Connect them all and wait for every snapshot, so no press precedes a board."""
+        gate = asyncio.Semaphore(HANDSHAKES)
+        for board in self.boards:
+            board.gate = gate
         self.tasks = [asyncio.create_task(b.run()) for b in self.boards]
         waits = [asyncio.create_task(b.ready.wait()) for b in self.boards]
         _, pending = await asyncio.wait(waits, timeout=timeout)

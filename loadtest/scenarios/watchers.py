@@ -20,6 +20,7 @@ import contextlib
 import random
 import resource
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -256,6 +257,10 @@ async def measure(config: WatchersConfig, r: Rig, quiet: BenchSites, drills: dic
              f"the captured {len(message)}-byte update half a period after each, to "
              f"{config.watchers} clients of a bare aiohttp server in its own process, read by "
              "the same board processes"]
+    closes = Counter(why for b in muster_boards for why in b.closes)
+    if closes:
+        notes.append("Muster's boards closed (each then resumed with since): " + ", ".join(
+            f"{why} {n}" for why, n in closes.most_common()))
     if floor_reach.never_pairs:
         notes.append(f"the broadcast floor missed {floor_reach.never_pairs} (broadcast, client) "
                      "pairs: its p99 is of the rest")
