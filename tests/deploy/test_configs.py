@@ -22,6 +22,7 @@ import yaml  # PyYAML comes with apprise, a dependency of Muster
 from command.infra.broker import anonymous_may_publish
 from command.infra.config import COMPONENTS, Settings
 from command.infra.embedded import nats_binary
+from command.write.routes import EMERGENCY, WRITE_ROUTES
 from tests.deploy.nats_cluster import (
     COMPOSE,
     DEPLOY,
@@ -36,7 +37,9 @@ from tests.deploy.nats_cluster import (
 )
 
 K8S_DIR = DEPLOY / "k8s"
-SCALED = ("intake", "boards")  # stateless: two or more
+SCALED = ("intake", "boards", "emergency")  # stateless: two or more
+# Every component, and the emergency listener (intake's life-safety routes alone) beside them.
+DEPLOYED = (*COMPONENTS, "emergency")
 SINGLE = ("projector", "notifier")  # one per partition
 NATS_CONFIGS = {f"compose/{n}": (COMPOSE, n) for n in COMPOSE.names}
 NATS_CONFIGS["k8s/configmap"] = (K8S, K8S.names[0])
@@ -86,7 +89,7 @@ def muster_services() -> dict[str, dict[str, Any]]:
 def test_compose_runs_each_component_as_its_own_service() -> None:
     serving = {name: s["command"] for name, s in muster_services().items()
                if s["command"][:2] == ["serve", "--components"]}
-    assert sorted(c for cmd in serving.values() for c in cmd[2].split(",")) == sorted(COMPONENTS)
+    assert sorted(c for cmd in serving.values() for c in cmd[2].split(",")) == sorted(DEPLOYED)
     for name, cmd in serving.items():
         replicas = compose()["services"][name].get("deploy", {}).get("replicas", 1)
         component = cmd[2]
@@ -135,10 +138,58 @@ def test_compose_mounts_files_that_exist() -> None:
         assert (DEPLOY / s["build"]["context"] / s["build"]["dockerfile"]).is_file(), name
 
 
-def test_compose_router_sends_reads_to_boards_and_writes_to_intake() -> None:
+ROUTED = [("POST", "/v1/sites/s1/alerts", "emergency"),
+          ("POST", "/v1/incidents/i-1/protocol", "emergency"),
+          ("POST", "/v1/incidents/i-1/acks", "emergency"),
+          ("POST", "/v1/incidents/i-1/all-clear", "emergency"),
+          ("POST", "/v1/incidents/i-1/cancel", "emergency"),
+          ("POST", "/v1/incidents/i-1/command", "emergency"),
+          ("POST", "/v1/incidents/i-1/rooms/B-112/status", "intake"),
+          ("POST", "/v1/incidents/i-1/notes", "intake"),
+          ("POST", "/v1/incidents/i-1/close", "intake"),
+          ("POST", "/v1/sites/s1/drills", "intake"),
+          ("POST", "/v1/sites/s1/alerts/extra", "intake"),
+          ("PUT", "/v1/sites/s1", "intake"),
+          ("GET", "/v1/sites/s1/board", "boards"),
+          ("GET", "/v1/incidents/i-1/timeline", "boards"),
+          ("HEAD", "/board/s1", "boards")]
+
+
+def route(conf: str, method: str, uri: str) -> str:
+    """The backend nginx's `map "$request_method $uri"` picks: its first matching regex in
+    order, else its default, as nginx does for regex-only maps."""
+    (body,) = re.findall(r'map "\$request_method \$uri" \$muster_backend \{(.*?)\}', conf,
+                         flags=re.S)
+    default = None
+    for line in body.strip().splitlines():
+        key, value = line.strip().rstrip(";").rsplit(None, 1)
+        if key == "default":
+            default = value
+        elif re.search(key.strip('"').removeprefix("~"), f"{method} {uri}"):
+            return value
+    assert default is not None
+    return default
+
+
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+def test_router_sends_life_safety_to_emergency_reads_to_boards_the_rest_to_intake(
+        where: str) -> None:
+    conf = ((DEPLOY / "nginx" / "muster.conf").read_text() if where == "compose" else
+            yaml.safe_load((K8S_DIR / "router.yaml").read_text().split("\n---\n")[0])
+            ["data"]["default.conf"])
+    assert [route(conf, m, u) for m, u, _ in ROUTED] == [b for _, _, b in ROUTED]
+    if where == "compose":
+        assert {"intake", "boards", "emergency"} <= set(
+            compose()["services"]["router"]["depends_on"])
+    else:
+        assert "upstream emergency { server muster-emergency:8080; }" in conf
+
+
+def test_the_routers_emergency_routes_are_the_emergency_listeners() -> None:
     conf = (DEPLOY / "nginx" / "muster.conf").read_text()
-    assert re.search(r"GET\s+boards;", conf) and re.search(r"default\s+intake;", conf)
-    assert {"intake", "boards"} <= set(compose()["services"]["router"]["depends_on"])
+    for r in WRITE_ROUTES:
+        uri = r.path.replace("{site}", "s1").replace("{id}", "i-1").replace("{room}", "B-1")
+        assert (route(conf, "POST", uri) == "emergency") == (r.command in EMERGENCY), r.path
 
 
 # --- Dockerfile ---------------------------------------------------------------------------
@@ -194,7 +245,7 @@ def containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
 def test_k8s_runs_each_component_in_its_own_deployment() -> None:
     deployments = of_kind("Deployment")
     services = of_kind("Service")
-    for component in COMPONENTS:
+    for component in DEPLOYED:
         d = deployments[f"muster-{component}"]
         (c,) = containers(d)
         assert c["args"] == ["serve", "--components", component]
@@ -212,7 +263,7 @@ def test_k8s_muster_containers_read_the_database_url_from_the_secret() -> None:
     secret = of_kind("Secret")["muster-db"]
     workloads = [*of_kind("Deployment").values(), *of_kind("Job").values()]
     muster = [c for w in workloads for c in containers(w) if c["image"] == "muster"]
-    assert len(muster) == len(COMPONENTS) + 1  # the components and the migrate Job
+    assert len(muster) == len(DEPLOYED) + 1  # the components and the migrate Job
     assert any(c["args"] == ["migrate"] for c in muster)
     for c in muster:
         env = {e["name"]: e for e in c["env"]}
@@ -359,8 +410,8 @@ def test_prometheus_scrapes_the_metrics_port_not_the_api() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     (job,) = config["scrape_configs"]
     (sd,) = job["dns_sd_configs"]
-    assert sd["port"] == 9464 and sorted(sd["names"]) == sorted(COMPONENTS)
-    for component in COMPONENTS:
+    assert sd["port"] == 9464 and sorted(sd["names"]) == sorted(DEPLOYED)
+    for component in DEPLOYED:
         deployment = of_kind("Deployment")[f"muster-{component}"]
         notes = deployment["spec"]["template"]["metadata"]["annotations"]
         assert notes["prometheus.io/port"] == "9464", component
