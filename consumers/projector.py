@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Iterable
 
 import asyncpg
-from nats.js.errors import NotFoundError
 from prometheus_client import Gauge
 
 from command.domain import board
 from command.domain import events as e
 from command.domain.render_cache import Memo
 from command.infra.eventlog import EventLog
-from consumers import faults, positions, read_models
+from consumers import faults, positions, read_models, stream_chunks
 from consumers.durable_consumer import durable, fetch, in_order
 from consumers.faults import Fault
 from consumers.projection_batch import Batch
@@ -42,6 +41,8 @@ PACE_S = 0.1
 # Board states are written this often (and when the stream is quiet): each touched site's state
 # was ~80 % of what a batch wrote (PostgreSQL 18 % of a core in the lockdown benchmark).
 CHECKPOINT_S = 5.0
+# A rebuild writes this many events a transaction: each renders its touched boards once.
+REBUILD_CHUNK = 4096
 
 
 class StaleStates(RuntimeError):
@@ -264,7 +265,7 @@ class Projector:
 
 
 async def rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, int], None],
-                  chunk: int = 500) -> int:
+                  chunk: int = REBUILD_CHUNK) -> int:
     """Drop the read models and fold the whole stream again; the final position. Refused
     (ProjectorBusy) while a projector runs against the same database."""
     async with sole_writer(pool, wait=False):
@@ -273,20 +274,27 @@ async def rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, i
 
 async def _rebuild(log_: EventLog, pool: asyncpg.Pool, progress: Callable[[int, int], None],
                    chunk: int) -> int:
-    with contextlib.suppress(NotFoundError):
-        await log_.js.delete_consumer(log_.stream, NAME)
-    await read_models.drop(pool, NAME)
-    end = await log_.last_seq()
+    await read_models.drop(pool, NAME)  # the durable is made again by the pull below
+    progress(0, end := await log_.last_seq())
     states: dict[str, board.State] = {}
-    pos, items = 0, []
-    progress(0, end)
-    async for seq, data in log_.read_raw(1, end):  # decoded by apply: a bad one faults a site
-        items.append((seq, data))
-        if len(items) >= chunk:
-            pos, states = await apply(pool, states, pos, items)
-            items = []
+    memos: dict[str, Memo] = {}  # a board rendered again each chunk converts only what changed
+    dirty: set[str] = set()  # every site folded: its state is written once, at the end
+    pos = 0
+    # The next chunks are pulled while this one is written: the read overlaps PostgreSQL's work.
+    chunks: stream_chunks.Chunks = asyncio.Queue(maxsize=2)
+    reader = asyncio.create_task(stream_chunks.pull(log_, NAME, end, chunk, chunks))
+    try:
+        while pos < end:
+            items = await chunks.get()  # undecoded: apply faults a site at a bad one
+            if isinstance(items, Exception):
+                raise items
+            pos, states = await apply(pool, states, pos, items, memos=memos, dirty=dirty,
+                                      checkpoint=False)
             progress(pos, end)
-    if items:
-        pos, states = await apply(pool, states, pos, items)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+    pos, states = await apply(pool, states, pos, [], dirty=dirty)
     progress(end, end)
     return pos
