@@ -24,6 +24,8 @@ from loadtest.sites import BenchSites, create_sites, wait_boards
 from loadtest.stack import Stack
 
 HTTP_TIMEOUT_S = 10.0
+# The buttons' own client pool, so a press never waits for a connection behind the background's.
+DEVICE_CONNECTIONS = 16
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Rig:
     stack: Stack
     http: aiohttp.ClientSession
     sender: Sender
+    presser: Sender  # a panic button's client: its own connections, to the emergency listener
     sites: BenchSites
     floors: Floors
     sink: SinkLog
@@ -56,11 +59,13 @@ class Rig:
         """Open `connections` keep-alive connections before the load, as a district's tablets
         hold theirs. Without it the pool opened them under the load's first seconds, which ran
         at 100-500 ms, and the slowest press of every lockdown run took 1.1-1.6 s."""
-        async def one() -> None:
-            async with self.http.get(self.stack.http_url + "/healthz") as resp:
+        async def one(http: aiohttp.ClientSession, base: str) -> None:
+            async with http.get(base + "/healthz") as resp:
                 await resp.read()
 
-        await asyncio.gather(*(one() for _ in range(connections)))
+        await asyncio.gather(*(one(self.http, self.stack.http_url) for _ in range(connections)),
+                             *(one(self.presser.http, self.presser.base)
+                               for _ in range(DEVICE_CONNECTIONS)))
 
     async def measure_apprise(self, count: int, rate: float) -> None:
         self.apprise_floor = await direct_apprise.run(self.stack.sink_url, self.sink, count, rate)
@@ -146,16 +151,19 @@ async def rig(sites: int, notify: bool = True, keep: bool = False,
         await loop.run_in_executor(None, stack.ready)
         floors = Floors(stack.nats_url)
         await floors.start()
-        connector = aiohttp.TCPConnector(limit=concurrency)
+        timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)
         async with aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)) as http:
+                connector=aiohttp.TCPConnector(limit=concurrency), timeout=timeout) as http, \
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=DEVICE_CONNECTIONS),
+                                      timeout=timeout) as devices:
             base = stack.http_url
             bench = await create_sites(http, base, stack.tokens["admin"], sites,
                                        stack.sink_url if notify else None)
             await wait_boards(http, base, stack.tokens["responder"], bench.ids)
             out = Rig(stack=stack, http=http, sender=Sender(http, base, stack.tokens),
+                      presser=Sender(devices, stack.emergency_url, stack.tokens),
                       sites=bench, floors=floors, sink=SinkLog(stack.sink_log))
-            floors.send_with(out.sender)
+            floors.send_with(out.sender, out.presser)
             try:
                 yield out
             finally:

@@ -74,6 +74,11 @@ class Stack:
         return self.runtime.get("http_url", f"http://127.0.0.1:{self.port}")
 
     @property
+    def emergency_url(self) -> str:
+        """The emergency listener's address (presses, protocol, acks, all clear, cancel)."""
+        return self.runtime.get("emergency_url", self.http_url)
+
+    @property
     def nats_url(self) -> str:
         """With the embedded server's password in it, as runtime.json (0600) has it."""
         return self.runtime["nats_url"]
@@ -115,7 +120,8 @@ class Stack:
         Call it from the main thread: the kernel's parent-death signal follows the thread that
         forked, so a child started from a worker thread would die when that thread ends."""
         self._start_sink()
-        env = {**os.environ, "MUSTER_HTTP_HOST": "127.0.0.1", **UNLIMITED}
+        env = {**os.environ, "MUSTER_HTTP_HOST": "127.0.0.1", **UNLIMITED,
+               "MUSTER_EMERGENCY_PORT": "0"}  # presses go to a listener of their own
         for name in ("MUSTER_NATS_URL", "MUSTER_DATABASE_URL"):  # embedded servers, always
             env.pop(name, None)
         with self.log_path.open("wb") as log:

@@ -8,6 +8,7 @@ it all in order; what each side holds is in write_side.py and read_side.py.
 import asyncio
 import contextlib
 import gc
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from command.infra.metrics import watch_loop_lag, watch_reach
 from command.infra.record_writer import RecordWriter, StreamRecords
 from command.infra.route_table import serve
 from command.write.intake import Intake
-from command.write.notification_records import DeskRecords
+from command.write.notification_records import DeskRecords, desk_subject
 from command.write.site_parse import SiteParser
 from consumers import (
     board_sockets,
@@ -64,9 +65,10 @@ OWN_METRICS = {
 def show_metrics_of(components: tuple[str, ...]) -> None:
     """/metrics lists the metrics of the components running in this process only: one run
     apart would otherwise show here at zero, and "0 alerts sent" is a lie an operator acts on."""
+    shown = set(components) | ({"intake"} if "emergency" in components else set())
     for component, collectors in OWN_METRICS.items():
         for collector in collectors:
-            if component in components:
+            if component in shown:
                 with contextlib.suppress(ValueError):  # already registered
                     REGISTRY.register(collector)
             else:
@@ -82,7 +84,8 @@ class Muster:
         self.settings = settings
         self.components = components
         self.say = say
-        self.children = Children(Path(settings.data_dir), children, settings.http_host)
+        self.children = Children(Path(settings.data_dir), children, settings.http_host,
+                                 ports={"emergency": settings.emergency_port or 0})
         self.servers = Servers(Path(settings.data_dir))
         self.http = Listeners(settings)
         self.nc: Any = None
@@ -113,10 +116,17 @@ class Muster:
             watch_reach(lambda: bool(nc.is_connected), lambda: pool.fetchval("SELECT 1"))))
         show_metrics_of(self.components)
         routes = serve(HEALTH_ROUTES, self.ready) + openapi_routes()
-        if "intake" in self.components:
+        if "intake" in self.components or "emergency" in self.components:
             self.write = WriteSide(self.log, s.site_parse_timeout_s)
-            # A notifier apart records through intake's desk.
-            await self.write.start(desk="notifier" in self.children.components)
+            emergency = "intake" not in self.components
+            # A notifier apart records through an intake's desk: the emergency listener's when
+            # it runs, since the alerts' records then queue behind the presses they follow
+            # rather than race them for the site's sequence from another process.
+            if emergency:
+                here = s.desk
+            else:
+                here = "" if "emergency" in self.children.components else self.records_desk
+            await self.write.start(desk=here, emergency=emergency)
             routes += self.write.routes(self.tokens)
         # Beside intake, a notifier's records go through intake: no race for a site's sequence.
         records: RecordWriter = (
@@ -127,13 +137,15 @@ class Muster:
         routes += self.read.routes(self.tokens, self.pool)
         await self.http.serve(api_app(s, routes, self.tokens), self.children.metrics_routes())
         if self.children.components:
-            desk = self.write.desk if self.write is not None else None
             await self.children.start({
+                "MUSTER_EMERGENCY_PORT": "",  # the child is the emergency listener, not its parent
+                "MUSTER_DESK": self.records_desk,  # read by the emergency listener alone
                 "MUSTER_NATS_URL": nats_url, "MUSTER_DATABASE_URL": db_url,
-                "MUSTER_RECORDS_TO": desk.subject if desk else "",
+                "MUSTER_RECORDS_TO": self.records_desk,
                 "MUSTER_OPERATOR_ALERT_URL": s.operator_alert_url,  # a --config file's too
                 "MUSTER_METRICS_PORT": "0"})  # each its own; relayed at /metrics/COMPONENT
-        runtime_file.write(s, nats_url, db_url, self.url, self.metrics_url)
+        runtime_file.write(s, nats_url, db_url, self.url, self.metrics_url,
+                           self.children.url_of("emergency"))
         # Everything loaded so far (site files, folded boards) lives for the process: keep the
         # collector from walking it again and again in long pauses on the critical path.
         gc.collect()
@@ -188,6 +200,13 @@ class Muster:
                 await self.nc.close()
         await self.servers.stop()
         runtime_file.remove(self.settings)
+
+    @property
+    def records_desk(self) -> str:
+        """Where a notifier apart sends its records: a desk this `muster up` runs, or none."""
+        if "notifier" not in self.children.components or self.write is None:
+            return ""
+        return desk_subject(os.getpid())
 
     # What the CLI and the tests read of a running process.
     @property

@@ -3,15 +3,13 @@ in a process of its own records through. `Muster` builds it when the intake comp
 in the emergency listener's process, where it takes the life-safety commands alone.
 """
 
-import os
-
 from aiohttp import web
 
 from command.domain import rehearsal
 from command.infra.auth import TokenStore
 from command.infra.eventlog import EventLog
 from command.write.intake import Intake
-from command.write.notification_records import RecordDesk, desk_subject
+from command.write.notification_records import RecordDesk
 from command.write.routes import emergency_routes, observe_latency, write_routes
 from command.write.site_parse import SiteParser
 
@@ -24,15 +22,16 @@ class WriteSide:
         self.desk: RecordDesk | None = None
         self.emergency = False
 
-    async def start(self, desk: bool, emergency: bool = False) -> None:
-        """Fold the stream into intake; with `desk`, take the records of a notifier apart;
-        `emergency` serves only the life-safety commands (no site files, so no parser)."""
+    async def start(self, desk: str = "", emergency: bool = False) -> None:
+        """Fold the stream into intake; with a `desk` subject, take the records of a notifier
+        apart there; `emergency` serves only the life-safety commands (no site files, so no
+        parser)."""
         await self.intake.start()
         self.emergency = emergency
         if not emergency:
             self.parser = SiteParser(self.site_parse_timeout_s)  # its worker starts meanwhile
         if desk:
-            self.desk = RecordDesk(self.intake, desk_subject(os.getpid()))
+            self.desk = RecordDesk(self.intake, desk)
             await self.desk.start()
 
     def routes(self, tokens: TokenStore) -> list[web.RouteDef]:

@@ -45,6 +45,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     operator_alert_url: str = ""  # Apprise URL told when a consumer stops a site (faulted)
     apart: str = "notifier"  # what muster up runs in processes of its own (or "projector")
     records_to: str = ""  # a notifier's records go to this intake's desk (set by muster up)
+    desk: str = ""  # the emergency listener takes a notifier's records here (set by muster up)
 
     @property
     def embedded(self) -> bool:

@@ -1,7 +1,8 @@
 """`MUSTER_EMERGENCY_PORT`: `muster up` runs a process that takes only the life-safety commands,
 on a port of its own. Real subprocesses and embedded servers: a press there is on the stream and
 the board, a routine report there is a 404 that writes nothing, one `client_event_id` sent to both
-doors is written once, a kill -9 of the listener is followed by a restart, and SIGTERM ends it."""
+doors is written once, the notifier's records go through its desk, a kill -9 of the listener is
+followed by a restart, and SIGTERM ends it."""
 
 import json
 import signal
@@ -13,7 +14,7 @@ import psutil
 
 from command.infra.embedded import free_port
 from tests.integration.test_cli import TINY_SITE, clean_env, http, muster, running, stream_types
-from tests.integration.test_notifier_process import child_pid, wait_for
+from tests.integration.test_notifier_process import child_pid, conflicts, sink, wait_for
 
 
 def token(data_dir: Path, tmp: Path, role: str) -> str:
@@ -23,10 +24,16 @@ def token(data_dir: Path, tmp: Path, role: str) -> str:
     return made.stdout.strip().splitlines()[-1]
 
 
+def commands_written(nats_url: str) -> list[str]:
+    """The stream's event types, without the notifier's records, which arrive when they do."""
+    return [t for t in stream_types(nats_url) if not t.startswith("Notification")]
+
+
 def test_up_serves_the_life_safety_commands_on_a_door_of_their_own(tmp_path: Path) -> None:
     data_dir, port, door = tmp_path / "data", free_port(), free_port()
-    with running(tmp_path, "--data-dir", str(data_dir), "--port", str(port), data_dir=data_dir,
-                 env=clean_env(MUSTER_EMERGENCY_PORT=str(door))) as up:
+    with sink() as (sink_port, posts), running(
+            tmp_path, "--data-dir", str(data_dir), "--port", str(port), data_dir=data_dir,
+            env=clean_env(MUSTER_EMERGENCY_PORT=str(door))) as up:
         url = up.wait_listening()
         emergency = f"http://127.0.0.1:{door}"
         wait_for(lambda: "Emergency listener" in up.stdout, f"announced: {up.stdout}")
@@ -36,7 +43,8 @@ def test_up_serves_the_life_safety_commands_on_a_door_of_their_own(tmp_path: Pat
         listener = child_pid(data_dir, "emergency")
         assert listener is not None and psutil.Process(listener).parent().pid == up.proc.pid
         site = tmp_path / "tiny.toml"
-        site.write_text(TINY_SITE)
+        site.write_text(TINY_SITE + f'[[channels]]\nname = "sro"\n'
+                                    f'url = "json://127.0.0.1:{sink_port}/sro"\n')
         imported = muster("site", "import", str(site), "--data-dir", str(data_dir), cwd=tmp_path)
         assert imported.returncode == 0, imported.stderr
         device, staff = token(data_dir, tmp_path, "device"), token(data_dir, tmp_path, "staff")
@@ -54,14 +62,14 @@ def test_up_serves_the_life_safety_commands_on_a_door_of_their_own(tmp_path: Pat
         incident = pressed["incident_id"]
 
         # Routine traffic is not taken there, and a refusal writes nothing.
-        written = stream_types(runtime["nats_url"])
+        written = commands_written(runtime["nats_url"])
         note = {"text": "hallway clear"}
         status, body = http("POST", f"{emergency}/v1/incidents/{incident}/notes", staff, note)
         assert status == 404, body
         status, body = http("POST", f"{emergency}/v1/incidents/{incident}/rooms/R-1/status",
                             staff, {"status": "secured", "present": 20})
         assert status == 404, body
-        assert stream_types(runtime["nats_url"]) == written
+        assert commands_written(runtime["nats_url"]) == written
         assert written.count("AlertRaised") == 1 and written.count("IncidentOpened") == 1
         # ... while the API's door takes it, and the emergency door decides on what it wrote.
         status, body = http("POST", f"{url}/v1/incidents/{incident}/notes", staff, note)
@@ -73,8 +81,21 @@ def test_up_serves_the_life_safety_commands_on_a_door_of_their_own(tmp_path: Pat
         wait_for(lambda: (http("GET", f"{url}/v1/sites/tiny-elem/board", commander)[1]
                           .get("incident") or {}).get("id") == incident, "on the board")
 
+        # The notifier's records of its sends go through the emergency listener's desk, so they
+        # queue behind the presses they follow instead of racing them for the site's sequence.
+        notifier = child_pid(data_dir, "notifier")
+        assert notifier is not None
+        desk = psutil.Process(notifier).environ()["MUSTER_RECORDS_TO"]
+        assert desk.endswith(f".{up.proc.pid}")
+        assert psutil.Process(listener).environ()["MUSTER_DESK"] == desk
+        wait_for(lambda: len(posts) >= 2, f"both presses at the sink: {posts}")
+        wait_for(lambda: stream_types(runtime["nats_url"]).count("NotificationSent")
+                 == len(posts), "each send recorded in the stream")
+        relayed_at = runtime["metrics_url"] + "/emergency"
+        assert conflicts(relayed_at) == 0  # records queued behind its presses, never raced them
+
         # Its own metrics are relayed beside the others'.
-        with urllib.request.urlopen(runtime["metrics_url"] + "/emergency", timeout=10) as resp:
+        with urllib.request.urlopen(relayed_at, timeout=10) as resp:
             relayed = resp.read().decode()
         assert 'muster_intake_requests_total{route="/v1/sites/{site}/alerts"' in relayed
         assert "muster_board" not in relayed and "muster_notification" not in relayed

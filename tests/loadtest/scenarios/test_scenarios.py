@@ -45,12 +45,16 @@ async def test_lockdown_in_small_keeps_within_ten_times_the_bounds(tmp_path: Pat
     assert c["background_accepted"] == c["background_sent"] == 800, table
     assert c["presses_that_should_alert"] == 80 and c["presses_without_alert_in_time"] == 0, table
     # Muster's own histograms, read before and after: about 10 wakes of its 100 ms lag timer a
-    # second of load, and every background command and press in its intake histogram.
+    # second of load, and every background command in its intake histogram.
     assert (result.server["loop_lag_samples"] or 0) >= 5 * config.duration, table
-    assert (result.server["intake_n"] or 0) >= 800 + 80, table
-    assert _bound(result, "press → 202 p99 ÷ raw publish p99 (under load)") <= 3 * LOOSE, table
-    assert _bound(result, "press → every board p99") < 50 * LOOSE, table
-    assert _bound(result, "press → first alert p99") < 250 * LOOSE, table
+    assert (result.server["intake_n"] or 0) >= 800, table
+    # the presses, and each cycle's all clear, went to the emergency listener
+    assert (result.server["emergency_intake_n"] or 0) >= 80 + 10, table
+    intake = "raw HTTP intake (under load)"
+    assert _bound(result, f"press → 202 p99 ÷ {intake} p99") <= 1.5 * LOOSE, table
+    assert _bound(result, f"press → every board p99 ÷ {intake} p99") <= 2 * LOOSE, table
+    assert _bound(result, f"press → first alert p99 ÷ ({intake} + direct Apprise send) p99",
+                  ) <= 2 * LOOSE, table
     for floor in ("raw HTTP intake (quiet)", "raw HTTP intake (under load)"):
         assert result.latency[floor].n > 0, table  # every one answered 202
     assert result.ratios["press → 202 ÷ raw HTTP intake (under load)"] > 0, table
