@@ -39,7 +39,8 @@ def test_a_rebuilt_read_model_unlike_the_live_one_fails_the_run() -> None:
                           at_least=True)
     report = rebuild.Report(config={}, events=10, floor_events_per_s=2.0,
                             rebuild_events_per_s=1.2, cli_wall_s=1.0, rebuild_s=1.0,
-                            floor_s=1.0, bound=bound, counts={},
+                            floor_s=1.0, rebuild_cpu_s=1.0, floor_cpu_s=0.5, bound=bound,
+                            counts={},
                             problems=["timeline: live 10 rows, x, rebuilt 9 rows, y"])
     assert not report.ok
     assert "WRONG: timeline" in report.table() and "FAILED" in report.table()
