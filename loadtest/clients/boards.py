@@ -24,7 +24,7 @@ from websockets.uri import parse_uri
 MAX_RECONNECTS = 5
 CONNECT_TIMEOUT_S = 30.0
 MAX_MESSAGE = 16 * 1024 * 1024  # a snapshot carries the whole board
-# Handshakes in flight at once: 5,000 at a time held Muster's loop for seconds, past the timeout.
+# Handshakes in flight at once: 5,500 at once per reader timed out and retried 4,051 times.
 HANDSHAKES = 64
 
 

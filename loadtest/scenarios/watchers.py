@@ -149,6 +149,13 @@ async def broadcasts(sender: Sender, count: int, rate: float) -> list[Sample[Ans
     return await sender.paced([broadcast.trigger()] * count, rate, 4)
 
 
+def overlapped(sent: list[tuple[float, float]], busy: list[tuple[float, float]]) -> int:
+    """How many of `sent` (sent at, latency) were sent while one of `busy` was still reaching
+    its last board: both are read by the same board processes, so each slows the other."""
+    spans = [(at, at + latency) for at, latency in busy]
+    return sum(any(a < at < b for a, b in spans) for at, _ in sent)
+
+
 def cpu_seconds(pid: int) -> float:
     with contextlib.suppress(psutil.Error):
         times = psutil.Process(pid).cpu_times()
@@ -241,6 +248,8 @@ async def measure(config: WatchersConfig, r: Rig, quiet: BenchSites, drills: dic
               "board_updates_received": sum(len(b.updates) for b in muster_boards),
               "board_reconnects": sum(b.reconnects for b in muster_boards),
               "floor_board_reconnects": sum(b.reconnects for b in floor_boards),
+              "presses_sent_while_a_broadcast_spread": overlapped(pair.every, floor_reach.every),
+              "broadcasts_sent_while_a_press_spread": overlapped(floor_reach.every, pair.every),
               "open_files_limit": limit, "message_bytes": len(message)}
     boards = max(1, len(muster_boards))
     server |= {"Muster RSS before the boards (MiB)": round(before / 2**20, 1),

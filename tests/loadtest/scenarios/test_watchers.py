@@ -11,7 +11,15 @@ import pytest
 
 from loadtest.reporting.result import Result
 from loadtest.rig import rig
-from loadtest.scenarios.watchers import BOUND, FLOOR, PRESS, WatchersConfig, allow_files, scenario
+from loadtest.scenarios.watchers import (
+    BOUND,
+    FLOOR,
+    PRESS,
+    WatchersConfig,
+    allow_files,
+    overlapped,
+    scenario,
+)
 
 LOOSE = 10  # the bound times this
 
@@ -52,3 +60,11 @@ def test_the_open_file_limit_rises_to_the_hard_limit() -> None:
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     assert allow_files(100) == hard
     assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+
+
+def test_a_send_overlaps_when_it_leaves_before_the_other_kind_reached_its_last_board() -> None:
+    presses = [(0.0, 0.3), (1.0, 0.1), (2.0, 0.6)]  # (sent at, → last board)
+    broadcasts = [(0.5, 0.2), (1.5, 0.05), (2.5, 0.1)]
+    assert overlapped(broadcasts, presses) == 1  # only the one at 2.5 s, inside 2.0-2.6 s
+    assert overlapped(presses, broadcasts) == 0
+    assert overlapped([(0.6, 0.1)], [(0.5, 0.2)]) == 1
