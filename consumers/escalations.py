@@ -86,13 +86,15 @@ class EscalationTimers:
                             mode=row["mode"], kind="alert", title=row["title"],
                             body=row["body"], level=row["level"], priority=row["priority"],
                             silent=case is not None and case.incident.silent)
-        targets = []
+        targets, sends = [], []
         for name in channel.escalate_to if channel else []:
             target = channel_of(state, name)
             d = alert_rules.escalation(original, target, channel.escalate_after_s or 0) \
                 if target and channel else None
             if d is not None:
-                await outbox.enqueue(conn, d, row["seq"])
+                sends.append(d)
                 targets.append(name)
+        if sends:
+            await outbox.enqueue(conn, sends, row["seq"])
         await self.records.escalated(site, row["incident_id"], row["mode"], row["channel"],
                                      targets, row["event_id"])

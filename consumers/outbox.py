@@ -56,15 +56,16 @@ CLAIM = (
     "WHERE s.superseded_by = n.event_id AND s.channel = n.channel ORDER BY s.id) AS replaces")
 
 
-async def enqueue(conn: asyncpg.Connection, d: Delivery, seq: int) -> None:
-    """One (event, channel) row; written again after a crash, the first stands."""
-    await conn.execute(
+async def enqueue(conn: asyncpg.Connection, sends: list[Delivery], seq: int) -> None:
+    """An event's (event, channel) rows, in order, in one round trip; written again after a
+    crash, the first stand."""
+    await conn.executemany(
         "INSERT INTO notifications(event_id, channel, site, incident_id, seq, mode, kind, "
         "title, body, level, priority, supersedes) "
         "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
-        "ON CONFLICT (event_id, channel) DO NOTHING", d.event_id, d.channel, d.site,
-        d.incident_id, seq, d.mode, d.kind, d.title, d.body, d.level, d.priority,
-        d.supersedes)
+        "ON CONFLICT (event_id, channel) DO NOTHING",
+        [(d.event_id, d.channel, d.site, d.incident_id, seq, d.mode, d.kind, d.title, d.body,
+          d.level, d.priority, d.supersedes) for d in sends])
 
 
 async def backlog(pool: asyncpg.Pool) -> tuple[int, float]:
@@ -118,11 +119,13 @@ async def unclaim(pool: asyncpg.Pool, rows: list[dict[str, Any]]) -> None:
 
 # --- escalation timers: one per (incident, channel) alerted, until acknowledged ------------
 
-async def start_timer(conn: asyncpg.Connection, d: Delivery, due_at: datetime) -> None:
-    await conn.execute(
+async def start_timers(conn: asyncpg.Connection,
+                       timers: list[tuple[Delivery, datetime]]) -> None:
+    """Each (delivery, due) pair's escalation timer, in one round trip."""
+    await conn.executemany(
         "INSERT INTO escalations(incident_id, channel, site, event_id, due_at) "
-        "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING", d.incident_id, d.channel, d.site,
-        d.event_id, due_at)
+        "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+        [(d.incident_id, d.channel, d.site, d.event_id, due) for d, due in timers])
 
 
 async def stop_timers(conn: asyncpg.Connection, incident_id: str,

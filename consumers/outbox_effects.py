@@ -118,14 +118,18 @@ async def write_effects(conn: asyncpg.Connection, effect: Effect) -> None:
     if isinstance(event, e.IncidentCancelled):
         sends = alert_rules.deliveries(before, event, await outbox.alerted(conn,
                                                                            event.incident_id))
+    # One round trip for the rows and one for the timers: on the path press → first alert.
+    if sends:
+        await outbox.enqueue(conn, sends, seq)
+    timers = []
     for d in sends:
-        await outbox.enqueue(conn, d, seq)
         remember(d.event_id, event.occurred_at.timestamp())
         channel = channel_of(before, d.channel)
         if (isinstance(event, ESCALATE_ON) and channel and channel.escalate_after_s
                 and channel.escalate_to and d.incident_id):
-            await outbox.start_timer(
-                conn, d, event.occurred_at + timedelta(seconds=channel.escalate_after_s))
+            timers.append((d, event.occurred_at + timedelta(seconds=channel.escalate_after_s)))
+    if timers:
+        await outbox.start_timers(conn, timers)
     if isinstance(event, STOP_TIMERS) and event.incident_id:
         await outbox.stop_timers(conn, event.incident_id)
 

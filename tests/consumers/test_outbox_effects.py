@@ -69,6 +69,10 @@ class Conn:
     async def execute(self, sql: str, *args: Any) -> None:
         self.executed.append((sql.split("(")[0].strip(), args))
 
+    async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        for args in rows:  # a row each, as the server sees them, in order
+            await self.execute(sql, *args)
+
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, str]]:
         assert "FROM notifications" in sql
         return [{"channel": name} for name in self.alerted]
