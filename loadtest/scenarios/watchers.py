@@ -202,7 +202,9 @@ async def measure(config: WatchersConfig, r: Rig, quiet: BenchSites, drills: dic
     triggers = [broadcast.trigger()] * count
     background = traffic.background(max(1, int(config.background * config.duration)), drills,
                                     quiet, config.seed)
-    floor_sender = Sender(r.http, floor.url, dict.fromkeys(r.sender.headers, ""))
+    # Presses go as a button's do (the emergency listener, a client of their own); the floor's
+    # triggers go with the same client, so neither waits behind the background's connections.
+    floor_sender = Sender(r.presser.http, floor.url, dict.fromkeys(r.sender.headers, ""))
     await r.warm(config.concurrency)
     t0 = time.perf_counter()
     floor_cpu = cpu_seconds(floor.proc.pid)
@@ -210,7 +212,7 @@ async def measure(config: WatchersConfig, r: Rig, quiet: BenchSites, drills: dic
     behind = asyncio.create_task(r.sender.paced(background, config.background,
                                                 config.concurrency))
     b_task = asyncio.create_task(broadcasts(floor_sender, count, config.press_rate))
-    p_samples = await r.sender.paced(presses, config.press_rate, 16)
+    p_samples = await r.presser.paced(presses, config.press_rate, 16)
     f_samples, b_samples = await b_task, await behind
     server, usage = await r.watched()
     usage["bare broadcast server"] = round(

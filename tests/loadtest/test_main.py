@@ -12,7 +12,8 @@ def test_help_lists_every_scenario_and_cost(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         parser().parse_args(["--help"])
     out = capsys.readouterr().out
-    for name in ("lockdown", "drill", "flood", "press", "foldcost", "batchcost"):
+    for name in ("lockdown", "drill", "flood", "press", "watchers", "foldcost", "batchcost",
+                 "rebuild"):
         assert name in out, out
 
 
