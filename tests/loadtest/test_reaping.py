@@ -28,7 +28,10 @@ GONE_TIMEOUT_S = 45.0  # a SIGTERMed `muster up` stops its servers in order, wit
 
 
 def _kind(proc: psutil.Process) -> str | None:
-    with_args = " ".join(proc.cmdline())
+    try:
+        with_args = " ".join(proc.cmdline())
+    except (psutil.Error, OSError):  # it ended while we looked
+        return None
     return next((k for k in KINDS if k in with_args), None)
 
 
@@ -54,6 +57,16 @@ def _running_loadtest(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[psu
     proc = subprocess.Popen([sys.executable, "-m", "loadtest", *ARGS, "--out", str(tmp_path)],
                             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=(tmp_path / "stderr").open("wb"))
+    try:
+        return _all_running(proc, tmp_path)
+    except BaseException:
+        proc.kill()  # its children follow it
+        raise
+
+
+def _all_running(proc: subprocess.Popen[bytes],
+                 tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[psutil.Process]]:
+    """Wait until every kind of process runs (the board readers start last)."""
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and proc.poll() is None:
@@ -66,7 +79,6 @@ def _running_loadtest(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[psu
             if postgres:
                 return proc, [c for c in children if c.is_running()] + postgres
         time.sleep(0.5)
-    proc.kill()
     pytest.fail(f"the flood never ran all its processes:\n{(tmp_path / 'stderr').read_text()}")
 
 
