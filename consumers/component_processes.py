@@ -28,6 +28,8 @@ from command.infra.embedded import die_with_parent
 
 log = logging.getLogger("muster.children")
 READY_TIMEOUT_S = 60.0
+# A child that folds the whole stream before it listens, as intake does, may take as long.
+FOLDING_READY_TIMEOUT_S = {"emergency": 600.0}
 STOP_TIMEOUT_S = 15.0
 WATCH_EVERY_S = 1.0
 SCRAPE_TIMEOUT_S = 5.0
@@ -76,13 +78,17 @@ class Children:
         for component in self.components:
             self._spawn(component)
         self._watch = asyncio.create_task(self._restart_dead())
-        deadline = time.monotonic() + self.ready_timeout
+        started = time.monotonic()
         for component in self.components:
+            timeout = max(self.ready_timeout, FOLDING_READY_TIMEOUT_S.get(component, 0.0))
             while not (self.folder(component) / "runtime.json").exists():
-                if time.monotonic() > deadline:
+                if time.monotonic() > started + timeout:
                     raise ChildError(f"the {component} process did not start within "
-                                     f"{self.ready_timeout:g} s; its errors are above")
+                                     f"{timeout:g} s; its errors are above")
                 await asyncio.sleep(0.05)
+            if component in self.ports and (url := self.url_of(component)):
+                # A restart binds the same port, so the address muster up printed still holds.
+                self.ports[component] = int(url.rsplit(":", 1)[1])
 
     def _spawn(self, component: str) -> None:
         folder = self.folder(component)

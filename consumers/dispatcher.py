@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -36,10 +37,15 @@ TIMED = ("alert", "false_alarm")  # an escalation is late by design; a notice is
 _first_send: dict[tuple[str, str], Any] = {}  # each (kind, scheme)'s child, looked up once
 
 
-def first_send(kind: str, url: str, event_id: str) -> None:
-    """Time a message's first send attempt from its event, if the fold here wrote it."""
+def first_send(kind: str, url: str, event_id: str, written_at: datetime | None) -> None:
+    """Time a message's first send attempt from its event, or, when the fold here did not see
+    it (written before a restart, or past the times kept), from its outbox row's writing."""
+    if kind not in TIMED:
+        return
     at = EVENT_TIMES.get(event_id)
-    if at is None or kind not in TIMED:
+    if at is None and written_at is not None:
+        at = written_at.timestamp()
+    if at is None:
         return
     key = (kind, url.partition("://")[0][:32])
     child = _first_send.get(key)
@@ -113,7 +119,7 @@ class Dispatcher:
                 error = ("the channel is no longer configured" if channel is None
                          else await self.sender.send(channel, d))
                 if channel is not None and row["attempts"] == 1:
-                    first_send(d.kind, channel.url, d.event_id)
+                    first_send(d.kind, channel.url, d.event_id, row.get("created_at"))
                 records.append(asyncio.create_task(self._settle(d, row["attempts"], error)))
                 # Newer rows may outrank the rest, unless the rest are extreme alerts themselves:
                 # a lockdown's presses then go in one batch, not one claim each.

@@ -28,7 +28,8 @@ QUIET = frozenset({"RoomStatusReported", "PersonsAccounted", "NoteAdded", "Stude
                    "CommandTransferred", "NotificationSent", "NotificationFailed",
                    "NotificationEscalated"})
 # Each message's event time (occurred_at, stamped by intake as it appends), for the dispatcher's
-# first-send latency; in memory, newest events only: a row written before a restart is not timed.
+# first-send latency; in memory, newest events only: a row older than these is timed from its
+# writing (the dispatcher's `first_send`).
 EVENT_TIMES: dict[str, float] = {}
 EVENT_TIMES_KEPT = 4096
 

@@ -170,7 +170,9 @@ async def rig(sites: int, notify: bool = True, keep: bool = False,
                 await out.boards.close()
                 await out.stop_watching()
     finally:
-        if floors is not None:
-            await floors.stop()
-        await loop.run_in_executor(None, stack.stop)
-        term.close()  # raises SystemExit(143) when SIGTERM cancelled the run
+        try:
+            if floors is not None:
+                await floors.stop()
+            await loop.run_in_executor(None, stack.stop)
+        finally:
+            term.close()  # raises SystemExit(143) when SIGTERM cancelled the run

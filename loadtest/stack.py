@@ -75,8 +75,11 @@ class Stack:
 
     @property
     def emergency_url(self) -> str:
-        """The emergency listener's address (presses, protocol, acks, all clear, cancel)."""
-        return self.runtime.get("emergency_url", self.http_url)
+        """The emergency listener's address (presses, protocol, acks, all clear, cancel); never
+        the API's in its place, or a run would measure the other door and say it did not."""
+        if "emergency_url" not in self.runtime:
+            raise StackError("muster up runs no emergency listener (MUSTER_EMERGENCY_PORT)")
+        return str(self.runtime["emergency_url"])
 
     @property
     def nats_url(self) -> str:

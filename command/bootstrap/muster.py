@@ -27,7 +27,7 @@ from command.bootstrap.write_side import WriteSide
 from command.domain import site as site_file
 from command.infra import auth, db, metrics
 from command.infra.broker import refuse_open
-from command.infra.config import COMPONENTS, Settings
+from command.infra.config import COMPONENTS, Settings, to_env
 from command.infra.embedded import reach_db, reach_nats, tls_context
 from command.infra.eventlog import EventLog
 from command.infra.gcfreeze import FreezeSurvivors
@@ -60,6 +60,11 @@ OWN_METRICS = {
     "notifier": (sender.SENDS, sender.SEND_SECONDS, dispatcher.FIRST_SEND,
                  escalations.ESCALATIONS, outbox_backlog.BACKLOG, outbox_backlog.OLDEST),
 }
+
+
+# Settings a child of `muster up` is given its own value of, or has no use for.
+OWN_TO_EACH = frozenset({"nats_url", "database_url", "http_host", "http_port", "metrics_port",
+                         "data_dir", "emergency_port", "apart", "records_to", "desk"})
 
 
 def show_metrics_of(components: tuple[str, ...]) -> None:
@@ -138,11 +143,11 @@ class Muster:
         await self.http.serve(api_app(s, routes, self.tokens), self.children.metrics_routes())
         if self.children.components:
             await self.children.start({
+                **to_env(s, OWN_TO_EACH),  # a --config file's settings too (limits, CORS, TLS …)
                 "MUSTER_EMERGENCY_PORT": "",  # the child is the emergency listener, not its parent
                 "MUSTER_DESK": self.records_desk,  # read by the emergency listener alone
                 "MUSTER_NATS_URL": nats_url, "MUSTER_DATABASE_URL": db_url,
                 "MUSTER_RECORDS_TO": self.records_desk,
-                "MUSTER_OPERATOR_ALERT_URL": s.operator_alert_url,  # a --config file's too
                 "MUSTER_METRICS_PORT": "0"})  # each its own; relayed at /metrics/COMPONENT
         runtime_file.write(s, nats_url, db_url, self.url, self.metrics_url,
                            self.children.url_of("emergency"))

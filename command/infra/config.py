@@ -84,5 +84,19 @@ def load(config: str | None = None, env: Mapping[str, str] = os.environ,
     return _check(values)
 
 
+def to_env(settings: Settings, leave_out: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The settings that differ from the defaults, as the `MUSTER_*` variables `load` reads: a
+    process `muster up` starts runs with what a `--config` file or a flag gave its parent."""
+    default = Settings()
+    out = {}
+    for field in Settings.__struct_fields__:
+        value = getattr(settings, field)
+        if field in leave_out or value == getattr(default, field) or value is None:
+            continue
+        out[f"MUSTER_{field.upper()}"] = str(value).lower() if isinstance(value, bool) \
+            else str(value)
+    return out
+
+
 def _check(values: dict[str, Any]) -> Settings:
     return msgspec.convert(values, Settings, strict=False)

@@ -51,13 +51,14 @@ OUT = Path("loadtest/out")
 STREAM = "MUSTER"
 BOUND = 0.5  # the rebuild's events/s at least this share of the floor's
 CAUGHT_UP_S = 120.0
-# Each read model as rows and their versions: the rebuilt ones must equal the live projector's.
+# Each read model as rows, their versions and what they hold: the rebuilt ones must equal the
+# live projector's, the boards' rendered documents too (a state saved every few seconds aside).
 FINGERPRINTS = {
     "sites": "site || ':' || seq",
-    "boards": "site || ':' || seq",
-    "incidents": "id || ':' || status || ':' || last_seq",
-    "rooms": "incident_id || ':' || room || ':' || status",
-    "timeline": "seq::text",
+    "boards": "site || ':' || seq || ':' || md5(board::text)",
+    "incidents": "id || ':' || status || ':' || last_seq || ':' || md5(doc::text)",
+    "rooms": "incident_id || ':' || room || ':' || status || ':' || md5(doc::text)",
+    "timeline": "seq || ':' || md5(event::text)",
 }
 
 

@@ -93,6 +93,32 @@ def over(hist: dict[str, hdr.Latency], top: str, bottom: str) -> float | None:
     return round(a / b, 2) if a is not None and b else None
 
 
+INTAKE = "raw HTTP intake (under load)"  # the floor every latency bound is a ratio to
+
+
+def to_202(hist: dict[str, hdr.Latency], series: str, limit: float = 1.5) -> Bound:
+    """`series` (a command → 202) p99 against the bare intake's under the same load."""
+    return Bound(f"{series} p99 ÷ {INTAKE} p99", over(hist, series, INTAKE), limit, "x")
+
+
+def to_boards(hist: dict[str, hdr.Latency], series: str, limit: float = 2.0) -> Bound:
+    """`series` (a command → every board) p99 against the bare intake's under the same load:
+    a board shows an event only once it is durably in the stream."""
+    return Bound(f"{series} p99 ÷ {INTAKE} p99", over(hist, series, INTAKE), limit, "x")
+
+
+def to_alert(hist: dict[str, hdr.Latency], series: str, limit: float = 2.0) -> Bound:
+    """`series` (a press → first alert) p99 against the bare intake's and a direct Apprise
+    send's, one after the other: under the same load, or quiet where a run measured no loaded
+    send (the bound's name says which)."""
+    apprise = next((k for k in ("direct Apprise send (under load)", "direct Apprise send (quiet)")
+                    if p99(hist, k) is not None), "direct Apprise send (under load)")
+    alert, parts = p99(hist, series), [p99(hist, INTAKE), p99(hist, apprise)]
+    value = (round(alert / sum(x for x in parts if x is not None), 2)
+             if alert is not None and None not in parts else None)
+    return Bound(f"{series} p99 ÷ ({INTAKE} + {apprise}) p99", value, limit, "x")
+
+
 def run(config: C, scenario: Callable[[C, Rig], Awaitable[Result]]) -> Result:
     """`scenario` on a fresh rig, which is stopped afterwards whatever happened."""
     async def main() -> Result:

@@ -18,27 +18,14 @@ from dataclasses import dataclass
 from loadtest.clients import commands as cmd
 from loadtest.clients.commands import Answer, Command, Sender, accepted
 from loadtest.clients.pacer import Sample
-from loadtest.reporting import alerts, hdr
-from loadtest.reporting.result import Bound, Recorder, Result
+from loadtest.reporting import alerts
+from loadtest.reporting.result import Recorder, Result
 from loadtest.rig import Rig
 from loadtest.scenarios import traffic
-from loadtest.scenarios.common import Common, add_floors, build, over, p99
+from loadtest.scenarios.common import Common, add_floors, build, to_202, to_alert, to_boards
 from loadtest.scenarios.outcome import points, settle
 
 KINDS = ("lockdown", "armed_intruder", "secure", "hold", "medical")
-# The issue's bounds, each a ratio to floors measured under the same load in the same run.
-PRESS_202, PRESS_BOARD, PRESS_ALERT = 1.5, 2.0, 2.0
-
-
-def alert_ratio(hist: dict[str, hdr.Latency]) -> float | None:
-    """press → first alert p99 ÷ (raw intake p99 + direct Apprise send p99), all under load:
-    what a bare intake and a bare send take one after the other."""
-    alert = p99(hist, "press → first alert")
-    parts = [p99(hist, "raw HTTP intake (under load)"),
-             p99(hist, "direct Apprise send (under load)")]
-    if alert is None or None in parts:
-        return None
-    return round(alert / sum(p for p in parts if p is not None), 2)
 
 
 @dataclass(frozen=True)
@@ -130,13 +117,9 @@ async def scenario(config: LockdownConfig, r: Rig) -> Result:
     if notified.missed:
         losses.append(f"{notified.missed} presses raised no alert at the sink within "
                       f"{config.notify_within_s:g} s")
-    intake = "raw HTTP intake (under load)"
-    bounds = [Bound(f"press → 202 p99 ÷ {intake} p99", over(hist, "press → 202", intake),
-                    PRESS_202, "x"),
-              Bound(f"press → every board p99 ÷ {intake} p99",
-                    over(hist, "press → every board", intake), PRESS_BOARD, "x"),
-              Bound(f"press → first alert p99 ÷ ({intake} + direct Apprise send) p99",
-                    alert_ratio(hist), PRESS_ALERT, "x")]
+    # The issue's bounds, each a ratio to floors measured under the same load in the same run.
+    bounds = [to_202(hist, "press → 202"), to_boards(hist, "press → every board"),
+              to_alert(hist, "press → first alert")]
     return build(
         "lockdown", config, rec, hist, {
             "press → 202 ÷ raw publish (quiet)": ("press → 202", "raw publish (quiet)"),

@@ -17,9 +17,16 @@ from loadtest.clients import commands as cmd
 from loadtest.clients.commands import Answer, Command, accepted
 from loadtest.clients.pacer import Sample
 from loadtest.reporting import alerts
-from loadtest.reporting.result import Bound, Recorder, Result
+from loadtest.reporting.result import Recorder, Result
 from loadtest.rig import Rig
-from loadtest.scenarios.common import Common, add_floors, build, over, p99
+from loadtest.scenarios.common import (
+    Common,
+    add_floors,
+    build,
+    to_202,
+    to_alert,
+    to_boards,
+)
 from loadtest.scenarios.outcome import points, settle
 from loadtest.sites import BenchSites
 
@@ -104,10 +111,8 @@ async def scenario(config: PressConfig, r: Rig) -> Result:
     if notified.missed:
         losses.append(f"{notified.missed} presses raised no alert at the sink within "
                       f"{config.notify_within_s:g} s")
-    bounds = [Bound("press → 202 p99 ÷ raw publish p99 (under load)",
-                    over(hist, "press → 202", "raw publish (under load)"), 3.0, "x"),
-              Bound("press → every board p99", p99(hist, "press → every board"), 50.0, "ms"),
-              Bound("press → first alert p99", p99(hist, "press → first alert"), 250.0, "ms")]
+    bounds = [to_202(hist, "press → 202"), to_boards(hist, "press → every board"),
+              to_alert(hist, "press → first alert")]
     return build(
         "press", config, rec, hist, {
             "press → 202 ÷ raw publish (quiet)": ("press → 202", "raw publish (quiet)"),

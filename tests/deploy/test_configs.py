@@ -22,7 +22,6 @@ import yaml  # PyYAML comes with apprise, a dependency of Muster
 from command.infra.broker import anonymous_may_publish
 from command.infra.config import COMPONENTS, Settings
 from command.infra.embedded import nats_binary
-from command.write.routes import EMERGENCY, WRITE_ROUTES
 from tests.deploy.nats_cluster import (
     COMPOSE,
     DEPLOY,
@@ -136,60 +135,6 @@ def test_compose_mounts_files_that_exist() -> None:
             "${NATS_MUSTER_PASSWORD:?")
     for name, s in muster_services().items():
         assert (DEPLOY / s["build"]["context"] / s["build"]["dockerfile"]).is_file(), name
-
-
-ROUTED = [("POST", "/v1/sites/s1/alerts", "emergency"),
-          ("POST", "/v1/incidents/i-1/protocol", "emergency"),
-          ("POST", "/v1/incidents/i-1/acks", "emergency"),
-          ("POST", "/v1/incidents/i-1/all-clear", "emergency"),
-          ("POST", "/v1/incidents/i-1/cancel", "emergency"),
-          ("POST", "/v1/incidents/i-1/command", "emergency"),
-          ("POST", "/v1/incidents/i-1/rooms/B-112/status", "intake"),
-          ("POST", "/v1/incidents/i-1/notes", "intake"),
-          ("POST", "/v1/incidents/i-1/close", "intake"),
-          ("POST", "/v1/sites/s1/drills", "intake"),
-          ("POST", "/v1/sites/s1/alerts/extra", "intake"),
-          ("PUT", "/v1/sites/s1", "intake"),
-          ("GET", "/v1/sites/s1/board", "boards"),
-          ("GET", "/v1/incidents/i-1/timeline", "boards"),
-          ("HEAD", "/board/s1", "boards")]
-
-
-def route(conf: str, method: str, uri: str) -> str:
-    """The backend nginx's `map "$request_method $uri"` picks: its first matching regex in
-    order, else its default, as nginx does for regex-only maps."""
-    (body,) = re.findall(r'map "\$request_method \$uri" \$muster_backend \{(.*?)\}', conf,
-                         flags=re.S)
-    default = None
-    for line in body.strip().splitlines():
-        key, value = line.strip().rstrip(";").rsplit(None, 1)
-        if key == "default":
-            default = value
-        elif re.search(key.strip('"').removeprefix("~"), f"{method} {uri}"):
-            return value
-    assert default is not None
-    return default
-
-
-@pytest.mark.parametrize("where", ["compose", "k8s"])
-def test_router_sends_life_safety_to_emergency_reads_to_boards_the_rest_to_intake(
-        where: str) -> None:
-    conf = ((DEPLOY / "nginx" / "muster.conf").read_text() if where == "compose" else
-            yaml.safe_load((K8S_DIR / "router.yaml").read_text().split("\n---\n")[0])
-            ["data"]["default.conf"])
-    assert [route(conf, m, u) for m, u, _ in ROUTED] == [b for _, _, b in ROUTED]
-    if where == "compose":
-        assert {"intake", "boards", "emergency"} <= set(
-            compose()["services"]["router"]["depends_on"])
-    else:
-        assert "upstream emergency { server muster-emergency:8080; }" in conf
-
-
-def test_the_routers_emergency_routes_are_the_emergency_listeners() -> None:
-    conf = (DEPLOY / "nginx" / "muster.conf").read_text()
-    for r in WRITE_ROUTES:
-        uri = r.path.replace("{site}", "s1").replace("{id}", "i-1").replace("{room}", "B-1")
-        assert (route(conf, "POST", uri) == "emergency") == (r.command in EMERGENCY), r.path
 
 
 # --- Dockerfile ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
+import nats
 import pytest
 import websockets
 from prometheus_client.metrics import MetricWrapperBase
@@ -110,15 +111,16 @@ def reach() -> tuple[float, float]:
             sample(metrics.POSTGRES_REACHABLE, "muster_postgres_reachable"))
 
 
-async def test_reachability_gauges_follow_the_servers(database_url: str) -> None:
+async def test_reachability_gauges_follow_the_connections(nats_url: str,
+                                                          database_url: str) -> None:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
-    connected = [True]
+    nc = await nats.connect(nats_url)
     task = asyncio.create_task(metrics.watch_reach(
-        lambda: connected[0], lambda: pool.fetchval("SELECT 1"), interval=0.02))
+        lambda: bool(nc.is_connected), lambda: pool.fetchval("SELECT 1"), interval=0.02))
     try:
         await asyncio.sleep(0.2)
         assert reach() == (1, 1)
-        connected[0] = False
+        await nc.close()  # a real client's connection gone, as muster up's reads it
         await pool.close()
         await asyncio.sleep(0.2)
         assert reach() == (0, 0)

@@ -53,8 +53,8 @@ async def test_lockdown_in_small_keeps_within_ten_times_the_bounds(tmp_path: Pat
     intake = "raw HTTP intake (under load)"
     assert _bound(result, f"press → 202 p99 ÷ {intake} p99") <= 1.5 * LOOSE, table
     assert _bound(result, f"press → every board p99 ÷ {intake} p99") <= 2 * LOOSE, table
-    assert _bound(result, f"press → first alert p99 ÷ ({intake} + direct Apprise send) p99",
-                  ) <= 2 * LOOSE, table
+    assert _bound(result, f"press → first alert p99 ÷ ({intake} + direct Apprise send "
+                          "(under load)) p99") <= 2 * LOOSE, table
     for floor in ("raw HTTP intake (quiet)", "raw HTTP intake (under load)"):
         assert result.latency[floor].n > 0, table  # every one answered 202
     assert result.ratios["press → 202 ÷ raw HTTP intake (under load)"] > 0, table
@@ -77,7 +77,8 @@ async def test_drill_in_small_finishes_every_site_and_pages_no_live_channel() ->
     assert c["all_clears_and_closes_accepted"] == 8, table
     # 3 drill channels a site hear ProtocolDeclared and ProtocolLifted; the counselor's, none
     assert c["drill_messages_at_sink"] == 4 * 3 * 2, table
-    assert _bound(result, "report → every board p99") < 50 * LOOSE, table
+    intake = "raw HTTP intake (under load)"
+    assert _bound(result, f"report → every board p99 ÷ {intake} p99") <= 2 * LOOSE, table
 
 
 @pytest.mark.timeout(240)
@@ -92,7 +93,8 @@ async def test_flood_in_small_accepts_every_command_at_its_rate() -> None:
     assert result.counts["stream_events_written"] >= 1000, table
     # the 70 % of the raw HTTP intake on the same plan, loosened tenfold
     assert _bound(result, "sustained intake ÷ raw HTTP intake (same plan)") >= 70 / LOOSE, table
-    assert _bound(result, "command → every board p99") < 50 * LOOSE, table
+    assert _bound(result, "command → every board p99 ÷ raw HTTP intake (under load) p99",
+                  ) <= 2 * LOOSE, table
     # the ceiling: the plan's first 2 s sent to the bare aiohttp + JetStream intake, all taken
     ceiling = result.latency["raw HTTP intake (quiet, at the flood's rate)"]
     assert ceiling.n == 400, table
