@@ -105,11 +105,14 @@ class Children:
 
     def url_of(self, component: str) -> str | None:
         """The API address a running child listens on, from its runtime file."""
+        return self._runtime(component, "http_url")
+
+    def _runtime(self, component: str, key: str) -> str | None:
+        """One address from a running child's runtime file (it writes it once it listens)."""
         if component not in self.components:
             return None
         with contextlib.suppress(OSError, ValueError, KeyError):
-            return str(json.loads((self.folder(component) / "runtime.json").read_text())
-                       ["http_url"])
+            return str(json.loads((self.folder(component) / "runtime.json").read_text())[key])
         return None
 
     def metrics_routes(self) -> list[web.RouteDef]:
@@ -122,14 +125,16 @@ class Children:
             component = request.match_info["component"]
             if component not in self.components:
                 raise NotFound(f"no process apart runs {component!r}", field="component")
+            url = self._runtime(component, "metrics_url")
+            if url is None:
+                raise Unavailable(f"the {component} process is not answering")
             try:
-                runtime = json.loads((self.folder(component) / "runtime.json").read_text())
                 timeout = aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT_S)
                 async with aiohttp.ClientSession(timeout=timeout) as session, \
-                        session.get(runtime["metrics_url"]) as resp:
+                        session.get(url) as resp:
                     body = await resp.read()
                     kind = resp.headers.get("Content-Type", "text/plain")
-            except (OSError, ValueError, KeyError, aiohttp.ClientError, TimeoutError):
+            except (OSError, aiohttp.ClientError, TimeoutError):
                 raise Unavailable(f"the {component} process is not answering") from None
             return web.Response(body=body, headers={"Content-Type": kind})
 
