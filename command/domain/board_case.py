@@ -91,6 +91,34 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True):
     escalated_to: list[str] = []
 
 
+class Channel(msgspec.Struct, frozen=True, kw_only=True):
+    """One channel's sends on an incident, summed as they are recorded: a board shows this,
+    bounded by the site's channels however many sends there were."""
+
+    channel: str
+    sent: int = 0
+    failed: int = 0
+    escalated: int = 0
+    escalated_to: list[str] = []
+    last_at: datetime | None = None
+    last_ok: bool | None = None
+    last_error: str | None = None
+    first_ok_at: datetime | None = None  # from when an acknowledgement answers this channel
+
+
+def _summed(channels: dict[str, Channel], n: Notification, kind: str) -> dict[str, Channel]:
+    was = channels.get(n.channel) or Channel(channel=n.channel)
+    if kind == "escalated":  # not a send: the last send's outcome stays what it was
+        now = replace(was, escalated=was.escalated + 1, escalated_to=[
+            *was.escalated_to, *(t for t in n.escalated_to if t not in was.escalated_to)])
+    else:
+        ok = kind == "sent"
+        now = replace(was, sent=was.sent + int(ok), failed=was.failed + int(not ok), last_at=n.at,
+                      last_ok=ok, last_error=was.last_error if ok else n.error,
+                      first_ok_at=was.first_ok_at or (n.at if ok else None))
+    return {**channels, n.channel: now}
+
+
 class Case(msgspec.Struct, frozen=True, kw_only=True):
     """One incident's part of a board: everything that ends when the incident ends."""
 
@@ -101,6 +129,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     acks: list[Ack] = []
     notes: list[Note] = []
     notifications: list[Notification] = []
+    channels: dict[str, Channel] = {}  # the notifications summed per channel, in first order
     dispatch: dict[str, Any] | None = None
     checked_in: list[str] = []
     flags: list[str] = []
@@ -207,19 +236,24 @@ def _command(case: Case, ev: e.CommandTransferred, config: Site | None) -> Case:
 def _sent(case: Case, ev: e.NotificationSent, config: Site | None) -> Case:
     n = Notification(channel=ev.data.channel, event_id=ev.data.event_id, at=ev.occurred_at,
                      ok=True, attempt=ev.data.attempt)
-    return replace(case, notifications=[*case.notifications, n])
+    return _notified(case, n, "sent")
 
 
 def _failed(case: Case, ev: e.NotificationFailed, config: Site | None) -> Case:
     n = Notification(channel=ev.data.channel, event_id=ev.data.event_id, at=ev.occurred_at,
                      ok=False, attempt=ev.data.attempt, error=ev.data.error)
-    return replace(case, notifications=[*case.notifications, n])
+    return _notified(case, n, "failed")
 
 
 def _escalated(case: Case, ev: e.NotificationEscalated, config: Site | None) -> Case:
     n = Notification(channel=ev.data.channel, event_id=ev.data.event_id, at=ev.occurred_at,
                      ok=True, escalated_to=ev.data.to)
-    return replace(case, notifications=[*case.notifications, n])
+    return _notified(case, n, "escalated")
+
+
+def _notified(case: Case, n: Notification, kind: str) -> Case:
+    return replace(case, notifications=[*case.notifications, n],
+                   channels=_summed(case.channels, n, kind))
 
 
 def _cancelled(case: Case, ev: e.IncidentCancelled, config: Site | None) -> Case:

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from command.domain import accounting
+from command.domain import accounting, board_site
 from command.domain.accounting import STATUSES
 from command.domain.board import State, current, fresh_rooms
 from command.domain.board_case import Case, Room
@@ -14,6 +14,7 @@ from command.domain.render_cache import Memo, NoMemo
 from command.domain.roster_index import roster
 
 NOTES_SHOWN = 20  # a board's notes: the latest; GET /v1/incidents/{id}/timeline has them all
+NOTIFICATIONS_SHOWN = 20  # a board's sends: the latest; `channels` sums them all per channel
 
 
 def _with_total(counts: dict[str, int]) -> dict[str, int]:
@@ -46,6 +47,57 @@ def _room_row(room: Room, counts: dict[str, int] | None) -> dict[str, Any]:
             "accountability": _EMPTY_ROOM if counts is None else _with_total(counts)}
 
 
+def _channels(case: Case) -> list[dict[str, Any]]:
+    """The case's sends summed per channel, each with the first acknowledgement since the
+    channel first reached someone."""
+    rows = []
+    for ch in case.channels.values():
+        acked = next((a.at for a in case.acks
+                      if ch.first_ok_at is not None and a.at >= ch.first_ok_at), None)
+        row = msgspec.to_builtins(ch)
+        del row["first_ok_at"]
+        rows.append({**row, "acknowledged_at": msgspec.to_builtins(acked)})
+    return rows
+
+
+def _other(state: State, case: Case) -> dict[str, Any]:
+    """Another open incident (a drill under a live one) with the same case keys as the board's."""
+    parts = _case_parts(state, case, NoMemo())
+    del parts["notifications"], parts["notifications_total"]  # its channels sum them
+    return {"incident": msgspec.to_builtins(case.incident),
+            "rooms": [_room_row(r, case.tally.get(r.id)) for r in case.rooms.values()], **parts}
+
+
+def _case_parts(state: State, case: Case | None, memo: Memo) -> dict[str, Any]:
+    """What the board shows of its case besides the incident and its rooms."""
+    if case is None:
+        config = state.config  # an idle board's counts, kept while the site file stays
+        return {"protocol": None, "dispatch": None, "accountability": memo.part(
+                    "site", config, None,
+                    lambda: _site_counts(accounting.initial_tally(config))),
+                "acks": [], "notifications": [], "notifications_total": 0, "channels": [],
+                "notes": [], "notes_total": 0, "flags": [], "people": []}
+    return {
+        "protocol": memo.built(case.protocol) if case.protocol else None,
+        "accountability": memo.part("site", case.tally, None, lambda: _site_counts(case.tally)),
+        "dispatch": memo.built(case.dispatch) if case.dispatch else None,
+        "acks": memo.built(case.acks),
+        # The latest only, like the notes; `channels` sums them all per channel.
+        "notifications": memo.part("sends", case.notifications, None, lambda: msgspec.to_builtins(
+            case.notifications[-NOTIFICATIONS_SHOWN:])),
+        "notifications_total": len(case.notifications),
+        "channels": memo.part("channels", case.channels, case.acks, lambda: _channels(case)),
+        # The latest only: every note's update carries the part whole, and an incident's 200th
+        # note was then a 15.7 KB message to every board (the timeline keeps them all).
+        "notes": memo.part("notes", case.notes, None,
+                           lambda: msgspec.to_builtins(case.notes[-NOTES_SHOWN:])),
+        "notes_total": len(case.notes),
+        "flags": list(case.flags),
+        "people": memo.part("people", case.people, state.config,
+                            lambda: _of_concern(state, case)),
+    }
+
+
 def render(state: State, memo: Memo | None = None) -> dict[str, Any]:
     """The board as the contract spells it, as plain data ready for JSON. With the board's
     `memo`, only the parts changed since its last render are converted again."""
@@ -54,31 +106,25 @@ def render(state: State, memo: Memo | None = None) -> dict[str, Any]:
     config = state.config
     rooms = case.rooms if case else fresh_rooms(config)
     tally = case.tally if case else accounting.initial_tally(config)
-    room_rows = [memo.row(room.id, room, tally.get(room.id), _room_row) for room in rooms.values()]
     mode = state.mode if state.mode == "replay" else (case.incident.mode if case else "live")
+    others = [c for c in state.cases.values() if case and c.incident.id != case.incident.id]
     board = {
         "site": state.site,
         "name": config.name if config else None,
         "seq": state.seq,
         "mode": mode,
         "incident": memo.built(case.incident) if case else None,
-        "protocol": memo.built(case.protocol) if case and case.protocol else None,
-        "rooms": room_rows,
-        "accountability": memo.part("site", tally, None, lambda: _site_counts(tally)),
-        "dispatch": memo.built(case.dispatch) if case and case.dispatch else None,
-        "acks": memo.built(case.acks) if case else [],
-        "notifications": memo.built(case.notifications) if case else [],
-        # The latest only: every note's update carries the part whole, and an incident's 200th
-        # note was then a 15.7 KB message to every board (the timeline keeps them all).
-        "notes": memo.part("notes", case.notes, None,
-                           lambda: msgspec.to_builtins(case.notes[-NOTES_SHOWN:])) if case else [],
-        "notes_total": len(case.notes) if case else 0,
-        "flags": list(case.flags) if case else [],
-        "people": memo.part("people", case.people, config, lambda: _of_concern(state, case))
-        if case else [],
+        "rooms": [memo.row(r.id, r, tally.get(r.id), _room_row) for r in rooms.values()],
+        **_case_parts(state, case, memo),
         "responder_packet": memo.built(config.responder_packet) if config else None,
-        "other_incidents": [c.incident.id for c in state.cases.values()
-                            if case and c.incident.id != case.incident.id],
+        "other_incidents": [c.incident.id for c in others],
+        "other_cases": [memo.part("other", c, config, lambda c=c: _other(state, c))
+                        for c in others],
+        # From the site file alone: the same objects while it stays, so no update carries them.
+        "roster": memo.part("roster", config, None, lambda: board_site.roster_by_room(config)),
+        "plan": memo.part("plan", config, None, lambda: board_site.plan(config)),
+        "places": memo.part("places", config, None, lambda: board_site.places(config)),
+        "cancel_window_s": config.cancel_window_s if config else None,
     }
     memo.done()
     return board

@@ -12,7 +12,7 @@ from typing import Any
 
 from command.domain import events as e
 
-ROSTER_KEYS = ("people", "flags")
+ROSTER_KEYS = ("people", "flags", "roster")
 PACKET_KEYS = ("responder_packet",)
 # The roles that read boards, each with the parts of a board it may not see.
 HIDDEN: dict[str, tuple[str, ...]] = {
@@ -42,7 +42,11 @@ def hidden_ids(events: Iterable[e.Envelope]) -> set[str]:
 def board_view(board: dict[str, Any], role: str) -> dict[str, Any]:
     """A rendered board (or an update's changed parts) as `role` may see it."""
     hidden = HIDDEN[role]
-    return {k: v for k, v in board.items() if k not in hidden}
+    shown = {k: v for k, v in board.items() if k not in hidden}
+    if hidden and shown.get("other_cases"):  # each other open incident is a board of its own
+        shown["other_cases"] = [{k: v for k, v in case.items() if k not in hidden}
+                                for case in shown["other_cases"]]
+    return shown
 
 
 def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ so every fold knows the site exactly as it was imported.
 
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -30,12 +30,22 @@ class Base(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True
     """Site-file tables: frozen, and a misspelt key is an error rather than silently ignored."""
 
 
+Coord = Annotated[float, msgspec.Meta(ge=-1e6, le=1e6)]  # plan units, any scale per floor
+Extent = Annotated[float, msgspec.Meta(gt=0, le=1e6)]
+
+
 class Room(Base):
     id: Ident
     name: Name
     building: Label = ""
     floor: Floor = 1
     zone: Label = ""
+    # Optional geometry on the floor plan: a rectangle (all four) or a polygon, not both.
+    x: Coord | None = None
+    y: Coord | None = None
+    w: Extent | None = None
+    h: Extent | None = None
+    points: Annotated[list[tuple[Coord, Coord]], msgspec.Meta(max_length=200)] | None = None
 
 
 class Person(Base):
@@ -126,6 +136,8 @@ def validate(site: Site) -> Site:
     people_ids = [p.id for p in site.people]
     if len(set(people_ids)) != len(people_ids):
         raise SiteError("people: duplicate person id")
+    for i, room in enumerate(site.rooms):
+        _check_shape(i, room)
     known = set(room_ids)
     for i, person in enumerate(site.people):
         if person.room is not None and person.room not in known:
@@ -145,6 +157,27 @@ def validate(site: Site) -> Site:
             if target not in names:
                 raise SiteError(f"channels[{i}].escalate_to: unknown channel {target!r}")
     return site
+
+
+def _check_shape(i: int, room: Room) -> None:
+    box = {"x": room.x, "y": room.y, "w": room.w, "h": room.h}
+    given = [k for k, v in box.items() if v is not None]
+    if given and room.points is not None:
+        raise SiteError(f"rooms[{i}].points: give a rectangle (x, y, w, h) or points, not both")
+    if given and len(given) < 4:
+        missing = next(k for k in box if k not in given)
+        raise SiteError(f"rooms[{i}].{missing}: a room's rectangle needs all of x, y, w and h")
+    if room.points is not None and len(room.points) < 3:
+        raise SiteError(f"rooms[{i}].points: a polygon needs at least 3 [x, y] points")
+
+
+def shape(room: Room) -> dict[str, object] | None:
+    """A room's geometry on its floor's plan as a board shows it; None without one."""
+    if room.points is not None:
+        return {"points": [list(p) for p in room.points]}
+    if room.x is not None:
+        return {"x": room.x, "y": room.y, "w": room.w, "h": room.h}
+    return None
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):

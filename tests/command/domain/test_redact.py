@@ -68,9 +68,9 @@ def test_each_role_sees_the_board_it_needs_to_know(role: str) -> None:
     shown = text(view)
     assert all((name in shown) == (role in SEES_ROSTER) for name in ROSTER_NAMES)
     assert (DOOR_CODE in shown) == (role in SEES_PACKET)
-    assert ("people" in view and "flags" in view) == (role in SEES_ROSTER)
+    assert ("people" in view and "flags" in view and "roster" in view) == (role in SEES_ROSTER)
     assert ("responder_packet" in view) == (role in SEES_PACKET)
-    kept = set(whole) - {"people", "flags", "responder_packet"}
+    kept = set(whole) - {"people", "flags", "roster", "responder_packet"}
     assert {k: view[k] for k in kept} == {k: whole[k] for k in kept}
 
 
