@@ -1,7 +1,8 @@
 """The live board as a web page (`GET /board/{site}`): static HTML, CSS and script only.
 
 The token never reaches the server in the page request: it travels in the URL fragment or is
-typed in, and the script uses it only to open the WebSocket.
+typed in, and the script sends it only to the API (the WebSocket, and commands by bearer header).
+No CDN and no build step: the scripts are plain ES modules, served from here.
 """
 
 from pathlib import Path
@@ -21,7 +22,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript"}
-ASSETS = ("board.css", "board.js")
+ASSETS = ("board.css", "board.js", "view.js", "plan.js", "dom.js", "actions.js", "status.js")
 
 
 def _file(name: str) -> web.Response:

@@ -1,0 +1,259 @@
+// The board as a person sees it: one pure function from the board's JSON (as the WebSocket sent
+// it to this role) and the viewer's context to virtual nodes. It draws only what it was sent.
+import { h } from "./dom.js";
+import { planView } from "./plan.js";
+import { STATUS, said } from "./status.js";
+
+const CASE_KEYS = ["incident", "protocol", "rooms", "accountability", "people", "flags", "acks",
+  "notes", "notes_total", "channels", "dispatch"];
+
+/** The case shown: the board's own, or another open incident's when the viewer picked it. */
+export function shown(board, selected) {
+  const other = (board.other_cases || []).find((c) => c.incident && c.incident.id === selected);
+  if (!other) return board;
+  const view = { ...board };
+  for (const key of CASE_KEYS) view[key] = other[key] ?? (Array.isArray(board[key]) ? [] : null);
+  return view;
+}
+
+export function ago(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+const clock = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const num = (n) => Number(n || 0).toLocaleString("en-US");
+
+function since(at, ctx) { return ago(ctx.now + (ctx.skew || 0) - Date.parse(at)); }
+
+function roomName(board, id) {
+  const room = (board.rooms || []).find((r) => r.id === id);
+  return room ? `${room.id} ${room.name}` : id;
+}
+
+function personName(board, id) {
+  for (const people of Object.values(board.roster || {})) {
+    const p = people.find((x) => x.id === id);
+    if (p) return p.name;
+  }
+  return (board.people || []).find((p) => p.id === id)?.name || id;
+}
+
+function banner(b, ctx) {
+  const p = b.protocol, inc = b.incident;
+  const [action, ...rest] = p ? p.directive.split("!") : ["No protocol in force"];
+  let where = "";
+  if (inc) {
+    const parts = [said(inc.kind)];
+    if (inc.room) parts.push(`raised in ${roomName(b, inc.room)}`);
+    if (p && p.zones && p.zones.length) parts.push(`zones: ${p.zones.join(", ")}`);
+    where = parts.join(" · ");
+  }
+  const when = p ? `declared ${since(p.declared_at, ctx)} ago (${clock(p.declared_at)})`
+    : inc ? `opened ${since(inc.opened_at, ctx)} ago (${clock(inc.opened_at)}) · no protocol declared yet` : "";
+  return h("section", { id: "banner", class: `banner a-${p ? p.action : "none"}`, "data-action": p ? p.action : "none",
+    "aria-live": "polite" },
+  h("div", { id: "action", class: "action" }, p ? `${action}!` : inc ? "Alert raised" : "All clear"),
+  h("div", { id: "directive", class: "directive" }, p ? rest.join("!").trim() : inc ? "Waiting for a protocol" : "No incident is open at this site."),
+  h("div", { id: "where", class: "where" }, where),
+  h("div", { id: "since", class: "since" }, when),
+  inc && inc.silent ? h("div", { class: "silent" }, "SILENT ALARM — responders only; do not announce") : null,
+  inc && inc.note ? h("div", { class: "note" }, `Note: ${inc.note}`) : null);
+}
+
+function attention(b, ctx) {
+  const items = [];
+  const add = (kind, text, room) => items.push(h("li", { "data-kind": kind, class: `att ${kind}` },
+    room ? h("button", { type: "button", class: "link", "data-open-room": room, "data-key": `att-${kind}-${room}-${items.length}` }, text) : text));
+  for (const r of b.rooms || []) if (r.status === "needs_help") add("room", `${r.id} ${r.name} — needs help`, r.id);
+  for (const r of b.rooms || []) if (r.status === "unreachable") add("room", `${r.id} ${r.name} — no contact`, r.id);
+  const pressed = b.incident && b.incident.room && (b.rooms || []).find((r) => r.id === b.incident.room);
+  if (pressed && !pressed.status) add("room", `Alert raised in ${pressed.id} ${pressed.name} — no report from it yet`, pressed.id);
+  if (b.people && b.people.length) {
+    for (const p of b.people.filter((x) => x.status === "injured")) add("injured", `Injured: ${p.name}${p.room ? ` (${p.room})` : ""}`, p.room);
+    for (const p of b.people.filter((x) => x.status === "missing")) add("missing", `Missing: ${p.name}${p.room ? ` (last in ${p.room})` : ""}`, p.room);
+  } else {
+    // Roles without names still learn how many, and where.
+    for (const r of b.rooms || []) {
+      if ((r.injured || []).length) add("injured", `${r.injured.length} injured in ${r.id} ${r.name}`, r.id);
+      if ((r.missing || []).length) add("missing", `${r.missing.length} missing from ${r.id} ${r.name}`, r.id);
+    }
+  }
+  if (b.incident && !(b.acks || []).length) add("unacked", `No responder has acknowledged — alert ${since(b.incident.opened_at, ctx)} ago`);
+  // Channels failing for one reason are one line: twenty identical errors hide the one that differs.
+  const failing = new Map();
+  for (const c of b.channels || []) {
+    if (c.last_ok !== false) continue;
+    const why = c.last_error || "send failed";
+    failing.set(why, [...(failing.get(why) || []), c.channel]);
+  }
+  for (const [why, names] of failing) add("channel", `${names.length > 1 ? `${names.length} channels` : "Channel"} failing (${names.join(", ")}): ${why}`);
+  for (const f of b.flags || []) add("flag", `Custody flag: ${f}`);
+  const early = b.incident && b.incident.reunification_opened;
+  if (early) add("flag", `Reunification opened early by ${early.by}: ${early.reason}`);
+  if (!items.length) items.push(h("li", { "data-kind": "none", class: "att none" }, "Nothing needs attention now"));
+  return h("section", { id: "attention-box", class: "box attention", "aria-labelledby": "att-h" },
+    h("h2", { id: "att-h" }, "Needs attention now"), h("ul", { id: "attention" }, items));
+}
+
+function counts(b) {
+  const rooms = b.rooms || [];
+  const reported = rooms.filter((r) => r.status).length;
+  const a = b.accountability || {};
+  const known = (a.total || 0) - (a.unknown || 0) - (a.missing || 0);
+  const parts = ["accounted", "injured", "missing", "absent", "reunified", "unknown"]
+    .map((k) => h("span", { class: `pill c-${k}` }, `${num(a[k])} ${k}`));
+  return h("section", { id: "counts", class: "box counts" },
+    h("div", { id: "rooms-reported", class: "count" }, h("b", null, `${reported} of ${rooms.length}`), " rooms reported"),
+    h("div", { id: "people-accounted", class: "count" }, h("b", null, `${num(known)} of ${num(a.total)}`), " people accounted for"),
+    h("div", { class: "breakdown" }, parts));
+}
+
+function roomList(b) {
+  const pressed = b.incident && b.incident.room;
+  const rooms = [...(b.rooms || [])].sort((x, y) => (STATUS[x.status || "none"].rank - STATUS[y.status || "none"].rank)
+    || x.id.localeCompare(y.id));
+  return h("section", { class: "box", "aria-labelledby": "rooms-h" }, h("h2", { id: "rooms-h" }, "Rooms"),
+    h("div", { id: "rooms", class: "rooms" }, rooms.map((r) => {
+      const s = STATUS[r.status || "none"];
+      const a = r.accountability || {};
+      return h("button", { type: "button", class: `room s-${r.status || "none"}`, "data-room": r.id,
+        "data-status": r.status || "none", "data-key": `room-${r.id}` },
+      h("span", { class: "glyph", "aria-hidden": "true" }, s.glyph),
+      h("span", { class: "rid" }, r.id), h("span", { class: "rname" }, r.name),
+      h("span", { class: "rstatus" }, r.id === pressed ? `${s.word} · ▲ alert raised here` : s.word),
+      a.total ? h("span", { class: "rcount" }, `${a.total - (a.unknown || 0) - (a.missing || 0)}/${a.total}`) : null);
+    })));
+}
+
+function command(b) {
+  const inc = b.incident, d = b.dispatch;
+  return h("section", { id: "command-box", class: "box" }, h("h2", null, "Command"),
+    h("p", { id: "command" }, inc ? (inc.commander ? `${inc.commander}${inc.agency ? ` (${inc.agency})` : ""} has command`
+      : "No commander named yet") : "No incident open"),
+    d ? h("div", { id: "dispatch" },
+      h("p", null, `911 / CAD ${d.cad_id || ""} · ${d.status || ""}`),
+      h("ul", null, (d.units || []).map((u) => h("li", null, typeof u === "string" ? u
+        : `${u.id || u.name || "unit"} — ${u.status || ""}${u.eta ? ` · ETA ${u.eta}` : ""}`))),
+      (d.notes || []).length ? h("ul", { class: "dnotes" }, [].concat(d.notes).map((n) => h("li", null, typeof n === "string" ? n : n.text || ""))) : null)
+      : null);
+}
+
+function packet(b) {
+  const p = b.responder_packet;
+  if (!p) return null;
+  const row = (k, v) => (v && (!Array.isArray(v) || v.length) ? [h("dt", null, k),
+    h("dd", null, Array.isArray(v) ? h("ul", null, v.map((x) => h("li", null, x))) : v)] : null);
+  return h("section", { id: "packet", class: "box packet" }, h("h2", null, "Responder packet"),
+    h("dl", null, row("Knox box", p.knox_box), row("Door codes", p.door_codes), row("AEDs", p.aeds),
+      row("Maps", p.maps), row("Cameras", p.cameras),
+      row("Contacts", (p.contacts || []).map((c) => `${c.role}: ${c.name}${c.phone ? ` ${c.phone}` : ""}`))));
+}
+
+function people(b) {
+  if (!("people" in b) || b.people == null) return null;
+  const list = b.people.length ? b.people.map((p) => h("li", { class: `c-${p.status}` },
+    `${p.status === "injured" ? "Injured" : "Missing"}: ${p.name}${p.room ? ` · ${p.room}` : ""}`))
+    : [h("li", null, "Nobody missing or injured")];
+  return h("section", { class: "box" }, h("h2", null, "Missing and injured"), h("ul", { id: "people" }, list),
+    "flags" in b ? h("h2", null, "Custody and guardian flags") : null,
+    "flags" in b ? h("ul", { id: "flags" }, (b.flags || []).length ? b.flags.map((f) => h("li", null, f)) : [h("li", null, "None")]) : null);
+}
+
+function channels(b) {
+  const rows = b.channels || [];
+  return h("section", { class: "box", "aria-labelledby": "ch-h" }, h("h2", { id: "ch-h" }, "Notifications"),
+    rows.length ? h("div", { class: "scroll" }, h("table", { id: "channels" },
+      h("thead", null, h("tr", null, ["Channel", "Sent", "Failed", "Escalated", "Acknowledged"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", null, rows.map((c) => h("tr", { "data-channel": c.channel, class: c.last_ok === false ? "failing" : "" },
+        h("th", { scope: "row" }, c.channel), h("td", null, String(c.sent)), h("td", null, String(c.failed)),
+        h("td", null, c.escalated ? `${c.escalated} → ${(c.escalated_to || []).join(", ")}` : "0"),
+        h("td", null, c.acknowledged_at ? clock(c.acknowledged_at) : "not yet"))))))
+      : h("p", { id: "channels" }, "No notification sent yet"),
+    rows.some((c) => c.last_error) ? h("details", { "data-key": "errors" }, h("summary", null, "Last errors"),
+      h("ul", null, rows.filter((c) => c.last_error).map((c) => h("li", null, `${c.channel}: ${c.last_error}`)))) : null,
+    (b.notifications_total || 0) > 0 ? h("details", { "data-key": "sends" }, h("summary", null, `Latest sends (${(b.notifications || []).length} of ${b.notifications_total})`),
+      h("ul", null, [...(b.notifications || [])].reverse().map((n) => h("li", null,
+        `${clock(n.at)} ${n.channel}: ${n.escalated_to && n.escalated_to.length ? `escalated to ${n.escalated_to.join(", ")}` : n.ok ? "sent" : `failed (${n.error || "error"})`}`)))) : null);
+}
+
+function timeline(b) {
+  const items = [
+    ...(b.notes || []).map((n) => ({ at: n.at, text: `${n.by}: ${n.text}`, kind: "note" })),
+    ...(b.acks || []).map((a) => ({ at: a.at, text: `${a.responder} acknowledged`, kind: "ack" })),
+  ].sort((x, y) => Date.parse(y.at) - Date.parse(x.at));
+  const more = (b.notes_total || 0) > (b.notes || []).length ? `latest ${(b.notes || []).length} of ${b.notes_total} notes` : null;
+  return h("section", { class: "box", "aria-labelledby": "tl-h" }, h("h2", { id: "tl-h" }, "Timeline and notes"),
+    more ? h("p", { class: "more" }, more) : null,
+    h("ol", { id: "timeline" }, items.length ? items.map((i) => h("li", { class: i.kind }, h("time", null, clock(i.at)), " ", i.text))
+      : [h("li", null, "Nothing yet")]));
+}
+
+function others(board, ctx) {
+  const cases = board.other_cases || [];
+  if (!cases.length && !ctx.selected) return null;
+  const current = board.incident;
+  return h("nav", { id: "others", class: "others", "aria-label": "Other open incidents" },
+    ctx.selected && current ? h("button", { type: "button", id: "back-to-current", "data-key": "back" },
+      `← Back to ${current.mode.toUpperCase()} ${said(current.kind)}`) : null,
+    cases.filter((c) => c.incident.id !== ctx.selected).map((c) => h("button", { type: "button",
+      "data-incident": c.incident.id, "data-key": `other-${c.incident.id}` },
+    `Also open: ${c.incident.mode.toUpperCase()} ${said(c.incident.kind)}${c.protocol ? ` (${c.protocol.action})` : ""} — view`)));
+}
+
+/** The mode a board is in, as its people must read it: a live incident at a replay board is still a replay. */
+export function modeOf(b) {
+  return (b.incident && b.mode !== "replay" ? b.incident.mode : b.mode) || "live";
+}
+
+/** The whole board region: what is happening, what needs attention, the counts, then the rest. */
+export function view(board, ctx) {
+  const b = shown(board, ctx.selected);
+  const mode = modeOf(b);
+  return [
+    h("div", { id: "modebar", class: `modebar m-${mode}` },
+      h("span", { id: "mode", class: "mode" }, mode.toUpperCase()),
+      h("span", null, mode === "drill" ? "DRILL — not a real emergency" : mode === "replay" ? "REPLAY of a past incident" : "LIVE incident"),
+      h("span", { class: "sitename" }, b.name || b.site)),
+    others(board, ctx),
+    banner(b, ctx),
+    h("div", { class: "top" }, attention(b, ctx), counts(b)),
+    h("div", { class: "main" },
+      h("div", { class: "col-a" },
+        h("section", { class: "box", "aria-labelledby": "plan-h" }, h("h2", { id: "plan-h" }, "Floor plan"),
+          h("div", { id: "plan", class: "plan" }, planView(b.rooms || [], b.plan, b.incident && b.incident.room))),
+        roomList(b)),
+      h("div", { class: "col-b" }, command(b), packet(b), people(b), channels(b), timeline(b))),
+  ];
+}
+
+/** A room's detail, for the dialog: its report, its people (if this role has names), its history. */
+export function roomView(board, ctx, id, history) {
+  const b = shown(board, ctx.selected);
+  const r = (b.rooms || []).find((x) => x.id === id);
+  if (!r) return [h("p", null, `Unknown room ${id}`)];
+  const s = STATUS[r.status || "none"];
+  const a = r.accountability || {};
+  const names = (ids) => ids.map((pid) => personName(b, pid)).join(", ");
+  const roster = b.roster ? b.roster[id] || [] : null;
+  return [
+    h("h2", { id: "room-title" }, `${r.id} ${r.name}`),
+    h("p", { class: `rstate s-${r.status || "none"}` }, `${s.glyph} ${s.word}`,
+      r.reported_at ? ` · reported by ${r.reported_by} at ${clock(r.reported_at)}` : ""),
+    h("p", null, `Building ${r.building || "—"}, floor ${r.floor}, ${r.zone || "no"} zone · ${a.total ? `${a.total - (a.unknown || 0) - (a.missing || 0)} of ${a.total} accounted for` : "no roster"}`
+      + (r.present != null ? ` · head count ${r.present}` : "")),
+    (r.injured || []).length ? h("p", { class: "c-injured" }, `Injured: ${names(r.injured)}`) : null,
+    (r.missing || []).length ? h("p", { class: "c-missing" }, `Missing: ${names(r.missing)}`) : null,
+    (r.extra || []).length ? h("p", null, `Also here: ${names(r.extra)}`) : null,
+    roster ? h("details", { id: "room-people", "data-key": "room-people" }, h("summary", null, `People in this room (${roster.length})`),
+      h("ul", null, roster.map((p) => h("li", null, `${p.name} · ${p.kind}`)))) : null,
+    h("h3", null, "History"),
+    h("ol", { id: "room-history" }, history == null ? [h("li", null, "Loading…")]
+      : history.length ? history.map((ev) => h("li", null, h("time", null, clock(ev.occurred_at)), ` ${ev.actor ? ev.actor.id : ""}: ${said(ev.data.status || ev.type)}`
+        + (ev.data.present != null ? `, head count ${ev.data.present}` : "")))
+        : [h("li", null, "No report from this room yet")]),
+  ];
+}
