@@ -75,6 +75,44 @@ ROOMS: list[tuple[str, str, str, int, str]] = [
     ("B-213", "Digital Media", "B", 2, "east"),
 ]
 
+# The floor plans, in metres: each floor has an east-west corridor at y 20-24, rooms hung north
+# of it (bottom at y 20) or south of it (top at y 24), west to east, by zone; "" is a gap.
+# Building A: the gym and cafeteria at the west end, the auditorium and library to the north.
+CORRIDOR = (20.0, 24.0)
+PLAN: dict[tuple[str, int, str], list[tuple[str, float, float]]] = {
+    ("A", 1, "north"): [("GYM", 30, 20), ("A-105", 10, 12), ("A-108", 10, 12), ("LIB", 16, 16),
+                        ("AUD", 24, 20), ("A-103", 10, 12), ("A-104", 10, 12),
+                        ("A-107", 10, 12)],
+    ("A", 1, "south"): [("CAF", 30, 18), ("A-106", 10, 12), ("", 10, 0), ("OFFICE", 12, 12),
+                        ("NURSE", 8, 12), ("COUNSEL", 10, 12), ("A-101", 10, 12),
+                        ("A-102", 10, 12)],
+    ("A", 2, "north"): [("", 30, 0), ("A-205", 10, 12), ("A-206", 10, 12), ("A-203", 10, 12),
+                        ("A-204", 10, 12), ("A-207", 10, 12), ("A-210", 12, 12)],
+    ("A", 2, "south"): [("", 30, 0), ("A-209", 10, 12), ("", 10, 0), ("A-201", 10, 12),
+                        ("A-202", 10, 12), ("A-208", 10, 12)],
+    ("B", 1, "north"): [("B-101", 12, 12), ("B-103", 10, 12), ("B-105", 14, 16),
+                        ("B-107", 14, 16)],
+    ("B", 1, "south"): [("B-109", 14, 14), ("B-110", 10, 12), ("B-112", 10, 12),
+                        ("B-114", 12, 12)],
+    ("B", 2, "north"): [("B-201", 12, 12), ("B-203", 10, 12), ("B-205", 10, 12),
+                        ("B-207", 10, 12)],
+    ("B", 2, "south"): [("B-209", 12, 12), ("B-211", 14, 12), ("B-213", 10, 12)],
+}
+
+
+def _shapes() -> dict[str, tuple[float, float, float, float]]:
+    """Each room's rectangle (x, y, w, h) on its floor, laid along the corridor."""
+    shapes = {}
+    for (_, _, side), row in PLAN.items():
+        x = 0.0
+        for room_id, w, h in row:
+            if room_id:
+                y = CORRIDOR[0] - h if side == "north" else CORRIDOR[1]
+                shapes[room_id] = (x, y, float(w), float(h))
+            x += w
+    return shapes
+
+
 FIRST = (
     "Aiden Amara Ava Benjamin Camila Carlos Chloe Daniel Diego Elijah Emily Emma Ethan Fatima "
     "Gabriel Grace Hannah Isaac Isabella Jackson Jasmine Kai Layla Leo Liam Lucas Maya Mia "
@@ -139,7 +177,9 @@ def _students(rng: random.Random, classrooms: list[str]) -> list[Person]:
 def build() -> Site:
     """The demo site, identical on every call."""
     rng = random.Random(SEED)
-    rooms = [Room(id=i, name=n, building=b, floor=f, zone=z) for i, n, b, f, z in ROOMS]
+    shapes = _shapes()
+    rooms = [Room(id=i, name=n, building=b, floor=f, zone=z, x=shapes[i][0], y=shapes[i][1],
+                  w=shapes[i][2], h=shapes[i][3]) for i, n, b, f, z in ROOMS]
     classrooms = [r.id for r in rooms if r.id[:2] in ("A-", "B-")]
     staff = _staff(rng, classrooms)
     students = _students(rng, classrooms)

@@ -37,7 +37,8 @@ def test_counts_and_references() -> None:
 
 def test_fixed_room_and_student() -> None:
     s = demo.build()
-    assert site.Room(id="B-112", name="Biology", building="B", floor=1, zone="east") in s.rooms
+    assert site.Room(id="B-112", name="Biology", building="B", floor=1, zone="east", x=24.0,
+                     y=24.0, w=10.0, h=12.0) in s.rooms
     students = [p for p in s.people if p.kind == "student"]
     assert students[0] == site.Person(
         id="s-1001", name="Ada Lovelace", kind="student", room="B-112", grade="10",
@@ -60,3 +61,21 @@ def test_channels() -> None:
     assert sro.escalate_after_s == 30 and sro.escalate_to == ["district-office"]
     assert channels["counselor"].handle_with_care
     assert channels["counselor"].modes == ["live"]
+
+
+def test_every_room_is_drawn_on_its_floor_without_overlap() -> None:
+    """The demo's floor plan: each room a rectangle, none overlapping another on its floor,
+    the gym, cafeteria and auditorium each bigger than any classroom."""
+    rooms = demo.build().rooms
+    assert all(None not in (r.x, r.y, r.w, r.h) for r in rooms)
+
+    def overlap(a: site.Room, b: site.Room) -> bool:
+        return (a.x < b.x + b.w and b.x < a.x + a.w  # type: ignore[operator]
+                and a.y < b.y + b.h and b.y < a.y + a.h)  # type: ignore[operator]
+
+    same_floor = [(a, b) for i, a in enumerate(rooms) for b in rooms[i + 1:]
+                  if (a.building, a.floor) == (b.building, b.floor)]
+    assert same_floor and not [(a.id, b.id) for a, b in same_floor if overlap(a, b)]
+    area = {r.id: r.w * r.h for r in rooms}  # type: ignore[operator]
+    biggest_class = max(a for i, a in area.items() if i[:2] in ("A-", "B-"))
+    assert min(area["GYM"], area["CAF"], area["AUD"]) > biggest_class

@@ -1,5 +1,6 @@
 """The site file's places and directives, and the declarations that say them in words."""
 
+import re
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
@@ -125,3 +126,28 @@ def test_a_site_tells_times_in_its_zone_and_one_this_machine_lacks_is_utc() -> N
     assert site_file.zone(denver) == ZoneInfo("America/Denver")
     assert site_file.zone(msgspec.structs.replace(DEMO, timezone="Mars/Olympus_Mons")) is UTC
     assert site_file.zone(None) is UTC and site_file.zone_named("Etc/") is UTC  # a bad name too
+
+
+ROOMS = 'id = "s"\nname = "S"\n[[rooms]]\nid = "a"\nname = "A"\n[[rooms]]\nid = "b"\nname = "B"\n'
+
+
+@pytest.mark.parametrize(("shape", "field"), [
+    ("x = 1\ny = 2\nw = 3", "rooms[1].h"),
+    ("w = 3\nh = 4", "rooms[1].x"),
+    ("points = [[0, 0], [1, 0]]", "rooms[1].points"),
+    ("points = [[0, 0], [1, 0], [1, 1]]\nx = 0\ny = 0\nw = 1\nh = 1", "rooms[1].points"),
+    ("x = 0\ny = 0\nw = 0\nh = 1", "rooms[1].w"),
+    ("points = [[0, 0, 1], [1, 0], [1, 1]]", "rooms[1].points[0]"),
+])
+def test_a_room_shape_that_is_not_a_rectangle_or_polygon_is_refused(shape: str,
+                                                                     field: str) -> None:
+    with pytest.raises(SiteError, match=re.escape(field)):
+        site_file.loads(ROOMS + shape + "\n")
+
+
+def test_a_room_may_be_a_rectangle_or_a_polygon() -> None:
+    box = site_file.loads(ROOMS + "x = 1\ny = 2\nw = 3\nh = 4\n")
+    assert site_file.shape(box.rooms[1]) == {"x": 1, "y": 2, "w": 3, "h": 4}
+    assert site_file.shape(box.rooms[0]) is None
+    poly = site_file.loads(ROOMS + "points = [[0, 0], [4, 0], [4, 3], [0, 3]]\n")
+    assert site_file.shape(poly.rooms[1]) == {"points": [[0, 0], [4, 0], [4, 3], [0, 3]]}
