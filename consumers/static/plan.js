@@ -16,7 +16,7 @@ function floorsOf(rooms) {
 }
 
 /** Each room's box or polygon on a floor: from the plan where it has one, else by zone. */
-export function layout(rooms, plan) {
+export function layout(rooms, plan, scale = 1) {
   const shapes = new Map();
   const placed = rooms.filter((r) => plan && plan[r.id]);
   for (const room of placed) {
@@ -29,8 +29,6 @@ export function layout(rooms, plan) {
     const all = [...shapes.values()].flatMap((s) => s.points);
     const [minX, minY] = [Math.min(...all.map((p) => p[0])), Math.min(...all.map((p) => p[1]))];
     const [maxX, maxY] = [Math.max(...all.map((p) => p[0])), Math.max(...all.map((p) => p[1]))];
-    // Plan units are the site file's own: scale them so the widest floor is COLS cells wide.
-    const scale = (COLS * (CELL_W + GAP)) / Math.max(maxX - minX, maxY - minY, 1);
     for (const s of shapes.values()) s.points = s.points.map(([x, y]) => [(x - minX) * scale, (y - minY) * scale]);
     top = (maxY - minY) * scale + GAP * 2;
   }
@@ -50,7 +48,7 @@ export function layout(rooms, plan) {
     });
     top += Math.ceil(members.length / COLS) * (CELL_H + GAP) + GAP;
   }
-  return { shapes, labels };
+  return { shapes, labels, drawn: placed.length > 0 };
 }
 
 function box(points) {
@@ -61,7 +59,7 @@ function box(points) {
 function roomShape(room, shape, pressed) {
   const status = STATUS[room.status || "none"] || STATUS.none;
   const b = box(shape.points);
-  const cx = b.x + b.w / 2, size = Math.max(9, Math.min(22, b.h / 3.6, b.w / 6.5));
+  const cx = b.x + b.w / 2, size = Math.max(9, Math.min(22, b.h / 3.6, b.w / 5.6));
   const a = room.accountability || {};
   const label = `${room.id} ${room.name}: ${status.word}${pressed ? ", alert raised here" : ""}`;
   return h("g", {
@@ -78,15 +76,32 @@ function roomShape(room, shape, pressed) {
     `${a.total - (a.unknown || 0) - (a.missing || 0)}/${a.total}`) : null);
 }
 
+/** Plan units per drawing unit: one for the whole site, so a metre is drawn the same on every
+ * floor; the widest drawn floor spans twice a zone grid, big enough to read a classroom. */
+function scaleOf(floors, plan) {
+  let widest = 0;
+  for (const f of floors) {
+    const xs = f.rooms.filter((r) => plan && plan[r.id]).flatMap((r) => {
+      const g = plan[r.id];
+      return g.points ? g.points.map((p) => p[0]) : [g.x, g.x + g.w];
+    });
+    if (xs.length) widest = Math.max(widest, Math.max(...xs) - Math.min(...xs));
+  }
+  return widest ? (2 * COLS * (CELL_W + GAP)) / widest : 1;
+}
+
 /** The plan as one SVG per building and floor (virtual nodes). */
 export function planView(rooms, plan, pressedRoom) {
-  return floorsOf(rooms).map((f) => {
-    const { shapes, labels } = layout(f.rooms, plan);
+  const floors = floorsOf(rooms);
+  const scale = scaleOf(floors, plan);
+  return floors.map((f) => {
+    const { shapes, labels, drawn } = layout(f.rooms, plan, scale);
     const all = [...shapes.values()].flatMap((s) => s.points);
     // One width for every floor, so rooms of the same size are drawn the same size.
     const w = Math.max(...all.map((p) => p[0]), COLS * (CELL_W + GAP) - GAP) + GAP, hgt = Math.max(...all.map((p) => p[1]), CELL_H) + GAP;
     const title = `Building ${f.building}, floor ${f.floor}`;
-    return h("figure", { class: "floor" },
+    const wide = drawn && w > COLS * (CELL_W + GAP) * 1.3;
+    return h("figure", { class: wide ? "floor drawn" : "floor" },
       h("figcaption", null, title),
       h("svg", { viewBox: `-4 -4 ${w + 8} ${hgt + 8}`, role: "group", "aria-label": title },
       labels.map((l) => h("text", { x: l.x, y: l.y, class: "zone" }, l.text)),
