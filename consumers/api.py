@@ -12,10 +12,12 @@ from aiohttp import WSCloseCode, web
 
 from command.domain import redact
 from command.domain.errors import Invalid, NotFound, RateLimited
+from command.domain.types import ROLES
 from command.infra.auth import Token, TokenStore, authorize
 from command.infra.route_table import Answer, Route, Schema, ok, serve
 from command.infra.web import Handler, json_response
 from consumers.gateway import Gateway
+from consumers.replay import PREFIX as REPLAY
 
 READERS = ("staff", "responder", "commander", "dispatch")
 # What a reader may be refused with; the middlewares add their own (rate limits, time-outs).
@@ -41,15 +43,36 @@ class ReadSources(NamedTuple):
         return self.gateway
 
 
+async def authorize_board(pool: asyncpg.Pool, token: Token, site: str) -> None:
+    """403 unless `token` may read the board of `site`. A replay's board (`replay-{incident}`)
+    is also open to the readers of the site the incident happened at, for its debrief."""
+    if token.role in READERS and not token.allows_site(site) and site.startswith(REPLAY):
+        origin = await pool.fetchval("SELECT site FROM incidents WHERE id=$1",
+                                     site.removeprefix(REPLAY))
+        if origin is not None and not origin.startswith(REPLAY) and token.allows_site(origin):
+            return
+    authorize(token, READERS, site)
+
+
 def board_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         token = await tokens.authenticate(request.headers.get("Authorization"))
         site = request.match_info["site"]
-        authorize(token, READERS, site)
+        await authorize_board(pool, token, site)
         raw = await pool.fetchval("SELECT board FROM boards WHERE site=$1", site)
         if raw is None:
             raise NotFound(f"unknown site {site!r}", field="site")
         return json_response(redact.board_view(msgspec.json.decode(raw), token.role))
+
+    return handle
+
+
+def me_handler(tokens: TokenStore) -> Handler:
+    """Who the bearer token speaks for, so a page offers only the actions its role may take."""
+    async def handle(request: web.Request) -> web.Response:
+        token = await tokens.authenticate(request.headers.get("Authorization"))
+        return json_response({"role": token.role, "site": token.site, "name": token.name,
+                              "expires_at": token.expires_at})
 
     return handle
 
@@ -87,16 +110,19 @@ def timeline_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     return handle
 
 
-def board_ws_handler(gateway: Gateway, tokens: TokenStore, per_token: int = 0) -> Handler:
+def board_ws_handler(gateway: Gateway, tokens: TokenStore, per_token: int = 0,
+                     pool: asyncpg.Pool | None = None) -> Handler:
     """The live board; at most `per_token` open at once on one token (0: no cap), so a leaked
-    or looping client cannot hold every connection the gateway has."""
+    or looping client cannot hold every connection the gateway has. A replay's origin is
+    looked up in `pool`'s incidents (the tokens' own database when not given)."""
+    incidents = pool if pool is not None else tokens.pool
     watch = Revocations(tokens)
     boards: Counter[bytes] = Counter()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         token = await tokens.check(request.query.get("token", ""))
         site = request.match_info["site"]
-        authorize(token, READERS, site)
+        await authorize_board(incidents, token, site)
         if site not in gateway.states:
             raise NotFound(f"unknown site {site!r}", field="site")
         since = request.query.get("since")
@@ -181,6 +207,11 @@ BOARD: Schema = {
 INCIDENT: Schema = {"type": "object", "required": ["id", "site", "kind", "mode", "status"],
                     "properties": {"id": {"type": "string"}, "site": {"type": "string"},
                                    "mode": {"enum": ["live", "drill", "replay"]}}}
+ME: Schema = {"type": "object", "required": ["role", "site", "name", "expires_at"],
+              "properties": {"role": {"enum": list(ROLES)},
+                             "site": {"type": "string", "description": "'*' for every site"},
+                             "name": {"type": "string"},
+                             "expires_at": {"type": ["string", "null"], "format": "date-time"}}}
 TIMELINE: Schema = {"type": "object", "required": ["incident_id", "events"], "properties": {
     "incident_id": {"type": "string"},
     # Events as each role may see them: a responder's lack guardian names (domain/redact.py).
@@ -202,11 +233,14 @@ MODEL_ROUTES: list[Route[ReadSources]] = [
             lambda s: incident_handler(s.read_models(), s.tokens)),
     reading("/v1/incidents/{id}/timeline", "An incident's events, in order", TIMELINE,
             lambda s: timeline_handler(s.read_models(), s.tokens)),
+    Route("/v1/me", "The bearer token's role, site, name and expiry", lambda s: me_handler(
+        s.tokens), ok("Who the token speaks for", ME), ROLES, "bearer", ("401",),
+        note="Any valid token, of any site: it reads only itself."),
 ]
 # The token rides in the query, as browsers cannot set a WebSocket's headers.
 LIVE_ROUTE: Route[ReadSources] = Route(
     "/v1/sites/{site}/board/ws", "The live board over WebSocket (a snapshot, then updates)",
-    lambda s: board_ws_handler(s.live(), s.tokens, s.boards_per_token),
+    lambda s: board_ws_handler(s.live(), s.tokens, s.boards_per_token, s.pool),
     (Answer("101", "Switching to the WebSocket protocol"),), READERS, "token",
     ("400", *REFUSED), note="Without an upgrade the handshake is refused with 400; past the "
                             "boards one token may hold open, with 429.",
