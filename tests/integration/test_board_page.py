@@ -4,8 +4,6 @@ Muster on real NATS and PostgreSQL: ended access stops the page instead of retry
 desktop and on a phone (defect 7). Screenshots go to test-artefacts/screenshots/."""
 
 import asyncio
-import contextlib
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,53 +12,24 @@ from typing import Any
 import aiohttp
 import pytest
 import websockets
-from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
+from playwright.async_api import Browser, WebSocket, expect
 
 from command.bootstrap.muster import Muster
 from command.infra import auth
 from command.infra.config import Settings
 from tests.conftest import App, small_site
+from tests.integration.browser import SITE, VIEWPORTS, board_page, launched, shoot
 
-SITE = "test-high"
 ENDED = "access ended — sign in again"
 LABELS = ["total", "accounted", "missing", "injured", "absent", "reunified", "unknown"]
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-SHOTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "screenshots"
 # Long enough for the old page's backoff (0.5 s, 1 s, 2 s) to try twice more.
 QUIET_S = 4.0
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    path = shutil.which("chromium")
-    if path is None:  # a failure, not a skip: CI installs it, so a missing one is a broken setup
-        pytest.fail("chromium is not installed: `apt-get install -y chromium` (.ci/run does it)")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
-
-@contextlib.asynccontextmanager
-async def board_page(browser: Browser, url: str, token: str, viewport: str = "desktop",
-                     ) -> AsyncIterator[tuple[Page, list[WebSocket]]]:
-    """The board page opened with `token`, and every WebSocket it opens, as it opens them."""
-    context = await browser.new_context(viewport=VIEWPORTS[viewport])
-    try:
-        page = await context.new_page()
-        sockets: list[WebSocket] = []
-        page.on("websocket", lambda ws: sockets.append(ws))
-        await page.goto(f"{url}/board/{SITE}#token={token}")
-        yield page, sockets
-    finally:
-        await context.close()
-
-
-async def shoot(page: Page, test: str, viewport: str = "desktop") -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=SHOTS / f"{test}-{viewport}.png", full_page=True)
+    async with launched() as launched_browser:
+        yield launched_browser
 
 
 async def no_more_sockets(sockets: list[WebSocket], expected: int) -> None:
