@@ -5,12 +5,25 @@ import signal
 import sys
 
 from command.bootstrap import runtime_file
+from command.domain import redact
 from command.infra.broker import OpenBroker
 from command.infra.config import Settings
 from command.infra.embedded import EmbeddedError, Unreachable
 
 # What `muster up` may run in processes of its own: neither serves clients on the HTTP port.
 APART = ("projector", "notifier")
+LINK_ORDER = ("staff", "responder", "commander", "dispatch")  # the two to compare, first
+
+
+def board_links(url: str, tokens: dict[str, str]) -> str:
+    """The board page once per reading role, its token in the URL fragment (which the page
+    reads and the browser never sends to the server)."""
+    lines = ["Board, one link per role (the token rides in the fragment, never to the server):"]
+    lines += [f"  {role:<10} {url}/board/demo-high#token={tokens[role]}"
+              for role in sorted(redact.HIDDEN, key=LINK_ORDER.index) if role in tokens]
+    lines.append("Open the staff and responder links side by side: each sees only what its "
+                 "role may.")
+    return "\n".join(lines)
 
 
 async def up(settings: Settings, demo: bool, components: tuple[str, ...],
@@ -36,7 +49,7 @@ async def up(settings: Settings, demo: bool, components: tuple[str, ...],
             print("Demo site demo-high imported. One token per role:")
             for role, secret in tokens.items():
                 print(f"  {role:<10} {secret}")
-            print(f"Board: {m.url}/board/demo-high")
+            print(board_links(m.url, tokens))
         apart = "".join(f"; {x} in a process of its own" for x in children
                         if x != "emergency")
         print(f"Muster listening on {m.url} (components: {', '.join(components)}{apart})",

@@ -137,9 +137,15 @@ class Up:
         found = {}
         for line in self.stdout.splitlines():
             parts = line.split()
-            if len(parts) == 2 and parts[0] in ROLES:
+            if len(parts) == 2 and parts[0] in ROLES and parts[1].startswith("mst_"):
                 found[parts[0]] = parts[1]
         return found
+
+    def board_links(self) -> dict[str, str]:
+        """The board link printed per reading role."""
+        return {parts[0]: parts[1] for line in self.stdout.splitlines()
+                if len(parts := line.split()) == 2 and parts[0] in ROLES
+                and "/board/" in parts[1]}
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, group: bool = False,
              timeout: float = 15) -> int:
@@ -221,7 +227,9 @@ def test_up_demo_press_sigterm_then_restart_finds_everything(tmp_path: Path,
         tokens = up.tokens()
         assert set(tokens) == set(ROLES), up.stdout
         assert len(set(tokens.values())) == len(ROLES)
-        assert f"{url}/board/demo-high" in up.stdout
+        assert up.board_links() == {role: f"{url}/board/demo-high#token={tokens[role]}"
+                                    for role in ("staff", "responder", "commander", "dispatch")}
+        assert "staff and responder links side by side" in up.stdout
         status, ready = http("GET", f"{url}/readyz")
         assert status == 200 and ready["stream"] is True and ready["database"] is True, ready
         names = {p.info["name"] for p in servers_of(data_dir)}
