@@ -34,9 +34,9 @@ function render(received) {
   if (S.roomOpen) drawRoom();
   hook.board = S.board;
   if (received != null) {
-    const seq = S.board.seq;
+    const seq = S.board.seq, drawn = performance.now();
     requestAnimationFrame(() => {
-      hook.renders.push({ seq, received, painted: performance.now() });
+      hook.renders.push({ seq, received, drawn, painted: performance.now() });
       if (hook.renders.length > 50) hook.renders.shift();
     });
   }
