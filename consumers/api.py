@@ -203,7 +203,15 @@ BOARD: Schema = {
                    "rooms": {"type": "array", "items": {"type": "object"}},
                    "accountability": {"type": "object"},
                    "dispatch": {"type": ["object", "null"]},
-                   "acks": {"type": "array"}, "notifications": {"type": "array"}}}
+                   "acks": {"type": "array"}, "notifications": {"type": "array"},
+                   "notifications_total": {"type": "integer", "minimum": 0},
+                   "channels": {"type": "array", "items": {"type": "object"}},
+                   # staff and commander only (command/domain/redact.py)
+                   "roster": {"type": "object"},
+                   "plan": {"type": ["object", "null"]},
+                   "places": {"type": "array", "items": {"type": "object"}},
+                   "cancel_window_s": {"type": ["number", "null"]},
+                   "other_cases": {"type": "array", "items": {"type": "object"}}}}
 INCIDENT: Schema = {"type": "object", "required": ["id", "site", "kind", "mode", "status"],
                     "properties": {"id": {"type": "string"}, "site": {"type": "string"},
                                    "mode": {"enum": ["live", "drill", "replay"]}}}
