@@ -176,6 +176,11 @@ async def test_the_commanders_destructive_actions_ask_first(app: App, browser: B
         await page.locator("#protocol-dialog").get_by_role("button", name="Declare").click()
         await expect(page.locator("#banner")).to_have_attribute("data-action", "lockdown")
         await expect(page.locator("#action")).to_have_text("Lockdown!")
+        await actions.get_by_role("button", name="Transfer command").click()
+        await page.locator("#command-name").fill("Sgt. Rosa Ortiz")
+        await page.locator("#command-agency").fill("Metro PD")
+        await page.locator("#command-dialog").get_by_role("button", name="Transfer").click()
+        await expect(page.locator("#command")).to_contain_text("Sgt. Rosa Ortiz (Metro PD)")
         confirm = page.locator("#confirm-dialog")
         for action, yes in (("All clear", "Yes, all clear"),
                             ("Cancel — false alarm", "Yes, cancel the alert")):
@@ -196,5 +201,6 @@ async def test_the_commanders_destructive_actions_ask_first(app: App, browser: B
     events = await school.timeline(incident)
     assert len(of_type(events, "ProtocolDeclared", action="lockdown")) == 1, events
     assert len(of_type(events, "ProtocolLifted")) == 1, events
+    assert len(of_type(events, "CommandTransferred", commander="Sgt. Rosa Ortiz")) == 1, events
     assert not of_type(events, "IncidentCancelled"), events
 

@@ -207,6 +207,26 @@ async def test_the_keyboard_reaches_a_room_and_opens_it(school: School, browser:
         await expect(page.locator("#room-history")).to_be_visible()
 
 
+async def test_a_live_incident_during_a_drill_is_shown_first_and_the_drill_stays_reachable(
+        school: School, browser: Browser) -> None:
+    drilled = await drill(school)
+    await school.press("armed_intruder", "B-112")
+    async with board_page(browser, school.app.url, await school.token("commander"), "390",
+                          site=school.site) as (page, _):
+        await live(page)
+        await expect(page.locator("#mode")).to_have_text("LIVE")
+        await expect(page.locator("#banner")).to_have_attribute("data-action", "lockdown")
+        await page.locator(f"#others button[data-incident='{drilled}']").click()
+        await expect(page.locator("#mode")).to_have_text("DRILL")
+        await expect(page.locator("#plan g.room[data-room='GYM']")).to_have_attribute(
+            "data-status", "secured")
+        await shoot(page, "live-over-drill-drill-shown", "390")
+        await page.locator("#back-to-current").click()
+        await expect(page.locator("#mode")).to_have_text("LIVE")
+        await expect(page.locator("#plan g.room[data-room='GYM']")).to_have_attribute(
+            "data-status", "none")
+
+
 async def test_the_replay_board_opens_with_the_live_sites_commander_token(
         app: App, browser: Browser) -> None:
     school = School(app, "test-high")
