@@ -227,6 +227,29 @@ async def test_a_live_incident_during_a_drill_is_shown_first_and_the_drill_stays
             "data-status", "none")
 
 
+async def test_on_a_slow_network_it_loads_from_its_own_server_alone_and_goes_live(
+        app: App, browser: Browser) -> None:
+    school = School(app, "test-high")
+    await school.press("lockdown", "B-112", "device")
+    asked: list[str] = []
+
+    async def slow_3g(page: Page) -> None:
+        page.on("request", lambda request: asked.append(request.url))
+        cdp = await page.context.new_cdp_session(page)
+        await cdp.send("Network.enable")
+        await cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 400, "downloadThroughput": 50_000,
+            "uploadThroughput": 50_000})
+
+    async with board_page(browser, app.url, await school.token("staff"), "390",
+                          prepare=slow_3g) as (page, _):
+        await live(page)
+        await expect(page.locator("#action")).to_have_text("Lockdown!")
+    own = (app.url + "/", app.url.replace("http://", "ws://", 1) + "/")
+    assert asked, "the page asked for nothing"
+    assert all(url.startswith(own) for url in asked), [u for u in asked if not u.startswith(own)]
+
+
 async def test_the_replay_board_opens_with_the_live_sites_commander_token(
         app: App, browser: Browser) -> None:
     school = School(app, "test-high")
