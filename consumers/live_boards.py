@@ -77,6 +77,10 @@ class LiveBoards:
         """Fold one event into its site's board; its update, or None where nobody sees one.
         If this raises, the board is as it was."""
         site = event.site
+        if site not in self.states:
+            # Born here: every update since its first is kept, so `since=0` (a replay board
+            # played from its start) can be answered with updates rather than a snapshot.
+            self.floor.setdefault(site, 0)
         state = self.states.get(site) or board.empty(site)
         if seq <= state.seq:
             return None

@@ -69,8 +69,8 @@ async def replay(settings: Settings, args: argparse.Namespace) -> int:
         nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         try:
             site = replay_site(args.incident)
-            print(f"Replay board: {url}/board/{site}  (a token for site {site} or '*' reads it)",
-                  flush=True)
+            print(f"Replay board: {url}/board/{site}  (the incident's own site's readers may "
+                  f"watch it; on the page, 'From the start' then 'Play')", flush=True)
             await play_again(EventLog(nc, stream=settings.stream), args.incident, args.speed)
         except MusterError as exc:
             print(f"muster: {exc}", file=sys.stderr)

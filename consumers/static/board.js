@@ -104,7 +104,8 @@ function connect() {
     const received = performance.now();
     S.lastMessage = Date.now();
     const data = JSON.parse(msg.data);
-    if (S.paused && data.type === "update") { S.buffer.push(data); replayState(); return; }
+    // Paused, or still playing what was held: later updates queue behind, never jump ahead.
+    if ((S.paused || S.buffer.length) && data.type === "update") { S.buffer.push(data); replayState(); return; }
     apply(data, received);
   };
   ws.onclose = async (ev) => {
@@ -381,13 +382,29 @@ $("room-dialog").addEventListener("close", () => { S.roomOpen = null; S.history 
 // --- replay controls ---------------------------------------------------------------------------
 
 function replayState() {
-  $("replay-state").textContent = S.paused ? `paused — ${S.buffer.length} updates waiting` : "playing";
+  $("replay-state").textContent = S.paused ? `paused — ${S.buffer.length} updates waiting`
+    : S.buffer.length ? `playing — ${S.buffer.length} to go` : "playing as it arrives";
+}
+
+/** Hold the board at the replay's first moment and fetch every update since: Play steps them. */
+function fromStart() {
+  S.paused = true; S.buffer = [];
+  S.board = { site, seq: 0, mode: "replay", rooms: [] };
+  render();
+  reconnectNow();  // since=0: the gateway keeps a replay board's whole run while it is short
+  replayState();
 }
 
 async function play() {
   S.paused = false; replayState();
-  const speed = Number($("replay-speed").value);
+  if (S.playing) return;  // one player at a time: a second Play only unpauses it
+  S.playing = true;
+  try { await drain(); } finally { S.playing = false; }
+}
+
+async function drain() {
   while (S.buffer.length && !S.paused) {
+    const speed = Number($("replay-speed").value);
     const next = S.buffer.shift();
     const after = S.buffer[0];
     apply(next, performance.now());
@@ -427,6 +444,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     $("replay-controls").hidden = false;
     $("replay-pause").onclick = () => { S.paused = true; replayState(); };
     $("replay-play").onclick = play;
+    $("replay-start").onclick = fromStart;
     replayState();
   }
   // Back from sleep or a dead network: resume now with `since`, not after the backoff.

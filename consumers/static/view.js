@@ -57,7 +57,8 @@ function banner(b, ctx) {
   return h("section", { id: "banner", class: `banner a-${p ? p.action : "none"}`, "data-action": p ? p.action : "none",
     "aria-live": "polite" },
   h("div", { id: "action", class: "action" }, p ? `${action}!` : inc ? "Alert raised" : "All clear"),
-  h("div", { id: "directive", class: "directive" }, p ? rest.join("!").trim() : inc ? "Waiting for a protocol" : "No incident is open at this site."),
+  h("div", { id: "directive", class: "directive" }, p ? rest.join("!").trim() : inc ? "Waiting for a protocol"
+    : b.mode === "replay" ? "No incident open at this point of the replay." : "No incident is open at this site."),
   h("div", { id: "where", class: "where" }, where),
   h("div", { id: "since", class: "since" }, when),
   inc && inc.silent ? h("div", { class: "silent" }, "SILENT ALARM — responders only; do not announce") : null,
@@ -197,8 +198,9 @@ function others(board, ctx) {
   if (!cases.length && !ctx.selected) return null;
   const current = board.incident;
   return h("nav", { id: "others", class: "others", "aria-label": "Other open incidents" },
-    ctx.selected && current ? h("button", { type: "button", id: "back-to-current", "data-key": "back" },
-      `← Back to ${current.mode.toUpperCase()} ${said(current.kind)}`) : null,
+    ctx.selected && current ? h("button", { type: "button", id: "back-to-current", "data-key": "back",
+      class: `back m-${current.mode}` },
+    `${current.mode === "live" ? "LIVE INCIDENT IN PROGRESS" : current.mode.toUpperCase()}: ${said(current.kind)} — back to it`) : null,
     cases.filter((c) => c.incident.id !== ctx.selected).map((c) => h("button", { type: "button",
       "data-incident": c.incident.id, "data-key": `other-${c.incident.id}` },
     `Also open: ${c.incident.mode.toUpperCase()} ${said(c.incident.kind)}${c.protocol ? ` (${c.protocol.action})` : ""} — view`)));
@@ -216,7 +218,8 @@ export function view(board, ctx) {
   return [
     h("div", { id: "modebar", class: `modebar m-${mode}` },
       h("span", { id: "mode", class: "mode" }, mode.toUpperCase()),
-      h("span", null, mode === "drill" ? "DRILL — not a real emergency" : mode === "replay" ? "REPLAY of a past incident" : "LIVE incident"),
+      h("span", null, mode === "drill" ? "Not a real emergency" : mode === "replay"
+        ? "A past incident played again: nothing here is happening now" : b.incident ? "Real incident" : "No incident"),
       h("span", { class: "sitename" }, b.name || b.site)),
     others(board, ctx),
     banner(b, ctx),
