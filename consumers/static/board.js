@@ -432,11 +432,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   board.addEventListener("keydown", (ev) => {
     if ((ev.key === "Enter" || ev.key === " ") && ev.target.matches("g[data-room]")) { ev.preventDefault(); onBoardClick(ev); }
   });
+  // A wall screen is set up once: `#token=…&large=1` in its link turns large text on for good.
+  if (params.get("large")) localStorage.setItem("muster-large", params.get("large") === "1" ? "1" : "0");
   const large = localStorage.getItem("muster-large") === "1";
-  document.body.classList.toggle("large", large);
+  document.documentElement.classList.toggle("large", large);
   $("large").setAttribute("aria-pressed", String(large));
   $("large").onclick = () => {
-    const on = document.body.classList.toggle("large");
+    const on = document.documentElement.classList.toggle("large");
     $("large").setAttribute("aria-pressed", String(on));
     localStorage.setItem("muster-large", on ? "1" : "0");
   };
