@@ -172,11 +172,11 @@ async def test_screenshots_at_390_and_1920(school: School, browser: Browser, sce
             await shoot(page, f"{scene}-large", "1920")
 
 
-@pytest.mark.parametrize("role", ["responder", "staff"])
+@pytest.mark.parametrize(("role", "viewport"), [("responder", "desktop"), ("staff", "390")])
 async def test_the_lockdown_board_passes_axe_wcag_a_and_aa(
-        school: School, browser: Browser, role: str) -> None:
+        school: School, browser: Browser, role: str, viewport: str) -> None:
     await lockdown(school)
-    async with board_page(browser, school.app.url, await school.token(role), "desktop",
+    async with board_page(browser, school.app.url, await school.token(role), viewport,
                           site=school.site) as (page, _):
         await live(page)
         await shown_seq(page, await school.settled())
@@ -184,6 +184,24 @@ async def test_the_lockdown_board_passes_axe_wcag_a_and_aa(
     for v in violations:  # every one printed, the grave ones fail
         print(f"axe {v.get('impact')}: {v['id']} — {v['help']} ({len(v['nodes'])} nodes)")
     assert not grave(violations), "\n".join(grave(violations))
+
+
+MOVING = "() => document.getAnimations().filter((a) => a.playState === 'running').length"
+
+
+async def test_a_room_that_needs_help_moves_only_for_those_who_accept_motion(
+        school: School, browser: Browser) -> None:
+    await lockdown_with_injured(school)
+    moving = {}
+    for motion in ("no-preference", "reduce"):
+        async with board_page(browser, school.app.url, await school.token("commander"),
+                              site=school.site, reduced_motion=motion) as (page, _):
+            await live(page)
+            await expect(page.locator("#rooms button.room[data-room='B-112']")).to_have_attribute(
+                "data-status", "needs_help")
+            moving[motion] = await page.evaluate(MOVING)
+    assert moving["no-preference"] > 0, "nothing on the board draws the eye to the room"
+    assert moving["reduce"] == 0, f"{moving['reduce']} animations run under reduced motion"
 
 
 async def test_the_keyboard_reaches_a_room_and_opens_it(school: School, browser: Browser) -> None:
