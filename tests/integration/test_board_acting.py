@@ -144,9 +144,13 @@ async def test_an_action_with_a_revoked_token_ends_the_page(app: App, browser: B
         await page.locator("#actions").get_by_role("button", name="Add note").click()
         await page.locator("#note-text").fill("Sent with a revoked token")
         await page.locator("#note-dialog").get_by_role("button", name="Add note").click()
-        await expect(page.locator("#login")).to_be_visible(timeout=10_000)
+        await expect(page.locator("#toast")).to_contain_text("Not sent", timeout=10_000)
+        await expect(page.locator("#login")).to_be_visible()
         await expect(page.locator("#ended")).to_be_visible()
         await expect(page.locator("#conn")).to_have_text("access ended")
+        # What the token may no longer see leaves the screen with it.
+        await expect(page.locator("#attention")).to_be_hidden()
+        await expect(page.locator("#actions")).to_be_hidden()
         await shoot(page, "revoked_action")
     assert not of_type(await school.timeline(incident), "NoteAdded")
 
