@@ -302,6 +302,14 @@ async def test_the_replay_board_opens_with_the_live_sites_commander_token(
             await expect(controls.get_by_role("button", name=name)).to_have_count(1)
         await expect(page.locator("#replay-speed")).to_be_visible()
         await expect(page.locator("#ended")).to_be_hidden()
-        await expect(page.locator("#plan g.room[data-room='B-112']")).to_have_attribute(
-            "data-status", "secured")
+        room = page.locator("#plan g.room[data-room='B-112']")
+        await expect(room).to_have_attribute("data-status", "secured")
         await shoot(page, "replay", "desktop")
+        # From the start, held: nothing reported yet; Play steps the run to the same end.
+        await controls.get_by_role("button", name="From the start").click()
+        await expect(page.locator("#replay-state")).to_contain_text("paused")
+        await expect(page.locator("#plan g.room[data-status='secured']")).to_have_count(0)
+        await page.locator("#replay-speed").select_option("0")
+        await controls.get_by_role("button", name="Play").click()
+        await expect(room).to_have_attribute("data-status", "secured")
+        await expect(page.locator("#banner")).to_have_attribute("data-action", "none")
