@@ -94,6 +94,25 @@ async def lockdown_with_injured(school: School) -> str:
     return incident
 
 
+async def drill(school: School) -> str:
+    """A lockdown drill with a note, four rooms secured."""
+    answer = await school.send(f"/v1/sites/{school.site}/drills",
+                               {"scenario": "lockdown", "note": "Spring lockdown drill"})
+    for room in ("A-101", "A-102", "B-112", "GYM"):
+        await school.report(answer["incident_id"], room, "secured", present=20)
+    return answer["incident_id"]
+
+
+async def lockdown_acknowledged(school: School) -> str:
+    """The lockdown with an injured student, acknowledged by the SRO, with a note."""
+    incident = await lockdown_with_injured(school)
+    await school.send(f"/v1/incidents/{incident}/acks", {"responder": "Officer Whitaker (SRO)"},
+                      "responder")
+    await school.send(f"/v1/incidents/{incident}/notes",
+                      {"text": "Suspect last seen in the B wing stairwell"}, "responder")
+    return incident
+
+
 async def custody_flag(school: School, incident: str) -> None:
     """A guardian barred by a custody order asks for Ada: written as a flag, answered 409."""
     await school.send(f"/v1/incidents/{incident}/reunification/guardians",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocket, async_playwright
+from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
 
 SITE = "test-high"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -75,6 +75,11 @@ async def board_page(browser: Browser, url: str, token: str, viewport: str = "de
         yield page, sockets
     finally:
         await context.close()
+
+
+async def live(page: Page) -> None:
+    """Wait until the page says its board is live."""
+    await expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
 
 
 async def shoot(page: Page, test: str, viewport: str = "desktop") -> Path:

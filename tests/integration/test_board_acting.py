@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, Route, WebSocketRoute, expect
 from command.infra import auth
 from tests.conftest import App
 from tests.integration.board_scenes import INJURED, School, demo_school, shown_seq
-from tests.integration.browser import board_page, launched, shoot
+from tests.integration.browser import board_page, launched, live, shoot
 
 RECONNECTING = re.compile(r"^reconnecting — ")
 
@@ -24,10 +24,6 @@ RECONNECTING = re.compile(r"^reconnecting — ")
 async def browser() -> AsyncIterator[Browser]:
     async with launched() as launched_browser:
         yield launched_browser
-
-
-async def live(page: Page) -> None:
-    await expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
 
 
 def of_type(events: list[dict], kind: str, **data: object) -> list[dict]:

@@ -23,11 +23,12 @@ from tests.integration.board_scenes import (
     School,
     custody_flag,
     demo_school,
+    drill,
     evacuation_with_reunification,
-    lockdown_with_injured,
+    lockdown_acknowledged,
     shown_seq,
 )
-from tests.integration.browser import axe_violations, board_page, grave, launched, shoot
+from tests.integration.browser import board_page, launched, live, shoot
 
 PAINT_MS = 100  # issue 18: a press appears within 100 ms of the WebSocket update
 NAMES = (INJURED[1], RESTRICTED, GUARDIAN)  # a roster name, a custody flag's, a guardian's
@@ -45,10 +46,6 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def school(app: App) -> School:
     return await demo_school(app)
-
-
-async def live(page: Page) -> None:
-    await expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
 
 
 async def test_a_press_is_painted_within_100_ms_of_its_update(
@@ -122,24 +119,7 @@ async def sees_only_its_own(role: str, page: Page, wire: str) -> None:
             assert secret not in wire, f"{role}'s WebSocket was sent {secret!r}"
 
 
-async def drill(school: School) -> str:
-    answer = await school.send(f"/v1/sites/{school.site}/drills",
-                               {"scenario": "lockdown", "note": "Spring lockdown drill"})
-    for room in ("A-101", "A-102", "B-112", "GYM"):
-        await school.report(answer["incident_id"], room, "secured", present=20)
-    return answer["incident_id"]
-
-
-async def lockdown(school: School) -> str:
-    incident = await lockdown_with_injured(school)
-    await school.send(f"/v1/incidents/{incident}/acks", {"responder": "Officer Whitaker (SRO)"},
-                      "responder")
-    await school.send(f"/v1/incidents/{incident}/notes",
-                      {"text": "Suspect last seen in the B wing stairwell"}, "responder")
-    return incident
-
-
-SCENES = {"drill": drill, "lockdown-injured": lockdown,
+SCENES = {"drill": drill, "lockdown-injured": lockdown_acknowledged,
           "evacuation-reunification": evacuation_with_reunification}
 
 
@@ -185,59 +165,6 @@ async def large_text(page: Page) -> None:
     await expect(page.get_by_role("button", name="Large text")).to_have_attribute(
         "aria-pressed", "true")
     assert await page.evaluate(sizes) == after
-
-
-@pytest.mark.parametrize(("role", "viewport"), [("responder", "desktop"), ("staff", "390")])
-async def test_the_lockdown_board_passes_axe_wcag_a_and_aa(
-        school: School, browser: Browser, role: str, viewport: str) -> None:
-    await lockdown(school)
-    async with board_page(browser, school.app.url, await school.token(role), viewport,
-                          site=school.site) as (page, _):
-        await live(page)
-        await shown_seq(page, await school.settled())
-        violations = await axe_violations(page)
-    for v in violations:  # every one printed, the grave ones fail
-        print(f"axe {v.get('impact')}: {v['id']} — {v['help']} ({len(v['nodes'])} nodes)")
-    assert not grave(violations), "\n".join(grave(violations))
-
-
-MOVING = "() => document.getAnimations().filter((a) => a.playState === 'running').length"
-
-
-async def test_a_room_that_needs_help_moves_only_for_those_who_accept_motion(
-        school: School, browser: Browser) -> None:
-    await lockdown_with_injured(school)
-    moving = {}
-    for motion in ("no-preference", "reduce"):
-        async with board_page(browser, school.app.url, await school.token("commander"),
-                              site=school.site, reduced_motion=motion) as (page, _):
-            await live(page)
-            await expect(page.locator("#rooms button.room[data-room='B-112']")).to_have_attribute(
-                "data-status", "needs_help")
-            moving[motion] = await page.evaluate(MOVING)
-    assert moving["no-preference"] > 0, "nothing on the board draws the eye to the room"
-    assert moving["reduce"] == 0, f"{moving['reduce']} animations run under reduced motion"
-
-
-async def test_the_keyboard_reaches_a_room_and_opens_it(school: School, browser: Browser) -> None:
-    await lockdown_with_injured(school)
-    async with board_page(browser, school.app.url, await school.token("staff"), "desktop",
-                          site=school.site) as (page, _):
-        await live(page)
-        await shown_seq(page, await school.settled())
-        for _ in range(120):
-            await page.keyboard.press("Tab")
-            room = await page.evaluate("() => document.activeElement.closest('.room')"
-                                       " ?.getAttribute('data-room') ?? null")
-            if room:
-                break
-        else:
-            raise AssertionError("Tab never reached a room in 120 presses")
-        await page.keyboard.press("Enter")
-        dialog = page.locator("#room-dialog")
-        await expect(dialog).to_be_visible()
-        await expect(dialog).to_contain_text(room)
-        await expect(page.locator("#room-history")).to_be_visible()
 
 
 async def test_a_live_incident_during_a_drill_is_shown_first_and_the_drill_stays_reachable(
