@@ -74,6 +74,35 @@ async def test_a_staff_report_from_the_page_reaches_another_browser_and_is_writt
     assert events[0]["data"]["injured"] == [INJURED[0]]
 
 
+async def test_a_staff_press_from_the_page_opens_an_incident_a_responder_acknowledges(
+        app: App, browser: Browser) -> None:
+    school = School(app, "test-high")
+    staff = board_page(browser, app.url, await school.token("staff"), "390")
+    responder = board_page(browser, app.url, await school.token("responder"))
+    async with staff as (page, _), responder as (other, _):
+        await live(page)
+        await live(other)
+        await page.locator("#actions").get_by_role("button", name="Press for help").click()
+        await page.locator("#press-kind").select_option("armed_intruder")
+        await page.locator("#press-room").select_option("GYM")
+        await page.locator("#press-dialog").get_by_role("button", name="Send alert").click()
+        await expect(other.locator("#action")).to_have_text("Lockdown!")
+        await expect(other.locator("#where")).to_contain_text("GYM")
+        await other.locator("#actions").get_by_role("button", name="Acknowledge").click()
+        await other.locator("#actions").get_by_role("button", name="Add note").click()
+        await other.locator("#note-text").fill("Two units at the gym doors")
+        await other.locator("#note-dialog").get_by_role("button", name="Add note").click()
+        for board in (page, other):  # the staff member's phone hears both
+            await expect(board.locator("#timeline")).to_contain_text("acknowledged")
+            await expect(board.locator("#timeline")).to_contain_text("Two units at the gym doors")
+        await expect(page.locator("#attention li[data-kind=unacked]")).to_have_count(0)
+    incident = (await school.board())["incident"]["id"]
+    events = await school.timeline(incident)
+    assert [ev["data"]["room"] for ev in of_type(events, "AlertRaised")] == ["GYM"]
+    assert len(of_type(events, "ResponderAcknowledged")) == 1, events
+    assert len(of_type(events, "NoteAdded", text="Two units at the gym doors")) == 1, events
+
+
 async def test_a_dropped_socket_resumes_with_since_and_shows_what_was_missed(
         app: App, browser: Browser) -> None:
     school = School(app, "test-high")
