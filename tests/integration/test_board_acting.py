@@ -9,15 +9,17 @@ import re
 from collections.abc import AsyncIterator
 
 import aiohttp
+import msgspec
 import pytest
 from playwright.async_api import Browser, Page, Route, WebSocketRoute, expect
 
 from command.infra import auth
-from tests.conftest import App
+from tests.conftest import App, small_site
 from tests.integration.board_scenes import INJURED, School, demo_school, shown_seq
 from tests.integration.browser import board_page, launched, live, shoot
 
 RECONNECTING = re.compile(r"^reconnecting — ")
+WINDOW_S = 3.0  # the site's cancel window, short so the test sees it close
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +103,34 @@ async def test_a_staff_press_from_the_page_opens_an_incident_a_responder_acknowl
     assert [ev["data"]["room"] for ev in of_type(events, "AlertRaised")] == ["GYM"]
     assert len(of_type(events, "ResponderAcknowledged")) == 1, events
     assert len(of_type(events, "NoteAdded", text="Two units at the gym doors")) == 1, events
+
+
+async def test_the_staff_who_pressed_may_cancel_it_within_the_window_only(
+        app: App, browser: Browser) -> None:
+    await app.muster.import_site(msgspec.structs.replace(small_site(), cancel_window_s=WINDOW_S))
+    school = School(app, "test-high")
+    await school.settled()
+    async with board_page(browser, app.url, await school.token("staff"), "390") as (page, _):
+        await live(page)
+        cancel = page.locator("#actions").get_by_role("button", name="Cancel — false alarm")
+        incidents = []
+        for _ in range(2):
+            await page.locator("#actions").get_by_role("button", name="Press for help").click()
+            await page.locator("#press-room").select_option("A-102")
+            await page.locator("#press-dialog").get_by_role("button", name="Send alert").click()
+            await expect(page.locator("#banner")).to_have_attribute("data-action", "lockdown")
+            await expect(cancel).to_be_visible()
+            incidents.append((await school.board())["incident"]["id"])
+            if len(incidents) == 1:
+                await cancel.click()
+                await page.locator("#confirm-dialog").get_by_role(
+                    "button", name="Yes, cancel the alert").click()
+                await expect(page.locator("#banner")).to_have_attribute("data-action", "none")
+        # The second is left: once its window has passed the page offers no cancel it would refuse.
+        await expect(cancel).to_be_hidden(timeout=(WINDOW_S + 3) * 1000)
+    first, second = [await school.timeline(i) for i in incidents]
+    assert len(of_type(first, "IncidentCancelled")) == 1, first
+    assert not of_type(second, "IncidentCancelled"), second
 
 
 async def test_a_dropped_socket_resumes_with_since_and_shows_what_was_missed(
