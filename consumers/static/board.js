@@ -1,7 +1,7 @@
 // The live board page: a snapshot, then updates merged by key, resumed with `since` after any
 // drop; the view is drawn by view.js from what the WebSocket sent this role, and actions go
 // through the HTTP API (actions.js). The token lives in the URL fragment or sessionStorage only.
-import { h, mount } from "./dom.js";
+import { clear, h, mount } from "./dom.js";
 import { modeOf, roomView, shown, view } from "./view.js";
 import { outcome, post, uuid } from "./actions.js";
 import { KINDS, said } from "./status.js";
@@ -13,7 +13,8 @@ const S = {
   token: params.get("token") || sessionStorage.getItem("muster-token") || "",
   board: null, role: null, name: null, skew: 0, selected: null,
   ws: null, retry: 500, timer: null, ended: false, live: false, lastMessage: 0, hiddenAt: 0,
-  paused: false, buffer: [], playing: null, roomOpen: null, history: null,
+  paused: false, buffer: [], playing: null, roomOpen: null, roomIncident: null, history: null,
+  pendingHistory: [], ackKeys: {}, acking: false,
   pressed: JSON.parse(sessionStorage.getItem("muster-pressed") || "null"),
 };
 const hook = { board: null, role: null, renders: [] };
@@ -25,7 +26,18 @@ function ctx() {
 
 // --- drawing -----------------------------------------------------------------------------------
 
+// Updates that arrive together are drawn together, once, in the next frame: a press brings
+// three events at once, and drawing each on its own only delays the last.
+let frame = 0;
+const arrived = [];
+
 function render(received) {
+  if (received != null && S.board) arrived.push({ seq: S.board.seq, received });
+  if (!frame) frame = requestAnimationFrame(draw);
+}
+
+function draw() {
+  frame = 0;
   if (!S.board) return;
   if (S.selected && !(S.board.other_cases || []).some((c) => c.incident.id === S.selected)) S.selected = null;
   mount($("board"), view(S.board, ctx()));
@@ -33,13 +45,14 @@ function render(received) {
   renderActions();
   if (S.roomOpen) drawRoom();
   hook.board = S.board;
-  if (received != null) {
-    const seq = S.board.seq, drawn = performance.now();
-    requestAnimationFrame(() => {
-      hook.renders.push({ seq, received, drawn, painted: performance.now() });
-      if (hook.renders.length > 50) hook.renders.shift();
-    });
-  }
+  const drawn = performance.now(), batch = arrived.splice(0);
+  if (!batch.length) return;
+  // A task queued from inside the frame runs once that frame has been painted.
+  setTimeout(() => {
+    const painted = performance.now();
+    for (const a of batch) hook.renders.push({ ...a, drawn, painted });
+    hook.renders.splice(0, Math.max(0, hook.renders.length - 50));
+  }, 0);
 }
 
 function toast(text, bad = false) {
@@ -73,8 +86,9 @@ function apply(data, received) {
   if (data.type === "snapshot") S.board = data.board;
   else if (S.board && data.seq > S.board.seq) {
     merge(data.board); S.board.seq = data.seq;
-    if (S.roomOpen && S.history && data.event && data.event.data && data.event.data.room === S.roomOpen) {
-      S.history = [...S.history, data.event];
+    const ev = data.event;
+    if (S.roomOpen && ev && ev.data && ev.data.room === S.roomOpen && ev.incident_id === S.roomIncident) {
+      addHistory([{ ...ev, seq: data.seq }]);
     }
   }
   render(received);
@@ -93,14 +107,20 @@ async function refused() {
 
 function connect() {
   clearTimeout(S.timer);
-  const since = S.board ? `&since=${S.board.seq}` : "";
+  // What is held for a paused replay counts as had: asking again would queue it twice.
+  const held = S.buffer.length ? S.buffer[S.buffer.length - 1].seq : 0;
+  const since = S.board ? `&since=${Math.max(S.board.seq, held)}` : "";
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/v1/sites/${encodeURIComponent(site)}/board/ws`
     + `?token=${encodeURIComponent(S.token)}${since}`);
   S.ws = ws;
   let opened = false;
-  ws.onopen = () => { opened = true; S.live = true; S.retry = 500; S.lastMessage = Date.now(); freshness(); };
+  ws.onopen = () => {
+    opened = true; S.live = true; S.retry = 500; S.lastMessage = Date.now(); freshness();
+    if (!S.role) whoami();  // the page opened offline: learn the role now, for its actions
+  };
   ws.onmessage = (msg) => {
+    if (S.ws !== ws) return;  // a socket this page has already replaced
     const received = performance.now();
     S.lastMessage = Date.now();
     const data = JSON.parse(msg.data);
@@ -113,6 +133,7 @@ function connect() {
     S.live = false; freshness();
     if (S.ended) return;
     if (ev.code === 1008 || (!opened && await refused())) { endAccess(); return; }
+    if (S.ws !== ws) return;  // replaced while we asked why: the new socket carries on
     S.timer = setTimeout(connect, S.retry);
     S.retry = Math.min(S.retry * 2, 10000);
   };
@@ -135,8 +156,11 @@ function endAccess() {
   const conn = $("conn");
   conn.textContent = "access ended"; conn.className = "conn down";
   $("ended").hidden = false;
-  document.body.classList.add("access-ended");  // what it may no longer see leaves the screen
+  document.body.classList.add("access-ended");
   for (const d of document.querySelectorAll("dialog[open]")) d.close();
+  // What it may no longer see leaves the page, not only the screen.
+  S.board = null; S.buffer = []; S.ackKeys = {}; hook.board = null;
+  clear($("board")); clear($("actions")); clear($("room-body")); clear($("report-people"));
   askToken();
 }
 
@@ -238,7 +262,8 @@ function peopleChecks() {
   const room = $("report-room").value;
   const roster = (S.board.roster || {})[room] || [];
   const box = $("report-people");
-  if (!S.board.roster) { box.replaceChildren(); return; }
+  clear(box);  // built afresh: a tick must never carry over to another room's child
+  if (!S.board.roster) return;
   mount(box, h("fieldset", null, h("legend", null, roster.length ? "Who is missing or injured" : "No roster for this room"),
     roster.map((p) => h("div", { class: "person" }, h("span", null, p.name),
       h("label", null, h("input", { type: "checkbox", name: "missing", value: p.id }), " missing"),
@@ -263,6 +288,8 @@ const openReport = form("report-dialog", () => {
 $("report-room").addEventListener("change", peopleChecks);
 
 const openPress = form("press-dialog", () => {
+  // A press is always real: during a drill, say so before it reaches live channels.
+  $("press-real").hidden = !(S.board.incident && S.board.incident.mode !== "live");
   options($("press-kind"), KINDS.map((k) => [k, said(k)]), "lockdown");
   options($("press-room"), roomOptions(), localStorage.getItem("muster-room"));
 }, async (key) => {
@@ -303,9 +330,17 @@ const openNote = form("note-dialog", () => { $("note-text").value = ""; },
 const openCommand = form("command-dialog", () => {}, (key) => send(incidentPath("command"),
   { commander: $("command-name").value.trim(), agency: $("command-agency").value.trim() }, key));
 
-function acknowledge() {
-  const key = uuid();
-  return send(incidentPath("acks"), { responder: S.name || S.role }, key);
+/** One acknowledgement per incident and viewer: every tap and retry sends the same id. */
+async function acknowledge() {
+  const inc = shown(S.board, S.selected).incident;
+  if (!inc || S.acking) return;
+  S.acking = true; renderActions();
+  try {
+    S.ackKeys[inc.id] ||= uuid();
+    await send(incidentPath("acks"), { responder: S.name || S.role }, S.ackKeys[inc.id]);
+  } finally {
+    S.acking = false; renderActions();
+  }
 }
 
 function allClear() {
@@ -327,7 +362,8 @@ function renderActions() {
     return;
   }
   const buttons = [];
-  const add = (label, act, cls = "") => buttons.push(h("button", { type: "button", class: cls, onclick: act, "data-key": `act-${label}` }, label));
+  const add = (label, act, cls = "", disabled = false) => buttons.push(h("button",
+    { type: "button", class: cls, onclick: act, disabled, "data-key": `act-${label}` }, label));
   const acked = inc && (b.acks || []).some((a) => a.responder === (S.name || S.role));
   if (role === "staff") {
     add("Press for help", openPress, "danger");
@@ -341,11 +377,11 @@ function renderActions() {
       add("Cancel — false alarm", cancelAlarm, "warn");
       add("Transfer command", openCommand);
       add("Add note", openNote);
-      if (!acked) add("Acknowledge", acknowledge);
+      if (!acked) add("Acknowledge", acknowledge, "", S.acking);
     }
   }
   if ((role === "responder" || role === "dispatch") && inc) {
-    add(acked ? "Acknowledged ✓" : "Acknowledge", acknowledge, acked ? "" : "primary");
+    add(acked ? "Acknowledged ✓" : "Acknowledge", acknowledge, acked ? "" : "primary", acked || S.acking);
     if (role === "responder") add("Add note", openNote);
   }
   const mine = S.pressed && inc && S.pressed.incident === inc.id;
@@ -360,22 +396,36 @@ function drawRoom() {
   mount($("room-body"), roomView(S.board, ctx(), S.roomOpen, S.history));
 }
 
+/** Events about the open room, each once, in stream order; held while the timeline loads. */
+function addHistory(events) {
+  if (S.history == null) { S.pendingHistory.push(...events); return; }
+  const seen = new Set(S.history.map((ev) => ev.seq));
+  S.history = [...S.history, ...events.filter((ev) => !seen.has(ev.seq))].sort((a, b) => a.seq - b.seq);
+}
+
 async function openRoom(id) {
-  S.roomOpen = id; S.history = null;
+  const inc = shown(S.board, S.selected).incident;
+  S.roomOpen = id; S.roomIncident = inc ? inc.id : null; S.history = null; S.pendingHistory = [];
   drawRoom();
   const dialog = $("room-dialog");
   if (!dialog.open) dialog.showModal();
-  const inc = shown(S.board, S.selected).incident;
-  if (!inc) { S.history = []; drawRoom(); return; }
-  try {
-    const resp = await fetch(`/v1/incidents/${encodeURIComponent(inc.id)}/timeline`,
-      { headers: { Authorization: `Bearer ${S.token}` }, cache: "no-store" });
-    const doc = resp.ok ? await resp.json() : { events: [] };
-    S.history = doc.events.filter((ev) => ev.data && ev.data.room === id);
-  } catch {
-    S.history = [];
+  let events = [];
+  if (inc) {
+    try {
+      const resp = await fetch(`/v1/incidents/${encodeURIComponent(inc.id)}/timeline`,
+        { headers: { Authorization: `Bearer ${S.token}` }, cache: "no-store" });
+      if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+      events = (await resp.json()).events.filter((ev) => ev.data && ev.data.room === id);
+    } catch {
+      events = null;  // said as such: "no report yet" would be a false statement
+    }
   }
-  if (S.roomOpen === id) drawRoom();
+  if (S.roomOpen !== id) return;
+  if (events === null) { S.history = false; drawRoom(); return; }
+  S.history = [];
+  addHistory([...events, ...S.pendingHistory]);
+  S.pendingHistory = [];
+  drawRoom();
 }
 $("room-dialog").addEventListener("close", () => { S.roomOpen = null; S.history = null; });
 

@@ -1,7 +1,7 @@
 // Virtual nodes and their one way onto the page: text is only ever set as text, never parsed as
 // HTML, so nothing a board carries (a note, a name) can become markup. `mount` patches what
-// changed since the last drawing, so an update touches a few nodes, and focus, scroll and opened
-// <details> stay where the person left them.
+// changed since the last drawing, matching children by data-key, so an update touches a few
+// nodes, and focus, scroll and opened <details> stay with the thing the person was looking at.
 const SVG = "http://www.w3.org/2000/svg";
 
 /** A virtual node: h("li", {class: "x"}, "text", h("b", null, "bold")). */
@@ -42,29 +42,52 @@ function update(el, before, after, svg) {
   patchChildren(el, before.children, after.children, svg || after.tag === "svg");
 }
 
+const keyOf = (n) => (isText(n) ? null : n.attrs["data-key"] ?? null);
+
+// Children are matched by their data-key where they have one (a re-sorted room list moves its
+// buttons, never relabels them), else by position; each reused node is updated in place.
 function patchChildren(el, before, after, svg) {
   const nodes = [...el.childNodes];
   if (nodes.length !== before.length) {  // changed behind our back: draw afresh
     el.replaceChildren(...after.map((n) => build(n, svg)));
     return;
   }
-  for (let i = 0; i < after.length; i++) {
-    const old = before[i], next = after[i], node = nodes[i];
-    if (old === undefined) { el.append(build(next, svg)); continue; }
+  const byKey = new Map();
+  before.forEach((v, i) => { const k = keyOf(v); if (k != null) byKey.set(k, i); });
+  const used = new Set();
+  const result = after.map((next, i) => {
+    const k = keyOf(next);
+    const j = k != null ? byKey.get(k) : (i < before.length && keyOf(before[i]) == null ? i : undefined);
+    if (j === undefined || used.has(j)) return build(next, svg);
+    used.add(j);
+    const old = before[j], node = nodes[j];
     if (isText(old) && isText(next)) {
       if (String(old) !== String(next)) node.textContent = String(next);
-    } else if (isText(old) || isText(next) || old.tag !== next.tag) {
-      node.replaceWith(build(next, svg));
-    } else {
-      update(node, old, next, svg);
+      return node;
     }
-  }
-  for (let i = nodes.length - 1; i >= after.length; i--) nodes[i].remove();
+    if (isText(old) || isText(next) || old.tag !== next.tag) return build(next, svg);
+    update(node, old, next, svg);
+    return node;
+  });
+  result.forEach((node, i) => { if (el.childNodes[i] !== node) el.insertBefore(node, el.childNodes[i] || null); });
+  while (el.childNodes.length > result.length) el.lastChild.remove();
 }
 
 /** Make `el`'s children what `nodes` describe, changing only what differs from last time. */
 export function mount(el, ...nodes) {
   const next = nodes.flat().filter(Boolean);
+  const focused = el.contains(document.activeElement) ? document.activeElement : null;
   patchChildren(el, el._vnodes || [], next, el instanceof SVGElement);
   el._vnodes = next;
+  // A moved node loses focus on the way: give it back (to the same room, not the same place).
+  const key = focused?.getAttribute("data-key");
+  if (key && document.activeElement !== focused) {
+    el.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus({ preventScroll: true });
+  }
+}
+
+/** Forget what was drawn in `el`: the next mount builds every node afresh. */
+export function clear(el) {
+  el.replaceChildren();
+  el._vnodes = [];
 }

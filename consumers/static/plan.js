@@ -56,12 +56,18 @@ function box(points) {
   return { x: Math.min(...xs), y: Math.min(...ys), w: Math.max(...xs) - Math.min(...xs), h: Math.max(...ys) - Math.min(...ys) };
 }
 
+/** A font size at which `text` fits `width` (a character is about 0.62 em wide). */
+function fit(text, size, width) {
+  return Math.min(size, (width * 0.92) / (text.length * 0.62));
+}
+
 function roomShape(room, shape, pressed) {
   const status = STATUS[room.status || "none"] || STATUS.none;
   const b = box(shape.points);
   const cx = b.x + b.w / 2, size = Math.max(9, Math.min(22, b.h / 3.6, b.w / 5.6));
   const a = room.accountability || {};
   const label = `${room.id} ${room.name}: ${status.word}${pressed ? ", alert raised here" : ""}`;
+  const said = pressed && !room.status ? "▲ ALERT" : `${status.glyph} ${status.short}`;
   return h("g", {
     class: `room s-${room.status || "none"}${pressed ? " pressed" : ""}`, "data-room": room.id,
     "data-status": room.status || "none", "data-key": `plan-${room.id}`, tabindex: "0",
@@ -69,9 +75,9 @@ function roomShape(room, shape, pressed) {
   },
   h("title", null, label),
   h("polygon", { points: shape.points.map((p) => p.join(",")).join(" "), class: "shape" }),
-  h("text", { x: cx, y: b.y + b.h * 0.34, "text-anchor": "middle", class: "rid", "font-size": size }, room.id),
-  h("text", { x: cx, y: b.y + b.h * 0.62, "text-anchor": "middle", class: "rstat", "font-size": size * 0.85 },
-    pressed && !room.status ? "▲ ALERT" : `${status.glyph} ${status.short}`),
+  h("text", { x: cx, y: b.y + b.h * 0.34, "text-anchor": "middle", class: "rid", "font-size": fit(room.id, size, b.w) }, room.id),
+  h("text", { x: cx, y: b.y + b.h * 0.62, "text-anchor": "middle", class: "rstat", "font-size": fit(said, size * 0.85, b.w) },
+    said),
   a.total ? h("text", { x: cx, y: b.y + b.h * 0.86, "text-anchor": "middle", class: "rcount", "font-size": size * 0.75 },
     `${a.total - (a.unknown || 0) - (a.missing || 0)}/${a.total}`) : null);
 }

@@ -167,7 +167,7 @@ function people(b) {
 function channels(b) {
   const rows = b.channels || [];
   return h("section", { class: "box", "aria-labelledby": "ch-h" }, h("h2", { id: "ch-h" }, "Notifications"),
-    rows.length ? h("div", { class: "scroll" }, h("table", { id: "channels" },
+    rows.length ? h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Notifications per channel" }, h("table", { id: "channels" },
       h("thead", null, h("tr", null, ["Channel", "Sent", "Failed", "Escalated", "Acknowledged"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", null, rows.map((c) => h("tr", { "data-channel": c.channel, class: c.last_ok === false ? "failing" : "" },
         h("th", { scope: "row" }, c.channel), h("td", null, String(c.sent)), h("td", null, String(c.failed)),
@@ -254,7 +254,8 @@ export function roomView(board, ctx, id, history) {
     roster ? h("details", { id: "room-people", "data-key": "room-people" }, h("summary", null, `People in this room (${roster.length})`),
       h("ul", null, roster.map((p) => h("li", null, `${p.name} · ${p.kind}`)))) : null,
     h("h3", null, "History"),
-    h("ol", { id: "room-history" }, history == null ? [h("li", null, "Loading…")]
+    h("ol", { id: "room-history" }, history === false ? [h("li", null, "History unavailable right now (no answer from the server)")]
+      : history == null ? [h("li", null, "Loading…")]
       : history.length ? history.map((ev) => h("li", null, h("time", null, clock(ev.occurred_at)), ` ${ev.actor ? ev.actor.id : ""}: ${said(ev.data.status || ev.type)}`
         + (ev.data.present != null ? `, head count ${ev.data.present}` : "")))
         : [h("li", null, "No report from this room yet")]),

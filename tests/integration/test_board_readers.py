@@ -86,3 +86,23 @@ async def test_a_replay_site_of_no_known_incident_stays_refused(app: App) -> Non
         async with session.get(app.url + "/v1/sites/replay-nothing-here/board",
                                headers={"Authorization": f"Bearer {own}"}) as resp:
             assert resp.status == 403
+
+
+async def test_the_live_sites_readers_may_read_a_replayed_incidents_timeline(app: App) -> None:
+    """The replay board's room history comes from the replayed incident's timeline: the live
+    site's readers read it (a debrief), another site's do not."""
+    async with aiohttp.ClientSession() as session:
+        http = Http(app, session)
+        _, site = await replayed(app, http)
+        row = await app.muster.pool.fetchrow(  # type: ignore[union-attr]
+            "SELECT id FROM incidents WHERE site=$1", site)
+        assert row is not None
+        path = f"/v1/incidents/{row['id']}/timeline"
+        own = await app.token("staff")
+        async with session.get(app.url + path, headers={"Authorization": f"Bearer {own}"}) as r:
+            assert r.status == 200
+            kinds = [ev["type"] for ev in (await r.json())["events"]]
+        assert "RoomStatusReported" in kinds
+        other = await app.token("staff", "other-school")
+        async with session.get(app.url + path, headers={"Authorization": f"Bearer {other}"}) as r:
+            assert r.status == 403
