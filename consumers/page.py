@@ -26,8 +26,8 @@ HEADERS = {
 }
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
          ".svg": "image/svg+xml"}
-ASSETS = ("board.css", "board.js", "view.js", "plan.js", "dom.js", "actions.js", "status.js",
-          "icon.svg")
+ASSETS = ("board.css", "board.js", "state.js", "socket.js", "acting.js", "view.js", "plan.js",
+          "dom.js", "actions.js", "status.js", "icon.svg")
 
 
 @functools.cache
