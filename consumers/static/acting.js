@@ -14,9 +14,18 @@ export function toast(text, bad = false) {
   toast.timer = setTimeout(() => { t.className = "toast"; }, 6000);
 }
 
+// The incident an action is for is fixed when the action begins: a live incident that opens
+// while a form about the drill is being filled in must not receive that form.
+let target = null;
+
+function aim() {
+  const inc = S.board && shown(S.board, S.selected).incident;
+  target = inc ? inc.id : null;
+  return inc;
+}
+
 function incidentPath(suffix) {
-  const inc = shown(S.board, S.selected).incident;
-  return `/v1/incidents/${encodeURIComponent(inc.id)}/${suffix}`;
+  return `/v1/incidents/${encodeURIComponent(target)}/${suffix}`;
 }
 
 async function send(path, body, key) {
@@ -30,7 +39,7 @@ async function send(path, body, key) {
 function form(dialogId, prepare, submit) {
   const dialog = $(dialogId);
   const f = dialog.querySelector("form");
-  let key = null;
+  let key = null, aimed = null;
   f.querySelector(".cancel")?.addEventListener("click", () => dialog.close());
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -38,22 +47,35 @@ function form(dialogId, prepare, submit) {
     if (button.disabled) return;
     button.disabled = true;
     try {
+      target = aimed;  // this dialog's incident, whatever was aimed at since
       const result = await submit(key);
       if (result && result.ok) dialog.close();
     } finally {
       button.disabled = false;
     }
   });
-  return () => { key = uuid(); prepare(); dialog.showModal(); };
+  return () => {
+    key = uuid();
+    const inc = aim();
+    aimed = target;
+    let note = f.querySelector(".target");
+    if (!note) { note = document.createElement("p"); note.className = "target"; f.querySelector("h2").after(note); }
+    note.textContent = inc ? `For: ${inc.mode.toUpperCase()} ${said(inc.kind)}, opened ${new Date(inc.opened_at).toLocaleTimeString()}` : "";
+    prepare();
+    dialog.showModal();
+  };
 }
 
 function confirmThen(title, text, yes, act) {
   const dialog = $("confirm-dialog");
   const key = uuid();
+  const inc = aim();
   $("confirm-h").textContent = title;
-  $("confirm-text").textContent = text;
+  $("confirm-text").textContent = `${text} (${inc.mode.toUpperCase()} ${said(inc.kind)})`;
   $("confirm-yes").textContent = yes;
+  const aimed = target;
   $("confirm-yes").onclick = async () => {
+    target = aimed;
     $("confirm-yes").disabled = true;
     try { if ((await act(key)).ok) dialog.close(); } finally { $("confirm-yes").disabled = false; }
   };
@@ -103,13 +125,17 @@ $("report-room").addEventListener("change", peopleChecks);
 
 const openPress = form("press-dialog", () => {
   // A press is always real: during a drill, say so before it reaches live channels.
-  $("press-real").hidden = !(S.board.incident && S.board.incident.mode !== "live");
+  const drill = Boolean(S.board.incident && S.board.incident.mode === "drill");
+  $("press-real").hidden = !drill;
+  $("press-drill").checked = false;  // real unless someone says otherwise, every time
   options($("press-kind"), KINDS.map((k) => [k, said(k)]), "lockdown");
   options($("press-room"), roomOptions(), localStorage.getItem("muster-room"));
 }, async (key) => {
   const room = $("press-room").value;
   localStorage.setItem("muster-room", room);
-  const result = await send(`/v1/sites/${encodeURIComponent(site)}/alerts`, { kind: $("press-kind").value, room }, key);
+  const body = { kind: $("press-kind").value, room };
+  if (!$("press-real").hidden && $("press-drill").checked) body.drill = true;
+  const result = await send(`/v1/sites/${encodeURIComponent(site)}/alerts`, body, key);
   if (result.ok && result.doc && !result.doc.duplicate) {
     // The presser may cancel a false alarm within the site's window: remember whose press it was.
     S.pressed = { incident: result.doc.incident_id, at: Date.now() };
@@ -120,7 +146,7 @@ const openPress = form("press-dialog", () => {
 });
 
 const openProtocol = form("protocol-dialog", () => {
-  const open = Boolean(shown(S.board, S.selected).incident);
+  const open = Boolean(target);
   $("protocol-room-label").hidden = open;
   $("protocol-room").required = !open;
   options($("protocol-room"), roomOptions(), localStorage.getItem("muster-room"));
@@ -128,7 +154,7 @@ const openProtocol = form("protocol-dialog", () => {
   places.replaceChildren(...(S.board.places || []).map((p) => { const o = document.createElement("option"); o.value = p.name; return o; }));
 }, (key) => {
   const action = $("protocol-action").value;
-  if (!shown(S.board, S.selected).incident) {
+  if (!target) {
     return send(`/v1/sites/${encodeURIComponent(site)}/alerts`, { kind: action, room: $("protocol-room").value }, key);
   }
   const body = { action };
@@ -136,6 +162,15 @@ const openProtocol = form("protocol-dialog", () => {
     if ($(id).value.trim()) body[field] = $(id).value.trim();
   }
   return send(incidentPath("protocol"), body, key);
+});
+
+const openDrill = form("drill-dialog", () => {
+  options($("drill-scenario"), KINDS.map((k) => [k, said(k)]), "lockdown");
+  $("drill-note").value = "";
+}, (key) => {
+  const body = { scenario: $("drill-scenario").value };
+  if ($("drill-note").value.trim()) body.note = $("drill-note").value.trim();
+  return send(`/v1/sites/${encodeURIComponent(site)}/drills`, body, key);
 });
 
 const openNote = form("note-dialog", () => { $("note-text").value = ""; },
@@ -146,8 +181,9 @@ const openCommand = form("command-dialog", () => {}, (key) => send(incidentPath(
 
 /** One acknowledgement per incident and viewer: every tap and retry sends the same id. */
 async function acknowledge() {
-  const inc = shown(S.board, S.selected).incident;
-  if (!inc || S.acking) return;
+  if (S.acking) return;
+  const inc = aim();
+  if (!inc) return;
   S.acking = true; renderActions();
   try {
     S.ackKeys[inc.id] ||= uuid();
@@ -185,6 +221,7 @@ export function renderActions() {
   }
   if (role === "commander") {
     add("Declare protocol", openProtocol, "primary");
+    if (!S.board.incident && b.mode !== "replay") add("Start a drill", openDrill);
     if (inc) {
       add("Report a room", openReport);
       if (b.protocol) add("All clear", allClear, "warn");

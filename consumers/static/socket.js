@@ -12,7 +12,6 @@ export function freshness() {
     ? `reconnecting — last update ${Math.round((Date.now() - S.lastMessage) / 1000)} s ago` : "connecting…";
 }
 
-
 function merge(changes) {
   for (const [key, value] of Object.entries(changes)) {
     if (key !== "rooms") { S.board[key] = value; continue; }
@@ -91,6 +90,9 @@ export function reconnectNow() {
 export function endAccess() {
   S.ended = true; S.live = false;
   clearTimeout(S.timer);
+  const old = S.ws;  // an open socket would otherwise go on delivering what the token showed
+  S.ws = null;
+  if (old) { old.onclose = null; old.close(); }
   S.token = "";
   sessionStorage.removeItem("muster-token");
   const conn = $("conn");
@@ -99,7 +101,9 @@ export function endAccess() {
   document.body.classList.add("access-ended");
   for (const d of document.querySelectorAll("dialog[open]")) d.close();
   // What it may no longer see leaves the page, not only the screen.
-  S.board = null; S.buffer = []; S.ackKeys = {}; hook.board = null;
+  S.board = null; S.buffer = []; S.ackKeys = {}; S.role = null; S.name = null; S.pressed = null;
+  hook.board = null; hook.role = null; $("role").textContent = "";
+  sessionStorage.removeItem("muster-pressed");
   clear($("board")); clear($("actions")); clear($("room-body")); clear($("report-people"));
   askToken();
 }

@@ -105,40 +105,6 @@ async def test_a_staff_press_from_the_page_opens_an_incident_a_responder_acknowl
     assert len(of_type(events, "NoteAdded", text="Two units at the gym doors")) == 1, events
 
 
-async def test_a_double_tap_on_acknowledge_writes_one_acknowledgement(
-        app: App, browser: Browser) -> None:
-    school = School(app, "test-high")
-    incident = await school.press("lockdown", "B-112", "device")
-    async with board_page(browser, app.url, await school.token("responder"), "390") as (page, _):
-        await live(page)
-        ack = page.locator("#actions").get_by_role("button", name="Acknowledge")
-        await ack.evaluate("(b) => { b.click(); b.click(); }")
-        done = page.locator("#actions").get_by_role("button", name="Acknowledged ✓")
-        await expect(done).to_be_disabled(timeout=10_000)
-        await done.evaluate("(b) => b.click()")  # a disabled button's click sends nothing
-        await school.settled()
-    assert len(of_type(await school.timeline(incident), "ResponderAcknowledged")) == 1
-
-
-async def test_a_tick_in_one_rooms_report_never_carries_to_another_room(
-        app: App, browser: Browser) -> None:
-    school = await demo_school(app)
-    await school.press("armed_intruder", "A-101", "device")
-    async with board_page(browser, app.url, await school.token("staff"), "390",
-                          site=school.site) as (page, _):
-        await live(page)
-        await page.locator("#actions").get_by_role("button", name="Report my room").click()
-        dialog = page.locator("#report-dialog")
-        await dialog.locator("#report-room").select_option("B-112")
-        await dialog.locator("input[name=missing]").first.check()
-        await dialog.locator("#report-room").select_option("A-101")
-        await expect(dialog.locator("input[name=missing]").first).to_be_visible()
-        await expect(dialog.locator("input:checked[name=missing]")).to_have_count(0)
-        await dialog.get_by_role("button", name="Close").click()
-        await page.locator("#actions").get_by_role("button", name="Report my room").click()
-        await expect(dialog.locator("input:checked")).to_have_count(0)  # a new report, blank
-
-
 async def test_the_staff_who_pressed_may_cancel_it_within_the_window_only(
         app: App, browser: Browser) -> None:
     await app.muster.import_site(msgspec.structs.replace(small_site(), cancel_window_s=WINDOW_S))
@@ -296,4 +262,3 @@ async def test_the_commanders_destructive_actions_ask_first(app: App, browser: B
     assert len(of_type(events, "ProtocolLifted")) == 1, events
     assert len(of_type(events, "CommandTransferred", commander="Sgt. Rosa Ortiz")) == 1, events
     assert not of_type(events, "IncidentCancelled"), events
-
