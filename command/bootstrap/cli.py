@@ -44,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
                                                                           required=True)
     create = token.add_parser("create", help="create a token; printed once, stored as a hash")
     create.add_argument("--role", required=True, choices=ROLES)
-    create.add_argument("--site", required=True, help="a site id, or '*' for all")
+    create.add_argument("--site", required=True,
+                        help="a site id, '*' for all, or area:NAME (dispatch: a dispatch area)")
     create.add_argument("--name")
     create.add_argument("--expires", help="30m, 12h, 7d, or an ISO time; default never")
     revoke = token.add_parser("revoke", help="revoke a token by name (or id)")

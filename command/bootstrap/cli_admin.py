@@ -85,6 +85,9 @@ async def token(settings: Settings, args: argparse.Namespace) -> int:
                 except auth.Conflict as exc:
                     print(f"muster: {exc.message}", file=sys.stderr)
                     return 1
+                except ValueError as exc:  # an area binding for a role other than dispatch
+                    print(f"muster: --site {exc}", file=sys.stderr)
+                    return 2
                 until = f", expires {expires:%Y-%m-%d %H:%M}Z" if expires else ""
                 print(f"token {token.name!r}: role {args.role}, site {args.site}{until}")
                 print(secret)

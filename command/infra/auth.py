@@ -23,6 +23,9 @@ from command.domain.types import ROLES
 log = logging.getLogger("muster.auth")
 PREFIX = "mst_"
 ACTOR_KIND = {"device": "device", "dispatch": "integration"}
+# A dispatch token may be bound to a dispatch area (`area:NAME`) rather than to one site: it
+# sends EIDOs for every site whose [dispatch] area is NAME, and for no other.
+AREA = "area:"
 
 
 class Token(msgspec.Struct, frozen=True):
@@ -38,8 +41,9 @@ class Token(msgspec.Struct, frozen=True):
         return Actor(kind=ACTOR_KIND.get(self.role, "user"), id=self.name, role=self.role,  # type: ignore[arg-type]
                      token_id=self.id)
 
-    def allows_site(self, site: str) -> bool:
-        return self.site in ("*", site)
+    def allows_site(self, site: str, area: str | None = None) -> bool:
+        """Bound to all sites, to `site`, or to the dispatch area `site` belongs to."""
+        return self.site in ("*", site) or (area is not None and self.site == AREA + area)
 
 
 def digest(secret: str) -> bytes:
@@ -55,8 +59,12 @@ async def create(pool: asyncpg.Pool, role: str, site: str, name: str | None = No
                  expires_at: datetime | None = None) -> tuple[str, Token]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if site.startswith(AREA) and (role != "dispatch" or not site.removeprefix(AREA)):
+        raise ValueError(f"{site!r}: only a dispatch token may be bound to a dispatch area, "
+                         "named as area:NAME")
     secret = new_secret()
-    name = name or f"{role}-{site if site != '*' else 'all'}-{secrets.token_hex(3)}"
+    shown = "all" if site == "*" else site.replace(":", "-")
+    name = name or f"{role}-{shown}-{secrets.token_hex(3)}"
     try:
         row = await pool.fetchrow(
             "INSERT INTO tokens(name, role, site, hash, expires_at) VALUES ($1,$2,$3,$4,$5) "
@@ -160,12 +168,15 @@ class TokenStore:
         return token
 
 
-def authorize(token: Token, roles: tuple[str, ...], site: str | None) -> None:
-    """403 unless the token's role is one of `roles` and it is bound to `site` (or to all)."""
+def authorize(token: Token, roles: tuple[str, ...], site: str | None,
+              area: str | None = None) -> None:
+    """403 unless the token's role is one of `roles` and it is bound to `site`, to all sites,
+    or (where the route honours areas) to the dispatch `area` of `site`."""
     if token.role not in roles:
         raise Forbidden(f"the {token.role} role may not do this; it needs: {', '.join(roles)}")
-    if site is not None and not token.allows_site(site):
-        raise Forbidden("this token is not bound to this site")
+    if site is not None and not token.allows_site(site, area):
+        raise Forbidden("this token is not bound to this site" if not token.site.startswith(AREA)
+                        else "this site is not in this token's dispatch area")
 
 
 class TokenInfo(msgspec.Struct, frozen=True):
