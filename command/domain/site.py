@@ -98,8 +98,9 @@ class Channel(Base):
     url: str
     # Who reads it: people on site or all staff, or responders, dispatch and the commander.
     # A silent alarm reaches only "responders" until a commander declares a protocol or
-    # someone presses aloud.
-    audience: Literal["on_site", "responders"] = "on_site"
+    # someone presses aloud. "command": the commander's and administrators' own, which alone
+    # hear a 911 call's alert until someone presses or a commander declares.
+    audience: Literal["on_site", "responders", "command"] = "on_site"
     events: list[str] = msgspec.field(
         default_factory=lambda: ["AlertRaised", "ProtocolDeclared", "ProtocolLifted"]
     )
