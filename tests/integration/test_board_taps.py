@@ -68,6 +68,7 @@ async def test_a_commander_starts_a_drill_and_a_staff_press_joins_it_only_when_t
         await boss.locator("#drill-note").fill("Spring lockdown drill")
         await boss.locator("#drill-dialog").get_by_role("button", name="Start drill").click()
         await expect(page.locator("#mode")).to_have_text("DRILL")
+        await school.settled()  # the HTTP board is the read model's: let it catch up
         drill = (await school.board())["incident"]["id"]
 
         async def press(practice: bool) -> None:
@@ -77,6 +78,8 @@ async def test_a_commander_starts_a_drill_and_a_staff_press_joins_it_only_when_t
                 await page.locator("#press-drill").check()
             await page.locator("#press-room").select_option("GYM")
             await page.locator("#press-dialog").get_by_role("button", name="Send alert").click()
+            # The dialog closes on the 202 itself: an earlier press's "Sent" may still show.
+            await expect(page.locator("#press-dialog")).to_be_hidden()
             await expect(page.locator("#toast")).to_have_text("Sent")
             await school.settled()
 
