@@ -4,7 +4,7 @@ import uuid
 
 import msgspec
 
-from command.domain.events import AccountingEntry
+from command.domain.events import AccountingEntry, DispatchUpdatedData
 from command.domain.site import Site
 from command.domain.types import AlertKind, Count, Ident, Name, RoomStatus, SrpAction, Text
 
@@ -103,3 +103,10 @@ class ConfigureSite(Command):
     """A site file imported by an admin or `muster site import`."""
 
     site: Site
+
+
+class ReceiveDispatch(Command):
+    """A 911 CAD's EIDO snapshot, parsed, mapped (dispatch_rules.snapshot) and matched to this
+    site: it updates the site's open incident, or opens one of the kind its APCO type maps to."""
+
+    dispatch: DispatchUpdatedData

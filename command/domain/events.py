@@ -17,7 +17,7 @@ import os
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -27,6 +27,7 @@ from command.domain.types import (
     Attempt,
     Count,
     Ident,
+    Label,
     Mode,
     Name,
     PersonStatus,
@@ -46,6 +47,7 @@ class Actor(msgspec.Struct, frozen=True):
 
 
 SYSTEM = Actor(kind="system", id="muster")
+Priority = Annotated[int, msgspec.Meta(ge=0, le=10)]  # an EIDO's common priority number
 
 
 class Data(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
@@ -128,11 +130,22 @@ class StudentReleasedData(Data):
 
 
 class DispatchUpdatedData(Data):
+    """What a 911 CAD's EIDO snapshot says (issue 19): units are {id, name, status, eta?}
+    with status dispatched, en_route, on_scene, cleared or available, eta ISO 8601."""
+
     cad_id: str | None = None
-    status: str | None = None
+    status: str | None = None  # the most advanced common registry status, e.g. ResourcesOnscene
     units: list[dict[str, str]] = []
     notes: list[str] = []
     document: dict | None = None
+    tracking_id: Label | None = None  # the EIDO's top-level `$id`: one per 911 incident
+    updated_at: datetime | None = None  # the EIDO's lastUpdateTimeStamp
+    type: Label | None = None  # APCO common incident type: ACTSHOOT, WEAPON ...
+    type_text: Label | None = None  # the CAD's own words for it
+    statuses: list[Label] = []  # every common registry status it gives
+    priority: Priority | None = None  # 0-10, 10 highest
+    priority_text: Label | None = None
+    agency: Label | None = None  # the agency that sent it (updatedByAgencyReference)
 
 
 class ResponderAcknowledgedData(Data):

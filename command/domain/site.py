@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from command.domain.site_dispatch import Dispatch, check
 from command.domain.types import (
     AlertKind,
     CancelWindow,
@@ -123,6 +124,7 @@ class Site(Base):
     channels: list[Channel] = []
     evacuation_sites: list[EvacuationSite] = []
     directives: dict[AlertKind, Directive] = {}  # by alert kind or SRP action
+    dispatch: Dispatch | None = None  # how a 911 CAD's EIDO finds this school
 
 
 class SiteError(ValueError):
@@ -157,6 +159,11 @@ def validate(site: Site) -> Site:
         for target in channel.escalate_to:
             if target not in names:
                 raise SiteError(f"channels[{i}].escalate_to: unknown channel {target!r}")
+    if site.dispatch is not None:
+        try:
+            check(site.dispatch)
+        except ValueError as exc:
+            raise SiteError(str(exc)) from exc
     return site
 
 
