@@ -19,6 +19,10 @@ from command.domain.site import Channel, Site, plan_for, zone
 
 Level = Literal["info", "success", "warning", "failure"]
 DRILL = "DRILL — "
+# A 911 call's own alert (a CAD's EIDO opened the incident): heard by "command" channels alone,
+# in 911's words, until a person presses or a commander declares; its title starts so.
+CALL = "911 — "
+ESCALATED = "ESCALATION — "
 FALSE_ALARM = "FALSE ALARM — "
 LEVEL: dict[str, Level] = {
     "lockdown": "failure", "evacuate": "warning", "shelter": "warning",
@@ -81,6 +85,14 @@ def accepts(channel: Channel, mode: str, silent: bool = False) -> bool:
         not silent or channel.audience == "responders")
 
 
+def from_dispatch(event: e.Event, config: Site | None) -> bool:
+    """Whether `event` is the alert a 911 call opened an incident with (its actor the CAD's
+    integration), at a site that does not ask for its protocol to be declared at once."""
+    if not isinstance(event, e.AlertRaised) or event.actor.kind != "integration":
+        return False
+    return not (config is not None and config.dispatch is not None and config.dispatch.declare)
+
+
 def may_name(channel: Channel) -> bool:
     """Whether a channel's messages may carry roster data: its readers' roles may see it."""
     return any(role in ROSTER_ROLES for role in channel.roles)
@@ -131,6 +143,11 @@ def message(state: board.State, event: e.Event) -> tuple[str, str, Level] | None
     config = state.config
     at = local_time(event.occurred_at, config)
     case = state.cases.get(event.incident_id or "")
+    if isinstance(event, e.AlertRaised) and from_dispatch(event, config):
+        d = event.data
+        what = d.kind.replace("_", " ") + (f" ({d.note})" if d.note else "")
+        body = f"911 reports {what} at {_where(config, None)}, {at}."
+        return f"{CALL}{config.name if config else 'school'}", body, "warning"
     if isinstance(event, e.AlertRaised):
         d = event.data
         held = case.protocol.action if case and case.protocol else None
@@ -182,6 +199,8 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
     else:
         chosen = [ch for ch in config.channels
                   if e.type_of(event) in ch.events and not ch.handle_with_care]
+        if from_dispatch(event, config):  # those who command hear of a 911 call first
+            chosen = [ch for ch in chosen if ch.audience == "command"]
         if isinstance(event, e.ProtocolDeclared) and event.data.reason == "alert":
             # The press's own AlertRaised already carried this directive to these channels.
             chosen = [ch for ch in chosen if "AlertRaised" not in ch.events]
@@ -201,11 +220,13 @@ def escalation(original: Delivery, target: Channel, after_s: float) -> Delivery 
     (and, for a silent alarm, faces responders)."""
     if not accepts(target, original.mode, original.silent):
         return None
+    if original.title.removeprefix(ESCALATED).startswith(CALL) and target.audience != "command":
+        return None  # a 911 call's alert goes no further than command channels
     prefix = DRILL if original.mode == "drill" else ""
     body = original.body.removeprefix(DRILL)
     if original.kind == "handle_with_care" and not may_name(target):
         body = UNNAMED  # a name goes no further than the roles that may read it
     return msgspec.structs.replace(
         original, channel=target.name, kind="escalation",
-        title=f"{prefix}ESCALATION — {original.title.removeprefix(DRILL)}",
-        body=f"{prefix}ESCALATION — no acknowledgement after {after_s:g} s: {body}")
+        title=f"{prefix}{ESCALATED}{original.title.removeprefix(DRILL)}",
+        body=f"{prefix}{ESCALATED}no acknowledgement after {after_s:g} s: {body}")
