@@ -11,6 +11,7 @@ from typing import Any
 
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain.dispatch_rules import receive
 from command.domain.errors import Conflict, Invalid
 from command.domain.policy import action_for, downgrades, escalates
 from command.domain.reunification_rules import (
@@ -213,6 +214,7 @@ _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
     c.TransferCommand: _transfer,
     c.HandleWithCare: _handle_with_care,
     c.Close: _close,
+    c.ReceiveDispatch: receive,
 }
 
 

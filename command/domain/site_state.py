@@ -44,6 +44,8 @@ class SiteState(msgspec.Struct, frozen=True, kw_only=True):
     open: dict[str, Incident] = {}  # mode -> the open incident of that mode, at most one each
     people: frozenset[str] = frozenset()
     students: frozenset[str] = frozenset()
+    # A 911 CAD's last snapshot per EIDO tracking id, which the next one is diffed against.
+    dispatch: dict[str, e.DispatchUpdatedData] = {}
 
 
 class Ctx(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,6 +155,13 @@ def _reunification(state: SiteState, ev: e.ReunificationOpened) -> SiteState:
     return _with_incident(state, ev, reunification_open=True)
 
 
+def _dispatched(state: SiteState, ev: e.DispatchUpdated) -> SiteState:
+    tracking = ev.data.tracking_id
+    if not tracking:  # written before EIDO intake: nothing to diff against
+        return state
+    return replace(state, dispatch={**state.dispatch, tracking: ev.data})
+
+
 _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.SiteConfigured: _configured,
     e.IncidentOpened: _opened,
@@ -164,6 +173,7 @@ _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.GuardianCheckedIn: _guardian,
     e.StudentReleased: _released,
     e.ReunificationOpened: _reunification,
+    e.DispatchUpdated: _dispatched,
     e.IncidentCancelled: _ended,
     e.IncidentClosed: _ended,
 }
