@@ -15,11 +15,13 @@ from aiohttp import web
 
 from command.domain import events as e
 from command.domain.commands import ConfigureSite
+from command.domain.eido_in import RawEido
 from command.domain.errors import ErrorDoc
 from command.domain.types import IDENT_PATTERN
 from command.infra.health import ANYTHING, HEALTH_ROUTES
 from command.infra.route_table import JSON, Route, ok, serve
 from command.infra.web import EXEMPT, MAX_BODY, MAX_SITE_FILE, Handler, json_response
+from command.write import dispatch_intake
 from command.write.answers import Accepted
 from command.write.routes import WRITE_ROUTES
 from command.write.site_parse import MAX_DEPTH, MAX_KEYS
@@ -84,8 +86,8 @@ def _get(route: Route[Any]) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     bodies = [r.command for r in WRITE_ROUTES]
     (refs, components) = msgspec.json.schema_components(
-        [*bodies, Accepted, ErrorDoc, ConfigureSite, e.Event], ref_template=REF)
-    *body_refs, accepted, _, _, event = refs
+        [*bodies, Accepted, ErrorDoc, ConfigureSite, e.Event, RawEido], ref_template=REF)
+    *body_refs, accepted, _, _, event, eido = refs
     components["Event"] = event
     paths: dict[str, Any] = {}
     security = [{"bearer": []}]
@@ -112,6 +114,17 @@ def document() -> dict[str, Any]:
         "responses": {"202": {"description": "Imported", "content": {JSON: {"schema": accepted}}},
                       **_errors(("400", "401", "403", "408", "409", "413", *LIMITED),
                                 MAX_SITE_FILE)}}}
+    paths[dispatch_intake.PATH] = {"post": {
+        "summary": "Receive a 911 CAD's NENA EIDO (STA-021) document", "security": security,
+        "description": "Roles: dispatch, bound to the site, to every site or to the site's "
+                       "dispatch area (area:NAME). Matched to a site by premise id or name, "
+                       "civic address, then geofence: 404 naming what was tried. A resent, "
+                       "unchanged or older snapshot answers 202 with duplicate true.",
+        "requestBody": {"required": True, "content": {JSON: {"schema": eido}}},
+        "responses": {"202": {"description": "Durably in the event stream, or nothing to write",
+                              "content": {JSON: {"schema": accepted}}},
+                      **_errors(("400", "401", "403", "404", "408", "409", "413",
+                                 *LIMITED))}}}
     for route in [*READ_ROUTES, *HEALTH_ROUTES, OPENAPI_ROUTE, *PAGE_ROUTES]:
         paths[route.path] = _get(route)
     return {

@@ -13,7 +13,12 @@ from command.domain.errors import Invalid, from_validation
 from command.domain.site_state import Ctx, SiteState
 from command.write.site_queue import Pending
 
-OPENERS = (c.RaiseAlert, c.StartDrill)  # the commands whose decision may open an incident
+# The commands whose decision may open an incident: a press, a drill, a 911 call.
+OPENERS = (c.RaiseAlert, c.StartDrill, c.ReceiveDispatch)
+
+
+class Unchanged(Exception):  # not an error: an answer (202, duplicate)
+    """A decision that writes nothing: a CAD snapshot that changes nothing Muster knows."""
 
 
 def events_for(site: str, state: SiteState, job: Pending,
@@ -23,6 +28,8 @@ def events_for(site: str, state: SiteState, job: Pending,
               room=job.room, commander=job.commander,
               new_incident_id=_new_incident_id(job.cmd, job.cid))
     drafts = decide(state, job.cmd, ctx)  # type: ignore[arg-type]
+    if not drafts:
+        raise Unchanged(f"{type(job.cmd).__name__} changes nothing at {site}")
     ids = e.client_event_ids(job.cid, len(drafts), start=1 if job.first_id else 0)
     events = seal(drafts, ctx, [job.first_id, *ids] if job.first_id else ids)
     for event in events:

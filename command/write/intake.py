@@ -19,6 +19,7 @@ import msgspec
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain import redact
+from command.domain.site import Site
 from command.domain.site_state import SiteState
 from command.infra.eventlog import EventLog
 from command.write.answers import Accepted, Answers
@@ -81,6 +82,10 @@ class Intake:
 
     def state(self, site: str) -> SiteState:
         return self.sites.state(site)
+
+    def site_files(self) -> list[Site]:
+        """Every site's current site file, as folded: what a CAD's EIDO is matched against."""
+        return [s.site for s in self.sites.states.values() if s.site is not None]
 
     async def execute(self, site: str, cmd: c.Command, actor: e.Actor, *,
                       incident_id: str | None = None, room: str | None = None,

@@ -15,6 +15,7 @@ from command.domain.reunification_rules import refused_though_written
 from command.infra.auth import TokenStore, authorize
 from command.infra.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUESTS
 from command.infra.web import MAX_SITE_FILE, Handler, decode, json_response, read_body, status_of
+from command.write.dispatch_intake import dispatch_routes
 from command.write.intake import Intake
 from command.write.site_parse import SiteParser
 
@@ -129,7 +130,7 @@ def write_routes(intake: Intake, tokens: TokenStore, parser: SiteParser,
                  ) -> list[web.RouteDef]:
     routes = [web.post(r.path, command_handler(r, intake, tokens)) for r in WRITE_ROUTES]
     routes.append(web.put("/v1/sites/{site}", site_import_handler(intake, tokens, parser)))
-    return routes
+    return routes + dispatch_routes(intake, tokens)
 
 
 def emergency_routes(intake: Intake, tokens: TokenStore) -> list[web.RouteDef]:

@@ -1,0 +1,20 @@
+"""The id a CAD snapshot is written under: one per tracking id and instant, on any replica."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from command.write.dispatch_intake import client_event_id
+
+TRACKING = "urn:emergency:uid:incidentid:7f3a9c2e51d0:psap.pd.anytown.example.gov"
+AT = datetime(2026, 3, 12, 15, 12, tzinfo=UTC)
+
+
+def test_a_resent_snapshot_gets_the_same_id_however_its_time_is_written() -> None:
+    central = AT.astimezone(timezone(timedelta(hours=-5)))
+    assert client_event_id(TRACKING, AT) == client_event_id(TRACKING, central)
+    assert client_event_id(TRACKING, AT).version == 5
+
+
+def test_another_update_or_another_incident_gets_another_id() -> None:
+    first = client_event_id(TRACKING, AT)
+    assert client_event_id(TRACKING, AT + timedelta(milliseconds=1)) != first
+    assert client_event_id(TRACKING + "x", AT) != first
