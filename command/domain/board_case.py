@@ -214,9 +214,13 @@ def _released(case: Case, ev: e.StudentReleased, config: Site | None) -> Case:
 
 
 def _dispatch(case: Case, ev: e.DispatchUpdated, config: Site | None) -> Case:
+    """911's call as its CAD last told it: the time is the CAD's own update when it gave one."""
     d = ev.data
     return replace(case, dispatch={"cad_id": d.cad_id, "status": d.status, "units": d.units,
-                                   "notes": d.notes, "updated_at": ev.occurred_at})
+                                   "notes": d.notes, "updated_at": d.updated_at or ev.occurred_at,
+                                   "type": d.type, "type_text": d.type_text,
+                                   "priority": d.priority, "priority_text": d.priority_text,
+                                   "agency": d.agency, "tracking_id": d.tracking_id})
 
 
 def _ack(case: Case, ev: e.ResponderAcknowledged, config: Site | None) -> Case:

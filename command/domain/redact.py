@@ -2,15 +2,17 @@
 
 Names of students and guardians and custody flags are for staff and commanders; the responder
 packet (door codes, Knox box, cameras) is for responders and commanders; dispatch sees neither;
-a device reads nothing. What is never shown (command/domain/events.py NEVER_SHOWN: Handle With Care
-notices) is shown to nobody, and neither is any record that refers to one: `never_shown` is the
-one test, given the ids of the site's hidden events that board.State keeps.
+911's call (units, notes) is for responders, commanders and dispatch, staff hear only how far
+it has got; a device reads nothing. What is never shown (command/domain/events.py NEVER_SHOWN:
+Handle With Care notices) is shown to nobody, and neither is any record that refers to one:
+`never_shown` is the one test, given the ids of the site's hidden events that board.State keeps.
 """
 
 from collections.abc import Collection, Iterable
 from typing import Any
 
 from command.domain import events as e
+from command.domain.dispatch_rules import staff_summary
 
 ROSTER_KEYS = ("people", "flags", "roster")
 PACKET_KEYS = ("responder_packet",)
@@ -22,6 +24,7 @@ HIDDEN: dict[str, tuple[str, ...]] = {
     "dispatch": ROSTER_KEYS + PACKET_KEYS,
 }
 ROSTER_ROLES = ("staff", "commander")
+DISPATCH_ROLES = ("responder", "commander", "dispatch")  # who reads 911's call whole
 NEVER_SHOWN_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in e.NEVER_SHOWN)
 RECORDS = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated)  # about an event
 
@@ -42,11 +45,18 @@ def hidden_ids(events: Iterable[e.Envelope]) -> set[str]:
 def board_view(board: dict[str, Any], role: str) -> dict[str, Any]:
     """A rendered board (or an update's changed parts) as `role` may see it."""
     hidden = HIDDEN[role]
-    shown = {k: v for k, v in board.items() if k not in hidden}
+    shown = _case_view({k: v for k, v in board.items() if k not in hidden}, role)
     if hidden and shown.get("other_cases"):  # each other open incident is a board of its own
-        shown["other_cases"] = [{k: v for k, v in case.items() if k not in hidden}
-                                for case in shown["other_cases"]]
+        shown["other_cases"] = [_case_view({k: v for k, v in case.items() if k not in hidden},
+                                           role) for case in shown["other_cases"]]
     return shown
+
+
+def _case_view(case: dict[str, Any], role: str) -> dict[str, Any]:
+    """Staff hear how far 911 has got, never the dispatcher's notes or the units."""
+    if role in DISPATCH_ROLES or not case.get("dispatch"):
+        return case
+    return {**case, "dispatch": {"summary": staff_summary(case["dispatch"])}}
 
 
 def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
@@ -57,6 +67,8 @@ def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
     if kind == "SiteConfigured":
         data = event.get("data") or {}
         return {**event, "data": {"id": data.get("id"), "name": data.get("name")}}
+    if kind == "DispatchUpdated" and role not in DISPATCH_ROLES:
+        return {**event, "data": {"summary": staff_summary(event.get("data"))}}
     if role in ROSTER_ROLES:
         return event
     if kind in ("GuardianCheckedIn", "StudentReleased"):

@@ -357,7 +357,9 @@ def test_acks_notes_and_dispatch_show_who_and_when() -> None:
                                   "by": STAFF.id}]
     assert rendered["dispatch"] == {"cad_id": "CAD-7", "status": "on scene",
                                     "units": [{"id": "E12"}], "notes": ["2 units"],
-                                    "updated_at": iso(30)}
+                                    "updated_at": iso(30), "type": None, "type_text": None,
+                                    "priority": None, "priority_text": None, "agency": None,
+                                    "tracking_id": None}
 
 
 def test_every_send_record_shows_on_the_board_as_it_went() -> None:
