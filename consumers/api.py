@@ -31,6 +31,8 @@ class ReadSources(NamedTuple):
     pool: asyncpg.Pool | None = None  # the read models: boards, incidents, timelines, reports
     gateway: Gateway | None = None  # the live boards: the WebSocket and the CAP feed
     boards_per_token: int = 0
+    eido_resend_s: float = 10.0  # STA-024 notifies unacknowledged: resent so often, so many times
+    eido_resends: int = 3
 
     def read_models(self) -> asyncpg.Pool:
         if self.pool is None:

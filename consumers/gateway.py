@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -48,6 +49,8 @@ class Gateway:
         self._alerts: set[asyncio.Task[None]] = set()
         self.boards = LiveBoards(history)
         self.sockets = BoardSockets(self.boards, buffer_bytes)
+        # Told of each applied update after the sockets (the STA-024 subscribers); never raise.
+        self.listeners: list[Callable[[int, e.Event], None]] = []
         self.catch_up_s = catch_up_s
         self.applied = 0
         self._sub: Any = None
@@ -152,6 +155,8 @@ class Gateway:
             # Only written updates count: a start-up fold reaches no board, and its old
             # events would read as hours of lag.
             FANOUT_LAG.observe(max(0.0, time.time() - self._meta.timestamp.timestamp()))
+        for listener in self.listeners if update is not None else ():
+            listener(seq, event)
 
     async def serve(self, ws: web.WebSocketResponse, transport: asyncio.Transport, site: str,
                     since: int | None, role: str) -> None:

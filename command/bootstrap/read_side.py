@@ -57,7 +57,9 @@ class ReadSide:
         """The boards' routes and the board page, when the boards run here; else none."""
         if self.gateway is None:
             return []
-        sources = ReadSources(tokens, pool, self.gateway, self.settings.boards_per_token)
+        s = self.settings
+        sources = ReadSources(tokens, pool, self.gateway, s.boards_per_token, s.eido_resend_s,
+                              s.eido_resends)
         return serve(READ_ROUTES, sources) + serve(PAGE_ROUTES, None)
 
     def faults(self) -> list[faults.Fault]:

@@ -40,6 +40,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     body_timeout_s: float = 30.0
     connections_per_address: int = 512  # open at once; a school's NAT is one address
     boards_per_token: int = 200  # live WebSocket boards open at once on one token
+    # An STA-024 notify a CAD has not acknowledged is sent again this often, this many times,
+    # then its subscription is dropped (docs/api.md, "Dispatch subscriptions").
+    eido_resend_s: float = 10.0
+    eido_resends: int = 3
     site_parse_timeout_s: float = 5.0  # a site file's parse, in its worker process
     send_timeout_s: float = 5.0  # one Apprise send, before it counts as failed
     operator_alert_url: str = ""  # Apprise URL told when a consumer stops a site (faulted)
