@@ -29,11 +29,14 @@ ROLES = ("dispatch",)
 # The namespace of the ids derived from an EIDO's tracking id and last update (uuid5): fixed,
 # so the same snapshot gets the same id on every replica and after every restart.
 NAMESPACE = uuid.UUID("5c1d0e7a-9f11-4a53-9b0e-e1d0911c0a11")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def client_event_id(tracking_id: str, updated_at: datetime) -> uuid.UUID:
     """The one id of one snapshot of one CAD incident: a resend is known as a duplicate."""
-    return uuid.uuid5(NAMESPACE, f"{tracking_id}\n{updated_at.astimezone(UTC).isoformat()}")
+    # The instant as time since the epoch: one spelling for every offset, and exact for any
+    # year a CAD may send (astimezone overflows at the ends of the calendar).
+    return uuid.uuid5(NAMESPACE, f"{tracking_id}\n{updated_at - EPOCH}")
 
 
 def eido_handler(intake: Intake, tokens: TokenStore) -> Handler:

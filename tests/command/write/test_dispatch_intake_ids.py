@@ -18,3 +18,9 @@ def test_another_update_or_another_incident_gets_another_id() -> None:
     first = client_event_id(TRACKING, AT)
     assert client_event_id(TRACKING, AT + timedelta(milliseconds=1)) != first
     assert client_event_id(TRACKING + "x", AT) != first
+
+
+def test_the_ends_of_the_calendar_get_an_id_too() -> None:
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    late = datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-1)))
+    assert client_event_id(TRACKING, early) != client_event_id(TRACKING, late)
