@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from msgspec.structs import replace
 
-from command.domain import board, board_case, eido_pidf
+from command.domain import board, board_case, eido_pidf, redact
 from command.domain import events as e
 from command.domain.accounting import STATUSES
 from command.domain.site import Site, zone
@@ -75,7 +75,8 @@ def last_change(case: board_case.Case) -> datetime:
 def fold(events: Iterable[tuple[int, e.Event]], incident_id: str, site: Site | None,
          ) -> tuple[board_case.Case, datetime]:
     """The incident's case as the board folded it last (also after it ended), and the time of
-    the last event that changed it. ValueError if the events never opened it."""
+    the last event that changed it; a send record changes no EIDO, so not its time either.
+    ValueError if the events never opened it."""
     state = None
     case, at = None, None
     for seq, ev in sorted(events, key=lambda x: x[0]):
@@ -83,7 +84,8 @@ def fold(events: Iterable[tuple[int, e.Event]], incident_id: str, site: Site | N
             state = replace(board.empty(ev.site), config=site)
         state, touched = board.step(state, seq, ev)
         if touched is not None and touched.incident.id == incident_id:
-            case, at = touched, ev.occurred_at
+            case = touched
+            at = at if isinstance(ev, redact.RECORDS) and at is not None else ev.occurred_at
     if case is None or at is None:
         raise ValueError(f"incident {incident_id} was never opened in these events")
     return case, at

@@ -120,6 +120,18 @@ def test_component_ids_are_stable_across_versions_and_unique_within_one() -> Non
     assert render(evs) == last  # the same events, the same document
 
 
+def test_a_send_record_changes_nothing_not_even_the_time() -> None:
+    """Given the incident's alert sent to a channel after its last change, then its EIDO is the
+    one it was: a CAD diffing versions sees no change."""
+    evs = events(*lockdown_script())
+    when = T0 + timedelta(seconds=500)
+    sent = e.NotificationSent(id="ev-sent", site=SITE_ID, incident_id=LIVE, occurred_at=when,
+                              recorded_at=when, data=e.NotificationSentData(
+                                  channel="office", event_id=evs[2][1].id))
+    assert eido_out.fold([*evs, (len(evs) + 1, sent)], LIVE, site())[0].notifications
+    assert render([*evs, (len(evs) + 1, sent)]) == render(evs)
+
+
 def test_type_follows_the_alert_kind_and_status_the_incident_and_its_units() -> None:
     assert render(events())["incidentComponent"]["incidentTypeCommonRegistryText"] == "ALRPANA"
     weapon = render(events(kind="armed_intruder"))["incidentComponent"]
