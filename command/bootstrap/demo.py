@@ -24,6 +24,7 @@ from command.domain.site import (
     Site,
     validate,
 )
+from command.domain.site_dispatch import Address, Dispatch
 from command.domain.types import Mode
 
 DEMO_PATH = Path(__file__).parent / "sites" / "demo-high.toml"  # the file `build()` writes
@@ -174,6 +175,15 @@ def _students(rng: random.Random, classrooms: list[str]) -> list[Person]:
     return people
 
 
+# How the county's CAD knows the school (the premise id and address its EIDOs carry).
+DISPATCH = Dispatch(
+    ids=["CADPREMISE-88231"], names=["Demo High"], area="anytown-pd",
+    address=Address(hno="1200", rd="Lincoln", sts="Avenue", a3="Anytown", a1="IL", pc="60000",
+                    country="US"),
+    lat=41.88, lon=-87.63, geofence_m=300.0,
+)
+
+
 def build() -> Site:
     """The demo site, identical on every call."""
     rng = random.Random(SEED)
@@ -204,6 +214,9 @@ def build() -> Site:
         Channel(name="district-office", url="json://127.0.0.1:9000/district", modes=live_drill,
                 audience="responders", roles=["commander"]),
         Channel(name="staff-all", url="json://127.0.0.1:9000/staff", modes=live_drill),
+        # The principal's and administrators' own: alone to hear a 911 call's first alert.
+        Channel(name="principal", url="json://127.0.0.1:9000/principal", modes=live_drill,
+                audience="command", roles=["commander"]),
         Channel(name="counselor", url="json://127.0.0.1:9000/counselor", handle_with_care=True,
                 events=["HandleWithCareIssued"], modes=["live"], roles=["staff"]),
     ]
@@ -226,6 +239,7 @@ def build() -> Site:
         policy={"upset_parent": "hold"}, rooms=rooms, people=staff + students,
         responder_packet=packet, channels=channels, evacuation_sites=places,
         directives=directives,  # type: ignore[arg-type]
+        dispatch=DISPATCH,
     ))
 
 
