@@ -38,6 +38,8 @@ UNIT_STAGE = {"dispatched": "ResourcesAssigned", "en_route": "ResourcesEnroute",
               "on_scene": "ResourcesOnscene"}
 UNIT_WORDS = {"dispatched": "dispatched", "en_route": "en route", "on_scene": "on scene",
               "cleared": "cleared", "available": "available"}
+QUIET = (*redact.RECORDS, e.NoteAdded, e.GuardianCheckedIn, e.CommandTransferred,
+         e.ReunificationOpened)
 HELP = ("needs_help", "unreachable")  # room statuses a responder goes to first
 
 
@@ -58,8 +60,12 @@ def component_id(incident_id: str, part: str, site_id: str) -> str:
     return f"urn:emergency:uid:eidodatacomponent:{key}:{domain(site_id)}"
 
 
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def _time(at: datetime) -> str:
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(timespec="milliseconds")
+    return _aware(at).isoformat(timespec="milliseconds")
 
 
 def last_change(case: board_case.Case) -> datetime:
@@ -69,14 +75,21 @@ def last_change(case: board_case.Case) -> datetime:
              case.protocol.declared_at if case.protocol else None,
              *(a.at for a in case.acks), *(r.reported_at for r in case.rooms.values()),
              (case.dispatch or {}).get("updated_at")]
-    return max(t for t in times if isinstance(t, datetime))
+    return max(_aware(t) for t in times if isinstance(t, datetime))
+
+
+def changes(event: e.Event) -> bool:
+    """Whether `event` can change an incident's EIDO: a send record, a free-text note, a
+    guardian's check, a transfer of command or an early reunification are not written in one,
+    so they leave its last update time as it was."""
+    return not isinstance(event, QUIET)
 
 
 def fold(events: Iterable[tuple[int, e.Event]], incident_id: str, site: Site | None,
          ) -> tuple[board_case.Case, datetime]:
     """The incident's case as the board folded it last (also after it ended), and the time of
-    the last event that changed it; a send record changes no EIDO, so not its time either.
-    ValueError if the events never opened it."""
+    the last event that changed its EIDO (`changes`). ValueError if the events never opened it.
+    """
     state = None
     case, at = None, None
     for seq, ev in sorted(events, key=lambda x: x[0]):
@@ -85,7 +98,7 @@ def fold(events: Iterable[tuple[int, e.Event]], incident_id: str, site: Site | N
         state, touched = board.step(state, seq, ev)
         if touched is not None and touched.incident.id == incident_id:
             case = touched
-            at = at if isinstance(ev, redact.RECORDS) and at is not None else ev.occurred_at
+            at = ev.occurred_at if changes(ev) or at is None else at
     if case is None or at is None:
         raise ValueError(f"incident {incident_id} was never opened in these events")
     return case, at
@@ -239,8 +252,7 @@ def _unit(unit: dict[str, Any], clock: Callable[[datetime], str]) -> str:
     eta = unit.get("eta")
     if isinstance(eta, str) and eta:
         try:
-            when = datetime.fromisoformat(eta)
-            said += f", ETA {clock(when if when.tzinfo else when.replace(tzinfo=UTC))}"
+            said += f", ETA {clock(_aware(datetime.fromisoformat(eta)))}"
         except ValueError:
             said += f", ETA {eta}"
     return f"{name} {said}"

@@ -120,16 +120,21 @@ def test_component_ids_are_stable_across_versions_and_unique_within_one() -> Non
     assert render(evs) == last  # the same events, the same document
 
 
-def test_a_send_record_changes_nothing_not_even_the_time() -> None:
-    """Given the incident's alert sent to a channel after its last change, then its EIDO is the
-    one it was: a CAD diffing versions sees no change."""
-    evs = events(*lockdown_script())
+def test_what_an_eido_does_not_carry_changes_nothing_not_even_the_time() -> None:
+    """Given a note, a transfer of command and a send record after the last change, then the
+    EIDO is the one it was: a CAD diffing versions sees no change."""
+    evs = events(*lockdown_script()[:-1])
     when = T0 + timedelta(seconds=500)
     sent = e.NotificationSent(id="ev-sent", site=SITE_ID, incident_id=LIVE, occurred_at=when,
                               recorded_at=when, data=e.NotificationSentData(
                                   channel="office", event_id=evs[2][1].id))
-    assert eido_out.fold([*evs, (len(evs) + 1, sent)], LIVE, site())[0].notifications
-    assert render([*evs, (len(evs) + 1, sent)]) == render(evs)
+    quiet = events(*lockdown_script(), (c.TransferCommand(commander="Sgt. Rivera",
+                                                          agency="City PD"), at(400, COMMANDER)))
+    quiet.append((len(quiet) + 1, sent))
+    case, when_changed = eido_out.fold(quiet, LIVE, site())
+    assert case.notifications and case.notes and case.incident.commander == "Sgt. Rivera"
+    assert render(quiet) == render(evs)
+    assert when_changed == T0 + timedelta(seconds=90)  # the check-in: it changed the counts
 
 
 def test_type_follows_the_alert_kind_and_status_the_incident_and_its_units() -> None:
