@@ -26,7 +26,7 @@ UNIT_STEPS: tuple[tuple[str, frozenset[str]], ...] = (
     ("cleared", frozenset({"Cleared", "AssignmentCancelled"})),
     ("on_scene", frozenset({"OnScene", "Arrived"})),
     ("en_route", frozenset({"EnRoute"})),
-    ("dispatched", frozenset({"Dispatched", "AcknowledgedTransmission"})),
+    ("dispatched", frozenset({"Dispatched", "Assigned", "AcknowledgedTransmission"})),
 )
 # The incident's common registry statuses, the furthest along last: the one shown.
 STATUS_ORDER = ("NewLocation", "ReOpened", "Active", "ResourcesAssigned", "ResourcesEnroute",
@@ -140,3 +140,26 @@ def staff_summary(dispatch: dict[str, object] | None) -> str:
     if "en_route" in statuses:
         return "Police en route"
     return "911 has the call"
+
+
+UNIT_WORDS = {"dispatched": "dispatched", "en_route": "en route", "on_scene": "on scene",
+              "cleared": "cleared", "available": "available"}
+
+
+def timeline_text(data: dict[str, object]) -> str:
+    """A DispatchUpdated as one timeline line: the call, its status and each unit (with its
+    ETA); as staff see it, the summary alone."""
+    if "summary" in data:
+        return f"911: {data['summary']}"
+    call = " ".join(str(data[k]) for k in ("cad_id", "type", "status") if data.get(k))
+    units = [u for u in data.get("units") or [] if isinstance(u, dict)]  # type: ignore[attr-defined]
+    said = ", ".join(f"{u.get('name') or u.get('id')} {UNIT_WORDS.get(u.get('status'), '')}"
+                     .strip() + (f" (ETA {u['eta']})" if u.get("eta") else "") for u in units)
+    notes = len(data.get("notes") or [])  # type: ignore[arg-type]
+    return (f"dispatch {call}".strip() + f", {_count(len(units), 'unit')}"
+            + (f": {said}" if said else "")
+            + (f"; {_count(notes, 'dispatcher note')}" if notes else ""))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -14,6 +14,7 @@ from msgspec.structs import replace
 
 from command.domain import accounting, board, board_case, redact
 from command.domain import events as e
+from command.domain.dispatch_rules import timeline_text
 from command.domain.policy import directive
 from command.domain.site import Site
 
@@ -120,9 +121,7 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     + _short(d.get("reason")),
     "StudentReleased": lambda d: f"{d.get('person_id')} released to "
     + (d["guardian"] if "guardian" in d else "a checked guardian"),
-    "DispatchUpdated": lambda d: " ".join(["dispatch", *filter(None, [d.get("cad_id"),
-                                                                       d.get("status")])])
-    + f", {len(d.get('units') or [])} units",
+    "DispatchUpdated": timeline_text,
     "ResponderAcknowledged": lambda d: f"acknowledged by {d.get('responder')}",
     "NoteAdded": lambda d: _short(str(d.get("text", ""))),
     "CommandTransferred": lambda d: f"command to {d.get('commander')} ({d.get('agency')})",

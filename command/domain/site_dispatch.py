@@ -14,10 +14,13 @@ Lat = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Lon = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Metres = Annotated[float, msgspec.Meta(gt=0, le=50_000)]
 
-# The APCO common incident types a CAD sends most for a school, and the alert kind each opens.
+# The APCO common incident types (STA-021's registry) a CAD sends most for a school, and the
+# alert kind each opens; FIRE and MEDICAL are the plain words some CADs send instead.
 DEFAULT_TYPES: dict[str, AlertKind] = {
-    "ACTSHOOT": "armed_intruder", "WEAPON": "armed_intruder", "BOMB": "bomb_threat",
-    "FIRE": "fire", "MEDICAL": "medical",
+    "ACTSHOOT": "armed_intruder", "SHOOT": "armed_intruder", "WEAPON": "armed_intruder",
+    "BOMB": "bomb_threat", "FIRE": "fire", "FSTRU": "fire", "FSMOKE": "fire", "ALRF": "fire",
+    "HAZMAT": "hazmat", "GASLEAK": "hazmat", "BIO": "hazmat", "FIGHT": "fight",
+    "MEDICAL": "medical", "CARDIAC": "medical", "PERUNCON": "medical", "RESP": "medical",
 }
 UNKNOWN_TYPE: AlertKind = "police_activity"
 

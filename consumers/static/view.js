@@ -135,7 +135,8 @@ function command(b) {
   return h("section", { id: "command-box", class: "box" }, h("h2", null, "Command"),
     h("p", { id: "command" }, inc ? (inc.commander ? `${inc.commander}${inc.agency ? ` (${inc.agency})` : ""} has command`
       : "No commander named yet") : "No incident open"),
-    d ? h("div", { id: "dispatch" },
+    d && d.summary ? h("div", { id: "dispatch" }, h("p", null, `911: ${d.summary}`))
+    : d ? h("div", { id: "dispatch" },
       h("p", null, `911 / CAD ${d.cad_id || ""} · ${d.status || ""}`),
       h("ul", null, (d.units || []).map((u) => h("li", null, typeof u === "string" ? u
         : `${u.id || u.name || "unit"} — ${u.status || ""}${u.eta ? ` · ETA ${u.eta}` : ""}`))),

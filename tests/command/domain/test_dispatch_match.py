@@ -1,13 +1,17 @@
 """Which school an EIDO is about: premise id or name, then civic address, then geofence; none
 matched says what was tried, and a tie matches nothing."""
 
+import re
+from pathlib import Path
+
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from command.bootstrap.demo import DEMO_PATH
 from command.domain import site as site_file
 from command.domain.dispatch_match import Match, NoMatch, distance_m, match, street
-from command.domain.eido_in import Civic, Location, Point
+from command.domain.eido_in import Civic, Location, Point, parse
 from command.domain.site import Site
 from command.domain.site_dispatch import Address, Dispatch
 
@@ -108,3 +112,56 @@ def test_any_point_inside_a_lone_sites_geofence_matches_it(lat: float, lon: floa
     assert isinstance(got, Match) and got.site.id == "s"
     far = Point(lat, lon + 180 if lon < 0 else lon - 180)
     assert isinstance(match(at(point=far), [site]), NoMatch)
+
+
+DEMO = site_file.load(DEMO_PATH)
+
+
+def test_the_demo_school_is_found_by_each_stage() -> None:
+    civic = Civic(hno="1200", rd="Lincoln", sts="Ave", a3="Anytown")
+    assert found(at(("CADPREMISE-88231",)), [DEMO, GRANT]) == ("demo-high", "id")
+    assert found(at(civic=Civic(nam="Demo High School")), [DEMO, GRANT]) == ("demo-high", "name")
+    assert found(at(civic=civic), [DEMO, GRANT]) == ("demo-high", "address")
+    assert found(at(point=Point(41.8801, -87.6301)), [DEMO, GRANT]) == ("demo-high", "geofence")
+    assert DEMO.dispatch is not None and DEMO.dispatch.area == "anytown-pd"
+
+
+def test_the_site_file_reference_names_every_dispatch_key() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "site-file.md").read_text(encoding="utf-8")
+    missing = [f"{cls.__name__}.{name}" for cls in (Dispatch, Address)
+               for name in cls.__struct_fields__ if f"`{name}`" not in text]
+    assert missing == []
+    snippet = re.search(r"^## dispatch$.*?^```toml\n(.*?)^```", text, re.S | re.M)
+    assert snippet is not None
+    table = site_file.loads('id = "x"\nname = "X"\n' + snippet[1]).dispatch
+    assert table is not None and table.ids and table.address and table.area
+
+
+def test_the_reference_synthetic_incident_finds_the_demo_school(eido_dir: Path) -> None:
+    """The reference school weapon call carries the demo school's premise id; NENA's call
+    transfer sample (Wilmington, DE) finds no school and says what it tried."""
+    synthetic = parse((eido_dir / "synthetic-school-incident.json").read_bytes())
+    assert found(synthetic.location, [GRANT, DEMO]) == ("demo-high", "id")  # type: ignore[arg-type]
+    sample = parse((eido_dir / "sample-call-transfer.json").read_bytes())
+    got = match(sample.location, [GRANT, DEMO])
+    assert isinstance(got, NoMatch) and "42 Cellular Street, Wilmington" in got.reason
+
+
+NAMES = st.sampled_from(["CADPREMISE-88231", "CADPREMISE-1", "other", "Lincoln MS",
+                         "Grant High School", "Plain Elementary", ""])
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(NAMES, NAMES, st.sampled_from([None, Civic(hno="5", rd="Grant", sts="Street"),
+                                      Civic(hno="1200", rd="Lincoln")]),
+       st.sampled_from([None, Point(41.88, -87.63), Point(41.9, -87.63), Point(0, 0)]),
+       st.permutations(SITES))
+def test_the_match_does_not_depend_on_the_order_of_sites(
+        premise: str, nam: str, civic: Civic | None, point: Point | None,
+        order: list[Site]) -> None:
+    civic = msgspec.structs.replace(civic or Civic(), nam=nam)
+    location = at((premise,), civic, point)
+    first, again = match(location, SITES), match(location, order)
+    assert type(first) is type(again)
+    if isinstance(first, Match) and isinstance(again, Match):
+        assert (first.site.id, first.by) == (again.site.id, again.by)

@@ -16,6 +16,7 @@ from command.domain.dispatch_rules import (
     is_news,
     snapshot,
     staff_summary,
+    timeline_text,
     unit_status,
 )
 from command.domain.eido_in import Eido, Unit
@@ -197,3 +198,16 @@ def test_any_order_or_repetition_of_snapshots_leaves_the_same_state(
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     start = then(fresh(), press(), ctx())[0] if busy else fresh()
     assert _final(start, shuffled) == _final(start, snaps)
+
+
+def test_the_timeline_line_tells_the_call_and_each_unit() -> None:
+    eta = T + timedelta(minutes=4)
+    snap = snapshot(eido(status="ResourcesOnscene", notes=("east wing",), units=(
+        unit("4A12", "OnScene"), replace(unit("4A15", "EnRoute"), eta=eta))))
+    data = msgspec.to_builtins(snap)
+    assert timeline_text(data) == (
+        f"dispatch CAD-1 WEAPON ResourcesOnscene, 2 units: 4A12 on scene, 4A15 en route "
+        f"(ETA {eta.isoformat()}); 1 dispatcher note")
+    assert timeline_text({"cad_id": "CAD-7", "units": [{"id": "E12"}]}) == \
+        "dispatch CAD-7, 1 unit: E12"
+    assert timeline_text({"summary": "Police en route"}) == "911: Police en route"

@@ -2,6 +2,7 @@
 Invalid naming the JSON path for anything unreadable (and never any other error)."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from command.domain import eido_in
+from command.domain.dispatch_rules import STATUS_ORDER, UNIT_STEPS
 from command.domain.errors import Invalid
+from command.domain.site_dispatch import DEFAULT_TYPES
 
 PIDF = ('<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" '
         'xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10" '
@@ -191,3 +194,28 @@ def test_any_location_text_parses_or_is_invalid_with_a_path(xml: str) -> None:
         eido_in.parse(raw(doc(locationComponent=locs)))
     except Invalid as exc:
         assert exc.field == "$.locationComponent[0].locationByValue"
+
+
+def test_the_reference_school_incident_reads_whole(eido_dir: Path) -> None:
+    got = eido_in.parse((eido_dir / "synthetic-school-incident.json").read_bytes())
+    assert (got.cad_id, got.type, got.status, got.priority, got.agency) == (
+        "CAD-2025-004211", "WEAPON", ["ResourcesOnscene"], 9, "pd.anytown.example.gov")
+    assert [(u.name, u.secondary, u.eta is not None) for u in got.units] == [
+        ("4A12", ["OnScene"], False), ("4A15", ["Dispatched", "EnRoute"], True)]
+    assert got.notes[0].startswith("RP is front office staff.")
+    assert got.location is not None and got.location.ids == ["CADPREMISE-88231"]
+    assert got.location.point == eido_in.Point(41.88, -87.63)
+    assert got.location.civic is not None and got.location.civic.nam == "Lincoln Middle School"
+    sample = eido_in.parse((eido_dir / "sample-call-transfer.json").read_bytes())
+    assert sample.cad_id is None and sample.units == [] and sample.location is not None
+
+
+def test_every_registry_value_muster_reads_is_nenas(eido_dir: Path) -> None:
+    """The statuses, unit statuses and incident types the rules name are STA-021's registry
+    values (FIRE and MEDICAL excepted: plain words some CADs send instead)."""
+    tables = json.loads((eido_dir / "registries-sta021.1b.json").read_bytes())["registries"]
+    values = {name: {v["value"] for v in t["values"]} for name, t in tables.items()}
+    assert set(STATUS_ORDER) <= values["incidentStatusCommon"]
+    assert {s for _, names in UNIT_STEPS for s in names} <= values["secondaryUnitStatusCommon"]
+    assert set(DEFAULT_TYPES) - {"FIRE", "MEDICAL"} <= values["incidentTypeCommon"]
+    assert {"CurrentIncident", "InitialIncident"} <= values["locationType"]
