@@ -11,7 +11,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from command.domain import commands as c
-from command.domain import eido_out
+from command.domain import dispatch_match, eido_in, eido_out
 from command.domain import events as e
 from command.domain.site import Site
 from command.domain.site_dispatch import Address, Dispatch
@@ -221,3 +221,25 @@ def test_the_dispatch_table_gives_the_address_the_point_and_the_premise_id() -> 
     pos = pidf.find(f".//{GML}Point/{GML}pos")
     assert pos is not None and pos.text == "41.880000 -87.630000"
     assert part["localIdentifier"] == ["CADPREMISE-88231"]
+
+
+def test_read_back_by_the_eido_reader_it_names_the_same_school_every_way() -> None:
+    """Given the EIDO of an incident at a school with a `[dispatch]` table, when Muster's own
+    EIDO reader parses it, then its location finds that school by premise id, and still by
+    address, and by point, once the parts that come first are taken away."""
+    lincoln = replace(site(), name="Lincoln Middle School", dispatch=LINCOLN)
+    other = replace(site(), id="other-school", name="Other School", dispatch=None)
+    doc = render(events(config=lincoln), lincoln)
+    read = eido_in.parse(json.dumps(doc).encode())
+    assert read.tracking_id == doc["$id"] and read.type == "ALRPANA"
+    assert read.location is not None and read.location.civic is not None
+    assert read.location.civic.nam == "Lincoln Middle School"
+    found = dispatch_match.match(read.location, [other, lincoln])
+    assert isinstance(found, dispatch_match.Match) and (found.site.id, found.by) == (
+        "test-high", "id")
+    by_address = replace(read.location, ids=[], civic=replace(read.location.civic, nam=""))
+    found = dispatch_match.match(by_address, [other, lincoln])
+    assert isinstance(found, dispatch_match.Match) and found.by == "address"
+    by_point = replace(by_address, civic=None)
+    found = dispatch_match.match(by_point, [other, lincoln])
+    assert isinstance(found, dispatch_match.Match) and found.by == "geofence"
