@@ -195,9 +195,8 @@ def plain(text: str) -> str:
 
 def _location(doc: RawEido) -> Location | None:
     """The CurrentIncident location, else the InitialIncident one, else the first."""
-    found = [(i, loc) for i, loc in enumerate(doc.locationComponent)]
     for wanted in ("CurrentIncident", "InitialIncident", None):
-        for i, loc in found:
+        for i, loc in enumerate(doc.locationComponent):
             if wanted is None or loc.locationTypeDescriptionRegistryText == wanted:
                 civic, point = pidf(loc.locationByValue or "",
                                     f"$.locationComponent[{i}].locationByValue")
