@@ -130,18 +130,34 @@ function roomList(b) {
     })));
 }
 
-function command(b) {
+const UNIT = { dispatched: "dispatched", en_route: "en route", on_scene: "on scene", cleared: "cleared",
+  available: "available" };
+const words = (registry) => String(registry || "").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+
+/** 911's call as the CAD last sent it: the number, the type, each unit's state and ETA. */
+function dispatchView(d, ctx) {
+  if (d.summary) return h("div", { id: "dispatch" }, h("p", { class: "dhead" }, `911: ${d.summary}`));
+  const head = [`911 call ${d.cad_id || ""}`.trim(), d.type_text || d.type,
+    d.priority != null ? `priority ${d.priority}` : null].filter(Boolean).join(" · ");
+  const order = ["on_scene", "en_route", "dispatched", "cleared", "available"];
+  const units = [...(d.units || [])].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status));
+  return h("div", { id: "dispatch" },
+    h("p", { class: "dhead" }, head),
+    d.status ? h("p", null, `Status: ${words(d.status)}${d.agency ? ` · ${d.agency}` : ""}`) : null,
+    units.length ? h("ul", { class: "units" }, units.map((u) => h("li", { class: `u-${u.status}` },
+      `${u.name || u.id} — ${UNIT[u.status] || u.status}`,
+      u.eta && u.status !== "on_scene" ? ` · ETA ${clock(u.eta)}${Date.parse(u.eta) > ctx.now + (ctx.skew || 0)
+        ? ` (in ${ago(Date.parse(u.eta) - ctx.now - (ctx.skew || 0))})` : ""}` : ""))) : h("p", null, "No unit assigned yet"),
+    (d.notes || []).length ? h("ul", { class: "dnotes" }, [].concat(d.notes).map((n) => h("li", null, typeof n === "string" ? n : n.text || ""))) : null,
+    d.updated_at ? h("p", { class: "more" }, `CAD update at ${clock(d.updated_at)}`) : null);
+}
+
+function command(b, ctx) {
   const inc = b.incident, d = b.dispatch;
-  return h("section", { id: "command-box", class: "box" }, h("h2", null, "Command"),
+  return h("section", { id: "command-box", class: "box" }, h("h2", null, "Command and 911"),
     h("p", { id: "command" }, inc ? (inc.commander ? `${inc.commander}${inc.agency ? ` (${inc.agency})` : ""} has command`
       : "No commander named yet") : "No incident open"),
-    d && d.summary ? h("div", { id: "dispatch" }, h("p", null, `911: ${d.summary}`))
-    : d ? h("div", { id: "dispatch" },
-      h("p", null, `911 / CAD ${d.cad_id || ""} · ${d.status || ""}`),
-      h("ul", null, (d.units || []).map((u) => h("li", null, typeof u === "string" ? u
-        : `${u.id || u.name || "unit"} — ${u.status || ""}${u.eta ? ` · ETA ${u.eta}` : ""}`))),
-      (d.notes || []).length ? h("ul", { class: "dnotes" }, [].concat(d.notes).map((n) => h("li", null, typeof n === "string" ? n : n.text || ""))) : null)
-      : null);
+    d ? dispatchView(d, ctx) : null);
 }
 
 function packet(b) {
@@ -230,7 +246,7 @@ export function view(board, ctx) {
         h("section", { class: "box", "aria-labelledby": "plan-h" }, h("h2", { id: "plan-h" }, "Floor plan"),
           h("div", { id: "plan", class: "plan" }, planView(b.rooms || [], b.plan, b.incident && b.incident.room))),
         roomList(b)),
-      h("div", { class: "col-b" }, command(b), packet(b), people(b), channels(b), timeline(b))),
+      h("div", { class: "col-b" }, command(b, ctx), packet(b), people(b), channels(b), timeline(b))),
   ];
 }
 
