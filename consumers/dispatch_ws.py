@@ -74,6 +74,7 @@ class Hub:
         self.sessions: set[Session] = set()
         self.closed: OrderedDict[tuple[bytes, str], ds.Subscription] = OrderedDict()
         gateway.listeners.append(self.on_update)
+        gateway.stopping.append(self.stop)
 
     def on_update(self, seq: int, event: e.Event) -> None:
         """The gateway's listener: never raises into it, so a notify can never stop a board."""
@@ -97,6 +98,11 @@ class Hub:
                 if sub.sub_type == "single" or case.incident.mode == "live":  # drills: by id only
                     doc = doc or self.document(state, case, at)
                     session.notify(sub, change, doc)
+
+    def stop(self) -> None:
+        """The server stops: every subscriber is told to come back (1001), as a board is."""
+        for session in self.sessions:
+            session.close(WSCloseCode.GOING_AWAY, b"server stopping")
 
     def visible(self, token: Token) -> Iterator[tuple[State, Case]]:
         for state in list(self.gateway.states.values()):
@@ -126,10 +132,13 @@ class Session:
         if self.closing is not None:
             return
         if self.outbox.qsize() >= OUTBOX_MAX:
-            self.closing = asyncio.create_task(self.ws.close(
-                code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; subscribe again"))
+            self.close(WSCloseCode.TRY_AGAIN_LATER, b"too slow; subscribe again")
             return
         self.outbox.put_nowait(message)
+
+    def close(self, code: int, why: bytes) -> None:
+        if self.closing is None:
+            self.closing = asyncio.create_task(self.ws.close(code=code, message=why))
 
     def notify(self, sub: ds.Subscription, change: ds.Change, doc: dict[str, Any]) -> None:
         message = self.book.notify(sub, change, doc, asyncio.get_running_loop().time())

@@ -51,6 +51,7 @@ class Gateway:
         self.sockets = BoardSockets(self.boards, buffer_bytes)
         # Told of each applied update after the sockets (the STA-024 subscribers); never raise.
         self.listeners: list[Callable[[int, e.Event], None]] = []
+        self.stopping: list[Callable[[], None]] = []  # their sockets closed as the boards' are
         self.catch_up_s = catch_up_s
         self.applied = 0
         self._sub: Any = None
@@ -103,6 +104,8 @@ class Gateway:
         for task in self._alerts:
             task.cancel()
         self.sockets.end_all()
+        for stop in self.stopping:
+            stop()
 
     async def _on_msg(self, msg: Any) -> None:
         self._meta = meta = msg.metadata
