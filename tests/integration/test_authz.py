@@ -39,8 +39,11 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/incidents/{id}/report"): R,
     ("GET", "/v1/sites/{site}/cap"): R,
     ("GET", "/v1/me"): ROLES,
+    ("GET", "/v1/dispatch/ws"): ("dispatch",),
 }
 UNBOUND = {("GET", "/v1/me")}  # reads only the token itself: a token of any site may
+# A CAD of any site or area subscribes; it hears only of its own sites' incidents.
+UNBOUND |= {("GET", "/v1/dispatch/ws")}
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/board/{site}",
           "/board-static/{name}"}
 
@@ -64,7 +67,7 @@ def test_matrix_covers_every_served_route_and_no_more(app: App) -> None:
 
 async def request(http: aiohttp.ClientSession, app: App, method: str, path: str,
                   token: str) -> int:
-    if path.endswith("/board/ws"):
+    if path.endswith("/ws"):
         async with http.get(app.url + path, params={"token": token}) as resp:
             return resp.status
     body = b"{}" if method != "GET" else None
