@@ -37,6 +37,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/incidents/{id}"): R,
     ("GET", "/v1/incidents/{id}/timeline"): R,
     ("GET", "/v1/incidents/{id}/report"): R,
+    ("GET", "/v1/incidents/{id}/eido"): ("responder", "commander", "dispatch"),
     ("GET", "/v1/sites/{site}/cap"): R,
     ("GET", "/v1/me"): ROLES,
     ("GET", "/v1/dispatch/ws"): ("dispatch",),
