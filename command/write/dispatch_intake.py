@@ -16,7 +16,7 @@ from aiohttp import web
 
 from command.domain import commands as c
 from command.domain import dispatch_match, dispatch_rules, eido_in
-from command.domain.errors import MusterError, NotFound
+from command.domain.errors import Invalid, MusterError, NotFound
 from command.infra.auth import TokenStore, authorize
 from command.infra.metrics import EVENTS_APPENDED, INTAKE_REQUESTS
 from command.infra.web import Handler, json_response, read_body, status_of
@@ -39,6 +39,16 @@ def client_event_id(tracking_id: str, updated_at: datetime) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{tracking_id}\n{updated_at - EPOCH}")
 
 
+def utf8(raw: bytes) -> bytes:
+    """JSON is UTF-8 throughout: the parser skips the fields Muster does not read unchecked,
+    so bytes that are not UTF-8 there would pass it."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"the body is not valid UTF-8 (byte {exc.start})", field="$") from None
+    return raw
+
+
 def eido_handler(intake: Intake, tokens: TokenStore) -> Handler:
     answered: dict[str, Any] = {}  # the counter per status, without labels() each time
 
@@ -47,7 +57,7 @@ def eido_handler(intake: Intake, tokens: TokenStore) -> Handler:
         try:
             token = await tokens.authenticate(request.headers.get("Authorization"))
             authorize(token, ROLES, None)  # the role first: a wrong one learns nothing more
-            doc = eido_in.parse(await read_body(request))
+            doc = eido_in.parse(utf8(await read_body(request)))
             found = dispatch_match.match(doc.location, intake.site_files())
             if isinstance(found, dispatch_match.NoMatch):
                 raise NotFound(found.reason, field="$.locationComponent")

@@ -1,8 +1,12 @@
-"""The id a CAD snapshot is written under: one per tracking id and instant, on any replica."""
+"""The id a CAD snapshot is written under (one per tracking id and instant, on any replica),
+and the body's UTF-8, which the lenient parser does not check where it skips."""
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from command.write.dispatch_intake import client_event_id
+import pytest
+
+from command.domain.errors import Invalid
+from command.write.dispatch_intake import client_event_id, utf8
 
 TRACKING = "urn:emergency:uid:incidentid:7f3a9c2e51d0:psap.pd.anytown.example.gov"
 AT = datetime(2026, 3, 12, 15, 12, tzinfo=UTC)
@@ -24,3 +28,9 @@ def test_the_ends_of_the_calendar_get_an_id_too() -> None:
     early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
     late = datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-1)))
     assert client_event_id(TRACKING, early) != client_event_id(TRACKING, late)
+
+
+def test_a_body_not_utf8_is_refused_even_where_the_parser_would_skip_it() -> None:
+    with pytest.raises(Invalid, match="UTF-8"):
+        utf8(b'{"$id": "x", "ignored": "\xff"}')
+    assert utf8('{"$id": "é"}'.encode()) == '{"$id": "é"}'.encode()
