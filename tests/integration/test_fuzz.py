@@ -27,8 +27,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from command.bootstrap.openapi import document
 from command.domain import events as e
 from command.infra.web import MAX_BODY, MAX_SITE_FILE
+from command.write.dispatch_intake import PATH as EIDO
 from command.write.routes import WRITE_ROUTES
 from tests.conftest import App, small_site
+from tests.eido_docs import eido, pidf
 from tests.integration.fuzztally import examples, record
 
 SITE = "test-high"
@@ -60,6 +62,7 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/sites/{site}/handle-with-care": {"person_id": "s-2"},
     "/v1/incidents/{id}/close": {"summary": "done"},
     "/v1/sites/{site}": msgspec.to_builtins(small_site()),
+    EIDO: eido(premise=None, location=pidf("Test High")),  # found by the site's own name
 }
 PUT = "/v1/sites/{site}"
 NUMBERS = ("NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e-400", "-0", "01", "0x1F",
@@ -503,7 +506,8 @@ async def test_fuzz_every_write_route_with_bytes(app: App) -> None:
     drive = Driver(asyncio.get_running_loop())
     report = Report()
     started = time.monotonic()
-    routes = [(r.path, r.roles) for r in WRITE_ROUTES] + [(PUT, ("admin",)), (PUT, ("admin",))]
+    routes = [(r.path, r.roles) for r in WRITE_ROUTES] + [(EIDO, ("dispatch",))] + [
+        (PUT, ("admin",)), (PUT, ("admin",))]
     async with aiohttp.ClientSession() as session:
         for number, (path, roles) in enumerate(routes):
             incident = (await press(app, session))["incident_id"]
