@@ -27,6 +27,8 @@ CAD_ID = "CAD-2026-007734"
 TRACKING = f"urn:emergency:uid:incidentid:5e0c11d2a9f4:psap.{AGENCY}"
 ARTEFACT = Path(__file__).resolve().parents[2] / "test-artefacts" / "dispatch-sequence.md"
 TRIM = 600
+WORDS = {"dispatched": "dispatched", "en_route": "en route", "on_scene": "on scene",
+         "cleared": "cleared"}  # how Muster's EIDO note tells a unit's status
 
 
 @dataclass
@@ -190,11 +192,12 @@ def dispatch_note(doc: dict[str, Any]) -> str:
 
 def reflects(doc: dict[str, Any], step: Step) -> bool:
     """Whether Muster's EIDO tells this step: the registry statuses, the CAD number and each
-    unit in the dispatch note."""
+    unit with its status in the dispatch note."""
     inc = doc.get("incidentComponent", {})
     note = dispatch_note(doc)
     return (inc.get("incidentStatusCommonRegistryText") == step.eido_statuses
-            and CAD_ID in note and all(name in note for name in step.units))
+            and CAD_ID in note and all(f"{name} {WORDS[status]}" in note
+                                       for name, (status, _) in step.units.items()))
 
 
 async def start(app: App) -> dict[str, str]:
