@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from command.domain import events as e
 from command.domain.site import Channel
 from command.domain.site_dispatch import Address, Dispatch
+from command.infra import auth
 from tests.conftest import App, Sink, small_site
 from tests.eido_docs import TRACKING, body, eido, pidf, unit
 
@@ -138,6 +140,10 @@ async def test_an_area_token_sends_for_its_area_only(app: App) -> None:
     status, answer = await post(app, body(eido(T1)), await app.token("dispatch",
                                                                       "area:anytown-pd"))
     assert status == 202 and not answer["duplicate"]
+    assert app.muster.pool is not None
+    for role, site in (("responder", "area:anytown-pd"), ("dispatch", "area:")):
+        with pytest.raises(ValueError, match="dispatch area"):  # never a token of no use
+            await auth.create(app.muster.pool, role, site)
 
 
 async def test_a_911_call_reaches_the_command_channel_not_the_on_site_one(app: App,
