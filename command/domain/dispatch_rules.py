@@ -132,9 +132,14 @@ def receive(state: SiteState, cmd: c.ReceiveDispatch, ctx: Ctx) -> list[Draft]:
 
 
 def staff_summary(dispatch: dict[str, object] | None) -> str:
-    """What staff are told of 911's response: police on scene, en route, or 911 has the call."""
+    """What staff are told of 911's response: the call closed, police on scene, en route, gone
+    from the scene, or 911 has the call."""
     statuses = {u.get("status") for u in (dispatch or {}).get("units", [])  # type: ignore[union-attr]
                 if isinstance(u, dict)}
+    if (dispatch or {}).get("status") in ENDED:
+        return "911 call closed"
+    if statuses and statuses <= {"cleared", "available"}:
+        return "Police have left the scene"
     if "on_scene" in statuses:
         return "Police on scene"
     if "en_route" in statuses:

@@ -112,7 +112,7 @@ class CadSimulator:
         self.units = {"A12": (("Cleared",), None), "A14": (("Cleared",), None)}
         return self._step("closed", "Closed",
                           {"A12": ("cleared", None), "A14": ("cleared", None)},
-                          "911 has the call", ["Active"])
+                          "911 call closed", ["Active"])
 
     def script(self) -> list[Step]:
         return [self.call_received(), self.units_dispatched(), self.en_route(), self.on_scene(),

@@ -92,3 +92,12 @@ def test_a_fold_of_the_closed_calls_update_leaves_the_board_idle() -> None:
     site = configured()
     events = run(given(site), (receive(eido(status="Cancelled")), ctx(CAD)))[1]
     assert fold([site, *events]).cases == {}
+
+
+def test_staff_hear_when_the_police_have_left_and_when_the_call_is_closed() -> None:
+    """Once every unit has cleared, or the CAD closed the call, staff are not still told that
+    911 has the call."""
+    gone = redact.board_view(call(unit("4A12", "Cleared")), "staff")["dispatch"]
+    assert gone == {"summary": "Police have left the scene"}
+    closed = {"dispatch": {"status": "Closed", "units": []}}
+    assert redact.board_view(closed, "staff") == {"dispatch": {"summary": "911 call closed"}}
