@@ -120,7 +120,11 @@ def document() -> dict[str, Any]:
                        "dispatch area (area:NAME). Matched to a site by premise id or name, "
                        "civic address, then geofence: 404 naming what was tried. A resent, "
                        "unchanged or older snapshot answers 202 with duplicate true.",
-        "requestBody": {"required": True, "content": {JSON: {"schema": eido}}},
+        # What parse refuses without: the tracking id and a last update, in either spelling.
+        "requestBody": {"required": True, "content": {JSON: {"schema": {"allOf": [eido, {
+            "required": ["$id"], "properties": {"$id": {"type": "string", "minLength": 1}},
+            "anyOf": [{"required": [k], "properties": {k: {"type": "string"}}}
+                      for k in ("lastUpdateTimeStamp", "lastUpdateTimestamp")]}]}}}},
         "responses": {"202": {"description": "Durably in the event stream, or nothing to write",
                               "content": {JSON: {"schema": accepted}}},
                       **_errors(("400", "401", "403", "404", "408", "409", "413",
