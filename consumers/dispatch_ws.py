@@ -154,7 +154,7 @@ class Session:
                     continue
                 try:
                     self.receive(msgspec.json.decode(msg.data))
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, RecursionError):  # not JSON, or nested past reading
                     await self.ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
                                         message=b"each message is one JSON object (STA-024)")
         finally:

@@ -28,11 +28,11 @@ EIDO = {"type": "object", "required": ["$id", "eidoVersion", "issuingElementIden
 def eido_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         token = await tokens.authenticate(request.headers.get("Authorization"))
+        authorize(token, ROLES, None)  # the role first: staff and devices learn no incident ids
         incident_id = request.match_info["id"]
         site = await pool.fetchval("SELECT site FROM incidents WHERE id=$1", incident_id)
         if site is None:
             raise NotFound("unknown incident", field="id")
-        authorize(token, ROLES, None)
         events, config = await load(pool, incident_id, site)
         area = config.dispatch.area if config is not None and config.dispatch else None
         if not token.allows_site(site, area):  # a replay's debrief readers, or 403

@@ -150,6 +150,8 @@ def message(state: board.State, event: e.Event) -> tuple[str, str, Level] | None
         return f"{CALL}{config.name if config else 'school'}", body, "warning"
     if isinstance(event, e.AlertRaised):
         d = event.data
+        # A 911 call's alert names no room: its room field holds a placeholder, not a place.
+        d = msgspec.structs.replace(d, room=None) if event.actor.kind == "integration" else d
         held = case.protocol.action if case and case.protocol else None
         if held and SEVERITY[held] >= SEVERITY[d.action] and held != d.action:  # type: ignore[index]
             body = f"{d.kind} alert at {_where(config, d.room)}, {at}. The {held} remains in force."

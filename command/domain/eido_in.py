@@ -139,6 +139,8 @@ def parse(raw: bytes) -> Eido:
         doc = _decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_validation(exc) from None
+    except RecursionError:  # brackets nested past any parser's depth, even in an ignored field
+        raise Invalid("the document is nested too deeply to read", field="$") from None
     if not doc.id:
         raise Invalid("an EIDO needs its incident tracking id", field="$.$id")
     updated = _stamp(doc)

@@ -4,14 +4,17 @@ written through intake like any command.
 An EIDO is the CAD incident's whole current state. It is parsed leniently (eido_in), matched to a
 site by premise id or name, then civic address, then geofence (dispatch_match), checked against
 the token's binding (one site, every site, or the dispatch area `area:NAME` a site names), and
-handed to intake as a ReceiveDispatch. Its client_event_id comes from the tracking id and the
-document's last update, so a resent snapshot is a duplicate. A rejection writes nothing.
+handed to intake as a ReceiveDispatch. Its client_event_id comes from the site, the tracking id,
+the document's last update and what it says, so a resent snapshot is a duplicate and a changed one
+stamped in the same second is not. A rejection writes nothing.
 """
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from command.domain import commands as c
@@ -32,11 +35,15 @@ NAMESPACE = uuid.UUID("5c1d0e7a-9f11-4a53-9b0e-e1d0911c0a11")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def client_event_id(tracking_id: str, updated_at: datetime) -> uuid.UUID:
-    """The one id of one snapshot of one CAD incident: a resend is known as a duplicate."""
+def client_event_id(site: str, tracking_id: str, updated_at: datetime,
+                    content: bytes = b"") -> uuid.UUID:
+    """The one id of one snapshot of one CAD incident at one site: a resend is known as a
+    duplicate, while two snapshots stamped in the same second with different content, or the
+    same call at another site, are not."""
     # The instant as time since the epoch: one spelling for every offset, and exact for any
     # year a CAD may send (astimezone overflows at the ends of the calendar).
-    return uuid.uuid5(NAMESPACE, f"{tracking_id}\n{updated_at - EPOCH}")
+    digest = hashlib.sha256(content).hexdigest()
+    return uuid.uuid5(NAMESPACE, f"{site}\n{tracking_id}\n{updated_at - EPOCH}\n{digest}")
 
 
 def utf8(raw: bytes) -> bytes:
@@ -58,14 +65,17 @@ def eido_handler(intake: Intake, tokens: TokenStore) -> Handler:
             token = await tokens.authenticate(request.headers.get("Authorization"))
             authorize(token, ROLES, None)  # the role first: a wrong one learns nothing more
             doc = eido_in.parse(utf8(await read_body(request)))
+            # The strongest evidence decides (premise id, then address, then point) over every
+            # site, and only then the token's binding: another school's premise id is a 403.
             found = dispatch_match.match(doc.location, intake.site_files())
             if isinstance(found, dispatch_match.NoMatch):
                 raise NotFound(found.reason, field="$.locationComponent")
             site = found.site
             authorize(token, ROLES, site.id, area=site.dispatch.area if site.dispatch else None)
-            cmd = c.ReceiveDispatch(client_event_id=client_event_id(doc.tracking_id,
-                                                                    doc.updated_at),
-                                    dispatch=dispatch_rules.snapshot(doc))
+            snap = dispatch_rules.snapshot(doc)
+            key = client_event_id(site.id, doc.tracking_id, doc.updated_at,
+                                  msgspec.json.encode(snap))
+            cmd = c.ReceiveDispatch(client_event_id=key, dispatch=snap)
             try:
                 accepted, events = await intake.execute(site.id, cmd, token.actor())
             except Unchanged:  # the same as, or older than, the snapshot already stored

@@ -53,6 +53,8 @@ def test_a_site_that_declares_at_once_hears_the_call_by_the_normal_rules() -> No
     sent = alert_rules.deliveries(state(declare=True), alert())
     assert sorted(d.channel for d in sent) == ["principal", "sro", "staff"]
     assert all(d.title.startswith("[EXTREME] LOCKDOWN") for d in sent)
+    # The call's room field is a placeholder: no message sends anyone to look for that room.
+    assert all("room" not in d.body for d in sent), [d.body for d in sent]
 
 
 def test_a_site_without_a_command_channel_hears_nothing_of_the_call() -> None:

@@ -219,3 +219,11 @@ def test_every_registry_value_muster_reads_is_nenas(eido_dir: Path) -> None:
     assert {s for _, names in UNIT_STEPS for s in names} <= values["secondaryUnitStatusCommon"]
     assert set(DEFAULT_TYPES) - {"FIRE", "MEDICAL"} <= values["incidentTypeCommon"]
     assert {"CurrentIncident", "InitialIncident"} <= values["locationType"]
+
+
+def test_a_document_nested_past_reading_is_a_400_not_a_crash() -> None:
+    """A 2 KB body of nested brackets in a field Muster ignores: Invalid at `$`, never a 500."""
+    deep = b'{"$id": "x", "ignored": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    with pytest.raises(Invalid) as refused:
+        eido_in.parse(deep)
+    assert refused.value.field == "$"
