@@ -89,8 +89,8 @@ def gone(pid: int) -> bool:
 
 
 def large_roster(people: int) -> bytes:
-    doc = msgspec.to_builtins(small_site())
-    doc["rooms"] = [{k: v for k, v in r.items() if v is not None} for r in doc["rooms"]]  # TOML
+    doc = {k: v for k, v in msgspec.to_builtins(small_site()).items() if v is not None}  # TOML
+    doc["rooms"] = [{k: v for k, v in r.items() if v is not None} for r in doc["rooms"]]
     doc["people"] = [{"id": f"p-{i}", "name": f"Student Number {i}", "room": "B-112",
                       "guardians": [f"Guardian {i}"]} for i in range(people)]
     return msgspec.toml.encode(doc)
