@@ -32,6 +32,7 @@ from command.domain.types import (
     Name,
     PersonStatus,
     RoomStatus,
+    Seconds,
     SrpAction,
     Text,
     TokenId,
@@ -184,6 +185,24 @@ class NotificationEscalatedData(Data):
     event_id: str
 
 
+class InjectDeliveredData(Data):
+    """A tabletop's scripted inject, as the facilitator's player delivered it."""
+
+    index: Count  # its place in the scenario, from 0
+    text: Text
+    at_s: Seconds = 0.0  # its offset in the script from the exercise's start
+    clock: Label = ""  # the script's own clock, "10:02", as the facilitator wrote it
+    source: Label = ""  # who speaks in it: "a parent on the phone", "dispatch"
+
+
+class DrillSignedOffData(Data):
+    """A commander's sign-off of the drill's record, as filed with the state."""
+
+    signed_by: Name
+    title: Label = ""  # the signer's position, "Principal"
+    note: Text | None = None
+
+
 class IncidentCancelledData(Data):
     reason: Text
 
@@ -289,12 +308,21 @@ class IncidentClosed(Envelope, frozen=True, tag="IncidentClosed"):
     data: IncidentClosedData
 
 
+class InjectDelivered(Envelope, frozen=True, tag="InjectDelivered"):
+    data: InjectDeliveredData
+
+
+class DrillSignedOff(Envelope, frozen=True, tag="DrillSignedOff"):
+    data: DrillSignedOffData
+
+
 Event = (
     SiteConfigured | AlertRaised | IncidentOpened | ProtocolDeclared | ProtocolLifted
     | RoomStatusReported | PersonsAccounted | StudentCheckedIn | StudentReleased
     | GuardianCheckedIn | DispatchUpdated | ResponderAcknowledged | NoteAdded
     | CommandTransferred | HandleWithCareIssued | NotificationSent | NotificationFailed
     | NotificationEscalated | IncidentCancelled | IncidentClosed | ReunificationOpened
+    | InjectDelivered | DrillSignedOff
 )
 EVENT_TYPES: tuple[type[Envelope], ...] = Event.__args__  # type: ignore[attr-defined]
 # The one list of what nobody may see: not on a board, timeline, report, replay or /metrics, and

@@ -15,10 +15,10 @@ from command.domain.site_dispatch import Dispatch, check
 from command.domain.types import (
     AlertKind,
     CancelWindow,
+    ChannelMode,
     Floor,
     Ident,
     Label,
-    Mode,
     Name,
     Seconds,
     SrpAction,
@@ -105,7 +105,7 @@ class Channel(Base):
     events: list[str] = msgspec.field(
         default_factory=lambda: ["AlertRaised", "ProtocolDeclared", "ProtocolLifted"]
     )
-    modes: list[Mode] = msgspec.field(default_factory=lambda: ["live"])
+    modes: list[ChannelMode] = msgspec.field(default_factory=lambda: ["live"])
     escalate_after_s: Seconds | None = None
     escalate_to: list[Ident] = []
     roles: list[str] = []

@@ -33,6 +33,8 @@ Hazard = Literal[
 AlertKind = SrpAction | Hazard
 RoomStatus = Literal["secured", "clear", "needs_help", "evacuated", "unreachable"]
 PersonStatus = Literal["accounted", "missing", "injured", "absent", "reunified"]
-Mode = Literal["live", "drill", "replay"]
+# A tabletop is a discussion exercise on a board of its own: no channel ever hears it.
+Mode = Literal["live", "drill", "replay", "tabletop"]
+ChannelMode = Literal["live", "drill", "replay"]  # what a channel may ask to hear
 Role = Literal["device", "staff", "responder", "commander", "dispatch", "admin"]
 ROLES: tuple[str, ...] = ("device", "staff", "responder", "commander", "dispatch", "admin")

@@ -18,6 +18,8 @@ CONTRACT_TYPES = [
     "CommandTransferred", "HandleWithCareIssued", "NotificationSent", "NotificationFailed",
     "NotificationEscalated", "IncidentCancelled", "IncidentClosed",
     "ReunificationOpened",  # Muster's own: a commander opening reunification early
+    "InjectDelivered",  # Muster's own: a tabletop exercise's scripted inject
+    "DrillSignedOff",  # Muster's own: a commander signing a drill's record for the state
 ]
 ENVELOPE_KEYS = {"id", "type", "v", "site", "incident_id", "mode", "occurred_at", "recorded_at",
                  "actor", "data"}
@@ -60,6 +62,10 @@ SAMPLES: dict[str, Any] = {
     "IncidentCancelled": e.IncidentCancelledData(reason="bumped the button"),
     "IncidentClosed": e.IncidentClosedData(summary="all safe"),
     "ReunificationOpened": e.ReunificationOpenedData(reason="parents at the gate, fire spreading"),
+    "InjectDelivered": e.InjectDeliveredData(index=2, text="dispatch: two units en route",
+                                             at_s=180.0, clock="10:05", source="dispatch"),
+    "DrillSignedOff": e.DrillSignedOffData(signed_by="Dr. Rivera", title="Principal",
+                                           note="filed with the county"),
 }
 
 
