@@ -5,20 +5,18 @@ what a debrief needs, rendered as JSON, Markdown or one self-contained HTML page
 the boards showed. Renderers escape every text they did not write themselves.
 """
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import msgspec
 from msgspec.structs import replace
 
 from command.domain import accounting, board, board_case, redact
 from command.domain import events as e
-from command.domain.dispatch_rules import timeline_text
-from command.domain.policy import directive
+from command.domain import report_timeline as tl
+from command.domain.report_timeline import Entry, View, offset
 from command.domain.site import Site
 
-View = Callable[[dict[str, Any]], dict[str, Any] | None]
+__all__ = ["Entry", "Report", "View", "build"]
 NOT_REACHED = "not reached"
 MILESTONES = {"protocol": "Protocol declared", "first_ack": "First acknowledgement",
               "rooms_reported": "Every room reported", "all_accounted": "All accounted for",
@@ -32,14 +30,6 @@ class Milestone(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime | None = None
     offset_s: float | None = None
     note: str | None = None  # why it was not reached
-
-
-class Entry(msgspec.Struct, frozen=True, kw_only=True):
-    at: datetime
-    offset_s: float
-    type: str
-    actor: str
-    text: str
 
 
 class Point(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,59 +77,6 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     reunification_opened: str | None = None  # early, by a commander: when, who and why
 
 
-def _actor(a: dict[str, Any]) -> str:
-    return f"{a.get('kind')}:{a.get('id')}" + (f" ({a['role']})" if a.get("role") else "")
-
-
-def _people(n: int) -> str:
-    return f"{n} {'person' if n == 1 else 'people'}"
-
-
-_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
-    "IncidentOpened": lambda d: f"{d.get('kind')} incident opened"
-    + (f" in room {d['room']}" if d.get("room") else "")
-    + (f" — drill note: {_short(d['note'])}" if d.get("note") else ""),
-    "AlertRaised": lambda d: f"{d.get('kind')} alert in room {d.get('room')} → "
-    f"{d.get('action')}" + (" (silent)" if d.get("silent") else "")
-    + (f" — {d['note']}" if d.get("note") else ""),
-    "ProtocolDeclared": lambda d: f"{str(d.get('action')).upper()} declared: "
-    + directive(d.get("action"), d.get("evacuate_to"), d.get("hazard"),  # type: ignore[arg-type]
-                d.get("strategy")),
-    "ProtocolLifted": lambda d: f"{d.get('action')} lifted"
-    + (": all clear" if d.get("reason") == "all_clear" else ": cancelled"),
-    "RoomStatusReported": lambda d: f"room {d.get('room')}: {d.get('status')}"
-    + (f", {d['present']} present" if d.get("present") is not None else "")
-    + (f", {len(d['missing'])} missing" if d.get("missing") else "")
-    + (f", {len(d['injured'])} injured" if d.get("injured") else ""),
-    "PersonsAccounted": lambda d: f"{_people(len(d.get('entries') or []))} accounted for",
-    "StudentCheckedIn": lambda d: f"{d.get('person_id')} checked in"
-    + (f" at {d['area']}" if d.get("area") else ""),
-    "GuardianCheckedIn": lambda d: "guardian " + (f"{d['guardian']} " if "guardian" in d else "")
-    + f"checked for {', '.join(d.get('students') or [])}"
-    + (f" — flagged: {'; '.join(d['flags'])}" if d.get("flags") else ""),
-    "ReunificationOpened": lambda d: "reunification opened before accounting was complete: "
-    + _short(d.get("reason")),
-    "StudentReleased": lambda d: f"{d.get('person_id')} released to "
-    + (d["guardian"] if "guardian" in d else "a checked guardian"),
-    "DispatchUpdated": timeline_text,
-    "ResponderAcknowledged": lambda d: f"acknowledged by {d.get('responder')}",
-    "NoteAdded": lambda d: _short(str(d.get("text", ""))),
-    "CommandTransferred": lambda d: f"command to {d.get('commander')} ({d.get('agency')})",
-    "NotificationSent": lambda d: f"sent to {d.get('channel')} (attempt {d.get('attempt')})",
-    "NotificationFailed": lambda d: f"failed to {d.get('channel')}: {_short(d.get('error'))}",
-    "NotificationEscalated": lambda d: f"{d.get('channel')} escalated to "
-    + ", ".join(d.get("to") or []),
-    "IncidentCancelled": lambda d: f"cancelled as a false alarm: {_short(d.get('reason'))}",
-    "IncidentClosed": lambda d: "closed" + (f": {_short(d['summary'])}" if d.get("summary")
-                                            else ""),
-}
-
-
-def _short(text: Any, limit: int = 160) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _unknown(case: board_case.Case) -> tuple[int, int]:
     """Accounted and unknown across the site, from the counts the board keeps."""
     rooms = case.tally.values()
@@ -173,7 +110,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         case = touched
         accounted, unknown = _unknown(case)
         if not points or (points[-1].accounted, points[-1].unknown) != (accounted, unknown):
-            points.append(Point(offset_s=_off(ev.occurred_at, start), accounted=accounted,
+            points.append(Point(offset_s=offset(ev.occurred_at, start), accounted=accounted,
                                 unknown=unknown))
         if accounted_at is None and unknown == 0 and _total(case):
             accounted_at = ev.occurred_at
@@ -201,7 +138,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
                         f"{missing_rooms} of {len(case.rooms)} rooms never reported"
                         if case.rooms else "no rooms in the site file"),
         times.milestone("all_accounted", accounted_at,
-                        f"{_people(people['unknown'])} still unknown at the end"
+                        f"{tl.people(people['unknown'])} still unknown at the end"
                         if _total(case) else "no roster in the site file"),
         times.milestone("all_clear", times.all_clear,
                         "cancelled as a false alarm" if inc.false_alarm else None),
@@ -219,17 +156,13 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         title=f"{drill}After-action report: {inc.kind} at {school}", incident_id=inc.id,
         site=first.site, school=school, timezone=config.timezone if config else "UTC",
         kind=inc.kind, mode=inc.mode, status=inc.status, false_alarm=inc.false_alarm,
-        opened_at=inc.opened_at, ended_at=ended, opened_by=_actor(msgspec.to_builtins(
+        opened_at=inc.opened_at, ended_at=ended, opened_by=tl.actor(msgspec.to_builtins(
             first.actor)), commanders=times.commands, participants=sorted(times.actors),
-        milestones=milestones, accountability=points, timeline=_timeline(mine, start, view),
+        milestones=milestones, accountability=points, timeline=tl.timeline(mine, start, view),
         counts=Counts(alerts=inc.alerts, rooms=room_counts, notifications=times.sends,
                       people={"total": sum(people.values()), **people}),
         summary=times.summary, cancel_reason=times.reason, note=inc.note,
         reunification_opened=times.opened_early)
-
-
-def _off(at: datetime, start: datetime) -> float:
-    return (at - start).total_seconds()
 
 
 class _Times:
@@ -252,18 +185,18 @@ class _Times:
         self.first.setdefault(kind, ev.occurred_at)
         self.last[kind] = ev.occurred_at
         if ev.actor.kind != "system":
-            self.actors.add(_actor(msgspec.to_builtins(ev.actor)))
+            self.actors.add(tl.actor(msgspec.to_builtins(ev.actor)))
         if isinstance(ev, e.ProtocolLifted) and ev.data.reason == "all_clear":
             self.all_clear = ev.occurred_at  # the last lift: a protocol may be declared again
         elif isinstance(ev, e.CommandTransferred):
-            self.commands.append(Command(at=ev.occurred_at, offset_s=_off(ev.occurred_at,
+            self.commands.append(Command(at=ev.occurred_at, offset_s=offset(ev.occurred_at,
                                  self.start), commander=ev.data.commander, agency=ev.data.agency))
         elif isinstance(ev, e.IncidentClosed):
             self.summary = ev.data.summary
         elif isinstance(ev, e.IncidentCancelled):
             self.reason = ev.data.reason
         elif isinstance(ev, e.ReunificationOpened):
-            self.opened_early = (f"by {ev.actor.id} at +{_off(ev.occurred_at, self.start):g} s: "
+            self.opened_early = (f"by {ev.actor.id} at +{offset(ev.occurred_at, self.start):g} s: "
                                  f"{ev.data.reason}")
         elif isinstance(ev, e.NotificationSent | e.NotificationFailed | e.NotificationEscalated):
             outcome = {"NotificationSent": "sent", "NotificationFailed": "failed"}.get(kind,
@@ -275,18 +208,4 @@ class _Times:
         if at is None:
             return Milestone(key=key, label=MILESTONES[key], note=f"{NOT_REACHED}: {why}"
                              if why else NOT_REACHED)
-        return Milestone(key=key, label=MILESTONES[key], at=at, offset_s=_off(at, self.start))
-
-
-def _timeline(events: list[e.Event], start: datetime, view: View | None) -> list[Entry]:
-    entries = []
-    for ev in events:
-        doc: dict[str, Any] | None = msgspec.to_builtins(ev)
-        doc = view(doc) if view and doc is not None else doc
-        if doc is None:
-            continue
-        describe = _TEXT.get(doc["type"])
-        text = describe(doc.get("data") or {}) if describe else doc["type"]
-        entries.append(Entry(at=ev.occurred_at, offset_s=_off(ev.occurred_at, start),
-                             type=doc["type"], actor=_actor(doc.get("actor") or {}), text=text))
-    return entries
+        return Milestone(key=key, label=MILESTONES[key], at=at, offset_s=offset(at, self.start))
