@@ -5,8 +5,19 @@ import uuid
 import msgspec
 
 from command.domain.events import AccountingEntry, DispatchUpdatedData
+from command.domain.scenario import Clock, InjectText, Scenario
 from command.domain.site import Site
-from command.domain.types import AlertKind, Count, Ident, Name, RoomStatus, SrpAction, Text
+from command.domain.types import (
+    AlertKind,
+    Count,
+    Ident,
+    Label,
+    Name,
+    RoomStatus,
+    Seconds,
+    SrpAction,
+    Text,
+)
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -26,6 +37,32 @@ class RaiseAlert(Command):
 
 class StartDrill(Command):
     scenario: AlertKind
+    note: Text | None = None
+
+
+class StartTabletop(Command):
+    """A tabletop exercise: a shipped scenario by name, or a whole scenario inline. The edge
+    puts a shipped one in place of its name before the decision."""
+
+    scenario: Name | Scenario
+    note: Text | None = None
+
+
+class DeliverInject(Command):
+    """One inject of the tabletop's script, as the facilitator's player delivers it."""
+
+    index: Count
+    text: InjectText
+    at_s: Seconds = 0.0
+    clock: Clock | None = None
+    source: Label = ""
+
+
+class SignOff(Command):
+    """A commander signs the incident's record, as it is filed with the state."""
+
+    signed_by: Name
+    title: Label = ""
     note: Text | None = None
 
 

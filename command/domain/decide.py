@@ -20,6 +20,7 @@ from command.domain.reunification_rules import (
     open_reunification,
     release,
 )
+from command.domain.sign_off_rules import sign_off
 from command.domain.site import Site, place_named, plan_for
 from command.domain.site_state import (
     Ctx,
@@ -30,6 +31,7 @@ from command.domain.site_state import (
     known_room,
     site_of,
 )
+from command.domain.tabletop_rules import inject, start
 from command.domain.types import Mode, SrpAction
 
 
@@ -215,6 +217,9 @@ _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
     c.HandleWithCare: _handle_with_care,
     c.Close: _close,
     c.ReceiveDispatch: receive,
+    c.StartTabletop: start,
+    c.DeliverInject: inject,
+    c.SignOff: sign_off,
 }
 
 

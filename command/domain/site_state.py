@@ -38,6 +38,13 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     reunification_open: bool = False  # opened early by a commander, before accounting completed
 
 
+class Signed(msgspec.Struct, frozen=True):
+    """Who signed an incident's record off, and when."""
+
+    by: str
+    at: datetime
+
+
 class SiteState(msgspec.Struct, frozen=True, kw_only=True):
     site: Site | None = None
     seq: int = 0
@@ -46,6 +53,9 @@ class SiteState(msgspec.Struct, frozen=True, kw_only=True):
     students: frozenset[str] = frozenset()
     # A 911 CAD's last snapshot per EIDO tracking id, which the next one is diffed against.
     dispatch: dict[str, e.DispatchUpdatedData] = {}
+    # Ended incidents' modes, and sign-offs by incident id: a record is signed after the end.
+    ended: dict[str, Mode] = {}
+    signed: dict[str, Signed] = {}
 
 
 class Ctx(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,7 +106,15 @@ def _ended(state: SiteState, ev: e.Envelope) -> SiteState:
     inc = state.open.get(ev.mode)
     if inc is None or inc.id != ev.incident_id:
         return state
-    return replace(state, open={m: i for m, i in state.open.items() if m != ev.mode})
+    return replace(state, open={m: i for m, i in state.open.items() if m != ev.mode},
+                   ended={**state.ended, inc.id: inc.mode})
+
+
+def _signed(state: SiteState, ev: e.DrillSignedOff) -> SiteState:
+    if ev.incident_id is None or ev.incident_id in state.signed:
+        return state
+    signed = Signed(by=ev.data.signed_by, at=ev.occurred_at)
+    return replace(state, signed={**state.signed, ev.incident_id: signed})
 
 
 def _declared(state: SiteState, ev: e.ProtocolDeclared) -> SiteState:
@@ -176,6 +194,7 @@ _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.DispatchUpdated: _dispatched,
     e.IncidentCancelled: _ended,
     e.IncidentClosed: _ended,
+    e.DrillSignedOff: _signed,
 }
 
 

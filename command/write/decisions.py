@@ -13,8 +13,8 @@ from command.domain.errors import Invalid, from_validation
 from command.domain.site_state import Ctx, SiteState
 from command.write.site_queue import Pending
 
-# The commands whose decision may open an incident: a press, a drill, a 911 call.
-OPENERS = (c.RaiseAlert, c.StartDrill, c.ReceiveDispatch)
+# The commands whose decision may open an incident: a press, a drill, a 911 call, a tabletop.
+OPENERS = (c.RaiseAlert, c.StartDrill, c.ReceiveDispatch, c.StartTabletop)
 
 
 class Unchanged(Exception):  # not an error: an answer (202, duplicate)
