@@ -13,6 +13,7 @@ from msgspec.structs import replace
 from command.domain import accounting, board, board_case, redact
 from command.domain import events as e
 from command.domain import report_timeline as tl
+from command.domain.report_findings import Finding, find
 from command.domain.report_timeline import Entry, View, offset
 from command.domain.site import Site
 
@@ -75,6 +76,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     cancel_reason: str | None = None
     note: str | None = None  # a drill's note: what it practised
     reunification_opened: str | None = None  # early, by a commander: when, who and why
+    findings: list[Finding] = []  # what went wrong, in time order
 
 
 def _unknown(case: board_case.Case) -> tuple[int, int]:
@@ -162,7 +164,9 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         counts=Counts(alerts=inc.alerts, rooms=room_counts, notifications=times.sends,
                       people={"total": sum(people.values()), **people}),
         summary=times.summary, cancel_reason=times.reason, note=inc.note,
-        reunification_opened=times.opened_early)
+        reunification_opened=times.opened_early,
+        findings=find(mine, {r.id: r.name for r in case.rooms.values()}, config,
+                      [(p.offset_s, p.unknown) for p in points]))
 
 
 class _Times:

@@ -11,6 +11,8 @@ import msgspec
 from command.domain.report import NOT_REACHED, Report
 from command.domain.site import zone_named
 
+NOTHING_FOUND = "Nothing found: every rule the debrief checks was met."
+
 
 def to_json(report: Report) -> bytes:
     return msgspec.json.encode(report)
@@ -27,6 +29,10 @@ def _dur(s: float | None) -> str:
     whole = int(s)
     h, m, sec = whole // 3600, whole % 3600 // 60, whole % 60
     return f"+{h}:{m:02d}:{sec:02d}" if h else f"+{m}:{sec:02d}"
+
+
+def _at(s: float | None) -> str:
+    return "—" if s is None else _dur(s)
 
 
 def _facts(r: Report) -> list[tuple[str, str]]:
@@ -64,6 +70,8 @@ def to_markdown(r: Report) -> str:
              "## Milestones", "", "| milestone | time | after start |", "|---|---|---|"]
     lines += [f"| {m.label} | {_clock(m.at, zone)} | {_md(m.note or _dur(m.offset_s))} |"
               for m in r.milestones]
+    lines += ["", "## What went wrong", "", *([f"- **{_at(f.offset_s)}** {_md(f.text)}"
+                                               for f in r.findings] or [NOTHING_FOUND])]
     lines += ["", "## Counts", "", *(f"- **{k}:** {_md(v)}" for k, v in _counts(r)), "",
               "## Timeline", "", "| time | after start | event | by | what |",
               "|---|---|---|---|---|"]
@@ -137,6 +145,13 @@ def _svg(r: Report) -> str:
     return "".join(out)
 
 
+def _findings(r: Report) -> str:
+    if not r.findings:
+        return f"<p>{NOTHING_FOUND}</p>"
+    return '<ul class="found">' + "".join(
+        f"<li><b>{_h(_at(f.offset_s))}</b> {_h(f.text)}</li>" for f in r.findings) + "</ul>"
+
+
 def to_html(r: Report) -> str:
     zone = zone_named(r.timezone)
     facts = "".join(f"<dt>{_h(k)}</dt><dd>{_h(v)}</dd>" for k, v in _facts(r))
@@ -145,6 +160,7 @@ def to_html(r: Report) -> str:
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{_h(r.title)}'
             f'</title><style>{CSS}</style></head><body class="{_h(r.mode)}">'
             f"<h1>{_h(r.title)}</h1><dl>{facts}</dl><h2>Milestones</h2>"
-            f"{_table(('milestone', 'time', 'after start'), miles)}<h2>Timeline chart</h2>"
+            f"{_table(('milestone', 'time', 'after start'), miles)}"
+            f"<h2>What went wrong</h2>{_findings(r)}<h2>Timeline chart</h2>"
             f"{_svg(r)}<h2>Counts</h2>{_table(('what', 'count'), _counts(r))}<h2>Timeline</h2>"
             f"{_table(('time', 'after start', 'event', 'by', 'what'), rows)}</body></html>\n")

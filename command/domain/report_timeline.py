@@ -99,3 +99,10 @@ def describe(ev: e.Event, start: datetime, view: View | None) -> Entry | None:
 
 def timeline(events: list[e.Event], start: datetime, view: View | None) -> list[Entry]:
     return [x for x in (describe(ev, start, view) for ev in events) if x is not None]
+
+
+def since(s: float) -> str:
+    """Seconds after the start as a reader says them: +1:40, +1:02:03."""
+    whole = int(s)
+    h, m, sec = whole // 3600, whole % 3600 // 60, whole % 60
+    return f"+{h}:{m:02d}:{sec:02d}" if h else f"+{m}:{sec:02d}"
