@@ -214,6 +214,8 @@ BOARD: Schema = {
                    "plan": {"type": ["object", "null"]},
                    "places": {"type": "array", "items": {"type": "object"}},
                    "cancel_window_s": {"type": ["number", "null"]},
+                   # a replay board's original clock; null on others
+                   "clock": {"type": ["object", "null"]},
                    "other_cases": {"type": "array", "items": {"type": "object"}}}}
 INCIDENT: Schema = {"type": "object", "required": ["id", "site", "kind", "mode", "status"],
                     "properties": {"id": {"type": "string"}, "site": {"type": "string"},

@@ -7,9 +7,13 @@ Every replayed event is a new event, and the original stays untouched:
 - site `replay-{incident}` and incident `replay-{run}-{incident}`: intake and the read models key
   an incident by its id, so reusing the original id would move the real incident to the replay;
 - id uuid5(original id, run), so running the same run again writes nothing twice;
-- `occurred_at` and `recorded_at` are the replay's wall time, so a board's clocks run live.
-  Nothing new goes into `data`: the original times stay in the original events, which the
-  replay's site, incident and event ids name deterministically.
+- `occurred_at` stays the original's (when it happened) and `recorded_at` is the replay's wall
+  time (when this copy was appended): that is what the two fields mean, so the replay board, the
+  report and the drill log of a replay show the original incident's clock and give the same
+  figures as the original. Nothing new goes into `data`.
+
+`cut` picks where a replay starts playing: "from minute N" or "from inject K" appends every
+event before that point at once, then plays the rest at `speed`.
 """
 
 import asyncio
@@ -65,15 +69,49 @@ def rewrite(event: e.Event, site: str, incident: str, run: str, now: datetime) -
     elif isinstance(data, _NOTICES):
         data = replace(data, event_id=replayed_id(data.event_id, run))
     return replace(event, id=replayed_id(event.id, run), site=site, mode="replay",
-                   incident_id=incident if event.incident_id else None, occurred_at=now,
-                   recorded_at=now, data=data)
+                   incident_id=incident if event.incident_id else None, recorded_at=now,
+                   data=data)
 
 
-def pauses(events: Sequence[e.Envelope], speed: float, cap: float = MAX_GAP_S) -> list[float]:
-    """The wait before each event: the original gap ÷ speed, at most `cap` (pure)."""
+def cut(events: Sequence[e.Event], from_minute: float | None = None,
+        from_inject: int | None = None) -> int:
+    """How many of the incident's events (in time order) go onto the board at once before the
+    rest play: those before minute `from_minute` of the original (counted from its first
+    event), or before its `from_inject`-th InjectDelivered (counted from 1). Pure."""
+    if from_minute is not None and from_inject is not None:
+        raise Invalid("give a minute or an inject to start from, not both", field="from_inject")
+    if from_minute is not None:
+        if not from_minute >= 0:
+            raise Invalid("the minute to start from must be 0 or more", field="from_minute")
+        if not events:
+            return 0
+        start = events[0].occurred_at
+        at = next((i for i, ev in enumerate(events)
+                   if (ev.occurred_at - start).total_seconds() >= from_minute * 60), None)
+        if at is None:
+            lasted = (events[-1].occurred_at - start).total_seconds() / 60
+            raise Invalid(f"the incident lasted {lasted:.1f} min: nothing happened at or after "
+                          f"minute {from_minute:g}", field="from_minute")
+        return at
+    if from_inject is not None:
+        injects = [i for i, ev in enumerate(events) if isinstance(ev, e.InjectDelivered)]
+        if from_inject < 1:
+            raise Invalid("injects are counted from 1", field="from_inject")
+        if from_inject > len(injects):
+            raise Invalid(f"the incident has {len(injects)} inject(s), so there is no inject "
+                          f"{from_inject}", field="from_inject")
+        return injects[from_inject - 1]
+    return 0
+
+
+def pauses(events: Sequence[e.Envelope], speed: float, cap: float = MAX_GAP_S,
+           start: int = 0) -> list[float]:
+    """The wait before each event: the original gap ÷ speed, at most `cap`; none up to and
+    including event `start`, which the board jumps to at once (pure)."""
     times = [ev.occurred_at for ev in events]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-    return [0.0, *(min(max(g, 0.0) / speed, cap) for g in gaps)][:len(times)]
+    waits = [0.0, *(min(max(g, 0.0) / speed, cap) for g in gaps)][:len(times)]
+    return [0.0 if i <= start else w for i, w in enumerate(waits)]
 
 
 async def _last_seqs(log: EventLog, subjects: str) -> dict[str, int]:
@@ -106,8 +144,10 @@ async def recorded(log: EventLog, incident_id: str) -> Recording:
 
 async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-                 run: str | None = None, clock: Callable[[], datetime] = e.now) -> str:
-    """Append the incident again, `speed` times faster, onto `replay-{incident}`; its site id."""
+                 run: str | None = None, clock: Callable[[], datetime] = e.now,
+                 from_minute: float | None = None, from_inject: int | None = None) -> str:
+    """Append the incident again onto `replay-{incident}`: what came before `from_minute` or
+    `from_inject` (see `cut`) at once, the rest `speed` times faster; the replay's site id."""
     if not speed > 0:
         raise Invalid("speed must be above 0", field="speed")
     site = replay_site(incident_id)
@@ -117,9 +157,10 @@ async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
     hidden = redact.hidden_ids(ev for _, ev in recording.events)
     ordered = [ev for _, ev in sorted(recording.events, key=lambda x: (x[1].occurred_at, x[0]))
                if not redact.never_shown(ev, hidden)]
+    start = cut(ordered, from_minute, from_inject)  # refused before anything is written
     if recording.config is not None:
         await _append(log, site, rewrite(recording.config, site, incident, run, clock()))
-    for pause, event in zip(pauses(ordered, speed), ordered, strict=True):
+    for pause, event in zip(pauses(ordered, speed, start=start), ordered, strict=True):
         if pause > 0:
             await sleep(pause)
         await _append(log, site, rewrite(event, site, incident, run, clock()))

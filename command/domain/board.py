@@ -7,6 +7,7 @@ accountability keeps every roster person in exactly one status.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -26,6 +27,7 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     mode: str = "live"
     ended: Case | None = None  # the last incident to end, for CAP's Cancel and the notifier
     hidden: frozenset[str] = frozenset()  # ids of events never shown: their records neither
+    clock: datetime | None = None  # the latest folded incident event's occurred_at
 
 
 def empty(site: str, mode: str = "live") -> State:
@@ -47,10 +49,13 @@ def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
     if seq <= state.seq:
         return state, None
     apply = _EVOLVERS.get(type(event))
-    state = replace(state, seq=seq)
     if redact.never_shown(event):
-        return replace(state, hidden=state.hidden | {event.id}), None
-    if apply is None or redact.never_shown(event, state.hidden):  # touches no case, shows nowhere
+        return replace(state, seq=seq, hidden=state.hidden | {event.id}), None
+    shown = not redact.never_shown(event, state.hidden)
+    # A replay board's clock is the original's: the time of the latest incident event it shows.
+    state = replace(state, seq=seq, clock=event.occurred_at if shown and event.incident_id
+                    else state.clock)
+    if apply is None or not shown:  # touches no case, shows nowhere
         return state, None
     if isinstance(event, e.SiteConfigured):
         return apply(state, event), None

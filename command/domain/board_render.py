@@ -98,6 +98,16 @@ def _case_parts(state: State, case: Case | None, memo: Memo) -> dict[str, Any]:
     }
 
 
+def _clock(state: State, case: Case | None) -> dict[str, Any] | None:
+    """A replay board's clock, the original incident's: the time of the latest event shown and
+    when that incident opened. Other boards run on the wall clock: None."""
+    if state.mode != "replay" or state.clock is None:
+        return None
+    started = case or state.ended
+    return {"at": msgspec.to_builtins(state.clock),
+            "started_at": msgspec.to_builtins(started.incident.opened_at) if started else None}
+
+
 def render(state: State, memo: Memo | None = None) -> dict[str, Any]:
     """The board as the contract spells it, as plain data ready for JSON. With the board's
     `memo`, only the parts changed since its last render are converted again."""
@@ -125,6 +135,7 @@ def render(state: State, memo: Memo | None = None) -> dict[str, Any]:
         "plan": memo.part("plan", config, None, lambda: board_site.plan(config)),
         "places": memo.part("places", config, None, lambda: board_site.places(config)),
         "cancel_window_s": config.cancel_window_s if config else None,
+        "clock": _clock(state, case),
     }
     memo.done()
     return board

@@ -5,7 +5,7 @@ import { mount } from "./dom.js";
 import { renderActions } from "./acting.js";
 import { apply, askToken, connect, freshness, reconnectNow, whoami } from "./socket.js";
 import { $, ctx, hook, params, S, site, ui } from "./state.js";
-import { modeOf, roomView, shown, view } from "./view.js";
+import { modeOf, originalTime, roomView, shown, view } from "./view.js";
 
 // --- drawing -----------------------------------------------------------------------------------
 
@@ -25,6 +25,7 @@ function draw() {
   if (S.selected && !(S.board.other_cases || []).some((c) => c.incident.id === S.selected)) S.selected = null;
   mount($("board"), view(S.board, ctx()));
   document.body.dataset.mode = modeOf(shown(S.board, S.selected));
+  if (site.startsWith("replay-")) $("replay-clock").textContent = originalTime(S.board);
   renderActions();
   if (S.roomOpen) drawRoom();
   hook.board = S.board;

@@ -29,6 +29,23 @@ const num = (n) => Number(n || 0).toLocaleString("en-US");
 
 function since(at, ctx) { return ago(ctx.now + (ctx.skew || 0) - Date.parse(at)); }
 
+/** A replay board runs on the original incident's clock (its latest event), not the wall's. */
+function onClock(b, ctx) {
+  return b.mode === "replay" && b.clock && b.clock.at ? { ...ctx, now: Date.parse(b.clock.at), skew: 0 } : ctx;
+}
+
+/** The replay bar's line: "Original time 10:04:12 (+4:12 from the start) · Tue, Dec 1, 2026". */
+export function originalTime(b) {
+  if (!b || b.mode !== "replay" || !b.clock || !b.clock.at) return "";
+  const at = new Date(b.clock.at);
+  const day = at.toLocaleDateString([], { weekday: "short", month: "short", day: "numeric", year: "numeric" });
+  if (!b.clock.started_at) return `Original time ${clock(b.clock.at)} · ${day}`;
+  const s = Math.round((at - Date.parse(b.clock.started_at)) / 1000), a = Math.abs(s);
+  const mm = Math.floor(a / 60) % 60, ss = String(a % 60).padStart(2, "0");
+  const span = a >= 3600 ? `${Math.floor(a / 3600)}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+  return `Original time ${clock(b.clock.at)} (${s < 0 ? "-" : "+"}${span} from the start) · ${day}`;
+}
+
 function roomName(board, id) {
   const room = (board.rooms || []).find((r) => r.id === id);
   return room ? `${room.id} ${room.name}` : id;
@@ -229,8 +246,8 @@ export function modeOf(b) {
 }
 
 /** The whole board region: what is happening, what needs attention, the counts, then the rest. */
-export function view(board, ctx) {
-  const b = shown(board, ctx.selected);
+export function view(board, viewer) {
+  const b = shown(board, viewer.selected), ctx = onClock(b, viewer);
   const mode = modeOf(b);
   return [
     h("div", { id: "modebar", class: `modebar m-${mode}` },

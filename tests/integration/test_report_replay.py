@@ -159,7 +159,9 @@ async def test_replay_writes_new_replay_events_and_drives_a_board(app: App, sink
     assert {ev.incident_id for ev in copies[1:]} == {replay_incident(inc, "t1")}
     assert not {ev.id for ev in copies} & {ev.id for ev in originals}
     assert copies[0].data.channels == [] and copies[0].data.id == site  # type: ignore[union-attr]
-    assert min(ev.occurred_at for ev in copies) > max(ev.occurred_at for ev in originals)
+    # The original's clock (occurred_at) kept; the replay's own time is when it was recorded.
+    assert [ev.occurred_at for ev in copies[1:]] == [ev.occurred_at for ev in originals]
+    assert min(ev.recorded_at for ev in copies) > max(ev.recorded_at for ev in originals)
     assert len(modes) > 5 and set(modes) == {"replay"}
     last = await app.log.last_seq()
     state = gateway.states[site]

@@ -1,0 +1,115 @@
+"""The replay's pure parts: a rewritten event keeps the original's clock, and `cut` and
+`pauses` decide what goes onto the board at once and what plays at speed."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from command.domain import events as e
+from command.domain.errors import Invalid
+from consumers.replay import cut, pauses, replay_incident, replayed_id, rewrite
+
+T0 = datetime(2026, 10, 14, 10, 0, tzinfo=UTC)
+WALL = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+STAFF = e.Actor(kind="user", id="ms-frizzle", role="staff")
+SITE = "replay-inc-1"
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def opened(s: float = 0) -> e.Event:
+    return e.IncidentOpened(id=f"ev-open-{s}", site="test-high", incident_id="inc-1",
+                            mode="drill", occurred_at=at(s), recorded_at=at(s), actor=STAFF,
+                            data=e.IncidentOpenedData(kind="lockdown"))
+
+
+def note(s: float) -> e.Event:
+    return e.NoteAdded(id=f"ev-note-{s}", site="test-high", incident_id="inc-1", mode="drill",
+                       occurred_at=at(s), recorded_at=at(s), actor=STAFF,
+                       data=e.NoteAddedData(text=f"at {s}"))
+
+
+def inject(s: float, index: int) -> e.Event:
+    return e.InjectDelivered(id=f"ev-inject-{index}", site="test-high", incident_id="inc-1",
+                             mode="tabletop", occurred_at=at(s), recorded_at=at(s), actor=STAFF,
+                             data=e.InjectDeliveredData(index=index, text=f"inject {index}"))
+
+
+def sent(s: float) -> e.Event:
+    return e.NotificationSent(id=f"ev-sent-{s}", site="test-high", incident_id="inc-1",
+                              mode="drill", occurred_at=at(s), recorded_at=at(s), actor=STAFF,
+                              data=e.NotificationSentData(channel="sro", event_id="ev-open-0"))
+
+
+def test_a_replayed_event_keeps_the_originals_time_and_is_recorded_at_the_replays() -> None:
+    original = note(252)
+    copy = rewrite(original, SITE, replay_incident("inc-1", "r1"), "r1", WALL)
+    assert copy.occurred_at == at(252)  # when it happened
+    assert copy.recorded_at == WALL  # when this copy was appended
+    assert (copy.site, copy.mode, copy.incident_id) == (SITE, "replay", "replay-r1-inc-1")
+    assert copy.id == replayed_id(original.id, "r1") != original.id
+    assert copy.data == original.data
+
+
+def test_a_replayed_send_record_names_the_replayed_alert_not_the_original() -> None:
+    copy = rewrite(sent(3), SITE, replay_incident("inc-1", "r2"), "r2", WALL)
+    assert copy.data.event_id == replayed_id("ev-open-0", "r2")  # type: ignore[union-attr]
+    assert copy.occurred_at == at(3)
+
+
+def test_without_a_cut_everything_plays_from_the_first_event() -> None:
+    assert cut([opened(), note(30)]) == 0
+    assert cut([]) == 0
+
+
+@pytest.mark.parametrize(("minute", "index"), [(0, 0), (0.5, 1), (1, 2), (4, 2), (4.2, 3)])
+def test_from_minute_n_puts_every_event_before_that_minute_on_at_once(
+        minute: float, index: int) -> None:
+    # Given events at 0 s, 30 s, 4 min and 4 min 12 s of the original
+    events = [opened(0), note(30), note(240), note(252)]
+    # When the replay starts from minute N, then the first event played is the first at or
+    # after N minutes from the incident's first event
+    assert cut(events, from_minute=minute) == index
+
+
+def test_from_a_minute_past_the_end_is_refused_saying_how_long_it_lasted() -> None:
+    with pytest.raises(Invalid) as caught:
+        cut([opened(0), note(252)], from_minute=5)
+    assert caught.value.field == "from_minute" and "4.2 min" in caught.value.message
+    with pytest.raises(Invalid) as caught:
+        cut([opened(0)], from_minute=-1)
+    assert caught.value.field == "from_minute"
+
+
+def test_from_inject_k_cuts_at_the_kth_inject_delivered_counted_from_one() -> None:
+    events = [opened(0), note(10), inject(60, 0), note(70), inject(120, 1), note(130)]
+    assert cut(events, from_inject=1) == 2
+    assert cut(events, from_inject=2) == 4
+
+
+def test_from_an_inject_the_incident_never_had_is_refused_saying_how_many_it_had() -> None:
+    events = [opened(0), inject(60, 0), note(70)]
+    with pytest.raises(Invalid) as caught:
+        cut(events, from_inject=2)
+    assert caught.value.field == "from_inject" and "has 1 inject(s)" in caught.value.message
+    with pytest.raises(Invalid) as caught:
+        cut([opened(0), note(1)], from_inject=1)
+    assert "has 0 inject(s)" in caught.value.message
+    with pytest.raises(Invalid):
+        cut(events, from_inject=0)
+
+
+def test_a_minute_and_an_inject_together_are_refused() -> None:
+    with pytest.raises(Invalid) as caught:
+        cut([opened(0), inject(60, 0)], from_minute=1, from_inject=1)
+    assert caught.value.field == "from_inject"
+
+
+def test_pauses_are_the_original_gaps_over_speed_capped_and_none_before_the_cut() -> None:
+    events = [opened(0), note(30), note(240), note(252), note(262)]
+    assert pauses(events, speed=10) == [0.0, 3.0, 5.0, 1.2, 1.0]  # 210 s / 10 capped at 5
+    # From the cut at event 2: events 0..2 at once, the rest at speed
+    assert pauses(events, speed=10, start=2) == [0.0, 0.0, 0.0, 1.2, 1.0]
+    assert pauses(events, speed=2, start=4) == [0.0] * 5
