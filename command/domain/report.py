@@ -14,11 +14,12 @@ from command.domain import accounting, board, board_case, redact
 from command.domain import events as e
 from command.domain import report_timeline as tl
 from command.domain.report_findings import Finding, find
+from command.domain.report_format import NOT_REACHED
+from command.domain.report_injects import InjectStep, debrief
 from command.domain.report_timeline import Entry, View, offset
 from command.domain.site import Site
 
-__all__ = ["Entry", "Report", "View", "build"]
-NOT_REACHED = "not reached"
+__all__ = ["NOT_REACHED", "Entry", "Report", "View", "build"]
 MILESTONES = {"protocol": "Protocol declared", "first_ack": "First acknowledgement",
               "rooms_reported": "Every room reported", "all_accounted": "All accounted for",
               "all_clear": "All clear", "last_reunified": "Last student reunified",
@@ -53,6 +54,16 @@ class Counts(msgspec.Struct, frozen=True, kw_only=True):
     notifications: dict[str, dict[str, int]] = {}  # channel -> sent, failed, escalated
 
 
+class SignOff(msgspec.Struct, frozen=True, kw_only=True):
+    """The commander's sign-off of the record, as the DrillSignedOff event says it."""
+
+    signed_by: str
+    title: str
+    note: str | None
+    at: datetime
+    event_id: str
+
+
 class Report(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     incident_id: str
@@ -77,6 +88,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     note: str | None = None  # a drill's note: what it practised
     reunification_opened: str | None = None  # early, by a commander: when, who and why
     findings: list[Finding] = []  # what went wrong, in time order
+    injects: list[InjectStep] = []  # a tabletop's, each with what the team did after it
+    signed_off: SignOff | None = None
 
 
 def _unknown(case: board_case.Case) -> tuple[int, int]:
@@ -166,7 +179,14 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         summary=times.summary, cancel_reason=times.reason, note=inc.note,
         reunification_opened=times.opened_early,
         findings=find(mine, {r.id: r.name for r in case.rooms.values()}, config,
-                      [(p.offset_s, p.unknown) for p in points]))
+                      [(p.offset_s, p.unknown) for p in points]),
+        injects=debrief(mine, start, view), signed_off=_signed(mine))
+
+
+def _signed(events: list[e.Event]) -> SignOff | None:
+    ev = next((ev for ev in events if isinstance(ev, e.DrillSignedOff)), None)
+    return None if ev is None else SignOff(signed_by=ev.data.signed_by, title=ev.data.title,
+                                           note=ev.data.note, at=ev.occurred_at, event_id=ev.id)
 
 
 class _Times:

@@ -3,12 +3,16 @@
 Every piece of text is escaped for the format it lands in; nothing is fetched from elsewhere.
 """
 
-import html
-from datetime import datetime, tzinfo
-
 import msgspec
 
-from command.domain.report import NOT_REACHED, Report
+from command.domain import report_injects
+from command.domain.report import Report
+from command.domain.report_format import at as _at
+from command.domain.report_format import clock as _clock
+from command.domain.report_format import dur as _dur
+from command.domain.report_format import h as _h
+from command.domain.report_format import md as _md
+from command.domain.report_format import table as _table
 from command.domain.site import zone_named
 
 NOTHING_FOUND = "Nothing found: every rule the debrief checks was met."
@@ -16,23 +20,6 @@ NOTHING_FOUND = "Nothing found: every rule the debrief checks was met."
 
 def to_json(report: Report) -> bytes:
     return msgspec.json.encode(report)
-
-
-def _clock(at: datetime | None, zone: tzinfo, date: bool = False) -> str:
-    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z" if date else "%H:%M:%S") \
-        if at else "—"
-
-
-def _dur(s: float | None) -> str:
-    if s is None:
-        return NOT_REACHED
-    whole = int(s)
-    h, m, sec = whole // 3600, whole % 3600 // 60, whole % 60
-    return f"+{h}:{m:02d}:{sec:02d}" if h else f"+{m}:{sec:02d}"
-
-
-def _at(s: float | None) -> str:
-    return "—" if s is None else _dur(s)
 
 
 def _facts(r: Report) -> list[tuple[str, str]]:
@@ -60,10 +47,6 @@ def _counts(r: Report) -> list[tuple[str, str]]:
                    for ch, n in c.notifications.items()]
 
 
-def _md(text: str) -> str:
-    return html.escape(" ".join(text.split()), quote=False).replace("|", "\\|")
-
-
 def to_markdown(r: Report) -> str:
     zone = zone_named(r.timezone)
     lines = [f"# {_md(r.title)}", "", *(f"- **{k}:** {_md(v)}" for k, v in _facts(r)), "",
@@ -72,6 +55,7 @@ def to_markdown(r: Report) -> str:
               for m in r.milestones]
     lines += ["", "## What went wrong", "", *([f"- **{_at(f.offset_s)}** {_md(f.text)}"
                                                for f in r.findings] or [NOTHING_FOUND])]
+    lines += report_injects.to_markdown(r.injects)
     lines += ["", "## Counts", "", *(f"- **{k}:** {_md(v)}" for k, v in _counts(r)), "",
               "## Timeline", "", "| time | after start | event | by | what |",
               "|---|---|---|---|---|"]
@@ -80,17 +64,8 @@ def to_markdown(r: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _h(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    cells = "".join(f"<th>{_h(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-
-
 CSS = ("body{font:15px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}"
+       "blockquote{margin:.3em 0;padding:.3em .8em;border-left:4px solid #999;background:#f4f4f4}"
        "table{border-collapse:collapse;margin:.5em 0 1.5em;width:100%}"
        "td,th{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}"
        "dt{font-weight:600;float:left;width:9em}dd{margin:0 0 .3em 9.5em}"
@@ -161,6 +136,7 @@ def to_html(r: Report) -> str:
             f'</title><style>{CSS}</style></head><body class="{_h(r.mode)}">'
             f"<h1>{_h(r.title)}</h1><dl>{facts}</dl><h2>Milestones</h2>"
             f"{_table(('milestone', 'time', 'after start'), miles)}"
-            f"<h2>What went wrong</h2>{_findings(r)}<h2>Timeline chart</h2>"
+            f"<h2>What went wrong</h2>{_findings(r)}{report_injects.to_html(r.injects)}"
+            "<h2>Timeline chart</h2>"
             f"{_svg(r)}<h2>Counts</h2>{_table(('what', 'count'), _counts(r))}<h2>Timeline</h2>"
             f"{_table(('time', 'after start', 'event', 'by', 'what'), rows)}</body></html>\n")
