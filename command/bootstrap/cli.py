@@ -70,6 +70,11 @@ def parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="replay an incident onto /board/replay-INCIDENT")
     replay.add_argument("incident")
     replay.add_argument("--speed", type=float, default=10.0, help="times faster (default 10)")
+    jump = replay.add_mutually_exclusive_group()
+    jump.add_argument("--from-minute", type=float, metavar="N", help="jump to minute N of the "
+                      "original: everything before it at once, then the rest at --speed")
+    jump.add_argument("--from-inject", type=int, metavar="K", help="the same, from the K-th "
+                      "inject (a tabletop's, counted from 1)")
     for command in (up, serve, migrate, imp, create, revoke, listing, alert, rebuild, audit,
                     rep, replay):
         command.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS)

@@ -71,13 +71,16 @@ async def replay(settings: Settings, args: argparse.Namespace) -> int:
             site = replay_site(args.incident)
             print(f"Replay board: {url}/board/{site}  (the incident's own site's readers may "
                   f"watch it; on the page, 'From the start' then 'Play')", flush=True)
-            await play_again(EventLog(nc, stream=settings.stream), args.incident, args.speed)
+            await play_again(EventLog(nc, stream=settings.stream), args.incident, args.speed,
+                             from_minute=args.from_minute, from_inject=args.from_inject)
         except MusterError as exc:
             print(f"muster: {exc}", file=sys.stderr)
             return 1
         finally:
             await nc.close()
-    print(f"replayed {args.incident} onto {site} at {args.speed:g}x")
+    start = (f" from minute {args.from_minute:g}" if args.from_minute is not None
+             else f" from inject {args.from_inject}" if args.from_inject is not None else "")
+    print(f"replayed {args.incident} onto {site}{start} at {args.speed:g}x")
     return 0
 
 
