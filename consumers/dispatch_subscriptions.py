@@ -52,6 +52,15 @@ class Problem(NamedTuple):
     text: str
 
 
+def heard(sub_type: str, mode: str) -> bool:
+    """Whether a subscription of `sub_type` hears of an incident of `mode`: `new` and
+    `resource` of live incidents alone, `single` (asked for by id) of a drill too; none ever
+    of a tabletop, a discussion exercise no 911 center may take for a call."""
+    if mode not in ("live", "drill"):
+        return False
+    return sub_type == "single" or mode == "live"
+
+
 def parse_subscribe(body: dict[str, Any]) -> Subscription | Problem:
     """A new subscription from a `subscribe` body (id still to be given), or why it is refused."""
     if body.get("requestType") != "EIDO":

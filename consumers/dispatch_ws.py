@@ -48,10 +48,10 @@ def change_of(case: Case) -> ds.Change:
 
 
 def cases_of(state: State) -> Iterator[Case]:
-    """The site's open incidents, and the last one to end (a single subscription's last news)."""
-    yield from state.cases.values()
-    if state.ended is not None:
-        yield state.ended
+    """The site's open incidents, and the last one to end (a single subscription's last news);
+    never a tabletop, which no subscriber may hear of, even by its id."""
+    ended = [state.ended] if state.ended is not None else []
+    yield from (c for c in [*state.cases.values(), *ended] if c.incident.mode != "tabletop")
 
 
 def sees(token: Token, state: State) -> bool:
@@ -95,7 +95,7 @@ class Hub:
             if not sees(session.token, state):
                 continue
             for sub in session.book.matching(change):
-                if sub.sub_type == "single" or case.incident.mode == "live":  # drills: by id only
+                if ds.heard(sub.sub_type, case.incident.mode):  # drills: by id only
                     doc = doc or self.document(state, case, at)
                     session.notify(sub, change, doc)
 
@@ -231,9 +231,10 @@ class Session:
         sub = self.book.add(spec, sub_id)
         self.send(ds.subscribe_response(request_id, 200, "OK", sub.id))
         for state, case in list(self.hub.visible(self.token)):
-            live = case.incident.mode == "live" and case.incident.status == "open"
             change = change_of(case)
-            if (sub.sub_type == "single" or live) and self.book.wants(sub, change):
+            heard = ds.heard(sub.sub_type, case.incident.mode)
+            if heard and (sub.sub_type == "single" or case.incident.status == "open") \
+                    and self.book.wants(sub, change):
                 self.notify(sub, change, self.hub.document(state, case, None))
 
 

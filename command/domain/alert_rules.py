@@ -37,6 +37,8 @@ STATES = (e.ProtocolDeclared, e.ProtocolLifted, e.IncidentCancelled)
 # A Handle With Care notice to a channel whose readers may not see the roster.
 UNNAMED = "A Handle With Care notice for one student. This channel may not carry names."
 QUIET = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated, e.SiteConfigured)
+# Modes no channel ever hears, whatever it asks for: a replay, and a tabletop's discussion.
+NEVER_SENT = frozenset({"replay", "tabletop"})
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,7 +83,7 @@ def replacing(d: Delivery, titles: list[str]) -> Delivery:
 def accepts(channel: Channel, mode: str, silent: bool = False) -> bool:
     """The one check every send passes: a channel hears only the modes it asked for, and a
     silent alarm reaches only channels that face responders."""
-    return mode in channel.modes and mode != "replay" and (
+    return mode in channel.modes and mode not in NEVER_SENT and (
         not silent or channel.audience == "responders")
 
 
@@ -184,7 +186,7 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
                ) -> list[Delivery]:
     """The sends an event causes; `alerted` are the channels that got this incident's alerts."""
     config = state.config
-    if config is None or isinstance(event, QUIET) or event.mode == "replay":
+    if config is None or isinstance(event, QUIET) or event.mode in NEVER_SENT:
         return []
     words = message(state, event)
     if words is None:
@@ -220,7 +222,7 @@ def deliveries(state: board.State, event: e.Event, alerted: frozenset[str] = fro
 def escalation(original: Delivery, target: Channel, after_s: float) -> Delivery | None:
     """The message an unacknowledged alert escalates to `target` with, if it takes that mode
     (and, for a silent alarm, faces responders)."""
-    if not accepts(target, original.mode, original.silent):
+    if original.mode in NEVER_SENT or not accepts(target, original.mode, original.silent):
         return None
     if original.title.removeprefix(ESCALATED).startswith(CALL) and target.audience != "command":
         return None  # a 911 call's alert goes no further than command channels

@@ -116,9 +116,18 @@ def _pair(parent: ET.Element, tag: str, name: str, value: str) -> None:
     _add(group, "value", value)
 
 
+def published(state: board.State) -> board_case.Case | None:
+    """The incident CAP tells of: the board's, else another open one, else the last ended; never
+    a tabletop, which is a discussion, not an alert."""
+    shown = board.current(state)
+    cases = [*([shown] if shown else []), *state.cases.values(),
+             *([state.ended] if state.ended else [])]
+    return next((c for c in cases if c.incident.mode != "tabletop"), None)
+
+
 def document(state: board.State, sender: str = "muster") -> str | None:
     """The CAP 1.2 XML of the site's current (or last ended) incident; None if it never had one."""
-    case = board.current(state) or state.ended
+    case = published(state)
     if case is None:
         return None
     inc, protocol = case.incident, case.protocol

@@ -167,7 +167,7 @@ def _type_text(case: board_case.Case) -> str:
     words = inc.kind.replace("_", " ").capitalize()
     if case.protocol is not None and case.protocol.action != inc.kind:
         words += f" ({case.protocol.action})"
-    mode = {"drill": "DRILL: ", "replay": "REPLAY: "}.get(inc.mode, "")
+    mode = {"drill": "DRILL: ", "replay": "REPLAY: ", "tabletop": "TABLETOP: "}.get(inc.mode, "")
     return mode + words
 
 
