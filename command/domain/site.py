@@ -11,7 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from command.domain.drill_rules import STATES
 from command.domain.site_dispatch import Dispatch, check
+from command.domain.site_drills import Drills
+from command.domain.site_drills import check as check_drills
 from command.domain.types import (
     AlertKind,
     CancelWindow,
@@ -125,6 +128,8 @@ class Site(Base):
     evacuation_sites: list[EvacuationSite] = []
     directives: dict[AlertKind, Directive] = {}  # by alert kind or SRP action
     dispatch: Dispatch | None = None  # how a 911 CAD's EIDO finds this school
+    district: Ident | None = None  # the district whose drill log and compliance list it
+    drills: Drills | None = None  # the state requirements its drills are held to
 
 
 class SiteError(ValueError):
@@ -162,6 +167,15 @@ def validate(site: Site) -> Site:
     if site.dispatch is not None:
         try:
             check(site.dispatch)
+        except ValueError as exc:
+            raise SiteError(str(exc)) from exc
+    if site.drills is not None:
+        if site.drills.state is not None and site.drills.state not in STATES:
+            raise SiteError(f"drills.state: no requirements ship for {site.drills.state!r} "
+                            f"(known: {', '.join(sorted(STATES))}): leave it out and give "
+                            "[[drills.requirements]]")
+        try:
+            check_drills(site.drills)
         except ValueError as exc:
             raise SiteError(str(exc)) from exc
     return site
