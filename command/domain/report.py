@@ -10,9 +10,11 @@ from datetime import datetime
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting, board, board_case, redact
+from command.domain import accounting, board, board_case, drill_log, redact
 from command.domain import events as e
 from command.domain import report_timeline as tl
+from command.domain.drill_log import DrillRow
+from command.domain.report_compare import same_kind
 from command.domain.report_findings import Finding, find
 from command.domain.report_format import NOT_REACHED
 from command.domain.report_injects import InjectStep, debrief
@@ -24,6 +26,7 @@ MILESTONES = {"protocol": "Protocol declared", "first_ack": "First acknowledgeme
               "rooms_reported": "Every room reported", "all_accounted": "All accounted for",
               "all_clear": "All clear", "last_reunified": "Last student reunified",
               "end": "Incident ended"}
+HISTORY = 10  # earlier drills a report compares with
 
 
 class Milestone(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +93,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     findings: list[Finding] = []  # what went wrong, in time order
     injects: list[InjectStep] = []  # a tabletop's, each with what the team did after it
     signed_off: SignOff | None = None
+    record: DrillRow | None = None  # this incident's row of the drill log
+    history: list[DrillRow] = []  # earlier drills of the same kind at the site, oldest first
 
 
 def _unknown(case: board_case.Case) -> tuple[int, int]:
@@ -103,9 +108,10 @@ def _total(case: board_case.Case) -> int:
 
 
 def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | None = None,
-          ) -> Report:
+          history: list[DrillRow] | None = None) -> Report:
     """The report of the one incident in `events` (a site file among them is folded first);
-    `view` redacts each timeline entry as a reader's role may see it (None: drop it)."""
+    `view` redacts each timeline entry as a reader's role may see it (None: drop it); of
+    `history`, the site's earlier rows, the last `HISTORY` of the same kind are compared."""
     ordered = sorted(events, key=lambda x: x[0])
     hidden = redact.hidden_ids(ev for _, ev in ordered)
     mine = [ev for _, ev in ordered if ev.incident_id and not isinstance(ev, e.SiteConfigured)
@@ -133,6 +139,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         raise ValueError(f"incident {iid} was never opened in these events")
     config = state.config
     inc = case.incident
+    record = drill_log.row(events, site, incident_id=iid)
     times = _Times(start)
     reported: dict[str, datetime] = {}
     for ev in mine:
@@ -180,7 +187,14 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         reunification_opened=times.opened_early,
         findings=find(mine, {r.id: r.name for r in case.rooms.values()}, config,
                       [(p.offset_s, p.unknown) for p in points]),
-        injects=debrief(mine, start, view), signed_off=_signed(mine))
+        injects=debrief(mine, start, view), signed_off=_signed(mine), record=record,
+        history=_earlier(record, history or []))
+
+
+def _earlier(record: DrillRow, history: list[DrillRow]) -> list[DrillRow]:
+    same = [r for r in history if same_kind(record, r) and r.incident_id != record.incident_id
+            and r.started_at < record.started_at and r.mode in ("drill", "live")]
+    return sorted(same, key=lambda r: r.started_at)[-HISTORY:]
 
 
 def _signed(events: list[e.Event]) -> SignOff | None:

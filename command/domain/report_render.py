@@ -5,7 +5,7 @@ Every piece of text is escaped for the format it lands in; nothing is fetched fr
 
 import msgspec
 
-from command.domain import report_injects
+from command.domain import report_compare, report_injects
 from command.domain.report import Report
 from command.domain.report_format import at as _at
 from command.domain.report_format import clock as _clock
@@ -55,6 +55,7 @@ def to_markdown(r: Report) -> str:
               for m in r.milestones]
     lines += ["", "## What went wrong", "", *([f"- **{_at(f.offset_s)}** {_md(f.text)}"
                                                for f in r.findings] or [NOTHING_FOUND])]
+    lines += report_compare.to_markdown(r.record, r.history, zone)
     lines += report_injects.to_markdown(r.injects)
     lines += ["", "## Counts", "", *(f"- **{k}:** {_md(v)}" for k, v in _counts(r)), "",
               "## Timeline", "", "| time | after start | event | by | what |",
@@ -72,7 +73,12 @@ CSS = ("body{font:15px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1000px
        ".drill{background:#fff3c4}.replay{background:#e4ecff}svg{width:100%;height:auto}"
        ".axis{stroke:#444}.ms{stroke:#999;stroke-dasharray:4 3}.lbl{font-size:11px}"
        ".alert{fill:#c62828}.room{fill:#1565c0}.people{fill:#2e7d32}.note{fill:#777}"
-       ".acc{fill:none;stroke:#2e7d32;stroke-width:2}.unk{fill:none;stroke:#ef6c00;stroke-width:2}")
+       ".acc{fill:none;stroke:#2e7d32;stroke-width:2}.unk{fill:none;stroke:#ef6c00;stroke-width:2}"
+       "path.prot,path.acct{fill:none;stroke-width:2.5}path.prot{stroke:#1565c0}"
+       "path.acct{stroke:#2e7d32}circle.prot,.prot-t{fill:#1565c0}circle.acct,.acct-t{fill:#2e7d32}"
+       "circle.miss{fill:#fff;stroke-width:2}circle.prot.miss{stroke:#1565c0}"
+       "circle.acct.miss{stroke:#2e7d32}.compare td:first-child{white-space:nowrap}"
+       ".found li{margin:.2em 0}")
 _LANES = {"AlertRaised": "alert", "ProtocolDeclared": "alert", "ProtocolLifted": "alert",
           "RoomStatusReported": "room", "PersonsAccounted": "people",
           "StudentCheckedIn": "people", "StudentReleased": "people"}
@@ -136,7 +142,9 @@ def to_html(r: Report) -> str:
             f'</title><style>{CSS}</style></head><body class="{_h(r.mode)}">'
             f"<h1>{_h(r.title)}</h1><dl>{facts}</dl><h2>Milestones</h2>"
             f"{_table(('milestone', 'time', 'after start'), miles)}"
-            f"<h2>What went wrong</h2>{_findings(r)}{report_injects.to_html(r.injects)}"
+            f"<h2>What went wrong</h2>{_findings(r)}"
+            f"{report_compare.to_html(r.record, r.history, zone)}"
+            f"{report_injects.to_html(r.injects)}"
             "<h2>Timeline chart</h2>"
             f"{_svg(r)}<h2>Counts</h2>{_table(('what', 'count'), _counts(r))}<h2>Timeline</h2>"
             f"{_table(('time', 'after start', 'event', 'by', 'what'), rows)}</body></html>\n")
