@@ -154,17 +154,25 @@ async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
     run = run or uuid.uuid4().hex[:8]
     incident = replay_incident(incident_id, run)
     recording = await recorded(log, incident_id)
-    hidden = redact.hidden_ids(ev for _, ev in recording.events)
-    ordered = [ev for _, ev in sorted(recording.events, key=lambda x: (x[1].occurred_at, x[0]))
-               if not redact.never_shown(ev, hidden)]
-    start = cut(ordered, from_minute, from_inject)  # refused before anything is written
-    if recording.config is not None:
-        await _append(log, site, rewrite(recording.config, site, incident, run, clock()))
-    for pause, event in zip(pauses(ordered, speed, start=start), ordered, strict=True):
+    planned = schedule(recording, speed, from_minute, from_inject)  # refused before any write
+    for pause, event in planned:
         if pause > 0:
             await sleep(pause)
         await _append(log, site, rewrite(event, site, incident, run, clock()))
     return site
+
+
+def schedule(recording: Recording, speed: float, from_minute: float | None = None,
+             from_inject: int | None = None) -> list[tuple[float, e.Event]]:
+    """What a replay appends, in order, each with the wait before it (pure): the site file at
+    once, then the incident's events in time order, less those never shown."""
+    hidden = redact.hidden_ids(ev for _, ev in recording.events)
+    ordered = [ev for _, ev in sorted(recording.events, key=lambda x: (x[1].occurred_at, x[0]))
+               if not redact.never_shown(ev, hidden)]
+    start = cut(ordered, from_minute, from_inject)
+    head: list[tuple[float, e.Event]] = [] if recording.config is None else [(0.0,
+                                                                             recording.config)]
+    return head + list(zip(pauses(ordered, speed, start=start), ordered, strict=True))
 
 
 async def _append(log: EventLog, site: str, event: e.Envelope) -> None:

@@ -79,7 +79,9 @@ def evolve(state: State, seq: int, event: e.Event) -> State:
 
 def _configured(state: State, ev: e.SiteConfigured, *_: object) -> State:
     mode = "replay" if ev.mode == "replay" else state.mode  # a replay board stays one
-    return replace(state, config=ev.data, mode=mode)
+    # On a replay board a site file starts a run: the last run's clock is not this one's.
+    return replace(state, config=ev.data, mode=mode,
+                   clock=None if ev.mode == "replay" else state.clock)
 
 
 def _opened(state: State, ev: e.IncidentOpened) -> State:
