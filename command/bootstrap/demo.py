@@ -25,6 +25,7 @@ from command.domain.site import (
     validate,
 )
 from command.domain.site_dispatch import Address, Dispatch
+from command.domain.site_drills import Drills
 from command.domain.types import Mode
 
 DEMO_PATH = Path(__file__).parent / "sites" / "demo-high.toml"  # the file `build()` writes
@@ -239,7 +240,8 @@ def build() -> Site:
         policy={"upset_parent": "hold"}, rooms=rooms, people=staff + students,
         responder_packet=packet, channels=channels, evacuation_sites=places,
         directives=directives,  # type: ignore[arg-type]
-        dispatch=DISPATCH,
+        dispatch=DISPATCH, district="demo-district",
+        drills=Drills(state="MI"),  # Michigan's drill requirements: docs/drills.md
     ))
 
 
