@@ -17,6 +17,7 @@ from command.infra.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUES
 from command.infra.web import MAX_SITE_FILE, Handler, decode, json_response, read_body, status_of
 from command.write.dispatch_intake import dispatch_routes
 from command.write.intake import Intake
+from command.write.scenario_library import resolved, shipped
 from command.write.site_parse import SiteParser
 
 
@@ -57,6 +58,9 @@ WRITE_ROUTES: list[WriteRoute] = [
     WriteRoute("/v1/sites/{site}/handle-with-care", c.HandleWithCare,
                ("responder", "dispatch"), "site"),
     WriteRoute("/v1/incidents/{id}/close", c.Close, ("commander",), "incident"),
+    WriteRoute("/v1/sites/{site}/tabletops", c.StartTabletop, ("commander",), "site"),
+    WriteRoute("/v1/incidents/{id}/injects", c.DeliverInject, ("commander",), "incident"),
+    WriteRoute("/v1/incidents/{id}/sign-off", c.SignOff, ("commander",), "incident"),
 ]
 # What the emergency listener takes (MUSTER_EMERGENCY_PORT): a call for help and what stops or
 # directs one, never the routine reports that come in hundreds a second during a drill.
@@ -83,7 +87,7 @@ def command_handler(route: WriteRoute, intake: Intake, tokens: TokenStore) -> Ha
             authorize(token, route.roles, site)
             if intake.state(site).site is None:
                 raise NotFound(f"unknown site {site!r}", field="site")
-            cmd = decode(decoder, await read_body(request))
+            cmd = resolved(decode(decoder, await read_body(request)))  # a scenario's name
             accepted, events = await intake.execute(
                 site, cmd, token.actor(), incident_id=incident_id,
                 room=request.match_info.get("room"), commander=token.role == "commander")
@@ -128,6 +132,7 @@ def site_import_handler(intake: Intake, tokens: TokenStore, parser: SiteParser) 
 
 def write_routes(intake: Intake, tokens: TokenStore, parser: SiteParser,
                  ) -> list[web.RouteDef]:
+    shipped()  # read the shipped scenarios now, not on the loop at a facilitator's first start
     routes = [web.post(r.path, command_handler(r, intake, tokens)) for r in WRITE_ROUTES]
     routes.append(web.put("/v1/sites/{site}", site_import_handler(intake, tokens, parser)))
     return routes + dispatch_routes(intake, tokens)

@@ -61,6 +61,10 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/incidents/{id}/command": {"commander": "Lt. Diaz", "agency": "PD"},
     "/v1/sites/{site}/handle-with-care": {"person_id": "s-2"},
     "/v1/incidents/{id}/close": {"summary": "done"},
+    "/v1/sites/{site}/tabletops": {"scenario": "chemical-spill-offsite", "note": "staff day"},
+    "/v1/incidents/{id}/injects": {"index": 0, "text": "A truck rolled over.", "at_s": 120,
+                                   "clock": "10:02", "source": "a teacher"},
+    "/v1/incidents/{id}/sign-off": {"signed_by": "Dr. Reyes", "title": "Principal"},
     "/v1/sites/{site}": msgspec.to_builtins(small_site()),
     EIDO: eido(premise=None, location=pidf("Test High")),  # found by the site's own name
 }
