@@ -1,24 +1,26 @@
-"""The after-action report over HTTP: `GET /v1/incidents/{id}/report?format=json|html`.
+"""The after-action report over HTTP: `GET /v1/incidents/{id}/report?format=json|html|print`.
 
-A thin edge: it reads the incident's timeline and site file from the read models, builds the
-report with the pure `report.build`, and shows each timeline entry only as the reader's role may
-see it (`redact.event_view`), so a responder's copy never names a guardian.
+A thin edge: it reads the incident's timeline, its site file and the site's earlier drills of the
+same kind from the read models, builds the report with the pure `report.build`, and shows each
+timeline entry only as the reader's role may see it (`redact.event_view`), so a responder's copy
+never names a guardian. `print` is the one-page record for the state file.
 """
 
 import asyncpg
 from aiohttp import web
 
+from command.domain import drill_log, report, report_print, report_render
 from command.domain import events as e
-from command.domain import report, report_render
 from command.domain.errors import Invalid
 from command.domain.redact import event_view
 from command.domain.site import Site
 from command.infra.auth import TokenStore
 from command.infra.route_table import JSON, Answer, Route, serve
 from command.infra.web import Handler
+from consumers import drill_history
 from consumers.api import READERS, REFUSED, ReadSources, reader_of_incident
 
-FORMATS = ("json", "html")
+FORMATS = ("json", "html", "print")
 # The page has no script and loads nothing: its only style is the inline one.
 HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -48,10 +50,14 @@ def report_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
             raise Invalid(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}",
                           field="format")
         events, config = await load(pool, incident_id, site)
-        built = report.build(events, config, view=lambda doc: event_view(doc, token.role))
-        if fmt == "html":
-            return web.Response(text=report_render.to_html(built), content_type="text/html",
-                                charset="utf-8", headers=HTML_HEADERS)
+        record = drill_log.row(events, config, incident_id=incident_id)
+        history = await drill_history.from_read_models(pool, record, config)
+        built = report.build(events, config, view=lambda doc: event_view(doc, token.role),
+                             history=history)
+        if fmt in ("html", "print"):
+            page = report_render.to_html(built) if fmt == "html" else report_print.to_print(built)
+            return web.Response(text=page, content_type="text/html", charset="utf-8",
+                                headers=HTML_HEADERS)
         return web.Response(body=report_render.to_json(built), content_type="application/json")
 
     return handle

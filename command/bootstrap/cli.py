@@ -64,8 +64,9 @@ def parser() -> argparse.ArgumentParser:
     rebuild = sub.add_parser("rebuild", help="drop the read models and project them again")
     rep = sub.add_parser("report", help="an incident's after-action report")
     rep.add_argument("incident")
-    rep.add_argument("--format", choices=("html", "md", "json"),
-                     help="default: from the -o file's suffix, else md")
+    rep.add_argument("--format", choices=("html", "md", "json", "print"),
+                     help="default: from the -o file's suffix, else md; print: the one-page "
+                     "record for the state file (HTML)")
     rep.add_argument("-o", "--output", help="write to this file instead of standard output")
     replay = sub.add_parser("replay", help="replay an incident onto /board/replay-INCIDENT")
     replay.add_argument("incident")

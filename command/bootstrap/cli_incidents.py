@@ -21,18 +21,23 @@ from command.infra.eventlog import EventLog
 
 
 async def _recorded(settings: Settings, incident: str) -> Any:
+    """The incident's recording and the site's earlier drills, both from the stream."""
+    from consumers.drill_history import from_stream
     from consumers.replay import recorded
 
     async with for_command(settings, need_db=False) as (nats_url, _):
         nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         try:
-            return await recorded(EventLog(nc, stream=settings.stream), incident)
+            log = EventLog(nc, stream=settings.stream)
+            recording = await recorded(log, incident)
+            site, last = recording.events[0][1].site, recording.events[-1][0]
+            return recording, await from_stream(log, site, last)
         finally:
             await nc.close()
 
 
 def report(settings: Settings, args: argparse.Namespace) -> int:
-    from command.domain import report_render
+    from command.domain import report_print, report_render
     from command.domain.errors import MusterError
     from command.domain.redact import event_view
     from command.domain.report import build
@@ -40,16 +45,17 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
     fmt = args.format or {".html": "html", ".json": "json"}.get(Path(args.output or "").suffix,
                                                                  "md")
     try:
-        config, events = asyncio.run(_recorded(settings, args.incident))
+        (config, events), history = asyncio.run(_recorded(settings, args.incident))
     except MusterError as exc:
         print(f"muster: {exc}", file=sys.stderr)
         return 1
     # The commander's view: an operator with the stream in hand; Handle With Care stays out.
     built = build(events, config.data if config else None,
-                         view=lambda doc: event_view(doc, "commander"))
+                  view=lambda doc: event_view(doc, "commander"), history=history)
     render = report_render
     out = {"json": lambda: render.to_json(built).decode(), "md": lambda: render.to_markdown(built),
-           "html": lambda: render.to_html(built)}[fmt]()
+           "html": lambda: render.to_html(built),
+           "print": lambda: report_print.to_print(built)}[fmt]()
     if args.output:
         Path(args.output).write_text(out, encoding="utf-8")
         print(f"wrote the {fmt} report of {args.incident} to {args.output}")

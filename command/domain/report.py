@@ -93,6 +93,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     findings: list[Finding] = []  # what went wrong, in time order
     injects: list[InjectStep] = []  # a tabletop's, each with what the team did after it
     signed_off: SignOff | None = None
+    district: str | None = None  # the site file's
+    address: str | None = None  # the school's street address, from the site file's [dispatch]
     record: DrillRow | None = None  # this incident's row of the drill log
     history: list[DrillRow] = []  # earlier drills of the same kind at the site, oldest first
 
@@ -188,7 +190,17 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         findings=find(mine, {r.id: r.name for r in case.rooms.values()}, config,
                       [(p.offset_s, p.unknown) for p in points]),
         injects=debrief(mine, start, view), signed_off=_signed(mine), record=record,
-        history=_earlier(record, history or []))
+        history=_earlier(record, history or []), district=config.district if config else None,
+        address=_address(config))
+
+
+def _address(config: Site | None) -> str | None:
+    where = config.dispatch.address if config and config.dispatch else None
+    if where is None:
+        return None
+    street = " ".join(x for x in (where.hno, where.rd, where.sts) if x)
+    region = " ".join(x for x in (where.a1, where.pc) if x)
+    return ", ".join(x for x in (street, where.a3, region) if x) or None
 
 
 def _earlier(record: DrillRow, history: list[DrillRow]) -> list[DrillRow]:

@@ -4,6 +4,7 @@ fetch: the report page's policy allows neither)."""
 
 from datetime import tzinfo
 
+from command.domain import drill_log
 from command.domain.drill_log import DrillRow
 from command.domain.report_format import NOT_REACHED, dur, h, md, md_table, table
 
@@ -20,6 +21,13 @@ def same_kind(row: DrillRow, other: DrillRow) -> bool:
     if row.category is not None:
         return other.category == row.category
     return other.kind == row.kind
+
+
+def may_be_same_kind(row: DrillRow, kind: str, action: str | None) -> bool:
+    """Whether an incident of `kind` whose action is `action` may compare with `row`, before
+    its events are read: a shelter's category waits on its hazard."""
+    return (kind == row.kind or "shelter" in (kind, action)
+            or drill_log.category(kind, action, None) == row.category)
 
 
 def duration(row: DrillRow) -> float | None:
