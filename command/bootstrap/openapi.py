@@ -130,7 +130,7 @@ def document() -> dict[str, Any]:
                       **_errors(("400", "401", "403", "404", "408", "409", "413",
                                  *LIMITED))}}}
     for route in [*READ_ROUTES, *HEALTH_ROUTES, OPENAPI_ROUTE, *PAGE_ROUTES]:
-        paths[route.path] = _get(route)
+        paths.setdefault(route.path, {}).update(_get(route))  # a write may share the path
     return {
         "openapi": "3.1.0",
         "info": {"title": "Muster", "version": "1",

@@ -47,12 +47,19 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/sites/{site}/cap"): R,
     ("GET", "/v1/me"): ROLES,
     ("GET", "/v1/dispatch/ws"): ("dispatch",),
+    ("GET", "/v1/sites/{site}/drills"): ("commander", "admin"),
+    ("GET", "/v1/sites/{site}/drills/compliance"): ("commander", "admin"),
+    ("GET", "/v1/districts/{district}/drills"): ("commander", "admin"),
+    ("GET", "/v1/districts/{district}/drills/compliance"): ("commander", "admin"),
 }
 UNBOUND = {("GET", "/v1/me")}  # reads only the token itself: a token of any site may
 # A CAD of any site or area subscribes; it hears only of its own sites' incidents.
 UNBOUND |= {("GET", "/v1/dispatch/ws")}
 # A dispatch token of a dispatch area sends and reads EIDOs for the area's sites, nothing else.
 AREAS = {("POST", "/v1/dispatch/eido"), ("GET", "/v1/incidents/{id}/eido")}
+# A district's drills are read only with a token bound to all sites.
+ALL_SITES = {("GET", "/v1/districts/{district}/drills"),
+             ("GET", "/v1/districts/{district}/drills/compliance")}
 BINDINGS = ("test-high", "other-school", "*", "area:test-pd", "area:other-pd")
 PREMISE = "TEST-HIGH-PREMISE"
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/board/{site}",
@@ -91,6 +98,8 @@ async def request(http: aiohttp.ClientSession, app: App, method: str, path: str,
 def may(role: str, binding: str, route: tuple[str, str]) -> bool:
     if role not in MATRIX[route]:
         return False
+    if route in ALL_SITES:
+        return binding == "*"
     if route in UNBOUND or binding in ("test-high", "*"):
         return True
     return binding == "area:test-pd" and route in AREAS
@@ -109,7 +118,7 @@ async def test_every_route_every_role_every_binding(app: App) -> None:
         failures = []
         for method, template in MATRIX:
             path = (template.replace("{site}", "test-high").replace("{id}", incident)
-                    .replace("{room}", "GYM"))
+                    .replace("{room}", "GYM").replace("{district}", "test-district"))
             for role in ROLES:
                 for binding in BINDINGS:
                     if binding.startswith("area:") and role != "dispatch":
@@ -126,7 +135,7 @@ async def test_no_or_bad_token_is_401_everywhere(app: App) -> None:
     async with aiohttp.ClientSession() as http:
         for method, template in served(app):
             path = (template.replace("{site}", "test-high").replace("{id}", str(uuid.uuid4()))
-                    .replace("{room}", "GYM"))
+                    .replace("{room}", "GYM").replace("{district}", "test-district"))
             for token in ("", "mst_forged", "Basic abc"):
                 status = await request(http, app, method, path, token)
                 assert status == 401, (method, template, token, status)
