@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 import msgspec
 
+from command.bootstrap import demo
 from loadtest.clients import commands as cmd
 from loadtest.clients.arrivals import Arrival
 from loadtest.clients.commands import Answer, Command, accepted
 from loadtest.clients.pacer import Sample
 from loadtest.reporting.result import Bound, Recorder, Result
 from loadtest.rig import Rig
-from loadtest.scenarios import traffic
+from loadtest.scenarios import drill_log, traffic
 from loadtest.scenarios.common import (
     Common,
     add_floors,
@@ -138,6 +139,15 @@ async def scenario(config: DrillConfig, r: Rig) -> Result:
     drill_paths = {f"/{site}/{ch.name}" for site in r.sites.ids
                    for ch in r.sites.channels.get(site, []) if "drill" in ch.modes}
     losses += misdirected(arrivals, drill_paths)
+    # The drill log the run produced, read after the measuring window: its folds cost the
+    # server CPU the run's numbers must not carry.
+    zone = demo.build().timezone
+    year = drill_log.year_of(zone)
+    logged, wrong = await drill_log.fetch(r, incidents, year)
+    losses += wrong
+    rows = list(logged.values())
+    log_text = drill_log.table(rows, zone)
+    written = drill_log.write(rows, log_text, config.plot)
     first_alert: dict[str, float] = {}
     for a in arrivals:
         site = a.path.split("/")[1]
@@ -163,7 +173,8 @@ async def scenario(config: DrillConfig, r: Rig) -> Result:
               "all_clears_and_closes_accepted": sum(accepted(s) for s in ends),
               "boards": len(r.boards.boards), "board_updates_received": r.boards.received,
               "report_board_pairs": reach.pair_count, "report_board_pairs_late": reach.missed_pairs,
-              "drill_messages_at_sink": sum(not a.path.startswith("/direct/") for a in arrivals)}
+              "drill_messages_at_sink": sum(not a.path.startswith("/direct/") for a in arrivals),
+              "drill_log_rows": len(rows)}
     if len(done) < len(r.sites.ids):
         losses.append(f"{len(r.sites.ids) - len(done)} sites never had their last report on "
                       "every board")
@@ -183,5 +194,8 @@ async def scenario(config: DrillConfig, r: Rig) -> Result:
         bounds, {"reports accepted per second": settled.accepted["report"] / config.duration},
         counts, server, usage, settled, losses,
         [f"{len(reports)} reports over {config.duration:g} s after drills at "
-         f"{config.sites} sites within {config.start_within:g} s"], r,
+         f"{config.sites} sites within {config.start_within:g} s",
+         f"drill log (GET /v1/sites/{{site}}/drills?year={year}, times in {zone}"
+         + (f", written to {written}" if written else "") + f"): {drill_log.summary(rows)}\n"
+         + log_text], r,
         {"board aim (50 ms)": 0.050})

@@ -83,6 +83,12 @@ async def test_drill_in_small_finishes_every_site_and_pages_no_live_channel() ->
                and {"ProtocolDeclared", "ProtocolLifted"} <= set(ch.events)
                and not ch.handle_with_care]
     assert c["drill_messages_at_sink"] == 4 * len(drilled) * 2, table
+    # The closing note: the drill log the run produced, a row per site, each milestone reached
+    assert c["drill_log_rows"] == 4, table
+    log = next(n for n in result.notes if n.startswith("drill log"))
+    assert [line.split()[0] for line in log.splitlines()[3:]] == [
+        f"bench-{i:02d}" for i in range(4)], table
+    assert "not reached" not in log, table
     intake = "raw HTTP intake (under load)"
     assert _bound(result, f"report → every board p99 ÷ {intake} p99") <= 2 * LOOSE, table
 
