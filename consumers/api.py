@@ -200,7 +200,7 @@ BOARD: Schema = {
     "type": "object", "required": ["site", "seq", "mode", "incident", "protocol", "rooms",
                                    "accountability", "dispatch", "acks", "notifications"],
     "properties": {"site": {"type": "string"}, "seq": {"type": "integer", "minimum": 0},
-                   "mode": {"enum": ["live", "drill", "replay"]},
+                   "mode": {"enum": ["live", "drill", "replay", "tabletop"]},
                    "incident": {"type": ["object", "null"]},
                    "protocol": {"type": ["object", "null"]},
                    "rooms": {"type": "array", "items": {"type": "object"}},
@@ -216,10 +216,13 @@ BOARD: Schema = {
                    "cancel_window_s": {"type": ["number", "null"]},
                    # a replay board's original clock; null on others
                    "clock": {"type": ["object", "null"]},
-                   "other_cases": {"type": "array", "items": {"type": "object"}}}}
+                   "other_cases": {"type": "array", "items": {"type": "object"}},
+                   # a tabletop's latest injects, newest last (docs/tabletop.md)
+                   "injects": {"type": "array", "items": {"type": "object"}},
+                   "injects_total": {"type": "integer", "minimum": 0}}}
 INCIDENT: Schema = {"type": "object", "required": ["id", "site", "kind", "mode", "status"],
                     "properties": {"id": {"type": "string"}, "site": {"type": "string"},
-                                   "mode": {"enum": ["live", "drill", "replay"]}}}
+                                   "mode": {"enum": ["live", "drill", "replay", "tabletop"]}}}
 ME: Schema = {"type": "object", "required": ["role", "site", "name", "expires_at"],
               "properties": {"role": {"enum": list(ROLES)},
                              "site": {"type": "string", "description": "'*' for every site"},

@@ -102,8 +102,9 @@ _EVOLVERS: dict[type, Callable[..., Any]] = {
 
 
 def current(state: State) -> Case | None:
-    """The case a board shows: a live incident outranks a drill at the same site."""
+    """The case a board shows: a live incident outranks a drill, and a drill a tabletop."""
     cases = sorted(state.cases.values(), key=lambda c: (c.incident.mode != "live",
+                                                         c.incident.mode == "tabletop",
                                                          c.incident.opened_at))
     return cases[0] if cases else None
 

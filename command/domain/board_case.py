@@ -81,6 +81,16 @@ class Note(msgspec.Struct, frozen=True):
     by: str
 
 
+class Inject(msgspec.Struct, frozen=True, kw_only=True):
+    """A tabletop's inject as delivered: what the people at the table answer."""
+
+    index: int
+    clock: str
+    source: str
+    text: str
+    at: datetime
+
+
 class Notification(msgspec.Struct, frozen=True, kw_only=True):
     channel: str
     event_id: str
@@ -133,6 +143,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     dispatch: dict[str, Any] | None = None
     checked_in: list[str] = []
     flags: list[str] = []
+    injects: list[Inject] = []  # a tabletop's, in delivery order
     # Status counts per room ("" for no room), kept as people change so a render is cheap.
     tally: dict[str, dict[str, int]] = {}
 
@@ -232,6 +243,13 @@ def _note(case: Case, ev: e.NoteAdded, config: Site | None) -> Case:
     return replace(case, notes=[*case.notes, note])
 
 
+def _inject(case: Case, ev: e.InjectDelivered, config: Site | None) -> Case:
+    d = ev.data
+    inject = Inject(index=d.index, clock=d.clock, source=d.source, text=d.text,
+                    at=ev.occurred_at)
+    return replace(case, injects=[*case.injects, inject])
+
+
 def _command(case: Case, ev: e.CommandTransferred, config: Site | None) -> Case:
     incident = replace(case.incident, commander=ev.data.commander, agency=ev.data.agency)
     return replace(case, incident=incident)
@@ -288,4 +306,5 @@ EVOLVERS: dict[type, Callable[[Any, Any, Site | None], Any]] = {
     e.NotificationEscalated: _escalated,
     e.IncidentCancelled: _cancelled,
     e.IncidentClosed: _closed,
+    e.InjectDelivered: _inject,
 }

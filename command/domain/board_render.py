@@ -15,6 +15,7 @@ from command.domain.roster_index import roster
 
 NOTES_SHOWN = 20  # a board's notes: the latest; GET /v1/incidents/{id}/timeline has them all
 NOTIFICATIONS_SHOWN = 20  # a board's sends: the latest; `channels` sums them all per channel
+INJECTS_SHOWN = 5  # a tabletop's latest injects, newest last; the timeline has them all
 
 
 def _with_total(counts: dict[str, int]) -> dict[str, int]:
@@ -76,7 +77,8 @@ def _case_parts(state: State, case: Case | None, memo: Memo) -> dict[str, Any]:
                     "site", config, None,
                     lambda: _site_counts(accounting.initial_tally(config))),
                 "acks": [], "notifications": [], "notifications_total": 0, "channels": [],
-                "notes": [], "notes_total": 0, "flags": [], "people": []}
+                "notes": [], "notes_total": 0, "flags": [], "people": [], "injects": [],
+                "injects_total": 0}
     return {
         "protocol": memo.built(case.protocol) if case.protocol else None,
         "accountability": memo.part("site", case.tally, None, lambda: _site_counts(case.tally)),
@@ -93,6 +95,9 @@ def _case_parts(state: State, case: Case | None, memo: Memo) -> dict[str, Any]:
                            lambda: msgspec.to_builtins(case.notes[-NOTES_SHOWN:])),
         "notes_total": len(case.notes),
         "flags": list(case.flags),
+        "injects": memo.part("injects", case.injects, None,
+                             lambda: msgspec.to_builtins(case.injects[-INJECTS_SHOWN:])),
+        "injects_total": len(case.injects),
         "people": memo.part("people", case.people, state.config,
                             lambda: _of_concern(state, case)),
     }

@@ -125,8 +125,13 @@ $("report-room").addEventListener("change", peopleChecks);
 
 const openPress = form("press-dialog", () => {
   // A press is always real: during a drill, say so before it reaches live channels.
-  const drill = Boolean(S.board.incident && S.board.incident.mode === "drill");
-  $("press-real").hidden = !drill;
+  // During a tabletop a press is real too, and no box makes it part of the exercise.
+  const mode = S.board.incident ? S.board.incident.mode : "live";
+  $("press-real").hidden = !["drill", "tabletop"].includes(mode);
+  $("press-drill-choice").hidden = mode !== "drill";
+  $("press-real-text").textContent = mode === "tabletop"
+    ? "A tabletop exercise is running. This alert is REAL: live channels and responders hear it."
+    : "A drill is running. This alert is REAL unless you tick the box: live channels and responders hear it.";
   $("press-drill").checked = false;  // real unless someone says otherwise, every time
   options($("press-kind"), KINDS.map((k) => [k, said(k)]), "lockdown");
   options($("press-room"), roomOptions(), localStorage.getItem("muster-room"));

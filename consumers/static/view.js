@@ -240,6 +240,19 @@ function others(board, ctx) {
     `Also open: ${c.incident.mode.toUpperCase()} ${said(c.incident.kind)}${c.protocol ? ` (${c.protocol.action})` : ""} — view`)));
 }
 
+/** A tabletop's latest inject, large, above everything it asks the table to act on; the earlier ones folded. */
+function injectView(b) {
+  const all = b.injects || [];
+  if (!all.length) return null;
+  const last = all[all.length - 1], earlier = all.slice(0, -1).reverse();
+  const line = (i) => `${i.clock || clock(i.at)}${i.source ? ` · ${i.source}` : ""}`;
+  return h("section", { id: "inject", class: "inject", "aria-live": "polite", "aria-labelledby": "inject-h" },
+    h("h2", { id: "inject-h" }, `Inject ${last.index + 1}`, h("span", { class: "inject-when" }, ` ${line(last)}`)),
+    h("p", { id: "inject-text", class: "inject-text" }, last.text),
+    earlier.length ? h("details", { "data-key": "injects" }, h("summary", null, `Earlier injects (${(b.injects_total || all.length) - 1})`),
+      h("ol", { id: "injects-earlier" }, earlier.map((i) => h("li", null, h("b", null, `${i.index + 1}. ${line(i)}: `), i.text)))) : null);
+}
+
 /** The mode a board is in, as its people must read it: a live incident at a replay board is still a replay. */
 export function modeOf(b) {
   return (b.incident && b.mode !== "replay" ? b.incident.mode : b.mode) || "live";
@@ -252,10 +265,12 @@ export function view(board, viewer) {
   return [
     h("div", { id: "modebar", class: `modebar m-${mode}` },
       h("span", { id: "mode", class: "mode" }, mode.toUpperCase()),
-      h("span", null, mode === "drill" ? "Not a real emergency" : mode === "replay"
+      h("span", null, mode === "drill" ? "Not a real emergency" : mode === "tabletop"
+        ? "TABLETOP — discussion exercise, nothing is sent" : mode === "replay"
         ? "A past incident played again: nothing here is happening now" : b.incident ? "Real incident" : "No incident"),
       h("span", { class: "sitename" }, b.name || b.site)),
     others(board, ctx),
+    injectView(b),
     banner(b, ctx),
     h("div", { class: "top" }, attention(b, ctx), counts(b)),
     h("div", { class: "main" },

@@ -25,7 +25,7 @@ from tests.command.domain.test_site_state import (
 )
 
 CASE_KEYS = {"incident", "protocol", "rooms", "accountability", "people", "flags", "acks",
-             "notes", "notes_total", "channels", "dispatch"}
+             "notes", "notes_total", "channels", "dispatch", "injects", "injects_total"}
 
 
 def sent(channel: str, at: float, event_id: str = "ev-alert") -> e.Envelope:
