@@ -10,7 +10,16 @@ from datetime import timedelta
 
 import msgspec
 
-from command.domain import alert_rules, board, board_render, cap, redact, report, report_render
+from command.domain import (
+    alert_rules,
+    board,
+    board_render,
+    cap,
+    redact,
+    report,
+    report_print,
+    report_render,
+)
 from command.domain import events as e
 from command.domain.errors import Invalid
 
@@ -56,6 +65,7 @@ def apply(ev: e.SiteConfigured) -> None:
         built = report.build(events, ev.data)
         report_render.to_html(built)
         report_render.to_markdown(built)
+        report_print.to_print(built)
 
 
 def rehearse(event: e.Envelope) -> None:

@@ -27,6 +27,7 @@ MILESTONES = {"protocol": "Protocol declared", "first_ack": "First acknowledgeme
               "all_clear": "All clear", "last_reunified": "Last student reunified",
               "end": "Incident ended"}
 HISTORY = 10  # earlier drills a report compares with
+MODE_TITLES = {"drill": "DRILL — ", "replay": "REPLAY — ", "tabletop": "TABLETOP — "}
 
 
 class Milestone(msgspec.Struct, frozen=True, kw_only=True):
@@ -174,7 +175,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
     for room in case.rooms.values():
         key = room.status or "not reported"
         room_counts[key] = room_counts.get(key, 0) + 1
-    drill = {"drill": "DRILL — ", "replay": "REPLAY — "}.get(inc.mode, "")
+    drill = MODE_TITLES.get(inc.mode, "")
     school = config.name if config else first.site
     return Report(
         title=f"{drill}After-action report: {inc.kind} at {school}", incident_id=inc.id,

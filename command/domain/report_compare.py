@@ -2,6 +2,7 @@
 site's previous drills of the same kind, and their trend as an inline SVG chart (no script, no
 fetch: the report page's policy allows neither)."""
 
+import math
 from datetime import tzinfo
 
 from command.domain import drill_log
@@ -12,6 +13,7 @@ HEAD = ("date", "drill", "protective response", "accounted for", "duration", "ro
         "people not accounted")
 NONE_BEFORE = "No earlier drill of this kind at this site to compare with."
 W, H, LEFT, RIGHT, TOP, BOTTOM = 960, 260, 70, 30, 30, 200
+TICKS = (10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 SERIES = (("protective_s", "prot", "protective response"), ("accounted_s", "acct",
                                                            "accounted for"))
 
@@ -58,7 +60,7 @@ def figures(row: DrillRow, zone: tzinfo) -> list[tuple[str, str]]:
             ("Ended", f"{ended}" + (f" ({row.ended_by.replace('_', ' ')})" if row.ended_by
                                     else " (still open)")),
             ("Duration", dur(duration(row)) if row.ended_at else "—"),
-            ("First acknowledgement", time(row.first_ack_s, "none")),
+            ("First acknowledgement", "none" if row.first_ack_s is None else dur(row.first_ack_s)),
             ("Participants", people or "—"),
             ("Rooms late", _rooms(row.rooms_late, row.rooms_total)),
             ("Rooms never reported", _rooms(row.rooms_never, row.rooms_total)),
@@ -93,8 +95,10 @@ def to_markdown(record: DrillRow | None, history: list[DrillRow], zone: tzinfo) 
 def to_html(record: DrillRow | None, history: list[DrillRow], zone: tzinfo) -> str:
     if record is None:
         return ""
-    facts = "".join(f"<dt>{h(k)}</dt><dd>{h(v)}</dd>" for k, v in figures(record, zone))
-    out = f"<h2>Drill record</h2><dl>{facts}</dl><h2>Compared with earlier drills of this kind</h2>"
+    facts = "".join(f'<tr><th scope="row">{h(k)}</th><td>{h(v)}</td></tr>'
+                    for k, v in figures(record, zone))
+    out = (f'<h2>Drill record</h2><table class="record"><tbody>{facts}</tbody></table>'
+           "<h2>Compared with earlier drills of this kind</h2>")
     if not history:
         return out + f"<p>{NONE_BEFORE}</p>"
     return out + table(HEAD, rows(record, history, zone), "compare") + trend(record, history,
@@ -106,7 +110,9 @@ def trend(record: DrillRow, history: list[DrillRow], zone: tzinfo) -> str:
     that never reached one is a hollow mark on the top edge."""
     drills = [*history, record]
     values = [getattr(r, f) for r in drills for f, *_ in SERIES]
-    top = max([60.0, *(v for v in values if v is not None)]) * 1.1
+    peak = max([30.0, *(v for v in values if v is not None)]) * 1.05
+    tick = next((t for t in TICKS if t * 5 >= peak), 3600.0 * math.ceil(peak / 18000))
+    top = tick * math.ceil(peak / tick)  # whole ticks, at most five, the highest mark below
     step = (W - LEFT - RIGHT) / max(len(drills) - 1, 1)
 
     def x(i: int) -> float:
@@ -119,13 +125,15 @@ def trend(record: DrillRow, history: list[DrillRow], zone: tzinfo) -> str:
            f'role="img" aria-label="Trend of protective response and accounted-for times over '
            f'{len(drills)} drills"><line class="axis" x1="{LEFT}" y1="{BOTTOM}" x2="{W - RIGHT}" '
            f'y2="{BOTTOM}"/><line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{BOTTOM}"/>']
-    for i in range(5):
-        v = top * i / 4
+    for i in range(round(top / tick) + 1):
+        v = tick * i
         out.append(f'<text class="lbl" x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end">'
                    f"{h(dur(v))}</text>")
     for i, r in enumerate(drills):
         day = r.started_at.astimezone(zone).strftime("%Y-%m-%d")
-        out.append(f'<text class="lbl" x="{x(i):.1f}" y="{BOTTOM + 16}" text-anchor="middle">'
+        anchor = "start" if i == 0 and len(drills) > 1 else "end" if r is record \
+            and len(drills) > 1 else "middle"  # the edges' labels stay inside the chart
+        out.append(f'<text class="lbl" x="{x(i):.1f}" y="{BOTTOM + 16}" text-anchor="{anchor}">'
                    f"{h(day)}{' (this)' if r is record else ''}</text>")
     for field, css, label in SERIES:
         points = [(x(i), y(v)) for i, r in enumerate(drills) if (v := getattr(r, field))

@@ -70,7 +70,7 @@ def _title(step: InjectStep) -> str:
 
 
 def _facts(step: InjectStep) -> list[tuple[str, str]]:
-    first = f"{step.first_response_s:g} s after the inject" \
+    first = f"{round(step.first_response_s, 1):g} s after the inject" \
         if step.first_response_s is not None else "none before the next inject" \
         if step.until_s is not None else "none before the end"
     return [*([("Expected", step.expect)] if step.expect else []), ("First response", first)]

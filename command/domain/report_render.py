@@ -70,7 +70,8 @@ CSS = ("body{font:15px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1000px
        "table{border-collapse:collapse;margin:.5em 0 1.5em;width:100%}"
        "td,th{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}"
        "dt{font-weight:600;float:left;width:9em}dd{margin:0 0 .3em 9.5em}"
-       ".drill{background:#fff3c4}.replay{background:#e4ecff}svg{width:100%;height:auto}"
+       ".drill{background:#fff3c4}.replay{background:#e4ecff}.tabletop{background:#e9f5ea}"
+       "svg{width:100%;height:auto}"
        ".axis{stroke:#444}.ms{stroke:#999;stroke-dasharray:4 3}.lbl{font-size:11px}"
        ".alert{fill:#c62828}.room{fill:#1565c0}.people{fill:#2e7d32}.note{fill:#777}"
        ".acc{fill:none;stroke:#2e7d32;stroke-width:2}.unk{fill:none;stroke:#ef6c00;stroke-width:2}"
@@ -78,17 +79,19 @@ CSS = ("body{font:15px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1000px
        "path.acct{stroke:#2e7d32}circle.prot,.prot-t{fill:#1565c0}circle.acct,.acct-t{fill:#2e7d32}"
        "circle.miss{fill:#fff;stroke-width:2}circle.prot.miss{stroke:#1565c0}"
        "circle.acct.miss{stroke:#2e7d32}.compare td:first-child{white-space:nowrap}"
-       ".found li{margin:.2em 0}")
+       ".found li{margin:.2em 0}.record th{width:14em;font-weight:600}")
 _LANES = {"AlertRaised": "alert", "ProtocolDeclared": "alert", "ProtocolLifted": "alert",
           "RoomStatusReported": "room", "PersonsAccounted": "people",
           "StudentCheckedIn": "people", "StudentReleased": "people"}
 W, LEFT, RIGHT, TOP, BOTTOM = 960, 60, 30, 150, 290
+AFTERWARDS = frozenset({"DrillSignedOff"})
 
 
 def _svg(r: Report) -> str:
     """Events as marks on a time axis, milestones labelled, accountability as two lines."""
-    span = max([1.0, *(x.offset_s for x in r.timeline),
-                *(m.offset_s or 0.0 for m in r.milestones)])
+    # A sign-off may come weeks later: it is in the timeline, not on the incident's time axis.
+    marks = [x for x in r.timeline if x.type not in AFTERWARDS]
+    span = max([1.0, *(x.offset_s for x in marks), *(m.offset_s or 0.0 for m in r.milestones)])
     total = max(r.counts.people.get("total", 0), 1)
 
     def x(t: float) -> str:
@@ -111,7 +114,7 @@ def _svg(r: Report) -> str:
         out.append(f'<line class="ms" x1="{x(t)}" y1="{16 + 14 * (i % 4)}" x2="{x(t)}" '
                    f'y2="{BOTTOM}"/><text class="lbl" x="{x(t)}" y="{12 + 14 * (i % 4)}" '
                    f'text-anchor="{anchor}">{_h(m.label)}</text>')
-    for entry in r.timeline:
+    for entry in marks:
         out.append(f'<circle class="{_LANES.get(entry.type, "note")}" cx="{x(entry.offset_s)}" '
                    f'cy="110" r="4"><title>{_h(_dur(entry.offset_s))} {_h(entry.type)}: '
                    f"{_h(entry.text)}</title></circle>")

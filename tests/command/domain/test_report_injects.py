@@ -76,6 +76,7 @@ def test_each_inject_lists_what_the_team_did_until_the_next() -> None:
         "StudentReleased", "ProtocolLifted"]
     assert (steps[0].clock, steps[0].source) == ("10:02", "a parent on the phone")
     assert steps[0].expect is None  # the event carries no expectation
+    assert tabletop().title == "TABLETOP — After-action report: armed_intruder at Test High"
 
 
 def test_an_incident_without_injects_has_no_inject_section() -> None:
