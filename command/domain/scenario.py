@@ -113,3 +113,29 @@ def loads(text: str | bytes, path: str = "$") -> Scenario:
         raise Invalid(f"not a TOML scenario file: {exc}", path) from None
     timeline(scenario, path)
     return scenario
+
+
+class Pace(msgspec.Struct, frozen=True):
+    """A player's clock: when it began (on any monotonic clock), and its pauses so far."""
+
+    started: float
+    paused_at: float | None = None
+    paused_s: float = 0.0
+
+
+def wait_for(pace: Pace, due_s: float, now: float) -> float | None:
+    """Seconds until an inject due `due_s` after the start is delivered; None while paused."""
+    if pace.paused_at is not None:
+        return None
+    return max(0.0, pace.started + pace.paused_s + due_s - now)
+
+
+def paused(pace: Pace, now: float) -> Pace:
+    return pace if pace.paused_at is not None else msgspec.structs.replace(pace, paused_at=now)
+
+
+def resumed(pace: Pace, now: float) -> Pace:
+    """Playing again: the time spent paused moves every later inject on by as much."""
+    if pace.paused_at is None:
+        return pace
+    return Pace(started=pace.started, paused_s=pace.paused_s + now - pace.paused_at)

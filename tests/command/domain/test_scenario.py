@@ -3,7 +3,18 @@
 import pytest
 
 from command.domain.errors import Invalid
-from command.domain.scenario import Inject, Scenario, clock_of, loads, schedule, timeline
+from command.domain.scenario import (
+    Inject,
+    Pace,
+    Scenario,
+    clock_of,
+    loads,
+    paused,
+    resumed,
+    schedule,
+    timeline,
+    wait_for,
+)
 
 SCRIPT = b'''
 title = "Spill"
@@ -83,3 +94,15 @@ def test_a_schedule_divides_script_time_by_the_speed_from_the_chosen_inject() ->
 
 def test_a_clock_past_midnight_wraps() -> None:
     assert (clock_of(23 * 3600 + 59 * 60 + 90), clock_of(3600)) == ("00:00:30", "01:00")
+
+
+def test_a_pause_holds_every_later_inject_back_by_its_length() -> None:
+    pace = Pace(started=100.0)
+    assert wait_for(pace, 30, now=110) == 20
+    assert wait_for(pace, 5, now=110) == 0  # overdue: at once
+    held = paused(pace, now=110)
+    assert wait_for(held, 30, now=500) is None and paused(held, now=200) == held
+    again = resumed(held, now=150)  # paused 40 s
+    assert wait_for(again, 30, now=150) == 20 and again.paused_at is None
+    twice = resumed(paused(again, now=160), now=170)
+    assert wait_for(twice, 30, now=170) == 10 and resumed(twice, now=999) == twice
