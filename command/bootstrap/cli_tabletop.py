@@ -121,7 +121,7 @@ async def play(api: Api, site: str, script: sc.Scenario, speed: float, start: in
                 print("resumed", file=out, flush=True)
         await api.post(f"/v1/incidents/{incident_id}/injects", {
             "index": t.index, "text": t.text, "at_s": t.at_s, "source": t.source,
-            **({"clock": t.clock} if t.clock else {}),
+            **({"clock": t.clock} if t.clock else {}), "expect": t.expect,
             "client_event_id": inject_event_id(incident_id, t.index)})
         progress.delivered = t.index + 1
         print(said(t, len(timed)), file=out, flush=True)

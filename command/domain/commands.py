@@ -56,6 +56,7 @@ class DeliverInject(Command):
     at_s: Seconds = 0.0
     clock: Clock | None = None
     source: Label = ""
+    expect: Text | None = None  # the scenario's: what the team should do, for the debrief
 
 
 class SignOff(Command):

@@ -193,6 +193,7 @@ class InjectDeliveredData(Data):
     at_s: Seconds = 0.0  # its offset in the script from the exercise's start
     clock: Label = ""  # the script's own clock, "10:02", as the facilitator wrote it
     source: Label = ""  # who speaks in it: "a parent on the phone", "dispatch"
+    expect: Text | None = None  # what the scenario expects the team to do: for the debrief
 
 
 class DrillSignedOffData(Data):

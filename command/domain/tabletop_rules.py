@@ -31,5 +31,5 @@ def inject(state: SiteState, cmd: c.DeliverInject, ctx: Ctx) -> list[Draft]:
     if inc.mode != "tabletop":
         raise Conflict(f"injects belong to a tabletop; this incident is a {inc.mode}")
     data = e.InjectDeliveredData(index=cmd.index, text=cmd.text, at_s=cmd.at_s,
-                                 clock=cmd.clock or "", source=cmd.source)
+                                 clock=cmd.clock or "", source=cmd.source, expect=cmd.expect)
     return [(e.InjectDelivered, data, inc.id, inc.mode)]

@@ -77,6 +77,7 @@ async def test_a_tabletop_is_played_answered_and_signed_and_nothing_is_sent(
         assert delivered[4]["data"]["clock"] == "10:15"
         assert delivered[4]["data"]["source"] == "fire department incident commander"
         assert delivered[4]["data"]["at_s"] == 900.0
+        assert delivered[4]["data"]["expect"] == spill.injects[4].expect
         # going on from inject 9 delivers nothing twice: the same client_event_ids
         again = await cli_tabletop.play(api, SITE, spill, 2000, start=9, incident_id=incident,
                                         out=io.StringIO())

@@ -36,7 +36,7 @@ def tabletop(state: SiteState | None = None, at: float = 0) -> tuple[SiteState, 
 
 def deliver(index: int = 0, text: str = "A man with a gun by the buses.") -> c.DeliverInject:
     return c.DeliverInject(index=index, text=text, at_s=120.0 * index, clock="15:02",
-                           source="a parent on the phone")
+                           source="a parent on the phone", expect="Lockdown")
 
 
 def test_a_tabletop_opens_an_incident_of_its_own_mode_with_no_protocol() -> None:
@@ -84,6 +84,7 @@ def test_an_inject_is_delivered_on_the_open_tabletop() -> None:
     assert (events[0].data.index, events[0].data.text, events[0].data.at_s) == (
         1, "Two units en route.", 120.0)
     assert (events[0].data.clock, events[0].data.source) == ("15:02", "a parent on the phone")
+    assert events[0].data.expect == "Lockdown"
 
 
 def test_no_inject_on_a_drill_or_a_live_incident() -> None:
