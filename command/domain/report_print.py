@@ -23,7 +23,9 @@ CSS = ("@page{margin:12mm}*{box-sizing:border-box}"
        "border-bottom:1px solid #000}.sub{margin:0 0 2mm;color:#333}"
        "table{border-collapse:collapse;width:100%}th,td{border:1px solid #777;padding:.6mm 1.5mm;"
        "text-align:left;vertical-align:top}th{background:#eee;font-weight:600;width:19%}"
-       ".methods th{width:auto}ol{margin:0;padding-left:6mm}"
+       ".methods th{width:auto}ol{margin:0;padding:0;list-style-position:inside}p{margin:.8mm 0}"
+       # One line each, whatever its length: the page must not spill onto a second.
+       "li,.one{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
        ".line{border-bottom:1px solid #000;height:6.5mm}.sig{margin-top:4mm}"
        ".sig .line{width:60%;display:inline-block;height:8mm}.sig .date{width:20%}"
        ".no{font-weight:700}"
@@ -86,7 +88,7 @@ def _signature(r: Report, zone: tzinfo) -> str:
         return (f'<div class="sig">Signed off by: <span class="line"></span> Date: '
                 f'<span class="line date"></span><br>({NOT_SIGNED})</div>')
     who = h(s.signed_by) + (f", {h(s.title)}" if s.title else "")
-    note = f"<br>Note: {h(short(s.note, 200))}" if s.note else ""
+    note = f'<div class="one">Note: {h(short(s.note, 200))}</div>' if s.note else ""
     return (f'<div class="sig"><b>Signed off by {who}, at {h(clock(s.at, zone, True))}</b> '
             f"(recorded as event {h(s.event_id)}){note}</div>")
 

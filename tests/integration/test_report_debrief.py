@@ -182,3 +182,36 @@ async def test_a_tabletops_report_says_what_the_team_did_after_each_inject(app: 
     assert injects[2]["actions"][0]["text"] == "front door is the entry for officers"
     assert doc["record"]["mode"] == "tabletop" and doc["history"] == []
     assert timedelta(seconds=injects[2]["offset_s"]) >= timedelta(seconds=injects[0]["offset_s"])
+
+
+async def test_the_fullest_print_layout_still_fits_one_page() -> None:
+    """Every list at its cap, every text long: still one page of Letter and of A4."""
+    from command.domain import report, report_print
+    from tests.command.domain.test_report_compare import drill
+    from tests.command.domain.test_report_print import failed, printed
+
+    long = "a very long explanation of what went wrong " * 8
+    events = drill("d-5", 20, 30, rooms={"A-101": 3})
+    last = events[-1][0]
+    events += [(last + i + 1, failed(i + 1, f"channel-{i}", f"{long} {i}")) for i in range(12)]
+    signed = e.DrillSignedOff(
+        id="sig-1", site="test-high", incident_id="d-5", mode="drill",
+        occurred_at=events[-1][1].occurred_at + timedelta(days=2), recorded_at=events[-1][1]
+        .occurred_at, data=e.DrillSignedOffData(signed_by="Dana Reyes-Montgomery-Whitfield",
+                                                title="Assistant Principal for Safety",
+                                                note=long))
+    page = printed([*events, (last + 20, signed)], name="Springfield Consolidated Regional "
+                   "Senior High School and Career Technical Education Center",
+                   district="springfield-consolidated-schools")
+    assert page.count("<li>") == report_print.FINDINGS_SHOWN and report.HISTORY
+    async with launched() as browser:
+        context = await browser.new_context()
+        try:
+            tab = await context.new_page()
+            await tab.set_content(page)
+            await tab.emulate_media(media="print")
+            for paper in ("Letter", "A4"):
+                assert pages(await tab.pdf(format=paper, print_background=True)) == 1, paper
+            await tab.screenshot(path=SHOTS / "report-print-fullest.png", full_page=True)
+        finally:
+            await context.close()

@@ -94,4 +94,4 @@ def test_a_sign_off_note_is_printed() -> None:
                                                         note="filed with the county"))
     page = printed([*events, (events[-1][0] + 1, signed)])
     assert "<b>Signed off by Dana Reyes, at 2025-03-25 09:00:00 UTC</b> (recorded as event " \
-        "sig-1)<br>Note: filed with the county" in page
+        "sig-1)<div class=\"one\">Note: filed with the county</div>" in page
