@@ -266,7 +266,7 @@ export function view(board, viewer) {
     h("div", { id: "modebar", class: `modebar m-${mode}` },
       h("span", { id: "mode", class: "mode" }, mode.toUpperCase()),
       h("span", null, mode === "drill" ? "Not a real emergency" : mode === "tabletop"
-        ? "TABLETOP — discussion exercise, nothing is sent" : mode === "replay"
+        ? "— discussion exercise, nothing is sent" : mode === "replay"
         ? "A past incident played again: nothing here is happening now" : b.incident ? "Real incident" : "No incident"),
       h("span", { class: "sitename" }, b.name || b.site)),
     others(board, ctx),
