@@ -3,13 +3,16 @@ replay board's JSON over HTTP is the same at the same offsets and at the end, bu
 that name each run; the board keeps the original's clock; a jump past the end, or to an inject
 the incident never had, is refused and writes nothing (issue 20)."""
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from command.domain import events as e
+from command.domain.errors import Invalid
 from consumers.replay import replay, replay_incident, replayed_id
 from tests.conftest import App
 from tests.integration.test_report_replay import call, lockdown, run_cli
@@ -118,3 +121,38 @@ async def test_a_jump_past_the_end_or_to_a_missing_inject_is_refused_and_writes_
                                  "--from-minute", "1")
     assert code == 2 and "not allowed with" in err  # argparse: one or the other
     assert await app.log.last_seq() == before
+
+
+async def test_a_tabletop_replayed_from_its_second_inject_starts_there(app: App) -> None:
+    """Given a tabletop with three injects and a room report after the first, when it is
+    replayed from inject 2, then the first board a viewer can catch already shows the report
+    and inject 2 (nothing before it waited), on the original's clock; inject 4 is refused."""
+    boss, staff = await app.token("commander"), await app.token("staff")
+    async with aiohttp.ClientSession() as http:
+        status, opened = await call(http, f"{app.url}/v1/sites/test-high/tabletops", boss,
+                                    {"scenario": "armed-intruder-dismissal"})
+        assert status == 202, opened
+        incident = opened["incident_id"]
+        base = f"{app.url}/v1/incidents/{incident}"
+        for index, after in ((0, "A-101"), (1, None), (2, None)):
+            status, body = await call(http, f"{base}/injects", boss,
+                                      {"index": index, "text": f"inject {index + 1}"})
+            assert status == 202, body
+            if after:
+                status, body = await call(http, f"{base}/rooms/{after}/status", staff,
+                                          {"status": "secured", "present": 3})
+                assert status == 202, body
+        await app.wait_projected(body["seq"])
+        events = await originals(app, incident)
+        second = [ev for ev in events if isinstance(ev, e.InjectDelivered)][1]
+        watcher = Watcher(app, http, f"replay-{incident}", boss)
+        await replay(app.log, incident, speed=1000, sleep=watcher.sleep, run="tt",
+                     from_inject=2)
+        first = watcher.boards[0]
+        assert first["clock"]["at"] == iso(second.occurred_at)
+        assert {r["id"]: r["status"] for r in first["rooms"]}["A-101"] == "secured"
+        assert len(watcher.boards) == 1  # inject 3 alone played at speed
+        before = await app.log.last_seq()
+        with pytest.raises(Invalid, match=re.escape("has 3 inject(s)")):
+            await replay(app.log, incident, run="t4", from_inject=4)
+        assert await app.log.last_seq() == before
