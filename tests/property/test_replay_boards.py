@@ -15,18 +15,20 @@ What is normalised before comparing, and why (nothing else is):
   `other_cases`): it names the run on purpose, so two runs never share an incident;
 - replayed event ids (`uuid5(original id, run)`, in `notifications[].event_id`): they name the
   run on purpose, so a run resumed writes nothing twice; each is mapped back to its original.
-Wall times never need normalising: a replayed event keeps its original `occurred_at`.
+Wall times never need normalising: a replayed event keeps its original `occurred_at`. The drill
+log's row of each run is also the original's, less its incident id, site and mode.
 """
 
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from command.domain import board, board_render
+from command.domain import board, board_render, drill_log
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import MusterError
@@ -190,6 +192,12 @@ def boards(recording: Recording, choice: dict[str, Any],
     return out
 
 
+def record(events: list[tuple[int, Any]]) -> dict[str, Any]:
+    """The incident's drill-log row, less what names the copy: its id, site and mode."""
+    doc = msgspec.to_builtins(drill_log.row(events, None))
+    return {k: v for k, v in doc.items() if k not in ("incident_id", "site", "mode")}
+
+
 @settings(max_examples=60, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
@@ -206,6 +214,9 @@ def test_two_replays_of_one_incident_show_identical_boards_at_identical_offsets(
     # The board shows the original's clock, whatever the run's wall clock was
     last = max(ev.occurred_at for _, ev in recording.events)
     assert a[-1]["clock"]["at"] == last.isoformat().replace("+00:00", "Z")
+    # The drill log's row of each run is the original's: milestones, times, counts
+    original = record([(1, recording.config), *recording.events])
+    assert record(replayed(recording, first)) == original == record(replayed(recording, second))
     # A second run onto the same replay board, after a first that ended, shows the same too
     ended = any(isinstance(ev, e.IncidentClosed) for _, ev in recording.events)
     if ended:
