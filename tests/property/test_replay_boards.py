@@ -16,7 +16,8 @@ What is normalised before comparing, and why (nothing else is):
 - replayed event ids (`uuid5(original id, run)`, in `notifications[].event_id`): they name the
   run on purpose, so a run resumed writes nothing twice; each is mapped back to its original.
 Wall times never need normalising: a replayed event keeps its original `occurred_at`. The drill
-log's row of each run is also the original's, less its incident id, site and mode.
+log's row and the after-action report of each run are also the original's, less the incident
+id, site, mode and the report's title, which say it is a replay.
 """
 
 import json
@@ -28,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from command.domain import board, board_render, drill_log
+from command.domain import board, board_render, drill_log, report
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import MusterError
@@ -198,6 +199,13 @@ def record(events: list[tuple[int, Any]]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in ("incident_id", "site", "mode")}
 
 
+def debrief(events: list[tuple[int, Any]], names: dict[str, str]) -> dict[str, Any]:
+    """The report, less its incident id, site, mode, title and row (compared by `record`)."""
+    doc = normalised(msgspec.to_builtins(report.build(events, None)), 0, names)
+    return {k: v for k, v in doc.items()
+            if k not in ("incident_id", "site", "mode", "title", "record")}
+
+
 @settings(max_examples=60, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
@@ -217,6 +225,9 @@ def test_two_replays_of_one_incident_show_identical_boards_at_identical_offsets(
     # The drill log's row of each run is the original's: milestones, times, counts
     original = record([(1, recording.config), *recording.events])
     assert record(replayed(recording, first)) == original == record(replayed(recording, second))
+    # And so is its after-action report, but for what names the copy (its title says replay)
+    assert debrief(replayed(recording, second), names_of(recording, second["run"])) == debrief(
+        [(1, recording.config), *recording.events], {})
     # A second run onto the same replay board, after a first that ended, shows the same too
     ended = any(isinstance(ev, e.IncidentClosed) for _, ev in recording.events)
     if ended:
