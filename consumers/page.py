@@ -27,7 +27,7 @@ HEADERS = {
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
          ".svg": "image/svg+xml"}
 ASSETS = ("board.css", "board.js", "state.js", "socket.js", "acting.js", "view.js", "plan.js",
-          "dom.js", "actions.js", "status.js", "icon.svg")
+          "dom.js", "actions.js", "status.js", "icon.svg", "drills.css", "drills.js")
 
 
 @functools.cache
@@ -51,6 +51,10 @@ async def board_page(request: web.Request) -> web.Response:
     return _file(request, "board.html")
 
 
+async def drills_page(request: web.Request) -> web.Response:
+    return _file(request, "drills.html")
+
+
 async def board_asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in ASSETS:
@@ -64,6 +68,10 @@ PAGE_ROUTES: list[Route[None]] = [
           errors=("404",),
           # A static page for any site: the script reads the site from the URL, and the
           # WebSocket it opens is what checks it.
+          path_schemas={"site": {"type": "string", "minLength": 1}}),
+    Route("/drills/{site}", "The site's drill log and state requirements as a web page; the "
+          "token stays in the URL fragment", lambda _: drills_page,
+          ok("The page", {"type": "string"}, "text/html"), errors=("404",),
           path_schemas={"site": {"type": "string", "minLength": 1}}),
     Route("/board-static/{name}", "The board page's script and style", lambda _: board_asset,
           (Answer("200", "The script or the style", {

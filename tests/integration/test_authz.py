@@ -62,7 +62,7 @@ ALL_SITES = {("GET", "/v1/districts/{district}/drills"),
              ("GET", "/v1/districts/{district}/drills/compliance")}
 BINDINGS = ("test-high", "other-school", "*", "area:test-pd", "area:other-pd")
 PREMISE = "TEST-HIGH-PREMISE"
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/board/{site}",
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/board/{site}", "/drills/{site}",
           "/board-static/{name}"}
 
 

@@ -1,6 +1,7 @@
 """The drill log and the compliance view over HTTP, on a running Muster: real drills are held
 through the API, then read back as JSON, as CSV, per site and per district."""
 
+import asyncio
 import csv
 import io
 import re
@@ -20,15 +21,16 @@ ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 
 
 async def drill(http: aiohttp.ClientSession, app: App, scenario: str, cancel: bool = False,
-                ) -> str:
-    """A drill through the API: every room secured with its head count, the all clear and the
-    close; or two rooms, then a cancel."""
+                pause: float = 0.0) -> str:
+    """A drill through the API: every room secured with its head count (`pause` seconds apart),
+    the all clear and the close; or two rooms, then a cancel."""
     commander, staff = await app.token("commander"), await app.token("staff")
     status, opened = await call(http, app, "/v1/sites/test-high/drills", commander,
                                 {"scenario": scenario})
     assert status == 202, opened
     inc = opened["incident_id"]
     for room in list(HEADS)[: 2 if cancel else None]:
+        await asyncio.sleep(pause)
         status, body = await call(http, app, f"/v1/incidents/{inc}/rooms/{room}/status", staff,
                                   {"status": "secured", "present": HEADS[room]})
         assert status == 202, body
