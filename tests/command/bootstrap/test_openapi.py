@@ -8,13 +8,15 @@ from command.infra.web import EXEMPT
 from command.write import dispatch_intake
 from command.write.routes import WRITE_ROUTES
 from consumers.api import READERS
+from consumers.drill_api import DRILL_ROUTES
 from consumers.page import PAGE_ROUTES
 from consumers.read_routes import READ_ROUTES
 
 GETS = [*READ_ROUTES, *HEALTH_ROUTES, openapi.OPENAPI_ROUTE, *PAGE_ROUTES]
 # Reads open to fewer roles than every board reader: what the 911 side reads.
 FEWER = {"/v1/incidents/{id}/eido": ("dispatch", "responder", "commander"),
-         "/v1/dispatch/ws": ("dispatch",)}
+         "/v1/dispatch/ws": ("dispatch",),
+         **{r.path: ("commander", "admin") for r in DRILL_ROUTES}}  # the state's records
 NOTHING_TO_FIND = {"/v1/me", "/v1/dispatch/ws"}  # no path parameter: never a 404
 
 
