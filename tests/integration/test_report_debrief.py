@@ -18,7 +18,7 @@ from command.domain import commands as c
 from command.domain import events as e
 from tests.command.domain.test_site_state import COMMANDER, STAFF, configured, ctx, given, run
 from tests.conftest import App
-from tests.integration.browser import SHOTS, launched
+from tests.integration.browser import SHOTS, axe_violations, grave, launched
 from tests.integration.test_report_replay import call, run_cli
 
 DAY = 86400.0
@@ -106,6 +106,7 @@ async def shoot_report(browser: Browser, app: App, inc: str, token: str) -> None
         assert "reported needs help after it was secured" in await page.locator(
             "ul.found").inner_text()
         assert refused == []  # nothing the policy had to refuse
+        assert grave(await axe_violations(page)) == []
         SHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=SHOTS / "report-debrief-1280.png", full_page=True)
     finally:
@@ -118,6 +119,7 @@ async def print_one_page(browser: Browser, app: App, inc: str, token: str) -> No
     try:
         page = await context.new_page()
         await page.goto(f"{app.url}/v1/incidents/{inc}/report?format=print")
+        assert grave(await axe_violations(page)) == []
         await page.emulate_media(media="print")
         for paper in ("Letter", "A4"):
             pdf = await page.pdf(format=paper, print_background=True)
