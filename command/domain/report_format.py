@@ -5,6 +5,7 @@ import html
 from datetime import datetime, tzinfo
 
 NOT_REACHED = "not reached"
+NOT_SIGNED = "not yet signed off in Muster"
 
 
 def clock(at: datetime | None, zone: tzinfo, date: bool = False) -> str:

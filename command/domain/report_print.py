@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 from command.domain.drill_log import DrillRow
 from command.domain.report import Report
 from command.domain.report_compare import duration
-from command.domain.report_format import NOT_REACHED, at, clock, dur, h
+from command.domain.report_format import NOT_REACHED, NOT_SIGNED, at, clock, dur, h
 from command.domain.report_timeline import short
 from command.domain.site import zone_named
 
@@ -16,7 +16,6 @@ FINDINGS_SHOWN = 8
 METHODS_SHOWN = 6
 TITLES = {"drill": "Emergency drill record", "live": "Emergency incident record",
           "tabletop": "Tabletop exercise record", "replay": "Replay: not a record to file"}
-NOT_SIGNED = "not yet signed off in Muster"
 CSS = ("@page{margin:12mm}*{box-sizing:border-box}"
        "body{font:9.5pt/1.3 system-ui,sans-serif;color:#000;margin:0 auto;max-width:186mm}"
        "h1{font-size:14pt;margin:0 0 1mm}h2{font-size:10.5pt;margin:3mm 0 1mm;"

@@ -7,6 +7,7 @@ import msgspec
 
 from command.domain import report_compare, report_injects
 from command.domain.report import Report
+from command.domain.report_format import NOT_SIGNED
 from command.domain.report_format import at as _at
 from command.domain.report_format import clock as _clock
 from command.domain.report_format import dur as _dur
@@ -34,7 +35,16 @@ def _facts(r: Report) -> list[tuple[str, str]]:
             *([("Drill note", r.note)] if r.note else []),
             *([("Reunification", "opened before accounting was complete, "
                 f"{r.reunification_opened}")] if r.reunification_opened else []),
-            ("Participants", ", ".join(r.participants) or "—")]
+            ("Participants", ", ".join(r.participants) or "—"), ("Signed off", _signed(r))]
+
+
+def _signed(r: Report) -> str:
+    s = r.signed_off
+    if s is None:
+        return NOT_SIGNED
+    return (f"by {s.signed_by}" + (f", {s.title}" if s.title else "") + f", at "
+            f"{_clock(s.at, zone_named(r.timezone), True)} (recorded as event {s.event_id})"
+            + (f": {s.note}" if s.note else ""))
 
 
 def _counts(r: Report) -> list[tuple[str, str]]:

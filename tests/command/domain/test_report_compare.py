@@ -60,6 +60,11 @@ def test_the_report_carries_this_drills_row() -> None:
             r.record.accounted_s) == ("d-3", "lockdown", 120.0, 90.0)  # the gym is empty
     assert r.record.signed_off_by == "Dana Reyes"
     assert r.signed_off is not None and r.signed_off.title == "Principal"
+    assert (f"- **Signed off:** by Dana Reyes, Principal, at 2025-03-24 09:07:40 UTC (recorded "
+            f"as event {r.signed_off.event_id})") in report_render.to_markdown(r)
+    assert "<dt>Signed off</dt><dd>by Dana Reyes, Principal, at " in report_render.to_html(r)
+    unsigned = report.build(drill("d-4", 20, 30), None)
+    assert "- **Signed off:** not yet signed off in Muster" in report_render.to_markdown(unsigned)
     assert r.history == []
     md = report_render.to_markdown(r)
     assert "## Drill record" in md and "- **Protective response:** +2:00" in md
