@@ -59,7 +59,9 @@ def parse(text: str) -> SchoolYear:
     if found is None:
         raise ValueError("a school year is written YYYY-YY, e.g. 2026-27")
     start = int(found[1])
-    if not 1970 <= start <= 9998 or int(found[2]) != (start + 1) % 100:
+    if not 1970 <= start <= 9998:
+        raise ValueError(f"{text!r}: a school year from 1970-71 to 9998-99")
+    if int(found[2]) != (start + 1) % 100:
         raise ValueError(f"{text!r}: the second part must be {(start + 1) % 100:02d}, the "
                          f"last two digits of the year after {start}")
     return SchoolYear(start)

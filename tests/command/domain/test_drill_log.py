@@ -249,3 +249,10 @@ def test_a_school_year_written_otherwise_is_refused(text: str) -> None:
 
 def test_the_turn_of_a_century_is_a_school_year() -> None:
     assert sy.parse("2099-00").end_day == date(2100, 7, 1)
+
+
+@pytest.mark.parametrize("text,said", [("2026-28", "must be 27"), ("0001-02", "1970-71"),
+                                       ("2026", "YYYY-YY")])
+def test_a_refused_school_year_says_why(text: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        sy.parse(text)
