@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
+from msgspec.structs import replace
 
 from command.domain import commands as c
 from command.domain import drill_log
@@ -256,3 +257,15 @@ def test_the_turn_of_a_century_is_a_school_year() -> None:
 def test_a_refused_school_year_says_why(text: str, said: str) -> None:
     with pytest.raises(ValueError, match=said):
         sy.parse(text)
+
+
+def test_a_replay_keeping_the_original_times_gives_the_same_row() -> None:
+    stream = events(drill(), *ALL_IN, by(c.Acknowledge(responder="Unit 12"), 50, actor=RESPONDER),
+                    report("A-101", 230, "needs_help"), by(c.AllClear(), 300),
+                    by(c.Close(), 400))
+    later = at(86_400 * 30)  # recorded a month later, at other stream sequences, as a replay
+    again = [(seq + 5000, replace(ev, recorded_at=later, mode="replay"))
+             for seq, ev in stream]
+    first, second = drill_log.row(stream, None), drill_log.row(again, None)
+    assert second.mode == "replay"
+    assert replace(second, mode="drill") == first
