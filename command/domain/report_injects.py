@@ -45,7 +45,7 @@ def debrief(events: Sequence[e.Event], start: datetime, view: View | None) -> li
             steps.append(InjectStep(
                 index=ev.data.index, text=ev.data.text, clock=ev.data.clock,
                 source=ev.data.source, offset_s=offset(ev.occurred_at, start), until_s=None,
-                expect=getattr(ev.data, "expect", None) or None))  # a scenario's, when given
+                expect=ev.data.expect))
         elif steps and e.type_of(ev) in ACTIONS and ev.actor.kind != "system":
             entry = describe(ev, start, view)
             if entry is not None:

@@ -152,7 +152,8 @@ async def test_a_tabletops_report_says_what_the_team_did_after_each_inject(app: 
         base = f"{app.url}/v1/incidents/{opened['incident_id']}"
         steps: list[tuple[str, str, dict[str, Any]]] = [
             (f"{base}/injects", boss, {"index": 0, "clock": "15:02", "source": "a parent",
-                                       "text": "A man with a gun near the bus loop"}),
+                                       "text": "A man with a gun near the bus loop",
+                                       "expect": "Declare a lockdown at once"}),
             (f"{base}/protocol", boss, {"action": "lockdown"}),
             (f"{base}/rooms/B-112/status", staff, {"status": "secured", "present": 3}),
             (f"{base}/injects", boss, {"index": 1, "clock": "15:03", "text": "Bus 14 asks"}),
@@ -181,6 +182,7 @@ async def test_a_tabletops_report_says_what_the_team_did_after_each_inject(app: 
     assert [a["type"] for a in injects[0]["actions"]] == ["ProtocolDeclared",
                                                          "RoomStatusReported"]
     assert injects[0]["first_response_s"] >= 0 and injects[1]["first_response_s"] is None
+    assert [i["expect"] for i in injects] == ["Declare a lockdown at once", None, None]
     assert injects[2]["actions"][0]["text"] == "front door is the entry for officers"
     assert doc["record"]["mode"] == "tabletop" and doc["history"] == []
     assert timedelta(seconds=injects[2]["offset_s"]) >= timedelta(seconds=injects[0]["offset_s"])

@@ -31,13 +31,13 @@ def on(actor: e.Actor, seconds: float, room: str | None = None) -> Any:
 
 
 def inject(index: int, seconds: float, text: str, clock: str = "", source: str = "",
-           ) -> e.InjectDelivered:
+           expect: str | None = None) -> e.InjectDelivered:
     when = T0 + timedelta(seconds=seconds)
     return e.InjectDelivered(id=f"inject-{index}", site="test-high", incident_id=DRILL,
                              mode="tabletop", occurred_at=when, recorded_at=when,
                              actor=FACILITATOR, data=e.InjectDeliveredData(
                                  index=index, text=text, at_s=seconds, clock=clock,
-                                 source=source))
+                                 source=source, expect=expect))
 
 
 def tabletop(view: report.View | None = None) -> report.Report:
@@ -57,7 +57,7 @@ def tabletop(view: report.View | None = None) -> report.Report:
                 (c.AllClear(), on(COMMANDER, 300)))[1]
     played = [replace(ev, mode="tabletop") for ev in acted]
     played += [inject(0, 10, "A parent calls about a man with a gun in the parking lot",
-                      "10:02", "a parent on the phone"),
+                      "10:02", "a parent on the phone", "Declare a lockdown at once"),
                inject(1, 100, "Dispatch: two units en route", "10:05", "dispatch"),
                inject(2, 200, "Units on scene")]
     ordered = sorted(played, key=lambda ev: ev.occurred_at)
@@ -75,7 +75,7 @@ def test_each_inject_lists_what_the_team_did_until_the_next() -> None:
         "ResponderAcknowledged", "ReunificationOpened", "StudentCheckedIn", "GuardianCheckedIn",
         "StudentReleased", "ProtocolLifted"]
     assert (steps[0].clock, steps[0].source) == ("10:02", "a parent on the phone")
-    assert steps[0].expect is None  # the event carries no expectation
+    assert [s.expect for s in steps] == ["Declare a lockdown at once", None, None]
     assert tabletop().title == "TABLETOP — After-action report: armed_intruder at Test High"
 
 
@@ -96,12 +96,14 @@ def test_the_debrief_shows_each_inject_and_its_actions_as_the_reader_may_see_the
     assert "s-1 released to a checked guardian" in [a.text for a in responder.injects[2].actions]
     md = report_render.to_markdown(commander)
     assert ("### Inject 1 at +0:10 (10:02, a parent on the phone)\n\n> A parent calls about a "
-            "man with a gun in the parking lot\n\n- **First response:** 30 s after the inject"
+            "man with a gun in the parking lot\n\n- **Expected:** Declare a lockdown at once\n"
+            "- **First response:** 30 s after the inject"
             in md)
     assert "| +0:30 | user:ms-frizzle (staff) | room B-112: secured, 3 present |" in md
     assert "- **First response:** none before the next inject\n\nNo action was taken." in md
     page = report_render.to_html(responder)
     assert page.count('<section class="inject">') == 3
+    assert "<dt>Expected</dt><dd>Declare a lockdown at once</dd>" in page
     assert "door &lt;b&gt;propped&lt;/b&gt;" in page and "Anne Byron" not in page
     assert "inject 2 (10:05), dispatch: Dispatch: two units en route" in [
         x.text for x in commander.timeline]
