@@ -36,8 +36,13 @@ def duration(row: DrillRow) -> float | None:
     return None if row.ended_at is None else (row.ended_at - row.started_at).total_seconds()
 
 
+ROOMS_NAMED = 12  # a figure names this many rooms, then says how many more
+
+
 def _rooms(ids: list[str], total: int) -> str:
-    return f"{len(ids)} of {total}" + (f" ({', '.join(ids)})" if ids else "")
+    named = ", ".join(ids[:ROOMS_NAMED]) + (f" and {len(ids) - ROOMS_NAMED} more"
+                                           if len(ids) > ROOMS_NAMED else "")
+    return f"{len(ids)} of {total}" + (f" ({named})" if ids else "")
 
 
 def figures(row: DrillRow, zone: tzinfo) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ written by the real `decide`."""
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from command.domain import commands as c
 from command.domain import drill_log, report, report_compare, report_render
@@ -117,3 +118,12 @@ def test_json_carries_the_record_the_history_and_the_sign_off() -> None:
     assert [x["incident_id"] for x in doc["history"]] == ["d-1", "d-2"]
     assert doc["signed_off"]["signed_by"] == "Dana Reyes"
     assert msgspec.json.decode(report_render.to_json(r), type=report.Report) == r
+
+
+def test_a_long_list_of_late_rooms_is_cut_to_a_dozen() -> None:
+    rooms = {f"R-{i:02d}": 0 for i in range(20)}
+    record = drill_log.row(drill("d-7", 20, 30), None)
+    late = replace(record, rooms_late=list(rooms), rooms_total=20)
+    shown = dict(report_compare.figures(late, report_render.zone_named("UTC")))["Rooms late"]
+    assert shown == ("20 of 20 (R-00, R-01, R-02, R-03, R-04, R-05, R-06, R-07, R-08, R-09, "
+                     "R-10, R-11 and 8 more)")
