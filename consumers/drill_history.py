@@ -4,10 +4,9 @@
 import asyncpg
 
 from command.domain import events as e
-from command.domain import report_history
 from command.domain.drill_log import DrillRow
 from command.domain.report import HISTORY
-from command.domain.report_compare import may_be_same_kind
+from command.domain.report_compare import COMPARED_MODES, earlier_rows, may_be_same_kind
 from command.domain.site import Site
 from command.infra.eventlog import EventLog
 
@@ -22,17 +21,17 @@ async def from_read_models(pool: asyncpg.Pool, record: DrillRow, config: Site | 
     found = await pool.fetch(
         "SELECT id, kind, action FROM incidents WHERE site=$1 AND id<>$2 AND opened_at<$3 "
         "AND mode = ANY($4::text[]) ORDER BY opened_at DESC LIMIT $5", record.site,
-        record.incident_id, record.started_at, list(report_history.COMPARED_MODES), SCANNED)
+        record.incident_id, record.started_at, list(COMPARED_MODES), SCANNED)
     ids = [r["id"] for r in found if may_be_same_kind(record, r["kind"], r["action"])][:READ]
     if not ids:
         return []
     rows = await pool.fetch("SELECT seq, event FROM timeline WHERE incident_id = ANY($1::text[])"
                             " ORDER BY seq", ids)
-    return report_history.rows([(r["seq"], e.decode(r["event"].encode())) for r in rows], config)
+    return earlier_rows([(r["seq"], e.decode(r["event"].encode())) for r in rows], config)
 
 
 async def from_stream(log: EventLog, site: str, until_seq: int) -> list[DrillRow]:
     """The rows of every drill and live incident of `site` in the stream up to `until_seq`,
     each folded with the site file it was held under."""
     events = [(seq, e.decode(raw)) async for seq, raw in log.read_site(site, 1, until_seq)]
-    return report_history.rows(events)
+    return earlier_rows(events)

@@ -1,13 +1,16 @@
 """The drill record in the report: this incident's drill-log figures, side by side with the
-site's previous drills of the same kind, and their trend as an inline SVG chart (no script, no
-fetch: the report page's policy allows neither)."""
+site's previous drills of the same kind (found among a run of the site's events), and their trend
+as an inline SVG chart (no script, no fetch: the report page's policy allows neither)."""
 
 import math
+from collections.abc import Iterable
 from datetime import tzinfo
 
 from command.domain import drill_log
+from command.domain import events as e
 from command.domain.drill_log import DrillRow
 from command.domain.report_format import NOT_REACHED, dur, h, md, md_table, table
+from command.domain.site import Site
 
 HEAD = ("date", "drill", "protective response", "accounted for", "duration", "rooms late",
         "people not accounted")
@@ -23,6 +26,25 @@ def same_kind(row: DrillRow, other: DrillRow) -> bool:
     if row.category is not None:
         return other.category == row.category
     return other.kind == row.kind
+
+
+COMPARED_MODES = ("drill", "live")  # a tabletop or a replay is no drill to compare with
+
+
+def earlier_rows(events: Iterable[tuple[int, e.Event]], config: Site | None = None,
+                 ) -> list[DrillRow]:
+    """Every drill and live incident opened among `events` (a site's, any order), as its row;
+    each is folded with the last site file before its opening, else `config`."""
+    latest: tuple[int, e.Event] | None = None
+    groups: dict[str, list[tuple[int, e.Event]]] = {}
+    for seq, ev in sorted(events, key=lambda x: x[0]):
+        if isinstance(ev, e.SiteConfigured):
+            latest = (seq, ev)
+        elif ev.incident_id in groups:
+            groups[ev.incident_id].append((seq, ev))
+        elif isinstance(ev, e.IncidentOpened) and ev.incident_id and ev.mode in COMPARED_MODES:
+            groups[ev.incident_id] = [*([latest] if latest else []), (seq, ev)]
+    return [drill_log.row(found, config, incident_id=iid) for iid, found in groups.items()]
 
 
 def may_be_same_kind(row: DrillRow, kind: str, action: str | None) -> bool:

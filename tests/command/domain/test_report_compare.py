@@ -11,7 +11,16 @@ from command.domain import commands as c
 from command.domain import drill_log, report, report_compare, report_render
 from command.domain import events as e
 from command.domain.drill_log import DrillRow
-from tests.command.domain.test_site_state import COMMANDER, STAFF, configured, ctx, given, run
+from command.domain.report_compare import earlier_rows
+from tests.command.domain.test_site_state import (
+    COMMANDER,
+    STAFF,
+    configured,
+    ctx,
+    given,
+    run,
+    site,
+)
 
 DAY = 86400.0
 ROSTER = {"A-101": 3, "A-102": 2, "B-112": 3, "GYM": 0}
@@ -127,3 +136,26 @@ def test_a_long_list_of_late_rooms_is_cut_to_a_dozen() -> None:
     shown = dict(report_compare.figures(late, report_render.zone_named("UTC")))["Rooms late"]
     assert shown == ("20 of 20 (R-00, R-01, R-02, R-03, R-04, R-05, R-06, R-07, R-08, R-09, "
                      "R-10, R-11 and 8 more)")
+
+
+def test_each_drill_is_a_row_with_the_site_file_it_was_held_under() -> None:
+    first = drill("d-1", 0, 60)
+    second = drill("d-2", 10, 40)
+    (seq, cfg), *rest = second
+    assert isinstance(cfg, e.SiteConfigured)
+    smaller = replace(cfg, data=replace(site(), people=site().people[:3]))  # a roster cut
+    tabletop = [(s, replace(ev, mode="tabletop", incident_id="t-1", id=f"t-{ev.id}"))
+                for s, ev in drill("t-1", 15, 30)[1:]]
+    # The stream numbers every event once: the runs follow each other.
+    stream = [*first, *((s + 100, ev) for s, ev in [(seq, smaller), *rest]),
+              *((s + 200, ev) for s, ev in tabletop)]
+    rows = earlier_rows(reversed(stream))
+    assert [(r.incident_id, r.mode, r.participants["total"]) for r in rows] == [
+        ("d-1", "drill", 8), ("d-2", "drill", 3)]
+    assert rows[0].protective_s == 240.0 and rows[1].protective_s == 160.0
+
+
+def test_an_incident_opened_before_the_events_begin_is_left_out() -> None:
+    events = drill("d-1", 0, 60)
+    assert earlier_rows(events[2:]) == []  # its opening is not among them
+    assert [r.incident_id for r in earlier_rows(events, site())] == ["d-1"]
