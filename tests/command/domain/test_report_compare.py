@@ -159,3 +159,14 @@ def test_an_incident_opened_before_the_events_begin_is_left_out() -> None:
     events = drill("d-1", 0, 60)
     assert earlier_rows(events[2:]) == []  # its opening is not among them
     assert [r.incident_id for r in earlier_rows(events, site())] == ["d-1"]
+
+
+def test_which_earlier_incidents_may_compare_before_their_events_are_read() -> None:
+    lockdown = row(drill("d-1", 0, 60))  # armed_intruder: counts as lockdown
+    assert report_compare.may_be_same_kind(lockdown, "lockdown", "lockdown")
+    assert report_compare.may_be_same_kind(lockdown, "armed_intruder", None)
+    assert not report_compare.may_be_same_kind(lockdown, "fire", "evacuate")
+    assert report_compare.may_be_same_kind(lockdown, "weather", "shelter")  # its hazard decides
+    fire = row(drill("f-1", 0, 60, "fire"))
+    assert report_compare.same_kind(fire, row(drill("f-2", 1, 30, "fire")))
+    assert not report_compare.same_kind(fire, lockdown)
