@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from aiohttp import web
 
@@ -184,9 +185,24 @@ _NOTE = "A district's routes need a token bound to all sites (`--site '*'`)."
 def _route(path: str, summary: str, handler: Callable[[DrillRows, TokenStore], Handler],
            content: dict[str, Schema], query: tuple[Schema, ...], note: str = "",
            ) -> Route[ReadSources]:
-    return Route(path, summary, lambda s: handler(DrillRows(s.read_models()), s.tokens),
+    return Route(path, summary, lambda s: handler(_rows(s.read_models()), s.tokens),
                  (Answer("200", summary, content),), ROLES, "bearer", ("400", *REFUSED),
                  note=note, query=query)
+
+
+_SHARED: list[DrillRows] = []  # the few pools' row caches, most recent last
+KEPT_POOLS = 4
+
+
+def _rows(pool: asyncpg.Pool) -> DrillRows:
+    """One row cache per pool, shared by the four routes, so a district's log and its view fold
+    each incident once; the pool is held, so another pool can never be taken for it."""
+    found = next((r for r in _SHARED if r.pool is pool), None)
+    if found is None:
+        found = DrillRows(pool)
+        _SHARED.append(found)
+        del _SHARED[:-KEPT_POOLS]
+    return found
 
 
 DRILL_ROUTES: list[Route[ReadSources]] = [
