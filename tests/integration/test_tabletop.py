@@ -7,6 +7,7 @@ the other scenario against the same kind of server."""
 import asyncio
 import io
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -146,3 +147,36 @@ async def test_the_muster_tabletop_command_plays_a_shipped_scenario(app: App) ->
                          "--url", app.url], env=env, capture_output=True, text=True,
         stdin=subprocess.DEVNULL, timeout=60)
     assert refused.returncode == 2 and "--incident" in refused.stderr
+
+
+async def test_ctrl_c_says_how_to_go_on_and_going_on_delivers_each_inject_once(app: App) -> None:
+    commander = await app.token("commander")
+    env = {**os.environ, "MUSTER_TOKEN": commander}
+    base = [sys.executable, "-m", "command.bootstrap.cli", "tabletop", "chemical-spill-offsite",
+            "--site", SITE, "--url", app.url]
+    player = await asyncio.create_subprocess_exec(
+        *base, "--speed", "1", env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert player.stdout is not None and player.stderr is not None
+        seen = [(await asyncio.wait_for(player.stdout.readline(), 30)).decode()
+                for _ in range(3)]
+        assert seen[2].startswith("[1/11] 10:02"), seen  # the second is 120 s away at x1
+        player.send_signal(signal.SIGINT)  # Ctrl-C
+        err = (await asyncio.wait_for(player.stderr.read(), 30)).decode()
+        await asyncio.wait_for(player.wait(), 30)
+    finally:
+        if player.returncode is None:
+            player.kill()
+    assert player.returncode == 130, err
+    incident = seen[0].split()[1]
+    hint = f"--site {SITE} --incident {incident} --from 2"
+    assert "stopped after inject 1" in err and hint in err, err
+    again = await asyncio.to_thread(
+        subprocess.run, [*base, "--speed", "1000", "--incident", incident, "--from", "1"],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert "tabletop" not in again.stdout.splitlines()[0]  # went on: opened nothing new
+    async with aiohttp.ClientSession() as http:
+        delivered = await injects_of(http, app, incident, commander)
+    assert [ev["data"]["index"] for ev in delivered] == list(range(11))  # inject 1 not twice
