@@ -85,7 +85,8 @@ async def test_drill_in_small_finishes_every_site_and_pages_no_live_channel() ->
     assert c["drill_messages_at_sink"] == 4 * len(drilled) * 2, table
     # The closing note: the drill log the run produced, a row per site, each milestone reached
     assert c["drill_log_rows"] == 4, table
-    log = next(n for n in result.notes if n.startswith("drill log"))
+    log = result.notes[-1]
+    assert log.startswith("drill log (GET /v1/sites/{site}/drills?year="), table
     assert [line.split()[0] for line in log.splitlines()[3:]] == [
         f"bench-{i:02d}" for i in range(4)], table
     assert "not reached" not in log, table
