@@ -56,5 +56,6 @@ async def audit(log: EventLog, site: str | None = None, since: datetime | None =
             continue
         lines.append(f"{seq:>6}  {_when(event.recorded_at):<20}  {event.site:<14}  "
                      f"{event.incident_id or '-':<36}  {e.type_of(event):<22}  "
-                     f"{_actor(event.actor)}" + ("  [drill]" if event.mode == "drill" else ""))
+                     f"{_actor(event.actor)}"
+                     + (f"  [{event.mode}]" if event.mode in ("drill", "tabletop") else ""))
     return lines

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from msgspec.structs import replace
 
-from command.bootstrap import cli_tabletop
+from command.bootstrap import admin, cli_tabletop
 from command.domain import events as e
 from command.domain.site import Channel
 from command.write.scenario_library import shipped
@@ -147,6 +147,8 @@ async def test_the_muster_tabletop_command_plays_a_shipped_scenario(app: App) ->
                          "--url", app.url], env=env, capture_output=True, text=True,
         stdin=subprocess.DEVNULL, timeout=60)
     assert refused.returncode == 2 and "--incident" in refused.stderr
+    injected = [line for line in await admin.audit(app.log, SITE) if "InjectDelivered" in line]
+    assert len(injected) == 10 and all(line.endswith("  [tabletop]") for line in injected)
 
 
 async def test_ctrl_c_says_how_to_go_on_and_going_on_delivers_each_inject_once(app: App) -> None:
