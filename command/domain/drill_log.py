@@ -84,6 +84,15 @@ def category(kind: str, action: str | None, hazard: str | None) -> str | None:
     return ACTION_CATEGORY.get(kind) or ACTION_CATEGORY.get(action or "")
 
 
+def counted_as(row: DrillRow) -> str:
+    """How a record names the row's category: a tabletop or a cancelled drill counts as none."""
+    if row.mode == "tabletop":
+        return "a tabletop exercise: not a drill"
+    if row.status == "cancelled":
+        return "cancelled: not counted"
+    return f"{row.category.replace('_', ' ')} category" if row.category else "no drill category"
+
+
 def _off(at: datetime | None, start: datetime) -> float | None:
     return None if at is None else (at - start).total_seconds()
 

@@ -8,7 +8,7 @@ from datetime import tzinfo
 
 from command.domain import drill_log
 from command.domain import events as e
-from command.domain.drill_log import DrillRow
+from command.domain.drill_log import DrillRow, counted_as
 from command.domain.report_format import NOT_REACHED, dur, h, md, md_table, table
 from command.domain.site import Site
 
@@ -78,8 +78,7 @@ def figures(row: DrillRow, zone: tzinfo) -> list[tuple[str, str]]:
     methods = "; ".join(f"{m.channel} ({m.method}): " + (
         "worked" if m.worked and not m.failed else f"worked after {m.failed} failed" if m.worked
         else f"FAILED ({m.failed} failed)") for m in row.notifications)
-    return [("Drill type", f"{row.kind} ({row.mode}" + (f", counts as {row.category}"
-                                                        if row.category else "") + ")"),
+    return [("Drill type", f"{row.kind} ({row.mode}, {counted_as(row)})"),
             ("SRP action", row.action or "none declared"),
             ("Started", started.strftime("%Y-%m-%d %H:%M:%S %Z")),
             ("Protective response", time(row.protective_s, "not every room in place")),

@@ -5,7 +5,7 @@ the full report holds the rest."""
 
 from datetime import datetime, tzinfo
 
-from command.domain.drill_log import DrillRow
+from command.domain.drill_log import DrillRow, counted_as
 from command.domain.report import Report
 from command.domain.report_compare import duration
 from command.domain.report_format import NOT_REACHED, NOT_SIGNED, at, clock, dur, h
@@ -36,7 +36,7 @@ def _when(moment: datetime | None, s: float | None, zone: tzinfo) -> str:
 
 
 def _fields(r: Report, row: DrillRow, zone: tzinfo) -> list[tuple[str, str, str, str]]:
-    kind = r.kind + (f" (counts as {row.category.replace('_', ' ')})" if row.category else "")
+    kind = f"{r.kind} ({counted_as(row)})"
     ended = clock(row.ended_at, zone) + (f" ({row.ended_by.replace('_', ' ')})"
                                          if row.ended_by else " (still open)")
     people = ", ".join(f"{k} {v}" for k, v in row.participants.items()) or "—"

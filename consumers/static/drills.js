@@ -83,6 +83,7 @@ function logRow(r) {
     cell("Participants", null, people(r.participants)),
     cell("Notifications", null, methods(r.notifications)),
     cell("Signed off", null, r.signed_off_by ? h("span", { class: "ok" }, `✓ ${r.signed_off_by}, ${day(r.signed_off_at)}`)
+      : r.status === "cancelled" || r.mode === "tabletop" ? h("span", null, "— no record needed")
       : h("span", { class: "unsigned" }, "✎ not signed")));
 }
 

@@ -269,3 +269,14 @@ def test_a_replay_keeping_the_original_times_gives_the_same_row() -> None:
     first, second = drill_log.row(stream, None), drill_log.row(again, None)
     assert second.mode == "replay"
     assert replace(second, mode="drill") == first
+
+
+def test_a_record_names_what_a_row_counts_as() -> None:
+    """A tabletop and a cancelled drill count as no drill; any other row names its category."""
+    from command.domain.drill_log import counted_as
+    base = replace  # rows differ only in mode, status and category here
+    proto = row(drill(), *ALL_IN)
+    assert counted_as(base(proto, mode="tabletop")) == "a tabletop exercise: not a drill"
+    assert counted_as(base(proto, status="cancelled")) == "cancelled: not counted"
+    assert counted_as(base(proto, category="severe_weather")) == "severe weather category"
+    assert counted_as(base(proto, category=None)) == "no drill category"

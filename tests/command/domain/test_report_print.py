@@ -30,7 +30,7 @@ def test_the_form_carries_the_drill_records_fields() -> None:
                          ("District", "springfield-schools"),
                          ("Address", "12 Elm Street, Springfield, MI 49000"),
                          ("Date", "Monday 2025-03-24"),
-                         ("Drill type", "armed_intruder (counts as lockdown), drill"),
+                         ("Drill type", "armed_intruder (lockdown category), drill"),
                          ("SRP action", "lockdown"), ("Start", "09:00:00"),
                          ("End", "09:06:40 (all clear)"),
                          ("Protective response", "09:02:00 (+2:00 after the start)"),
