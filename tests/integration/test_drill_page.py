@@ -86,6 +86,7 @@ async def test_the_drill_log_page_lists_counts_and_exports(app: App, sink: Sink,
         await expect(first).to_contain_text("sms-gateway (json) ✗ failed")
         await expect(rows.nth(1)).to_contain_text("fire — cancelled")
         await expect(rows.nth(1)).to_contain_text("✗ not reached")
+        await expect(rows.nth(1)).to_contain_text("— no record needed")  # it counts for nothing
         await expect(rows.nth(2)).to_contain_text("✎ not signed")
         protective = first.locator("td[data-label='Protective response']")
         await expect(protective).to_contain_text("+0:0")  # rooms reported 1.2 s apart
