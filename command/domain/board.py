@@ -25,7 +25,7 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     config: Site | None = None
     cases: dict[str, Case] = {}  # open incidents by id; a live one outranks a drill
     mode: str = "live"
-    ended: Case | None = None  # the last incident to end, for CAP's Cancel and the notifier
+    ended: Case | None = None  # the last incident to end, not a tabletop: CAP and the notifier
     hidden: frozenset[str] = frozenset()  # ids of events never shown: their records neither
     clock: datetime | None = None  # the latest folded incident event's occurred_at
 
@@ -68,7 +68,9 @@ def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
     case = apply(case, event, state.config)
     if case.incident.status != "open":
         remaining = {k: v for k, v in state.cases.items() if k != case.incident.id}
-        return replace(state, cases=remaining, ended=case), case
+        # A tabletop is no alert: CAP keeps telling of the last real or drill incident.
+        ended = state.ended if case.incident.mode == "tabletop" else case
+        return replace(state, cases=remaining, ended=ended), case
     return replace(state, cases={**state.cases, case.incident.id: case}), case
 
 

@@ -101,3 +101,16 @@ def test_no_911_subscription_hears_of_a_tabletop(sub_type: str) -> None:
     assert not ds.heard(sub_type, "tabletop") and not ds.heard(sub_type, "replay")
     assert ds.heard(sub_type, "live")
     assert ds.heard(sub_type, "drill") == (sub_type == "single")
+
+
+def test_a_tabletop_ending_after_a_real_incident_leaves_cap_telling_of_the_real_one() -> None:
+    """CAP's last message stays the live incident's all clear; a later tabletop is no alert."""
+    live = [(press("lockdown"), ctx(STAFF, new="inc-live")),
+            (c.AllClear(), ctx(COMMANDER, at=30, incident="inc-live")),
+            (c.Close(), ctx(COMMANDER, at=40, incident="inc-live"))]
+    tabletop = [(c.StartTabletop(scenario=SCENARIO), ctx(COMMANDER, at=100, new=TT)),
+                (c.Close(), ctx(COMMANDER, at=160, incident=TT))]
+    before = valid(cap.document(state(*live)))
+    after = state(*live, *tabletop)
+    assert after.ended is not None and after.ended.incident.id == "inc-live"
+    assert valid(cap.document(after)) == before and before["incidents"] == "inc-live"
