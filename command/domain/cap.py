@@ -134,11 +134,13 @@ def document(state: board.State, sender: str = "muster") -> str | None:
     school = state.config.name if state.config else state.site
     zone = site_zone(state.config)
     msg = _message(inc, protocol)
-    drill = inc.mode == "drill"
+    # A replay re-tells a recorded incident for a debrief: never an Actual alert to a poller.
+    drill = inc.mode != "live"
+    label = "REPLAY" if inc.mode == "replay" else "DRILL"
     first = identifier(state.site, inc.id)
     headline, description, instruction = _texts(msg, case, school, cap_time(msg.sent, zone))
     if drill:
-        headline, description = f"DRILL — {headline}", f"DRILL — no emergency. {description}"
+        headline, description = f"{label} — {headline}", f"{label} — no emergency. {description}"
 
     alert = ET.Element(f"{{{NS}}}alert")
     _add(alert, "identifier", identifier(state.site, inc.id, msg.suffix))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import get_args
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 import xmlschema
 
@@ -227,3 +228,14 @@ def test_cap_time_drops_fractions_and_keeps_the_local_offset() -> None:
     at = e.now().replace(microsecond=123456)
     text = cap.cap_time(at, ZoneInfo("America/Denver"))
     assert "." not in text and text[-6:] in ("-07:00", "-06:00")
+
+
+def test_a_replayed_live_incident_is_an_exercise_labelled_replay_never_actual() -> None:
+    """A poller of a replay board's CAP feed must never read a debrief as a real alert."""
+    site_event = configured(DENVER)
+    events = [site_event, *run(given(site_event), (press("lockdown"), ctx(STAFF)))[1]]
+    assert valid(cap.document(board.fold(SITE_ID, list(enumerate(events, 1)))))["status"] \
+        == "Actual"  # the original
+    replayed = [msgspec.structs.replace(ev, mode="replay") for ev in events]
+    f = valid(cap.document(board.fold(SITE_ID, list(enumerate(replayed, 1)))))
+    assert f["status"] == "Exercise" and f["headline"].startswith("REPLAY — ")
