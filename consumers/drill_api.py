@@ -19,6 +19,7 @@ from aiohttp import web
 
 from command.domain import compliance, drill_csv
 from command.domain import school_year as sy
+from command.domain.drill_log import DrillRow
 from command.domain.errors import Forbidden, Invalid, NotFound
 from command.infra.auth import Token, TokenStore, authorize
 from command.infra.route_table import JSON, Answer, Route, Schema
@@ -120,14 +121,21 @@ def log_handler(rows: DrillRows, tokens: TokenStore) -> Handler:
     return handle
 
 
+async def _last_year(rows: DrillRows, sites: Sites, site: str, year: sy.SchoolYear,
+                     ) -> list[DrillRow]:
+    """The previous school year's rows: a June drill may fall undocumented in July."""
+    return await rows.of_site(sites, site, sy.SchoolYear(year.start - 1))
+
+
 def compliance_handler(rows: DrillRows, tokens: TokenStore) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         sites, site = await _site(rows, tokens, request)
         on = day(request) or _today(sites, site)
         year = school_year(request, on)
         listed = await rows.of_site(sites, site, year)
-        view = compliance.view(listed, sites.config(site), year, on, sites.zone(site))
-        return json_response(view)
+        return json_response(compliance.view(listed, sites.config(site), year, on,
+                                             sites.zone(site), await _last_year(rows, sites,
+                                                                                site, year)))
 
     return handle
 
@@ -157,7 +165,8 @@ def district_compliance_handler(rows: DrillRows, tokens: TokenStore) -> Handler:
             year = school_year(request, on)
             listed = await rows.of_site(sites, site, year)
             views.append(compliance.view(listed, sites.config(site), year, on,
-                                         sites.zone(site)))
+                                         sites.zone(site),
+                                         await _last_year(rows, sites, site, year)))
         counts = {k: sum(v.counts.get(k, 0) for v in views) for k in
                   (*compliance.STATUSES, "undocumented")}
         return json_response({"district": district, "counts": counts, "sites": views})

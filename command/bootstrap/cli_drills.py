@@ -140,7 +140,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
                     out.append(drill_csv.to_csv((r, zone) for r in listed) if args.csv
                                else log_text(listed, zone, school, year.label))
                 else:
-                    out.append(due_text(compliance.view(listed, config, year, on, zone), school))
+                    # the year before too: a June drill may fall undocumented in July
+                    earlier = await rows.of_site(sites, site, sy.SchoolYear(year.start - 1))
+                    out.append(due_text(compliance.view(listed, config, year, on, zone, earlier),
+                                        school))
         finally:
             await pool.close()
     sys.stdout.write("\n\n".join(out) + ("" if getattr(args, "csv", False) else "\n"))

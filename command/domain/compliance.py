@@ -107,15 +107,23 @@ def counts(row: DrillRow, held: Rules) -> bool:
                                           or (row.mode == "live" and held.count_live))
 
 
+def _held(rows: Iterable[DrillRow], held: Rules, year: SchoolYear, zone: tzinfo,
+          ) -> list[tuple[Held, DrillRow]]:
+    """The rows that count and were held in `year`, in the order held."""
+    return sorted(((Held(incident_id=r.incident_id, day=local_day(r.started_at, zone),
+                         kind=r.kind, category=r.category), r) for r in rows
+                   if counts(r, held) and year.contains(local_day(r.started_at, zone))),
+                  key=lambda x: (x[1].started_at, x[1].incident_id))
+
+
 def view(rows: Iterable[DrillRow], site: Site | None, year: SchoolYear, on: date,
-         zone: tzinfo = UTC) -> View:
+         zone: tzinfo = UTC, earlier: Iterable[DrillRow] = ()) -> View:
     """The requirements on day `on` from the rows of the site's drill log (any year: only this
-    school year's, held by `on`, count)."""
+    school year's, held by `on`, count). `earlier`, the previous school year's rows, is read
+    only for drills whose documentation deadline falls in this year, which may be undocumented
+    here; they never count for a requirement."""
     held = rules(site)
-    drills = sorted(((Held(incident_id=r.incident_id, day=local_day(r.started_at, zone),
-                           kind=r.kind, category=r.category), r) for r in rows
-                     if counts(r, held) and year.contains(local_day(r.started_at, zone))),
-                    key=lambda x: (x[1].started_at, x[1].incident_id))
+    drills = _held(rows, held, year, zone)
     items = []
     for req in held.requirements:
         for key, opens, closes in windows(req, year):
@@ -131,10 +139,13 @@ def view(rows: Iterable[DrillRow], site: Site | None, year: SchoolYear, on: date
                               closes=closes, status=status, held=len(so_far), drills=so_far,
                               done_on=done_on if status == "done" else None))
     late = timedelta(days=held.documented_within_days)
+    # A June drill's deadline may be in July: last year's view never saw it fall due.
+    crossing = [(h, r) for h, r in _held(earlier, held, SchoolYear(year.start - 1), zone)
+                if h.day + late >= year.first_day]
     undocumented = [
         Undocumented(incident_id=h.incident_id, kind=h.kind, category=h.category,
                      held_on=h.day, deadline=h.day + late)
-        for h, r in drills if h.day + late < on
+        for h, r in crossing + drills if h.day + late < on
         and (r.signed_off_at is None or local_day(r.signed_off_at, zone) > on)]
     tally = {s: sum(1 for i in items if i.status == s) for s in STATUSES}
     return View(site=site.id if site else "", state=held.state, year=year.label, on=on,

@@ -160,3 +160,20 @@ def test_a_drills_table_reads_from_toml() -> None:
         "NJ", 14, 120.0)
     assert compliance.rules(s).documented_within_days == 14
     assert compliance.rules(replace(s, drills=Drills(state="NJ"))).documented_within_days == 30
+
+
+def test_a_june_drill_falls_undocumented_in_the_next_school_years_view() -> None:
+    june = [drow("june", date(2026, 6, 20), "fire"), drow("may", date(2026, 5, 1), "fire"),
+            drow("signed", date(2026, 6, 25), "lockdown", signed=date(2026, 7, 15))]
+
+    def view(day: date) -> compliance.View:
+        return compliance.view([], held("NJ"), YEAR, day, DENVER, earlier=june)
+
+    assert view(date(2026, 7, 10)).undocumented == []  # 20 July is the last day in time
+    late = view(date(2026, 7, 21))
+    assert [(u.incident_id, u.held_on, u.deadline) for u in late.undocumented] == [
+        ("june", date(2026, 6, 20), date(2026, 7, 20))]  # May's was last year's to show
+    assert late.counts["undocumented"] == 1 and late.counts["done"] == 0
+    assert all(i.held == 0 for i in late.items)  # last year's drills count for nothing here
+    assert [u.incident_id for u in compliance.view(june, held("NJ"), YEAR, date(2026, 7, 21),
+                                                   DENVER).undocumented] == []
