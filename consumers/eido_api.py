@@ -30,9 +30,11 @@ def eido_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
         token = await tokens.authenticate(request.headers.get("Authorization"))
         authorize(token, ROLES, None)  # the role first: staff and devices learn no incident ids
         incident_id = request.match_info["id"]
-        site = await pool.fetchval("SELECT site FROM incidents WHERE id=$1", incident_id)
-        if site is None:
+        row = await pool.fetchrow("SELECT site, mode FROM incidents WHERE id=$1", incident_id)
+        # A tabletop is a discussion: no 911 center ever reads one, not even by its id.
+        if row is None or row["mode"] == "tabletop":
             raise NotFound("unknown incident", field="id")
+        site = row["site"]
         events, config = await load(pool, incident_id, site)
         area = config.dispatch.area if config is not None and config.dispatch else None
         if not token.allows_site(site, area):  # a replay's debrief readers, or 403

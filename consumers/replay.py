@@ -65,7 +65,8 @@ def rewrite(event: e.Event, site: str, incident: str, run: str, now: datetime) -
     """One original event as the replay appends it (pure)."""
     data: object = event.data
     if isinstance(event, e.SiteConfigured):
-        data = replace(event.data, id=site, channels=[])
+        # Nor its district or drill rules: a replay board is no school to count or check.
+        data = replace(event.data, id=site, channels=[], district=None, drills=None)
     elif isinstance(data, _NOTICES):
         data = replace(data, event_id=replayed_id(data.event_id, run))
     return replace(event, id=replayed_id(event.id, run), site=site, mode="replay",

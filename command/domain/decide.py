@@ -56,6 +56,8 @@ def _alert(state: SiteState, cmd: c.RaiseAlert, ctx: Ctx) -> list[Draft]:
     if inc is None and mode == "drill" and "live" in state.open:
         # A drill press would start a drill beside a live emergency, as StartDrill would.
         raise Conflict("a live incident is open at this site; no drill may start beside it")
+    if inc is None and mode == "drill":
+        _no_drill_beside_tabletop(state)
     if inc is None:
         iid = ctx.new_incident_id
         return [
@@ -76,6 +78,7 @@ def _drill(state: SiteState, cmd: c.StartDrill, ctx: Ctx) -> list[Draft]:
         raise Conflict("a drill is already running at this site")
     if "live" in state.open:
         raise Conflict("a live incident is open at this site; no drill may start beside it")
+    _no_drill_beside_tabletop(state)
     iid = ctx.new_incident_id
     action = action_for(cmd.scenario, site.policy)
     opened = e.IncidentOpenedData(kind=cmd.scenario, scenario=cmd.scenario, note=cmd.note)
@@ -83,6 +86,12 @@ def _drill(state: SiteState, cmd: c.StartDrill, ctx: Ctx) -> list[Draft]:
         (e.IncidentOpened, opened, iid, "drill"),
         (e.ProtocolDeclared, _planned(site, cmd.scenario, action, "drill"), iid, "drill"),
     ]
+
+
+def _no_drill_beside_tabletop(state: SiteState) -> None:
+    """Exercises are never stacked on one board: a tabletop is closed before a drill opens."""
+    if "tabletop" in state.open:
+        raise Conflict("a tabletop exercise is open at this site; close it before a drill starts")
 
 
 def _protocol(state: SiteState, cmd: c.DeclareProtocol, ctx: Ctx) -> list[Draft]:

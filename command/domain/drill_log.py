@@ -6,6 +6,7 @@ for" is exactly what the board showed; every time comes from the events' `occurr
 replay that keeps the original times gives the same row.
 """
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from command.domain.site_drills import LATE_S
 # A room is "in place" once its latest report is one of these: "clear" is a room checked and
 # found empty, as much in place as one secured or evacuated.
 IN_PLACE = frozenset({"secured", "evacuated", "clear"})
+SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,20}")  # an Apprise scheme: "json", "mailto", "tgram"
 INTERRUPTED = "interrupted by a live incident"
 KIND_CATEGORY = {"fire": "fire", "weather": "severe_weather", "hazmat": "hazmat",
                  "armed_intruder": "lockdown", "lockdown": "lockdown", "secure": "secure",
@@ -98,8 +100,12 @@ def _off(at: datetime | None, start: datetime) -> float | None:
 
 
 def _scheme(site: Site | None, channel: str) -> str:
+    """The channel URL's scheme alone, or "unknown": a URL without `://` may begin with a secret."""
     found = next((c for c in site.channels if c.name == channel), None) if site else None
-    return (urlsplit(found.url).scheme or "unknown") if found else "unknown"
+    if found is None or "://" not in found.url:
+        return "unknown"
+    scheme = urlsplit(found.url).scheme
+    return scheme if SCHEME.fullmatch(scheme) else "unknown"
 
 
 def _participants(site: Site | None) -> dict[str, int]:
@@ -181,7 +187,7 @@ def row(events: Sequence[tuple[int, e.Event]], site: Site | None, *,
     shown = [(s, ev) for s, ev in ordered if not redact.never_shown(ev, hidden)]
     iid = incident_id or next((ev.incident_id for _, ev in shown if ev.incident_id
                                and not isinstance(ev, e.SiteConfigured)), None)
-    if iid is None:
+    if iid is None or not shown:
         raise ValueError("no events of an incident")
     fold = _Fold(iid)
     state = replace(board.empty(shown[0][1].site), config=site)

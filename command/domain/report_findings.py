@@ -22,10 +22,10 @@ from datetime import datetime
 import msgspec
 
 from command.domain import events as e
+from command.domain.drill_log import IN_PLACE
 from command.domain.report_timeline import offset, people, short, since
 from command.domain.site import Site
 
-IN_PLACE = frozenset({"secured", "evacuated", "clear"})
 LAST_MINUTE_S = 60.0
 ROOMS_NAMED = 8  # a finding names this many rooms, then says how many more
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")

@@ -7,6 +7,7 @@ inject's offset from the exercise's start; `schedule` says when each is due at a
 Nothing here reads a file or a clock.
 """
 
+import math
 from typing import Annotated
 
 import msgspec
@@ -94,11 +95,12 @@ def timeline(scenario: Scenario, path: str = "$") -> list[Timed]:
 def schedule(timed: list[Timed], speed: float, start_index: int = 0) -> list[tuple[float, Timed]]:
     """When each inject from `start_index` is due, in wall seconds after the player starts (or
     resumes there): script time divided by the speed, the first one at once."""
-    if speed <= 0:
-        raise Invalid("speed must be greater than 0", "speed")
+    if not math.isfinite(speed) or speed <= 0:
+        raise Invalid("speed must be a number greater than 0", "speed")
+    if not 0 <= start_index < len(timed):
+        raise Invalid(f"the scenario has injects 1 to {len(timed)}; there is no inject "
+                      f"{start_index + 1} to start from", "from")
     rest = timed[start_index:]
-    if not rest:
-        return []
     base = rest[0].at_s
     return [((t.at_s - base) / speed, t) for t in rest]
 

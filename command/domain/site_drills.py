@@ -55,3 +55,12 @@ def check(table: Drills) -> None:
                 raise ValueError(f"drills.requirements[{i}].{name}: no such day")
         if not req.categories:
             raise ValueError(f"drills.requirements[{i}].categories: name at least one")
+        if req.closes != "07-01" and _in_year(req.closes) <= _in_year(req.opens):
+            raise ValueError(f"drills.requirements[{i}].closes: must come after opens in the "
+                             "school year (July to July; 07-01 is the year's end)")
+
+
+def _in_year(month_day: str) -> tuple[bool, int, int]:
+    """A MM-DD's place in a school year that starts on 1 July."""
+    month, day = (int(x) for x in month_day.split("-"))
+    return month < 7, month, day

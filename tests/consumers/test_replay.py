@@ -7,6 +7,8 @@ import pytest
 
 from command.domain import events as e
 from command.domain.errors import Invalid
+from command.domain.site import Channel, Site
+from command.domain.site_drills import Drills
 from consumers.replay import cut, pauses, replay_incident, replayed_id, rewrite
 
 T0 = datetime(2026, 10, 14, 10, 0, tzinfo=UTC)
@@ -57,6 +59,19 @@ def test_a_replayed_send_record_names_the_replayed_alert_not_the_original() -> N
     copy = rewrite(sent(3), SITE, replay_incident("inc-1", "r2"), "r2", WALL)
     assert copy.data.event_id == replayed_id("ev-open-0", "r2")  # type: ignore[union-attr]
     assert copy.occurred_at == at(3)
+
+
+def test_a_replayed_site_file_has_no_channels_district_or_drill_rules() -> None:
+    """A replay board is no school: nobody hears it, and no district counts or checks it."""
+    school = Site(id="test-high", name="Test High", district="d-1", drills=Drills(state="MI"),
+                  channels=[Channel(name="sro", url="json://x", modes=["live", "drill"])])
+    original = e.SiteConfigured(id="ev-site", site="test-high", occurred_at=T0, recorded_at=T0,
+                                data=school)
+    copy = rewrite(original, SITE, replay_incident("inc-1", "r3"), "r3", WALL)
+    assert isinstance(copy, e.SiteConfigured) and copy.incident_id is None
+    assert (copy.data.id, copy.data.channels, copy.data.district, copy.data.drills) == (
+        SITE, [], None, None)
+    assert copy.data.name == "Test High"
 
 
 def test_without_a_cut_everything_plays_from_the_first_event() -> None:

@@ -2,6 +2,8 @@
 one however it goes on, a `single` one naming it is refused as an incident it may not hear of,
 and a live press during the tabletop is notified at once (the subscription works)."""
 
+import aiohttp
+
 from tests.conftest import App
 from tests.integration.cad_ws import Cad, cad_socket
 from tests.integration.test_dispatch_ws import RESEND_S, SITE, app, command, press
@@ -31,3 +33,11 @@ async def test_a_tabletop_is_never_notified_to_a_911_subscriber(app: App) -> Non
         notified = await cad.settle()
         doc = notified["event"]["notification"][0]
         assert doc["incidentComponent"]["internalIncidentId"] == real != tabletop
+    async with aiohttp.ClientSession() as http:  # nor is it read by its id: 404, as unknown
+        for role in ("dispatch", "commander"):
+            headers = {"Authorization": f"Bearer {await app.token(role)}"}
+            async with http.get(f"{app.url}/v1/incidents/{tabletop}/eido",
+                                headers=headers) as resp:
+                assert resp.status == 404, role
+            async with http.get(f"{app.url}/v1/incidents/{real}/eido", headers=headers) as resp:
+                assert resp.status == 200, role

@@ -182,6 +182,15 @@ def test_notification_methods_name_the_scheme_only_and_whether_each_worked() -> 
     assert b"s3cret" not in msgspec.json.encode(r) and b"10.0.0.9" not in msgspec.json.encode(r)
 
 
+@pytest.mark.parametrize("url", ["xoxbSECRETTOKEN:hunter2@hooks.example", "SECRET",
+                                 "Json_s3cret://x", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa://x"])
+def test_a_url_that_is_no_plain_scheme_shows_as_unknown_never_its_head(url: str) -> None:
+    sends = [notified(e.NotificationSent, "odd", 1)]
+    r = drill_log.row(events(drill(), config=site(channels=[Channel(name="odd", url=url)]),
+                             extra=sends), None)
+    assert [(m.channel, m.method) for m in r.notifications] == [("odd", "unknown")]
+
+
 def test_the_site_file_sets_when_a_room_is_late_and_a_sign_off_is_recorded() -> None:
     signed = e.DrillSignedOff(id="so-1", site="test-high", incident_id=DRILL, mode="drill",
                               occurred_at=at(3600), recorded_at=at(3600),

@@ -87,9 +87,14 @@ def test_a_schedule_divides_script_time_by_the_speed_from_the_chosen_inject() ->
     assert [(at, t.index) for at, t in schedule(timed, 10)] == [(0.0, 0), (9.0, 1), (51.0, 2)]
     assert [(at, t.index) for at, t in schedule(timed, 2, start_index=1)] == [(0.0, 1),
                                                                               (210.0, 2)]
-    assert schedule(timed, 1, start_index=3) == []
-    with pytest.raises(Invalid):
-        schedule(timed, 0)
+    for wrong in (3, -1):  # "--from 4" and "--from 0" of three injects name what there is
+        with pytest.raises(Invalid, match="injects 1 to 3") as info:
+            schedule(timed, 1, start_index=wrong)
+        assert info.value.field == "from"
+    for speed in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(Invalid) as info:
+            schedule(timed, speed)
+        assert info.value.field == "speed"
 
 
 def test_a_clock_past_midnight_wraps() -> None:

@@ -64,6 +64,16 @@ def test_no_tabletop_opens_beside_another_open_incident(first: str) -> None:
     assert isinstance(err, Conflict)
 
 
+@pytest.mark.parametrize("how", ["start", "press"])
+def test_no_drill_opens_beside_a_tabletop_but_a_real_press_does(how: str) -> None:
+    state = tabletop()[0]
+    drill = c.StartDrill(scenario="fire") if how == "start" else press(drill=True)
+    err = rejects(state, drill, ctx(COMMANDER, new="inc-drill"))
+    assert isinstance(err, Conflict) and "tabletop" in str(err)
+    _, events = then(state, press(), ctx(STAFF, new="inc-live"))  # an emergency is never refused
+    assert events[0].mode == "live" and types(events)[0] == "IncidentOpened"
+
+
 def test_a_name_the_edge_did_not_resolve_is_an_unknown_scenario() -> None:
     err = rejects(given(configured()), c.StartTabletop(scenario="no-such"), ctx(COMMANDER))
     assert isinstance(err, Invalid) and err.field == "$.scenario"
