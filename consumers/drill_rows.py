@@ -1,9 +1,10 @@
 """A site's drill-log rows for a school year, read from the read models (the incidents and
-timeline tables, and the site's file), each folded by the pure `drill_log.row`.
+timeline tables, and the site's files), each folded by the pure `drill_log.row` with the site
+file in force when the incident opened (consumers/site_versions.py), as `muster report` does.
 
 Rows are computed on request; a row is kept in memory by its incident's id, the last sequence of
-its timeline and the site file's sequence, so an incident is folded again only once something
-new happened to it (a late send, a sign-off) or its site file changed.
+its timeline and its site file's sequence, so an incident is folded again only once something
+new happened to it (a late send, a sign-off).
 """
 
 from datetime import tzinfo
@@ -15,6 +16,7 @@ from command.domain import events as e
 from command.domain.drill_log import DrillRow
 from command.domain.school_year import SchoolYear
 from command.domain.site import Site, zone
+from consumers import site_versions
 
 Key = tuple[str, int, int]  # incident id, last timeline seq, site file seq
 KEPT = 20_000  # rows kept in memory: a district's few years of drills
@@ -57,18 +59,28 @@ class DrillRows:
         config = found[1] if found else None
         start, end = year.bounds(zone(config))
         incidents = await self.pool.fetch(
-            "SELECT i.id, (SELECT max(t.seq) FROM timeline t WHERE t.incident_id = i.id) AS last"
-            " FROM incidents i WHERE i.site=$1 AND i.mode <> 'replay' AND i.opened_at >= $2 "
-            "AND i.opened_at < $3 ORDER BY i.opened_at", site, start, end)
-        version = found[0] if found else 0
-        keys = {r["id"]: (r["id"], r["last"] or 0, version) for r in incidents}
+            "SELECT i.id, t.first, t.last FROM incidents i LEFT JOIN LATERAL (SELECT min(seq) "
+            "AS first, max(seq) AS last FROM timeline WHERE incident_id = i.id) t ON true "
+            "WHERE i.site=$1 AND i.mode <> 'replay' AND i.opened_at >= $2 AND i.opened_at < $3 "
+            "ORDER BY i.opened_at", site, start, end)
+        versions = await site_versions.seqs(self.pool, site) if incidents else []
+        current = found[0] if found else 0
+        keys = {}
+        for r in incidents:
+            version = site_versions.before(versions, r["first"]) if r["first"] else None
+            keys[r["id"]] = (r["id"], r["last"] or 0, current if version is None else version)
         missing = [iid for iid, key in keys.items() if key not in self.kept]
         if missing:
-            await self._fold(missing, keys, config)
+            wanted = {keys[iid][2] for iid in missing} - {current}
+            files = await site_versions.configs(self.pool, site, wanted)
+            await self._fold(missing, keys, files, config)
         return drill_log.log([self.kept[k] for k in keys.values() if k in self.kept], year,
                              zone(config))
 
-    async def _fold(self, ids: list[str], keys: dict[str, Key], config: Site | None) -> None:
+    async def _fold(self, ids: list[str], keys: dict[str, Key],
+                    files: dict[int, Site], config: Site | None) -> None:
+        """Fold `ids`, each with its own site file (`files`, by its key's sequence), else with
+        the current one, `config`."""
         records = await self.pool.fetch(
             "SELECT seq, event FROM timeline WHERE incident_id = ANY($1::text[]) ORDER BY seq",
             ids)
@@ -80,4 +92,5 @@ class DrillRows:
             self.kept.clear()
         for iid, events in grouped.items():
             if events:  # an incident whose events are not yet projected is listed next time
-                self.kept[keys[iid]] = drill_log.row(events, config, incident_id=iid)
+                self.kept[keys[iid]] = drill_log.row(events, files.get(keys[iid][2], config),
+                                                     incident_id=iid)

@@ -1,8 +1,9 @@
 """What one projector transaction writes, and the board states it loads to fold on from.
 
 A batch of events becomes the rows they touched, last value wins: boards (with each board's
-render, and its state when saved), incidents, rooms, the timeline. No row is written for an event
-the rows already hold, so a projector folding again after a restart never steps a row back.
+render, and its state when saved), incidents, rooms, the timeline; and every site file it set
+(site_versions). No row is written for an event the rows already hold, so a projector folding
+again after a restart never steps a row back.
 """
 
 import asyncio
@@ -52,6 +53,7 @@ class Batch:
         self.touched: set[str] = set()
         self.boards: set[str] = set()  # sites whose board row this batch writes
         self.configs: dict[str, tuple[int, Site]] = {}
+        self.versions: list[tuple[str, int, Site]] = []  # every site file, for past drills
         self.incidents: dict[str, tuple[int, str, board_case.Case]] = {}
         self.rooms: dict[tuple[str, str], tuple[str, board_case.Room]] = {}
         self.timeline: list[tuple[int, str | None, str, str, Any, str]] = []
@@ -74,6 +76,7 @@ class Batch:
         self.boards.add(site)
         if isinstance(event, e.SiteConfigured):
             self.configs[site] = (seq, event.data)
+            self.versions.append((site, seq, event.data))
         if case is not None:
             self.incidents[case.incident.id] = (seq, site, case)
         if case is not None and isinstance(event, e.RoomStatusReported):
@@ -90,6 +93,11 @@ class Batch:
                 "INSERT INTO sites(site, seq, config) VALUES ($1,$2,$3) ON CONFLICT (site) "
                 "DO UPDATE SET seq=EXCLUDED.seq, config=EXCLUDED.config",
                 [(s, seq, _json.encode(cfg).decode()) for s, (seq, cfg) in self.configs.items()])
+        if self.versions:
+            await conn.executemany(
+                "INSERT INTO site_versions(site, seq, config) VALUES ($1,$2,$3) "
+                "ON CONFLICT DO NOTHING",
+                [(s, seq, _json.encode(cfg).decode()) for s, seq, cfg in self.versions])
         # A site with no row yet gets its whole row, state included, whatever else is due.
         stored = {r["site"] for r in await conn.fetch(
             "SELECT site FROM boards WHERE site = ANY($1::text[])", list(self.new))} \

@@ -20,7 +20,7 @@ from consumers.projection_batch import load_states
 
 log = logging.getLogger("muster.projector")  # its waits for the lock are the projector's
 WRITER = "projector"
-TABLES = ("sites", "boards", "incidents", "rooms", "timeline")
+TABLES = ("sites", "site_versions", "boards", "incidents", "rooms", "timeline")
 # A PostgreSQL advisory lock: one projector writes a database's read models at a time, and
 # `muster rebuild` takes it too (it drops the tables a running projector writes).
 LOCK_KEY = 0x6D757374_65720001

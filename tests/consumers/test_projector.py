@@ -31,7 +31,8 @@ from tests.conftest import small_site, with_database
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 STAFF = e.Actor(kind="user", id="staff-1", role="staff")
 COMMANDER = e.Actor(kind="user", id="cmdr-1", role="commander")
-TABLES = {"projection_position": "name", "sites": "site", "boards": "site", "incidents": "id",
+TABLES = {"projection_position": "name", "sites": "site", "site_versions": "site, seq",
+          "boards": "site", "incidents": "id",
           "rooms": "incident_id, room", "timeline": "seq"}
 Items = list[tuple[int, bytes]]
 

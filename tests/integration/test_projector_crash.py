@@ -36,7 +36,8 @@ STATUSES = ("secured", "clear", "needs_help", "evacuated", "unreachable")
 STAFF = e.Actor(kind="user", id="staff-1", role="staff")
 COMMANDER = e.Actor(kind="user", id="cmdr-1", role="commander")
 # Primary keys order each read model so two databases compare row by row.
-TABLES = {"projection_position": "name", "sites": "site", "boards": "site", "incidents": "id",
+TABLES = {"projection_position": "name", "sites": "site", "site_versions": "site, seq",
+          "boards": "site", "incidents": "id",
           "rooms": "incident_id, room", "timeline": "seq"}
 # updated_at is wall time; state is compared as a value (see snapshot), its render as text.
 IGNORED = {("boards", "updated_at"), ("boards", "state")}
