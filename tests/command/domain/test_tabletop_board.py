@@ -46,10 +46,9 @@ def test_the_board_shows_the_latest_injects_newest_last() -> None:
     assert last["at"].startswith("2025-03-04T09:01:00")
 
 
-def test_a_live_incident_and_a_drill_each_outrank_a_tabletop_on_the_board() -> None:
-    state = folded(started(), (press("lockdown", drill=True), ctx(new="inc-drill")))
-    assert board_render.render(state)["mode"] == "drill"
-    assert board_render.render(state)["other_incidents"] == [TT]
+def test_a_live_incident_outranks_a_tabletop_on_the_board() -> None:
+    """A real press during a tabletop is shown first (a drill cannot open beside a tabletop:
+    test_tabletop_rules)."""
     state = folded(started(), (press("lockdown"), ctx(new="inc-real")))
     assert board_render.render(state)["incident"]["id"] == "inc-real"
     assert board_render.render(state)["mode"] == "live"
