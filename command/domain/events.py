@@ -17,199 +17,46 @@ import os
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
+# The payloads live in event_data; `e.AccountingEntry`, which commands use too, reads on here.
+from command.domain.event_data import (
+    SYSTEM,
+    Actor,
+    AlertRaisedData,
+    CommandTransferredData,
+    DispatchUpdatedData,
+    DrillSignedOffData,
+    GuardianCheckedInData,
+    HandleWithCareIssuedData,
+    IncidentCancelledData,
+    IncidentClosedData,
+    IncidentOpenedData,
+    InjectDeliveredData,
+    NoteAddedData,
+    NotificationEscalatedData,
+    NotificationFailedData,
+    NotificationSentData,
+    PersonsAccountedData,
+    ProtocolDeclaredData,
+    ProtocolLiftedData,
+    ResponderAcknowledgedData,
+    ReunificationOpenedData,
+    RoomStatusReportedData,
+    StudentCheckedInData,
+    StudentReleasedData,
+)
+from command.domain.event_data import (
+    AccountingEntry as AccountingEntry,
+)
 from command.domain.site import Site
 from command.domain.types import (
-    AlertKind,
-    Attempt,
-    Count,
     Ident,
-    Label,
     Mode,
-    Name,
-    PersonStatus,
-    RoomStatus,
-    Seconds,
-    SrpAction,
-    Text,
-    TokenId,
     Version,
 )
-
-
-class Actor(msgspec.Struct, frozen=True):
-    kind: Literal["device", "user", "integration", "system"]
-    id: str
-    role: str | None = None
-    token_id: TokenId | None = None  # the bearer token's row: `id` is its name, which only shows
-
-
-SYSTEM = Actor(kind="system", id="muster")
-Priority = Annotated[int, msgspec.Meta(ge=0, le=10)]  # an EIDO's common priority number
-
-
-class Data(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
-    """Event payloads: frozen and keyword-only so field order never matters to a reader."""
-
-
-class AlertRaisedData(Data):
-    kind: AlertKind
-    room: Ident
-    action: SrpAction
-    silent: bool = False
-    note: Text | None = None
-    device_id: str | None = None
-
-
-class IncidentOpenedData(Data):
-    kind: AlertKind
-    room: Ident | None = None
-    scenario: AlertKind | None = None
-    note: Text | None = None  # a drill's: what it practises, for the debrief
-
-
-class ProtocolDeclaredData(Data):
-    action: SrpAction
-    zones: list[Name] = []
-    evacuate_to: Name | None = None
-    hazard: Name | None = None
-    strategy: Name | None = None
-    reason: str = "alert"
-    evacuation_site: Ident | None = None  # the site file's id of the place `evacuate_to` names
-
-
-class ProtocolLiftedData(Data):
-    action: SrpAction
-    reason: Literal["all_clear", "cancel"] = "all_clear"
-
-
-class RoomStatusReportedData(Data):
-    room: Ident
-    status: RoomStatus
-    present: Count | None = None
-    missing: list[Ident] = []
-    injured: list[Ident] = []
-    extra: list[Ident] = []
-
-
-class AccountingEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    person_id: Ident
-    status: PersonStatus
-    location: Name | None = None
-
-
-class PersonsAccountedData(Data):
-    entries: list[AccountingEntry]
-
-
-class StudentCheckedInData(Data):
-    person_id: Ident
-    area: Name | None = None
-
-
-class GuardianCheckedInData(Data):
-    guardian: Name
-    id_verified: bool
-    students: list[Ident]
-    approved: list[Ident] = []
-    flags: list[str] = []
-
-
-class ReunificationOpenedData(Data):
-    """A commander opening reunification before accounting is complete, and why."""
-
-    reason: Text
-
-
-class StudentReleasedData(Data):
-    person_id: Ident
-    guardian: Name
-    student_consents: bool
-
-
-class DispatchUpdatedData(Data):
-    """What a 911 CAD's EIDO snapshot says (issue 19): units are {id, name, status, eta?}
-    with status dispatched, en_route, on_scene, cleared or available, eta ISO 8601."""
-
-    cad_id: str | None = None
-    status: str | None = None  # the most advanced common registry status, e.g. ResourcesOnscene
-    units: list[dict[str, str]] = []
-    notes: list[str] = []
-    document: dict | None = None
-    tracking_id: Label | None = None  # the EIDO's top-level `$id`: one per 911 incident
-    updated_at: datetime | None = None  # the EIDO's lastUpdateTimeStamp
-    type: Label | None = None  # APCO common incident type: ACTSHOOT, WEAPON ...
-    type_text: Label | None = None  # the CAD's own words for it
-    statuses: list[Label] = []  # every common registry status it gives
-    priority: Priority | None = None  # 0-10, 10 highest
-    priority_text: Label | None = None
-    agency: Label | None = None  # the agency that sent it (updatedByAgencyReference)
-
-
-class ResponderAcknowledgedData(Data):
-    responder: Name
-
-
-class NoteAddedData(Data):
-    text: Text
-
-
-class CommandTransferredData(Data):
-    commander: Name
-    agency: Name
-
-
-class HandleWithCareIssuedData(Data):
-    person_id: Ident
-
-
-class NotificationSentData(Data):
-    channel: Ident
-    event_id: str
-    attempt: Attempt = 1
-
-
-class NotificationFailedData(Data):
-    channel: Ident
-    event_id: str
-    attempt: Attempt
-    error: str
-
-
-class NotificationEscalatedData(Data):
-    channel: Ident
-    to: list[Ident]
-    event_id: str
-
-
-class InjectDeliveredData(Data):
-    """A tabletop's scripted inject, as the facilitator's player delivered it."""
-
-    index: Count  # its place in the scenario, from 0
-    text: Text
-    at_s: Seconds = 0.0  # its offset in the script from the exercise's start
-    clock: Label = ""  # the script's own clock, "10:02", as the facilitator wrote it
-    source: Label = ""  # who speaks in it: "a parent on the phone", "dispatch"
-    expect: Text | None = None  # what the scenario expects the team to do: for the debrief
-
-
-class DrillSignedOffData(Data):
-    """A commander's sign-off of the drill's record, as filed with the state."""
-
-    signed_by: Name
-    title: Label = ""  # the signer's position, "Principal"
-    note: Text | None = None
-
-
-class IncidentCancelledData(Data):
-    reason: Text
-
-
-class IncidentClosedData(Data):
-    summary: Text | None = None
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
