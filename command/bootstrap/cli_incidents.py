@@ -69,8 +69,7 @@ async def replay(settings: Settings, args: argparse.Namespace) -> int:
     from consumers.replay import replay as play_again
     from consumers.replay import replay_site
 
-    info = runtime_file.read(settings) or {}
-    url = info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+    url = runtime_file.http_url(settings)
     async with for_command(settings, need_db=False) as (nats_url, _):
         nc = await reach_nats(nats_url, ca_file=settings.nats_ca_file)
         try:
@@ -91,8 +90,7 @@ async def replay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def alert(settings: Settings, args: argparse.Namespace) -> int:
-    info = runtime_file.read(settings) or {}
-    url = args.url or info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+    url = runtime_file.http_url(settings, args.url)
     token = args.token or os.environ.get("MUSTER_TOKEN")
     if not token:
         print("muster: a token is needed: --token or MUSTER_TOKEN", file=sys.stderr)

@@ -161,8 +161,7 @@ async def _main(args: argparse.Namespace, url: str, token: str, progress: Progre
 
 
 def tabletop(settings: Settings, args: argparse.Namespace) -> int:
-    info = runtime_file.read(settings) or {}
-    url = args.url or info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+    url = runtime_file.http_url(settings, args.url)
     token = args.token or os.environ.get("MUSTER_TOKEN")
     if not token:
         print("muster: a commander's token is needed: --token or MUSTER_TOKEN", file=sys.stderr)

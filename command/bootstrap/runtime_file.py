@@ -34,6 +34,13 @@ def read(settings: Settings) -> dict[str, Any] | None:
     return None
 
 
+def http_url(settings: Settings, given: str | None = None) -> str:
+    """Where a command reaches the API: the URL given, else the running `muster up`'s, else the
+    configured host and port."""
+    info = read(settings) or {}
+    return given or info.get("http_url") or f"http://{settings.http_host}:{settings.http_port}"
+
+
 def remove(settings: Settings) -> None:
     with contextlib.suppress(OSError):
         settings.runtime_file.unlink()
