@@ -1,15 +1,19 @@
 """HTTP command bodies (CONTRACT §2), decoded and validated by msgspec before anything runs."""
 
 import uuid
+from datetime import datetime
+from typing import Literal
 
 import msgspec
 
 from command.domain.events import AccountingEntry, DispatchUpdatedData
 from command.domain.scenario import Clock, InjectText, Scenario
-from command.domain.site import Site
+from command.domain.site import Chaperone, Location, Person, Site
 from command.domain.types import (
     AlertKind,
+    CaseRole,
     Count,
+    ExceptionKind,
     Ident,
     Label,
     Name,
@@ -27,8 +31,14 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 class RaiseAlert(Command):
+    """A press: exactly one of `room`, `bus` or `away_event` says where (their ids share one
+    namespace); a bus or an away event's press may say where it is now in `location`."""
+
     kind: AlertKind
-    room: Ident
+    room: Ident | None = None
+    bus: Ident | None = None
+    away_event: Ident | None = None
+    location: Location | None = None
     silent: bool = False
     note: Text | None = None
     device_id: Ident | None = None
@@ -92,16 +102,92 @@ class CheckIn(Command):
     area: Name | None = None
 
 
+class GreetGuardian(Command):
+    """SRM greeter: an adult arrives at check-in, takes a card, names the students."""
+
+    guardian: Name
+    students: list[Ident]
+    card: Label = ""
+
+
 class CheckGuardian(Command):
     guardian: Name
     id_verified: bool
     students: list[Ident]
+    card: Label = ""
+
+
+class FetchStudent(Command):
+    """SRM reunifier: the student is fetched from the assembly area for a checked guardian."""
+
+    person_id: Ident
+    guardian: Name
+    card: Label = ""
 
 
 class Release(Command):
     person_id: Ident
     guardian: Name
     student_consents: bool
+    card: Label = ""
+
+
+class OpenException(Command):
+    """A student moved onto the exceptions track, assigned to a counsellor or administrator."""
+
+    person_id: Ident
+    kind: ExceptionKind
+    assigned_to: Name
+    assigned_role: CaseRole = "counsellor"
+    hospital: Label = ""
+    adult: Label = ""
+    note: Text | None = None
+
+
+class ResolveException(Command):
+    case_id: Ident
+    outcome: Text
+    released_to: Name | None = None
+
+
+class SetReunificationPoint(Command):
+    """Where guardians collect students: a place's id from the site file, or words."""
+
+    place: Name
+
+
+class MessageGuardians(Command):
+    """Send every listed guardian where reunification is (the site's guardian_messages)."""
+
+    place: Name | None = None  # default: the incident's reunification point
+
+
+class Relocate(Command):
+    """The evacuation site is unsafe: everyone moves on to another, in one command."""
+
+    to: Name  # a place's id from the site file, or words
+    reason: Text
+
+
+class ScheduleAwayEvent(Command):
+    """A game or field trip with its own roster and place (site.AwayEvent's fields)."""
+
+    id: Ident
+    name: Name
+    kind: Literal["game", "field_trip", "other"] = "other"
+    place: Location = Location()
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    people: list[Ident] = []
+    chaperones: list[Chaperone] = []
+
+
+class ImportRoster(Command):
+    """A roster as a OneRoster import read it: decide writes only what differs from the
+    site's current people (nothing when nothing does)."""
+
+    people: list[Person]
+    source: Label = "oneroster"
 
 
 class OpenReunification(Command):

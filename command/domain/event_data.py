@@ -7,10 +7,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from command.domain.site import AwayEvent, Location, Person
 from command.domain.types import (
     AlertKind,
     Attempt,
+    CaseRole,
     Count,
+    ExceptionKind,
     Ident,
     Label,
     Name,
@@ -20,6 +23,7 @@ from command.domain.types import (
     SrpAction,
     Text,
     TokenId,
+    UnitKind,
 )
 
 
@@ -40,16 +44,19 @@ class Data(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
 
 class AlertRaisedData(Data):
     kind: AlertKind
-    room: Ident
+    room: Ident  # the room's id, or the bus's or away event's (`unit` says which)
     action: SrpAction
     silent: bool = False
     note: Text | None = None
     device_id: str | None = None
+    unit: UnitKind = "room"
+    location: Location | None = None  # where a bus or an away event's people are, as told
 
 
 class IncidentOpenedData(Data):
     kind: AlertKind
     room: Ident | None = None
+    unit: UnitKind = "room"  # what `room` names: a room, a bus or an away event
     scenario: AlertKind | None = None
     note: Text | None = None  # a drill's: what it practises, for the debrief
 
@@ -60,8 +67,10 @@ class ProtocolDeclaredData(Data):
     evacuate_to: Name | None = None
     hazard: Name | None = None
     strategy: Name | None = None
-    reason: str = "alert"
+    reason: str = "alert"  # alert, drill, commander, relocation
     evacuation_site: Ident | None = None  # the site file's id of the place `evacuate_to` names
+    relocated_from: Name | None = None  # a relocation: the place people are leaving
+    relocation_reason: Text | None = None  # why: "smoke over the north field"
 
 
 class ProtocolLiftedData(Data):
@@ -93,12 +102,95 @@ class StudentCheckedInData(Data):
     area: Name | None = None
 
 
+class GuardianArrivedData(Data):
+    """SRM's greeter: an adult reaches the check-in area, takes a card and names the students
+    they came for; from now the adult waits in the queue."""
+
+    guardian: Name
+    students: list[Ident]
+    card: Label = ""  # the reunification card's number
+
+
 class GuardianCheckedInData(Data):
     guardian: Name
     id_verified: bool
     students: list[Ident]
     approved: list[Ident] = []
     flags: list[str] = []
+    card: Label = ""
+
+
+class StudentFetchedData(Data):
+    """SRM's reunifier took the card's bottom half to the assembly area and has the student."""
+
+    person_id: Ident
+    guardian: Name
+    card: Label = ""
+
+
+class ExceptionOpenedData(Data):
+    """A student taken off the general queue onto the exceptions track, assigned to a person."""
+
+    case_id: Ident
+    person_id: Ident
+    kind: ExceptionKind
+    assigned_to: Name
+    assigned_role: CaseRole = "counsellor"
+    hospital: Label = ""  # kind hospital: where the student was taken
+    adult: Label = ""  # kind unlisted_adult: who came
+    note: Text | None = None
+
+
+class ExceptionResolvedData(Data):
+    """An exception's outcome, as its counsellor or administrator records it."""
+
+    case_id: Ident
+    outcome: Text
+    released_to: Name | None = None  # a listed guardian the student went home with, if any
+
+
+class ReunificationPointSetData(Data):
+    """Where guardians go to collect students: a place of the site file, or as written."""
+
+    place: Name
+    place_id: Ident | None = None
+    address: Text = ""
+
+
+class GuardianMessagesRequestedData(Data):
+    """A commander asks Muster to tell guardians where reunification is."""
+
+    place: Name
+    text: Text  # the message as sent, DRILL-labelled in a drill
+
+
+class GuardianMessagesSentData(Data):
+    """One batch of guardian messages as the notifier sent it: counts only, never a contact."""
+
+    request_id: str  # the GuardianMessagesRequested event's id
+    batch: Count
+    sent: Count = 0
+    failed: Count = 0
+    skipped: Count = 0  # contacts left out: restricted adults, or no address for any channel
+    error: Label | None = None
+
+
+class AwayEventScheduledData(Data):
+    """A game or field trip as scheduled ahead of time, or on the spot: replaces one of its id."""
+
+    event: AwayEvent
+
+
+class RosterChangedData(Data):
+    """What a roster import changed since the last one: people added, changed (moved, new
+    guardians or restrictions) and removed. A re-import of the same files writes none."""
+
+    added: list[Person] = []
+    changed: list[Person] = []
+    removed: list[Ident] = []
+    source: Label = "oneroster"
+    part: Count = 1  # one import's changes may span several events of one atomic append
+    parts: Count = 1
 
 
 class ReunificationOpenedData(Data):
@@ -111,6 +203,7 @@ class StudentReleasedData(Data):
     person_id: Ident
     guardian: Name
     student_consents: bool
+    card: Label = ""
 
 
 class DispatchUpdatedData(Data):

@@ -26,10 +26,16 @@ from command.domain.event_data import (
     SYSTEM,
     Actor,
     AlertRaisedData,
+    AwayEventScheduledData,
     CommandTransferredData,
     DispatchUpdatedData,
     DrillSignedOffData,
+    ExceptionOpenedData,
+    ExceptionResolvedData,
+    GuardianArrivedData,
     GuardianCheckedInData,
+    GuardianMessagesRequestedData,
+    GuardianMessagesSentData,
     HandleWithCareIssuedData,
     IncidentCancelledData,
     IncidentClosedData,
@@ -44,8 +50,11 @@ from command.domain.event_data import (
     ProtocolLiftedData,
     ResponderAcknowledgedData,
     ReunificationOpenedData,
+    ReunificationPointSetData,
     RoomStatusReportedData,
+    RosterChangedData,
     StudentCheckedInData,
+    StudentFetchedData,
     StudentReleasedData,
 )
 from command.domain.event_data import (
@@ -164,13 +173,51 @@ class DrillSignedOff(Envelope, frozen=True, tag="DrillSignedOff"):
     data: DrillSignedOffData
 
 
+class GuardianArrived(Envelope, frozen=True, tag="GuardianArrived"):
+    data: GuardianArrivedData
+
+
+class StudentFetched(Envelope, frozen=True, tag="StudentFetched"):
+    data: StudentFetchedData
+
+
+class ExceptionOpened(Envelope, frozen=True, tag="ExceptionOpened"):
+    data: ExceptionOpenedData
+
+
+class ExceptionResolved(Envelope, frozen=True, tag="ExceptionResolved"):
+    data: ExceptionResolvedData
+
+
+class ReunificationPointSet(Envelope, frozen=True, tag="ReunificationPointSet"):
+    data: ReunificationPointSetData
+
+
+class GuardianMessagesRequested(Envelope, frozen=True, tag="GuardianMessagesRequested"):
+    data: GuardianMessagesRequestedData
+
+
+class GuardianMessagesSent(Envelope, frozen=True, tag="GuardianMessagesSent"):
+    data: GuardianMessagesSentData
+
+
+class AwayEventScheduled(Envelope, frozen=True, tag="AwayEventScheduled"):
+    data: AwayEventScheduledData
+
+
+class RosterChanged(Envelope, frozen=True, tag="RosterChanged"):
+    data: RosterChangedData
+
+
 Event = (
     SiteConfigured | AlertRaised | IncidentOpened | ProtocolDeclared | ProtocolLifted
     | RoomStatusReported | PersonsAccounted | StudentCheckedIn | StudentReleased
     | GuardianCheckedIn | DispatchUpdated | ResponderAcknowledged | NoteAdded
     | CommandTransferred | HandleWithCareIssued | NotificationSent | NotificationFailed
     | NotificationEscalated | IncidentCancelled | IncidentClosed | ReunificationOpened
-    | InjectDelivered | DrillSignedOff
+    | InjectDelivered | DrillSignedOff | GuardianArrived | StudentFetched | ExceptionOpened
+    | ExceptionResolved | ReunificationPointSet | GuardianMessagesRequested
+    | GuardianMessagesSent | AwayEventScheduled | RosterChanged
 )
 EVENT_TYPES: tuple[type[Envelope], ...] = Event.__args__  # type: ignore[attr-defined]
 # The one list of what nobody may see: not on a board, timeline, report, replay or /metrics, and

@@ -4,7 +4,7 @@ It is decoded from TOML by msgspec and travels, whole, as the data of a `SiteCon
 so every fold knows the site exactly as it was imported.
 """
 
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,9 +19,12 @@ from command.domain.types import (
     AlertKind,
     CancelWindow,
     ChannelMode,
+    Count,
     Floor,
     Ident,
     Label,
+    Latitude,
+    Longitude,
     Name,
     Seconds,
     SrpAction,
@@ -52,14 +55,33 @@ class Room(Base):
     points: Annotated[list[tuple[Coord, Coord]], msgspec.Meta(max_length=200)] | None = None
 
 
+class GuardianContact(Base):
+    """How to reach one of a student's adults: shown only to roles that need it, and messaged
+    (guardian_messages) only where the adult is listed in `guardians`, never when restricted."""
+
+    name: Name
+    relationship: Label = ""
+    phone: Label = ""
+    email: Label = ""
+
+
 class Person(Base):
     id: Ident
     name: Name
-    kind: str = "student"
+    kind: str = "student"  # student | staff | visitor | chaperone
     room: Ident | None = None
     grade: str | None = None
     guardians: list[Name] = []
     restricted: list[Name] = []
+    contacts: list[GuardianContact] = []
+
+
+class Location(Base):
+    """Where something is off the floor plan: words people can act on, and GPS where known."""
+
+    text: Label = ""
+    lat: Latitude | None = None
+    lon: Longitude | None = None
 
 
 class Contact(Base):
@@ -86,6 +108,51 @@ class EvacuationSite(Base):
     kind: Literal["assembly", "reunification"] = "assembly"
     off_site: bool = False
     address: Text = ""
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    capacity: Count | None = None  # people it holds
+    hazards: list[AlertKind] = []  # the hazards and actions it serves; none listed: every one
+
+
+class Bus(Base):
+    """A bus route and who rides it: accounted for like a room, its riders counted once."""
+
+    id: Ident  # shares the rooms' namespace: an alert or a report names it as its `room`
+    name: Name
+    driver: Label = ""
+    riders: list[Ident] = []  # person ids
+
+
+class Chaperone(Base):
+    """An adult on an away event who is not on the school's roster (a parent volunteer)."""
+
+    id: Ident
+    name: Name
+    phone: Label = ""
+
+
+class AwayEvent(Base):
+    """A game or a field trip: its own roster at its own place, planned or raised on the spot."""
+
+    id: Ident  # shares the rooms' namespace, as a bus's id does
+    name: Name
+    kind: Literal["game", "field_trip", "other"] = "other"
+    place: Location = Location()
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None  # none: until the school says so
+    people: list[Ident] = []  # roster person ids: students and staff
+    chaperones: list[Chaperone] = []
+
+
+class GuardianMessages(Base):
+    """Optional messages to guardians where reunification is (through Apprise): URL templates
+    with `{phone}` or `{email}` put in per contact."""
+
+    sms: str = ""  # an Apprise URL with {phone}, e.g. twilio://SID:TOKEN@+15550100/{phone}
+    email: str = ""  # an Apprise URL with {email}, e.g. mailtos://user:pw@smtp.host?to={email}
+    modes: list[ChannelMode] = msgspec.field(default_factory=lambda: ["live"])
+    batch: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50  # messages per batch
+    per_minute: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 300  # the rate limit
 
 
 class Directive(Base):
@@ -130,6 +197,11 @@ class Site(Base):
     dispatch: Dispatch | None = None  # how a 911 CAD's EIDO finds this school
     district: Ident | None = None  # the district whose drill log and compliance list it
     drills: Drills | None = None  # the state requirements its drills are held to
+    buses: list[Bus] = []
+    away_events: list[AwayEvent] = []  # planned in the file, or scheduled through the API
+    guardian_messages: GuardianMessages | None = None
+    # "oneroster": people come from a OneRoster import, and a site file's import keeps them.
+    roster_source: Literal["site_file", "oneroster"] = "site_file"
 
 
 class SiteError(ValueError):

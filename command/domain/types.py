@@ -21,6 +21,8 @@ CancelWindow = Annotated[float, Meta(ge=0, le=3_600)]  # a press is a false alar
 Floor = Annotated[int, Meta(ge=-20, le=200)]  # basements to the tallest school building
 Attempt = Annotated[int, Meta(ge=0, le=2_147_483_647)]  # the outbox's int4 attempts column
 Version = Annotated[int, Meta(ge=1, le=999)]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]  # WGS 84 degrees, as a phone's GPS gives them
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
 TokenId = Annotated[int, Meta(ge=1, le=2**63 - 1)]  # the tokens table's bigserial
 # An IANA zone key: bounded, so no hostile name makes ZoneInfo raise OSError (name too long).
 Zone = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+" + END)]
@@ -36,5 +38,11 @@ PersonStatus = Literal["accounted", "missing", "injured", "absent", "reunified"]
 # A tabletop is a discussion exercise on a board of its own: no channel ever hears it.
 Mode = Literal["live", "drill", "replay", "tabletop"]
 ChannelMode = Literal["live", "drill", "replay"]  # what a channel may ask to hear
+# Where people are accounted for: a room of the building, a bus route, or an away event. Their
+# ids share one namespace, so a report or an alert names any of them as its `room`.
+UnitKind = Literal["room", "bus", "away_event"]
+# SRM's exceptions track: these students leave the general queue for a counsellor's care.
+ExceptionKind = Literal["injured", "hospital", "missing", "unlisted_adult"]
+CaseRole = Literal["counsellor", "administrator"]
 Role = Literal["device", "staff", "responder", "commander", "dispatch", "admin"]
 ROLES: tuple[str, ...] = ("device", "staff", "responder", "commander", "dispatch", "admin")
