@@ -43,6 +43,12 @@ def test_fixed_room_and_student() -> None:
     assert students[0] == site.Person(
         id="s-1001", name="Ada Lovelace", kind="student", room="B-112", grade="10",
         guardians=["Anne Byron"], restricted=["Lord Byron"],
+        contacts=[
+            site.GuardianContact(name="Anne Byron", relationship="guardian",
+                                 phone="+1-303-555-0110", email="anne.byron@example.org"),
+            site.GuardianContact(name="Lord Byron", relationship="restricted: custody order",
+                                 phone="+1-303-555-0111", email="lord.byron@example.org"),
+        ],
     )
 
 
