@@ -13,12 +13,16 @@ from command.domain import commands as c
 from command.domain import events as e
 from command.domain.dispatch_rules import receive
 from command.domain.errors import Conflict, Invalid
+from command.domain.exception_rules import open_exception, resolve_exception
 from command.domain.policy import action_for, downgrades, escalates
 from command.domain.reunification_rules import (
     check_guardian,
     check_in,
+    fetch,
+    greet,
     open_reunification,
     release,
+    set_point,
 )
 from command.domain.sign_off_rules import sign_off
 from command.domain.site import Site, place_named, plan_for
@@ -218,6 +222,11 @@ _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
     c.CheckGuardian: check_guardian,
     c.Release: release,
     c.OpenReunification: open_reunification,
+    c.GreetGuardian: greet,
+    c.FetchStudent: fetch,
+    c.OpenException: open_exception,
+    c.ResolveException: resolve_exception,
+    c.SetReunificationPoint: set_point,
     c.Acknowledge: _ack,
     c.AddNote: _note,
     c.AllClear: _all_clear,

@@ -1,5 +1,7 @@
-"""Reunification's rules: check-in at the assembly area, the guardian check, the controlled
-release and opening reunification early; the decisions `decide` hands these commands to.
+"""Reunification's rules: check-in at the assembly area, the greeter's queue, the guardian
+check, the reunifier's fetch, the controlled release, the reunification point and opening
+reunification early; the decisions `decide` hands these commands to. The exceptions track's
+rules are in `exception_rules`.
 """
 
 from collections.abc import Sequence
@@ -12,6 +14,7 @@ from command.domain.site import Site
 from command.domain.site_state import (
     Ctx,
     Draft,
+    Incident,
     SiteState,
     incident_of,
     known_person,
@@ -32,6 +35,31 @@ def check_in(state: SiteState, cmd: c.CheckIn, ctx: Ctx) -> list[Draft]:
     return [(e.StudentCheckedIn, data, inc.id, inc.mode)]
 
 
+def _students(state: SiteState, students: list[str]) -> None:
+    if not students:
+        raise Invalid("students must name at least one student", field="$.students")
+    for i, pid in enumerate(students):
+        known_person(state, pid, f"$.students[{i}]")
+        if pid not in state.students:
+            raise Conflict(f"{pid!r} is not a student", field=f"$.students[{i}]")
+
+
+def greet(state: SiteState, cmd: c.GreetGuardian, ctx: Ctx) -> list[Draft]:
+    """SRM's greeter: an adult joins the queue with a card naming the students they came for."""
+    inc = incident_of(state, ctx.incident_id)
+    _students(state, cmd.students)
+    if cmd.card and cmd.card in inc.arrivals:
+        raise Conflict(f"card {cmd.card!r} is already given to {inc.arrivals[cmd.card]}",
+                       field="$.card")
+    data = e.GuardianArrivedData(guardian=cmd.guardian, students=cmd.students, card=cmd.card)
+    return [(e.GuardianArrived, data, inc.id, inc.mode)]
+
+
+def on_exceptions_track(inc: Incident, person_id: str) -> bool:
+    """Whether the student has an exception case, open or resolved: never the general queue's."""
+    return person_id in inc.cases.values()
+
+
 def guardian_flags(site: Site, guardian: str, verified: bool, students: list[str]) -> list[str]:
     """Why a guardian may not take each student; empty where every student may go with them."""
     people = {p.id: p for p in site.people}
@@ -47,15 +75,12 @@ def guardian_flags(site: Site, guardian: str, verified: bool, students: list[str
 
 def check_guardian(state: SiteState, cmd: c.CheckGuardian, ctx: Ctx) -> list[Draft]:
     inc = incident_of(state, ctx.incident_id)
-    if not cmd.students:
-        raise Invalid("students must name at least one student", field="$.students")
-    for i, pid in enumerate(cmd.students):
-        known_person(state, pid, f"$.students[{i}]")
+    _students(state, cmd.students)
     flags = guardian_flags(site_of(state), cmd.guardian, cmd.id_verified, cmd.students)
     approved = [] if flags else list(cmd.students)
     data = e.GuardianCheckedInData(
         guardian=cmd.guardian, id_verified=cmd.id_verified, students=cmd.students,
-        approved=approved, flags=flags,
+        approved=approved, flags=flags, card=cmd.card,
     )
     return [(e.GuardianCheckedIn, data, inc.id, inc.mode)]
 
@@ -70,13 +95,34 @@ def refused_though_written(events: Sequence[e.Envelope]) -> Conflict | None:
     return None
 
 
+def _releasable(state: SiteState, inc: Incident, person_id: str) -> None:
+    """Why the general queue may not hand this student over (yet), raised; else nothing."""
+    known_person(state, person_id, "$.person_id")
+    if person_id in inc.released:
+        raise Conflict("this student has already been released", field="$.person_id")
+    if on_exceptions_track(inc, person_id):
+        raise Conflict("this student is handled on the exceptions track", field="$.person_id")
+    if person_id not in inc.checked_in:
+        raise Conflict("the student has not checked in at the assembly area", "$.person_id")
+
+
+def fetch(state: SiteState, cmd: c.FetchStudent, ctx: Ctx) -> list[Draft]:
+    """SRM's reunifier brings the student from the assembly area to a checked guardian."""
+    inc = incident_of(state, ctx.incident_id)
+    _releasable(state, inc, cmd.person_id)
+    if cmd.person_id in inc.fetched:
+        raise Conflict("this student has already been fetched", field="$.person_id")
+    if cmd.person_id not in inc.approved.get(cmd.guardian, frozenset()):
+        raise Conflict("this guardian was not checked and approved for this student", "$.guardian")
+    if guardian_flags(site_of(state), cmd.guardian, True, [cmd.person_id]):
+        raise Conflict("this guardian may no longer take this student", "$.guardian")
+    data = e.StudentFetchedData(person_id=cmd.person_id, guardian=cmd.guardian, card=cmd.card)
+    return [(e.StudentFetched, data, inc.id, inc.mode)]
+
+
 def release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:
     inc = incident_of(state, ctx.incident_id)
-    known_person(state, cmd.person_id, "$.person_id")
-    if cmd.person_id in inc.released:
-        raise Conflict("this student has already been released", field="$.person_id")
-    if cmd.person_id not in inc.checked_in:
-        raise Conflict("the student has not checked in at the assembly area", "$.person_id")
+    _releasable(state, inc, cmd.person_id)
     left = accounting.unknown(inc.ledger)
     if left and not inc.reunification_open:  # SRM: nobody goes home while anyone is unaccounted
         raise Conflict(f"accounting is not complete: {left} people not yet accounted for; a "
@@ -90,7 +136,7 @@ def release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:
         raise Conflict("the student's consent to leave with this adult is needed",
                        "$.student_consents")
     data = e.StudentReleasedData(
-        person_id=cmd.person_id, guardian=cmd.guardian, student_consents=True,
+        person_id=cmd.person_id, guardian=cmd.guardian, student_consents=True, card=cmd.card,
     )
     return [(e.StudentReleased, data, inc.id, inc.mode)]
 
@@ -103,3 +149,24 @@ def open_reunification(state: SiteState, cmd: c.OpenReunification, ctx: Ctx) -> 
         raise Conflict("reunification is already open for this incident")
     data = e.ReunificationOpenedData(reason=cmd.reason)
     return [(e.ReunificationOpened, data, inc.id, inc.mode)]
+
+
+def set_point(state: SiteState, cmd: c.SetReunificationPoint, ctx: Ctx) -> list[Draft]:
+    """Where guardians collect students: a place of the site file by id, else as written."""
+    inc = incident_of(state, ctx.incident_id)
+    if not cmd.place.strip():
+        raise Invalid("name the reunification point", field="$.place")
+    place = next((p for p in site_of(state).evacuation_sites if p.id == cmd.place), None)
+    data = e.ReunificationPointSetData(place=cmd.place) if place is None else \
+        e.ReunificationPointSetData(place=place.name, place_id=place.id, address=place.address)
+    return [(e.ReunificationPointSet, data, inc.id, inc.mode)]
+
+
+def point_of(state: SiteState, inc: Incident) -> str | None:
+    """The reunification point's name: the one set, else the evacuation site in force when it
+    is a reunification point, else None (nobody knows yet where guardians go)."""
+    if inc.point:
+        return inc.point
+    place = next((p for p in site_of(state).evacuation_sites if p.id == inc.evacuation_site),
+                 None)
+    return place.name if place is not None and place.kind == "reunification" else None

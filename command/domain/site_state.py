@@ -36,6 +36,14 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     released: frozenset[str] = frozenset()
     ledger: accounting.Ledger = accounting.Ledger()  # who is accounted for: the board's count
     reunification_open: bool = False  # opened early by a commander, before accounting completed
+    # The SRM desk's: cards handed out (card -> guardian), students fetched, exception cases
+    # (case id -> person id) and those resolved, the point set, the evacuation site in force.
+    arrivals: dict[str, str] = {}
+    fetched: frozenset[str] = frozenset()
+    cases: dict[str, str] = {}
+    resolved_cases: frozenset[str] = frozenset()
+    point: str | None = None
+    evacuation_site: str | None = None
 
 
 class Signed(msgspec.Struct, frozen=True):
@@ -118,7 +126,8 @@ def _signed(state: SiteState, ev: e.DrillSignedOff) -> SiteState:
 
 
 def _declared(state: SiteState, ev: e.ProtocolDeclared) -> SiteState:
-    return _with_incident(state, ev, action=ev.data.action)
+    return _with_incident(state, ev, action=ev.data.action,
+                          evacuation_site=ev.data.evacuation_site)
 
 
 def _lifted(state: SiteState, ev: e.ProtocolLifted) -> SiteState:
@@ -173,6 +182,25 @@ def _reunification(state: SiteState, ev: e.ReunificationOpened) -> SiteState:
     return _with_incident(state, ev, reunification_open=True)
 
 
+def _desk(state: SiteState, ev: e.Envelope, change: Callable[[Incident], dict[str, Any]],
+          ) -> SiteState:
+    """A reunification desk event, folded into its open incident."""
+    inc = state.open.get(ev.mode)
+    if inc is None or inc.id != ev.incident_id:
+        return state
+    return _with_incident(state, ev, **change(inc))
+
+
+_DESK: dict[type, Callable[[Any, Incident], dict[str, Any]]] = {
+    e.GuardianArrived: lambda ev, inc: {"arrivals": {**inc.arrivals, ev.data.card: ev.data.guardian}
+                                        } if ev.data.card else {},
+    e.StudentFetched: lambda ev, inc: {"fetched": inc.fetched | {ev.data.person_id}},
+    e.ExceptionOpened: lambda ev, inc: {"cases": {**inc.cases, ev.data.case_id: ev.data.person_id}},
+    e.ExceptionResolved: lambda ev, inc: {"resolved_cases": inc.resolved_cases | {ev.data.case_id}},
+    e.ReunificationPointSet: lambda ev, inc: {"point": ev.data.place},
+}
+
+
 def _dispatched(state: SiteState, ev: e.DispatchUpdated) -> SiteState:
     tracking = ev.data.tracking_id
     if not tracking:  # written before EIDO intake: nothing to diff against
@@ -195,6 +223,7 @@ _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.IncidentCancelled: _ended,
     e.IncidentClosed: _ended,
     e.DrillSignedOff: _signed,
+    **{t: lambda s, ev: _desk(s, ev, lambda inc: _DESK[type(ev)](ev, inc)) for t in _DESK},
 }
 
 
