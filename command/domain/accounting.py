@@ -6,10 +6,13 @@ Only changes from the roster are stored; per-room counts are kept as people chan
 a render nor a decision walks every person.
 """
 
+from datetime import datetime
+
 import msgspec
 from msgspec.structs import replace
 
 from command.domain import events as e
+from command.domain import units
 from command.domain.roster_index import roster
 from command.domain.site import Site
 
@@ -32,9 +35,31 @@ def initial_tally(config: Site | None) -> Tally:
             for room, n in roster(config).per_room.items()}
 
 
-def opened(config: Site | None) -> Ledger:
-    """An incident's ledger as it opens: everyone at home, nobody yet accounted for."""
-    return Ledger(tally=initial_tally(config))
+def opened(config: Site | None, at: datetime | None = None, unit: str | None = None) -> Ledger:
+    """An incident's ledger as it opens at `at` on `unit`: nobody yet accounted for, each
+    person once — an active away event's people and chaperones there, the alerted bus's
+    riders on it, everyone else at home."""
+    ledger = Ledger(tally=initial_tally(config))
+    if at is None:
+        return ledger
+    return _placed(ledger, config, units.placement(config, at, unit))
+
+
+def joined(ledger: Ledger, config: Site | None, event_id: str) -> Ledger:
+    """An away event scheduled while an incident is open: its people nobody has placed or
+    accounted for yet go there, and its chaperones start to count."""
+    placed = {pid: event_id for pid in units.members(config, event_id)
+              if pid not in ledger.people}
+    return _placed(ledger, config, placed)
+
+
+def _placed(ledger: Ledger, config: Site | None, placed: dict[str, str]) -> Ledger:
+    """People moved to the unit each is placed at, not yet accounted for; a chaperone is
+    counted from here on (nobody counted them at home)."""
+    r = roster(config)
+    changes = {pid: Person(room=unit) for pid, unit in placed.items()
+               if pid in r.home or pid in r.chaperones}
+    return changed(ledger, changes, config, placing=True)
 
 
 def unknown(ledger: Ledger) -> int:
@@ -50,12 +75,17 @@ def person(ledger: Ledger, config: Site | None, pid: str) -> Person:
     return Person(room=roster(config).home.get(pid))
 
 
-def changed(ledger: Ledger, changes: dict[str, Person], config: Site | None) -> Ledger:
+def changed(ledger: Ledger, changes: dict[str, Person], config: Site | None,
+            placing: bool = False) -> Ledger:
     """The ledger with `changes` applied, its per-room counts moved with each person."""
+    r = roster(config)
+    if not placing:  # a chaperone counts only while placed at their event: never twice
+        changes = {pid: p for pid, p in changes.items()
+                   if pid in ledger.people or pid not in r.chaperones}
     if not changes:
         return ledger
     tally = dict(ledger.tally)
-    home = roster(config).home
+    home = r.home
     for pid, new in changes.items():
         if pid in ledger.people or pid in home:  # people from outside the roster were not counted
             old = person(ledger, config, pid)
@@ -72,9 +102,10 @@ def changed(ledger: Ledger, changes: dict[str, Person], config: Site | None) -> 
 
 def room_reported(ledger: Ledger, d: e.RoomStatusReportedData, config: Site | None) -> Ledger:
     """A room's report: named people as named; the rest of the room as accounted only when
-    its head count covers every one of them."""
-    if d.room not in roster(config).rooms:
-        return ledger  # a room a later site file removed
+    its head count covers every one of them. A bus or away event's report settles the people
+    placed there exactly as a room's settles its own."""
+    if d.room not in roster(config).units:
+        return ledger  # a unit a later site file removed
     changes: dict[str, Person] = {}
     for pid in d.extra:
         changes[pid] = Person(room=d.room, status="accounted")
@@ -104,8 +135,9 @@ def _settled_by_count(ledger: Ledger, config: Site | None, room: str,
 
 
 def accounted(ledger: Ledger, d: e.PersonsAccountedData, config: Site | None) -> Ledger:
-    """People accounted for by name, each moved to the room given where it is one of the site's."""
-    rooms = roster(config).rooms
+    """People accounted for by name, each moved to the unit given where it is one of the site's
+    rooms, buses or away events."""
+    rooms = roster(config).units
     changes = {}
     for entry in d.entries:
         prior = person(ledger, config, entry.person_id)

@@ -13,10 +13,14 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting, board_case, redact
+from command.domain import accounting, board_case, redact, roster_diff
 from command.domain import events as e
 from command.domain.board_case import Case, Incident, Room
 from command.domain.site import Site
+
+# Events that change the site's config (a new Site object), never a case: the projector stores
+# the config after each as the site's file and a version of it, as for a SiteConfigured.
+CONFIGURING = (e.SiteConfigured, e.RosterChanged, e.AwayEventScheduled)
 
 
 class State(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,7 +61,7 @@ def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
                     else state.clock)
     if apply is None or not shown:  # touches no case, shows nowhere
         return state, None
-    if isinstance(event, e.SiteConfigured):
+    if isinstance(event, CONFIGURING):  # the site's config, not a case
         return apply(state, event), None
     if isinstance(event, e.IncidentOpened):
         state = apply(state, event)
@@ -86,6 +90,13 @@ def _configured(state: State, ev: e.SiteConfigured, *_: object) -> State:
                    clock=None if ev.mode == "replay" else state.clock)
 
 
+def _roster_changed(state: State, ev: e.RosterChanged, *_: object) -> State:
+    """An import's changes: a new Site object, exactly as a SiteConfigured gives one."""
+    if state.config is None:
+        return state
+    return replace(state, config=roster_diff.applied(state.config, ev.data))
+
+
 def _opened(state: State, ev: e.IncidentOpened) -> State:
     incident = Incident(
         id=ev.incident_id or "", kind=ev.data.kind, mode=ev.mode, status="open",
@@ -98,6 +109,7 @@ def _opened(state: State, ev: e.IncidentOpened) -> State:
 
 _EVOLVERS: dict[type, Callable[..., Any]] = {
     e.SiteConfigured: _configured,
+    e.RosterChanged: _roster_changed,
     e.IncidentOpened: _opened,
     **board_case.EVOLVERS,
 }

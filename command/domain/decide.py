@@ -24,6 +24,7 @@ from command.domain.reunification_rules import (
     release,
     set_point,
 )
+from command.domain.roster_rules import import_roster, kept_roster
 from command.domain.sign_off_rules import sign_off
 from command.domain.site import Site, place_named, plan_for
 from command.domain.site_state import (
@@ -208,6 +209,7 @@ def _close(state: SiteState, cmd: c.Close, ctx: Ctx) -> list[Draft]:
 def _configure(state: SiteState, cmd: c.ConfigureSite, ctx: Ctx) -> list[Draft]:
     if cmd.site.id != ctx.site:
         raise Invalid("the site file's id differs from the site it is imported to", "$.id")
+    cmd = c.ConfigureSite(site=kept_roster(state.site, cmd.site))  # a OneRoster roster stays
     return [(e.SiteConfigured, cmd.site, None, "live")]
 
 
@@ -234,6 +236,7 @@ _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
     c.TransferCommand: _transfer,
     c.HandleWithCare: _handle_with_care,
     c.Close: _close,
+    c.ImportRoster: import_roster,
     c.ReceiveDispatch: receive,
     c.StartTabletop: start,
     c.DeliverInject: inject,

@@ -16,6 +16,8 @@ class Roster(msgspec.Struct, frozen=True):
     homes: dict[str | None, list[str]]  # the people at home in each room, in roster order
     order: dict[str, int]  # each person's place in the roster
     rooms: frozenset[str] = frozenset()  # the site's room ids
+    units: frozenset[str] = frozenset()  # rooms', buses' and away events' ids: one namespace
+    chaperones: frozenset[str] = frozenset()  # away events' adults not on the roster
 
 
 EMPTY = Roster(home={}, names={}, per_room={}, homes={}, order={})
@@ -26,11 +28,15 @@ def _index(config: Site) -> Roster:
     homes: dict[str | None, list[str]] = {}
     for p in config.people:
         homes.setdefault(p.room, []).append(p.id)
+    chaperones = {ch.id: ch.name for ev in config.away_events for ch in ev.chaperones}
+    units = [r.id for r in config.rooms] + [b.id for b in config.buses] + [
+        ev.id for ev in config.away_events]
     return Roster(home={p.id: p.room for p in config.people},
-                  names={p.id: p.name for p in config.people},
+                  names={**chaperones, **{p.id: p.name for p in config.people}},
                   per_room={room: len(ids) for room, ids in homes.items()}, homes=homes,
                   order={p.id: i for i, p in enumerate(config.people)},
-                  rooms=frozenset(r.id for r in config.rooms))
+                  rooms=frozenset(r.id for r in config.rooms), units=frozenset(units),
+                  chaperones=frozenset(chaperones))
 
 
 def roster(config: Site | None) -> Roster:

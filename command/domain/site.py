@@ -222,6 +222,7 @@ def validate(site: Site) -> Site:
     for i, person in enumerate(site.people):
         if person.room is not None and person.room not in known:
             raise SiteError(f"people[{i}].room: unknown room {person.room!r}")
+    _check_units(site, set(people_ids))
     places = [p.id for p in site.evacuation_sites]
     if len(set(places)) != len(places):
         raise SiteError("evacuation_sites: duplicate evacuation site id")
@@ -251,6 +252,39 @@ def validate(site: Site) -> Site:
         except ValueError as exc:
             raise SiteError(str(exc)) from exc
     return site
+
+
+def _check_units(site: Site, people: set[str]) -> None:
+    """Rooms, buses and away events share one id namespace; riders, an event's people and its
+    chaperones are each who they say."""
+    seen = {r.id: "a room's" for r in site.rooms}
+    for table, rows in (("buses", site.buses), ("away_events", site.away_events)):
+        for i, row in enumerate(rows):
+            if row.id in seen:
+                raise SiteError(f"{table}[{i}].id: {row.id!r} is already {seen[row.id]} id "
+                                "(rooms, buses and away events share one namespace)")
+            seen[row.id] = "a bus's" if table == "buses" else "an away event's"
+    for i, bus in enumerate(site.buses):
+        for j, pid in enumerate(bus.riders):
+            if pid not in people:
+                raise SiteError(f"buses[{i}].riders[{j}]: unknown person {pid!r}")
+    chaperones: dict[str, str] = {}
+    for i, event in enumerate(site.away_events):
+        for j, pid in enumerate(event.people):
+            if pid not in people:
+                raise SiteError(f"away_events[{i}].people[{j}]: unknown person {pid!r}")
+        for j, ch in enumerate(event.chaperones):
+            if ch.id in people:
+                raise SiteError(f"away_events[{i}].chaperones[{j}].id: {ch.id!r} is a "
+                                "person's id: list them in people")
+            if chaperones.setdefault(ch.id, ch.name) != ch.name:
+                raise SiteError(f"away_events[{i}].chaperones[{j}].id: {ch.id!r} is already "
+                                f"another chaperone's ({chaperones[ch.id]})")
+        if event.starts_at and event.ends_at and (event.starts_at.tzinfo is None) != (
+                event.ends_at.tzinfo is None):
+            raise SiteError(f"away_events[{i}].ends_at: give both times with a zone, or neither")
+        if event.starts_at and event.ends_at and event.ends_at < event.starts_at:
+            raise SiteError(f"away_events[{i}].ends_at: before it starts")
 
 
 def _check_shape(i: int, room: Room) -> None:
@@ -288,10 +322,13 @@ HAZARDS: dict[str, str] = {"weather": "severe weather", "hazmat": "a hazardous m
 
 def plan_for(site: Site, kind: str, action: str) -> Plan:
     """The place, or the hazard and strategy, for a press of `kind` declaring `action`: the
-    kind's own directive, else the action's, else what the kind itself says of the hazard."""
+    kind's own directive, else the action's, else what the kind itself says of the hazard. An
+    evacuation no directive places goes to the first site serving the hazard (or the action)."""
     own, general = site.directives.get(kind), site.directives.get(action)  # type: ignore[call-overload]
     if action == "evacuate":
         where = (own.evacuate_to if own else None) or (general.evacuate_to if general else None)
+        where = where or next((p.id for p in site.evacuation_sites
+                               if kind in p.hazards or action in p.hazards), None)
         place = next((p for p in site.evacuation_sites if p.id == where), None)
         return Plan(evacuate_to=place.name if place else None, evacuation_site=where)
     if action == "shelter":
@@ -319,6 +356,10 @@ def warnings(site: Site) -> list[str]:
             d.evacuate_to for d in site.directives.values()):
         said.append("no [directives] name an evacuation site: an evacuation will say "
                     "\"place not yet given\" until a commander names one")
+    for place in site.evacuation_sites:
+        if place.off_site and not place.address:
+            said.append(f"evacuation site {place.id!r} is off site with no address: people "
+                        "cannot be sent there by name alone")
     return said
 
 

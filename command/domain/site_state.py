@@ -13,7 +13,7 @@ from typing import Any, Literal
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting
+from command.domain import accounting, roster_diff
 from command.domain import events as e
 from command.domain.errors import Conflict, NotFound
 from command.domain.site import Site
@@ -92,6 +92,15 @@ def _configured(state: SiteState, ev: e.SiteConfigured) -> SiteState:
     people = frozenset(p.id for p in site.people)
     students = frozenset(p.id for p in site.people if p.kind == "student")
     return replace(state, site=site, people=people, students=students)
+
+
+def _roster_changed(state: SiteState, ev: e.RosterChanged) -> SiteState:
+    """An import's changes: a new site config every fold reads, as a SiteConfigured gives."""
+    if state.site is None:
+        return state
+    site = roster_diff.applied(state.site, ev.data)
+    return replace(state, site=site, people=frozenset(p.id for p in site.people),
+                   students=frozenset(p.id for p in site.people if p.kind == "student"))
 
 
 def _opened(state: SiteState, ev: e.IncidentOpened) -> SiteState:
@@ -210,6 +219,7 @@ def _dispatched(state: SiteState, ev: e.DispatchUpdated) -> SiteState:
 
 _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.SiteConfigured: _configured,
+    e.RosterChanged: _roster_changed,
     e.IncidentOpened: _opened,
     e.ProtocolDeclared: _declared,
     e.ProtocolLifted: _lifted,

@@ -66,7 +66,9 @@ def test_a_commander_names_a_place_by_its_id_or_in_words() -> None:
 
 
 def test_evacuate_with_no_place_anywhere_is_400() -> None:
-    bare = msgspec.structs.replace(DEMO, id="test-high", directives={})
+    # No directive names a place, and no evacuation site serves the hazard or the action.
+    places = [msgspec.structs.replace(p, hazards=[]) for p in DEMO.evacuation_sites]
+    bare = msgspec.structs.replace(DEMO, id="test-high", directives={}, evacuation_sites=places)
     state = then(evolve(SiteState(), configured(bare)),
                  c.RaiseAlert(kind="armed_intruder", room="B-112"), ctx())[0]
     err = rejects(state, c.DeclareProtocol(action="evacuate"), ctx(COMMANDER, incident=LIVE))

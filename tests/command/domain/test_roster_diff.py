@@ -1,0 +1,57 @@
+"""A roster import's diff (`command/domain/roster_diff.py`): added, changed and removed people,
+nothing for the same roster, parts of a bounded size, and a diff applied to a site file."""
+
+from msgspec.structs import replace
+
+from command.domain.roster_diff import Diff, applied, counts, diff, parts
+from command.domain.site import GuardianContact, Person
+from tests.conftest import small_site
+
+PEOPLE = small_site().people
+
+
+def test_the_same_roster_in_any_order_is_no_change() -> None:
+    assert not diff(PEOPLE, list(reversed(PEOPLE)))
+    assert diff(PEOPLE, PEOPLE) == Diff()
+
+
+def test_each_kind_of_change_is_a_changed_person() -> None:
+    moved = replace(PEOPLE[0], room="A-101")
+    guarded = replace(PEOPLE[1], guardians=["Sara Turing", "Ethel Turing"])
+    barred = replace(PEOPLE[2], restricted=["Someone Else"])
+    reached = replace(PEOPLE[3], contacts=[GuardianContact(name="Brechtje Kluijver",
+                                                           phone="+15550104")])
+    renamed, regraded = replace(PEOPLE[4], name="Barbara H. Liskov"), replace(PEOPLE[5], grade="12")
+    now = [moved, guarded, barred, reached, renamed, regraded, *PEOPLE[6:]]
+    found = diff(PEOPLE, now)
+    assert found.changed == now[:6] and found.added == [] and found.removed == []
+
+
+def test_added_and_removed() -> None:
+    new = Person(id="s-7", name="Frances Allen", room="GYM")
+    found = diff(PEOPLE, [*PEOPLE[1:], new])
+    assert (found.added, found.changed, found.removed) == ([new], [], ["s-1"])
+
+
+def test_parts_split_at_the_size_and_number_themselves() -> None:
+    many = [Person(id=f"n-{i}", name=f"N {i}") for i in range(4)]
+    chunks = parts(Diff(added=many[:3], changed=many[3:], removed=["s-1", "s-2"]), "oneroster",
+                   size=2)
+    assert [(p.part, p.parts, p.source) for p in chunks] == [
+        (1, 3, "oneroster"), (2, 3, "oneroster"), (3, 3, "oneroster")]
+    assert [(c["added"], c["changed"], c["removed"]) for c in map(counts, chunks)] == [
+        (2, 0, 0), (1, 1, 0), (0, 0, 2)]
+    assert chunks[2].removed == ["s-1", "s-2"] and parts(Diff(), "oneroster") == []
+
+
+def test_applied_keeps_order_replaces_in_place_and_appends() -> None:
+    site = small_site()
+    new = Person(id="s-7", name="Frances Allen")
+    moved = replace(PEOPLE[1], room="GYM")
+    now = [moved if p.id == "s-2" else p for p in [*PEOPLE, new] if p.id != "s-3"]
+    (change,) = parts(diff(PEOPLE, now), "oneroster")
+    after = applied(site, change)
+    assert [p.id for p in after.people] == ["s-1", "s-2", "s-4", "s-5", "s-6", "t-1", "t-2",
+                                            "s-7"]
+    assert after.people[1].room == "GYM" and after.rooms == site.rooms
+    assert site.people == PEOPLE  # a new Site object; the old one is untouched

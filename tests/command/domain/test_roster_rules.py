@@ -1,0 +1,104 @@
+"""Roster decisions (`command/domain/roster_rules.py`), given events and a command: an import
+writes only what changed, nothing for the same roster, parts in one decision when large; the
+folds give every reader a new site config; a site file's import keeps a OneRoster roster."""
+
+from msgspec.structs import replace
+
+from command.domain import board
+from command.domain import commands as c
+from command.domain.roster_diff import PART
+from command.domain.site import Bus, Person
+from tests.command.domain.test_site_state import (
+    COMMANDER,
+    configured,
+    ctx,
+    given,
+    rejects,
+    site,
+    then,
+    types,
+    when,
+)
+
+ADMIN = replace(COMMANDER, id="it-admin", role="admin")
+
+
+def imported(people: list[Person]) -> c.ImportRoster:
+    return c.ImportRoster(people=people)
+
+
+def test_the_same_roster_writes_nothing() -> None:
+    state = given(configured())
+    assert when(state, imported(list(site().people)), ctx(ADMIN)) == []
+
+
+def test_a_move_a_guardian_and_a_restriction_are_one_roster_changed() -> None:
+    people = list(site().people)
+    people[0] = replace(people[0], restricted=["Lord Byron", "Someone"])
+    people[2] = replace(people[2], room="GYM")
+    people[4] = replace(people[4], guardians=["Jane Huberman", "Moshe Liskov"])
+    state, events = then(given(configured()), imported(people), ctx(ADMIN))
+    assert types(events) == ["RosterChanged"]
+    assert [p.id for p in events[0].data.changed] == ["s-1", "s-3", "s-5"]
+    assert events[0].data.added == [] and events[0].data.removed == []
+    assert state.site is not None and state.site.people == people  # the decision state's config
+    assert when(state, imported(people), ctx(ADMIN)) == []  # and it is now the same
+
+
+def test_added_and_removed_people_change_who_is_known() -> None:
+    people = [*site().people[1:], Person(id="s-9", name="Frances Allen", room="GYM")]
+    state, _ = then(given(configured()), imported(people), ctx(ADMIN))
+    assert "s-9" in state.students and "s-1" not in state.people
+
+
+def test_a_large_import_is_parts_of_one_decision() -> None:
+    people = [Person(id=f"n-{i}", name=f"N {i}", room="GYM") for i in range(PART * 2 + 5)]
+    drafts = when(given(configured()), imported(people), ctx(ADMIN))
+    assert [(d[1].part, d[1].parts) for d in drafts] == [(1, 3), (2, 3), (3, 3)]
+    assert sum(len(d[1].added) + len(d[1].removed) for d in drafts) == len(people) + 8
+
+
+def test_an_unknown_room_or_a_duplicate_is_400() -> None:
+    state = given(configured())
+    lost = [*site().people, Person(id="s-9", name="Lost", room="Z-1")]
+    assert rejects(state, imported(lost), ctx(ADMIN)).field == "$.people[8].room"
+    twice = [*site().people, site().people[0]]
+    assert rejects(state, imported(twice), ctx(ADMIN)).field == "$.people[8].id"
+
+
+def test_the_board_folds_a_roster_change_into_a_new_config() -> None:
+    people = [*site().people, Person(id="s-9", name="Frances Allen", room="GYM")]
+    _, events = then(given(configured()), imported(people), ctx(ADMIN))
+    before = board.evolve(board.empty("test-high"), 1, configured())
+    after = board.evolve(before, 2, events[0])
+    assert after.config is not before.config and after.config is not None
+    assert [p.id for p in after.config.people][-1] == "s-9"
+
+
+def test_a_site_file_import_keeps_a_oneroster_roster() -> None:
+    people = [*site().people, Person(id="s-9", name="Frances Allen", room="GYM")]
+    state, _ = then(given(configured(site(roster_source="oneroster"))), imported(people),
+                    ctx(ADMIN))
+    renamed = site(name="Test High School", roster_source="oneroster", people=[])
+    state, events = then(state, c.ConfigureSite(site=renamed), ctx(ADMIN))
+    assert events[0].data.name == "Test High School"
+    assert state.site is not None and state.site.people == people
+    # a site file without roster_source = "oneroster" says who is on the roster itself
+    state, _ = then(state, c.ConfigureSite(site=site()), ctx(ADMIN))
+    assert state.site is not None and state.site.people == site().people
+
+
+def test_a_site_file_dropping_a_room_the_roster_uses_is_400() -> None:
+    state = given(configured(site(roster_source="oneroster")))
+    rooms = [r for r in site().rooms if r.id != "GYM"]
+    people = [*site().people, Person(id="s-9", name="Frances Allen", room="GYM")]
+    state, _ = then(state, imported(people), ctx(ADMIN))
+    err = rejects(state, c.ConfigureSite(site=site(roster_source="oneroster", rooms=rooms)),
+                  ctx(ADMIN))
+    assert err.code == "invalid"
+
+
+def test_removing_a_bus_rider_is_409() -> None:
+    state = given(configured(site(buses=[Bus(id="bus-7", name="Route 7", riders=["s-1"])])))
+    err = rejects(state, imported(list(site().people[1:])), ctx(ADMIN))
+    assert err.code == "conflict"
