@@ -32,12 +32,14 @@ from command.domain.site_state import (
     Draft,
     SiteState,
     incident_of,
+    known_accountable,
     known_person,
     known_room,
     site_of,
 )
 from command.domain.tabletop_rules import inject, start
 from command.domain.types import Mode, SrpAction
+from command.domain.unit_rules import alerted_unit, kept_away_events, relocate, schedule
 
 
 def _planned(site: Site, kind: str, action: SrpAction, reason: str) -> e.ProtocolDeclaredData:
@@ -50,12 +52,12 @@ def _planned(site: Site, kind: str, action: SrpAction, reason: str) -> e.Protoco
 
 def _alert(state: SiteState, cmd: c.RaiseAlert, ctx: Ctx) -> list[Draft]:
     site = site_of(state)
-    known_room(state, cmd.room, "$.room")
+    where, unit = alerted_unit(site, cmd)
     mode: Mode = "drill" if cmd.drill else "live"
     action = action_for(cmd.kind, site.policy)
     raised = e.AlertRaisedData(
-        kind=cmd.kind, room=cmd.room, action=action, silent=cmd.silent, note=cmd.note,
-        device_id=cmd.device_id,
+        kind=cmd.kind, room=where, action=action, silent=cmd.silent, note=cmd.note,
+        device_id=cmd.device_id, unit=unit, location=cmd.location,
     )
     inc = state.open.get(mode)
     if inc is None and mode == "drill" and "live" in state.open:
@@ -66,7 +68,8 @@ def _alert(state: SiteState, cmd: c.RaiseAlert, ctx: Ctx) -> list[Draft]:
     if inc is None:
         iid = ctx.new_incident_id
         return [
-            (e.IncidentOpened, e.IncidentOpenedData(kind=cmd.kind, room=cmd.room), iid, mode),
+            (e.IncidentOpened, e.IncidentOpenedData(kind=cmd.kind, room=where, unit=unit), iid,
+             mode),
             (e.AlertRaised, raised, iid, mode),
             (e.ProtocolDeclared, _planned(site, cmd.kind, action, "alert"), iid, mode),
         ]
@@ -128,7 +131,7 @@ def _room_status(state: SiteState, cmd: c.ReportRoomStatus, ctx: Ctx) -> list[Dr
     known_room(state, ctx.room or "", "room")
     for name in ("missing", "injured", "extra"):
         for i, pid in enumerate(getattr(cmd, name)):
-            known_person(state, pid, f"$.{name}[{i}]")
+            known_accountable(state, pid, f"$.{name}[{i}]")
     data = e.RoomStatusReportedData(
         room=ctx.room or "", status=cmd.status, present=cmd.present, missing=cmd.missing,
         injured=cmd.injured, extra=cmd.extra,
@@ -141,7 +144,7 @@ def _accountability(state: SiteState, cmd: c.AccountPersons, ctx: Ctx) -> list[D
     if not cmd.entries:
         raise Invalid("entries must not be empty", field="$.entries")
     for i, entry in enumerate(cmd.entries):
-        known_person(state, entry.person_id, f"$.entries[{i}].person_id")
+        known_accountable(state, entry.person_id, f"$.entries[{i}].person_id")
         if entry.status == "reunified" and entry.person_id not in inc.released:
             raise Conflict(
                 "a person is reunified only through a controlled release",
@@ -210,7 +213,8 @@ def _configure(state: SiteState, cmd: c.ConfigureSite, ctx: Ctx) -> list[Draft]:
     if cmd.site.id != ctx.site:
         raise Invalid("the site file's id differs from the site it is imported to", "$.id")
     cmd = c.ConfigureSite(site=kept_roster(state.site, cmd.site))  # a OneRoster roster stays
-    return [(e.SiteConfigured, cmd.site, None, "live")]
+    kept = kept_away_events(state.site, cmd.site, state.scheduled)  # the API's away events stay
+    return [(e.SiteConfigured, kept, None, "live")]
 
 
 _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
@@ -236,6 +240,8 @@ _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
     c.TransferCommand: _transfer,
     c.HandleWithCare: _handle_with_care,
     c.Close: _close,
+    c.Relocate: relocate,
+    c.ScheduleAwayEvent: schedule,
     c.ImportRoster: import_roster,
     c.ReceiveDispatch: receive,
     c.StartTabletop: start,

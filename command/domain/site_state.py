@@ -13,10 +13,10 @@ from typing import Any, Literal
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting, roster_diff
+from command.domain import accounting, roster_diff, units
 from command.domain import events as e
 from command.domain.errors import Conflict, NotFound
-from command.domain.site import Site
+from command.domain.site import Site, zone
 from command.domain.types import Mode, SrpAction
 
 Status = Literal["open", "cancelled", "closed"]
@@ -36,6 +36,7 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     released: frozenset[str] = frozenset()
     ledger: accounting.Ledger = accounting.Ledger()  # who is accounted for: the board's count
     reunification_open: bool = False  # opened early by a commander, before accounting completed
+    evacuate_to: str | None = None  # the evacuation's place as declared last: a relocation's from
     # The SRM desk's: cards handed out (card -> guardian), students fetched, exception cases
     # (case id -> person id) and those resolved, the point set, the evacuation site in force.
     arrivals: dict[str, str] = {}
@@ -64,6 +65,7 @@ class SiteState(msgspec.Struct, frozen=True, kw_only=True):
     # Ended incidents' modes, and sign-offs by incident id: a record is signed after the end.
     ended: dict[str, Mode] = {}
     signed: dict[str, Signed] = {}
+    scheduled: frozenset[str] = frozenset()  # away events' ids scheduled through the API
 
 
 class Ctx(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,11 +105,25 @@ def _roster_changed(state: SiteState, ev: e.RosterChanged) -> SiteState:
                    students=frozenset(p.id for p in site.people if p.kind == "student"))
 
 
+def _scheduled(state: SiteState, ev: e.AwayEventScheduled) -> SiteState:
+    """An away event added, or replaced by id: a new site config every fold reads, as a
+    SiteConfigured would give; an open incident's ledger places its people if it is on now."""
+    if state.site is None:
+        return state
+    site = units.with_away_event(state.site, ev.data.event)
+    state = replace(state, site=site, scheduled=state.scheduled | {ev.data.event.id})
+    if not units.active(ev.data.event, ev.occurred_at, zone(site)):
+        return state
+    opened = {mode: replace(inc, ledger=accounting.joined(inc.ledger, site, ev.data.event.id))
+              for mode, inc in state.open.items()}
+    return replace(state, open=opened)
+
+
 def _opened(state: SiteState, ev: e.IncidentOpened) -> SiteState:
     inc = Incident(
         id=ev.incident_id or "", mode=ev.mode, kind=ev.data.kind, opened_at=ev.occurred_at,
         opened_by=ev.actor.id, opened_by_token=ev.actor.token_id,
-        ledger=accounting.opened(state.site),
+        ledger=accounting.opened(state.site, ev.occurred_at, ev.data.room),
     )
     return replace(state, open={**state.open, ev.mode: inc})
 
@@ -136,7 +152,8 @@ def _signed(state: SiteState, ev: e.DrillSignedOff) -> SiteState:
 
 def _declared(state: SiteState, ev: e.ProtocolDeclared) -> SiteState:
     return _with_incident(state, ev, action=ev.data.action,
-                          evacuation_site=ev.data.evacuation_site)
+                          evacuation_site=ev.data.evacuation_site,
+                          evacuate_to=ev.data.evacuate_to if ev.data.action == "evacuate" else None)
 
 
 def _lifted(state: SiteState, ev: e.ProtocolLifted) -> SiteState:
@@ -220,6 +237,7 @@ def _dispatched(state: SiteState, ev: e.DispatchUpdated) -> SiteState:
 _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.SiteConfigured: _configured,
     e.RosterChanged: _roster_changed,
+    e.AwayEventScheduled: _scheduled,
     e.IncidentOpened: _opened,
     e.ProtocolDeclared: _declared,
     e.ProtocolLifted: _lifted,
@@ -247,12 +265,19 @@ def site_of(state: SiteState) -> Site:
 
 
 def known_room(state: SiteState, room: str, field: str) -> None:
-    if not any(r.id == room for r in site_of(state).rooms):
+    """A room, or a bus or away event: a room report names any unit as its room."""
+    if units.kind_of(site_of(state), room) is None:
         raise NotFound(f"unknown room {room!r}", field=field)
 
 
 def known_person(state: SiteState, person_id: str, field: str) -> None:
     if person_id not in state.people:
+        raise NotFound(f"unknown person {person_id!r}", field=field)
+
+
+def known_accountable(state: SiteState, person_id: str, field: str) -> None:
+    """A roster person, or an away event's chaperone: reported on like anyone there."""
+    if person_id not in state.people and person_id not in units.chaperones(state.site):
         raise NotFound(f"unknown person {person_id!r}", field=field)
 
 
