@@ -27,7 +27,8 @@ HEADERS = {
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
          ".svg": "image/svg+xml"}
 ASSETS = ("board.css", "board.js", "state.js", "socket.js", "acting.js", "view.js", "plan.js",
-          "dom.js", "actions.js", "status.js", "icon.svg", "drills.css", "drills.js")
+          "dom.js", "actions.js", "status.js", "icon.svg", "drills.css", "drills.js",
+          "desk.css", "desk.js", "desk_view.js", "desk_forms.js", "district.js")
 
 
 @functools.cache
@@ -55,6 +56,14 @@ async def drills_page(request: web.Request) -> web.Response:
     return _file(request, "drills.html")
 
 
+async def desk_page(request: web.Request) -> web.Response:
+    return _file(request, "desk.html")
+
+
+async def district_page(request: web.Request) -> web.Response:
+    return _file(request, "district.html")
+
+
 async def board_asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in ASSETS:
@@ -73,6 +82,14 @@ PAGE_ROUTES: list[Route[None]] = [
           "token stays in the URL fragment", lambda _: drills_page,
           ok("The page", {"type": "string"}, "text/html"), errors=("404",),
           path_schemas={"site": {"type": "string", "minLength": 1}}),
+    Route("/desk/{site}", "The reunification desk (greeter, checker, reunifier, exceptions) "
+          "as a web page; the token stays in the URL fragment", lambda _: desk_page,
+          ok("The page", {"type": "string"}, "text/html"), errors=("404",),
+          path_schemas={"site": {"type": "string", "minLength": 1}}),
+    Route("/district/{district}/reunification", "A district's reunification points and their "
+          "progress as a web page; the token stays in the URL fragment", lambda _: district_page,
+          ok("The page", {"type": "string"}, "text/html"), errors=("404",),
+          path_schemas={"district": {"type": "string", "minLength": 1}}),
     Route("/board-static/{name}", "The board page's script and style", lambda _: board_asset,
           (Answer("200", "The script or the style", {
               "text/javascript": {"type": "string"}, "text/css": {"type": "string"},

@@ -29,10 +29,12 @@ def test_every_module_a_script_imports_is_served() -> None:
     imported = {m for p in scripts for m in re.findall(r'from "\./([\w.]+)"', p.read_text())}
     assert imported, "the board's scripts import each other"
     assert imported <= set(ASSETS)
-    assert {p.name for p in STATIC.iterdir()} - {"board.html", "drills.html"} == set(ASSETS)
+    pages = {"board.html", "drills.html", "desk.html", "district.html"}
+    assert {p.name for p in STATIC.iterdir()} - pages == set(ASSETS)
 
 
-@pytest.mark.parametrize("page", ["/board/demo-high", "/drills/demo-high"])
+@pytest.mark.parametrize("page", ["/board/demo-high", "/drills/demo-high", "/desk/demo-high",
+                                  "/district/demo-district/reunification"])
 async def test_the_page_and_its_scripts_stay_on_their_own_origin(url: str, page: str) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{url}{page}") as resp:
         assert resp.status == 200

@@ -63,7 +63,7 @@ ALL_SITES = {("GET", "/v1/districts/{district}/drills"),
 BINDINGS = ("test-high", "other-school", "*", "area:test-pd", "area:other-pd")
 PREMISE = "TEST-HIGH-PREMISE"
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/board/{site}", "/drills/{site}",
-          "/board-static/{name}"}
+          "/desk/{site}", "/district/{district}/reunification", "/board-static/{name}"}
 
 
 def served(app: App) -> set[tuple[str, str]]:
