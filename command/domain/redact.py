@@ -27,6 +27,9 @@ ROSTER_ROLES = ("staff", "commander")
 DISPATCH_ROLES = ("responder", "commander", "dispatch")  # who reads 911's call whole
 NEVER_SHOWN_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in e.NEVER_SHOWN)
 RECORDS = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated)  # about an event
+# What roles without the roster see of an exceptions-track case (issue #21, need to know).
+CASE_KEPT = {"ExceptionOpened": ("case_id", "person_id", "kind", "assigned_role"),
+             "ExceptionResolved": ("case_id",)}
 
 
 def never_shown(event: e.Envelope, hidden: Collection[str] = ()) -> bool:
@@ -71,8 +74,11 @@ def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
         return {**event, "data": {"summary": staff_summary(event.get("data"))}}
     if role in ROSTER_ROLES:
         return event
-    if kind in ("GuardianCheckedIn", "StudentReleased"):
+    if kind in ("GuardianCheckedIn", "StudentReleased", "GuardianArrived", "StudentFetched"):
         data = {k: v for k, v in (event.get("data") or {}).items() if k != "guardian"}
         data.pop("flags", None)
         return {**event, "data": data}
+    if kind in CASE_KEPT:  # an exception's kind and who holds it, never its details
+        data = event.get("data") or {}
+        return {**event, "data": {k: data.get(k) for k in CASE_KEPT[kind]}}
     return event

@@ -154,3 +154,37 @@ def test_events_without_roster_data_are_shown_whole(role: str) -> None:
     for event in history()[1:-1]:
         doc = as_data(event)
         assert redact.event_view(doc, role) == doc
+
+
+def desk_events() -> list[e.Envelope]:
+    """The SRM desk: Lord Byron greeted and fetched for, an unlisted adult's case opened for
+    s-1 (with who came and a note) and resolved into Anne Byron's care."""
+    data: list[Any] = [
+        e.GuardianArrivedData(guardian="Lord Byron", students=["s-1"], card="7"),
+        e.StudentFetchedData(person_id="s-1", guardian="Lord Byron", card="7"),
+        e.ExceptionOpenedData(case_id="x-1", person_id="s-1", kind="unlisted_adult",
+                              assigned_to="Ms Counsellor", adult="Lord Byron",
+                              note="Lord Byron at the gate"),
+        e.ExceptionResolvedData(case_id="x-1", outcome="Lord Byron sent away",
+                                released_to="Anne Byron")]
+    kinds = (e.GuardianArrived, e.StudentFetched, e.ExceptionOpened, e.ExceptionResolved)
+    return [cls(id=f"d-{i}", site=SITE_ID, incident_id=LIVE, occurred_at=T0, recorded_at=T0,
+                actor=STAFF, data=d) for i, (cls, d) in enumerate(zip(kinds, data, strict=True))]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_desk_events_name_guardians_and_case_details_only_to_roster_roles(role: str) -> None:
+    """Given the desk's events, then staff and commanders read them whole; responders and
+    dispatch read which student and which case of which kind, never an adult's name, the
+    counsellor, the note or the outcome."""
+    for event in desk_events():
+        doc = as_data(event)
+        view = redact.event_view(doc, role)
+        assert view is not None and view["type"] == doc["type"]
+        if role in SEES_ROSTER:
+            assert view == doc
+        else:
+            assert "Byron" not in text(view) and "Counsellor" not in text(view)
+            assert view["data"].get("person_id", "s-1") == "s-1"
+    opened = redact.event_view(as_data(desk_events()[2]), role)
+    assert opened is not None and opened["data"]["kind"] == "unlisted_adult"
