@@ -27,6 +27,7 @@ HEADERS = {
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
          ".svg": "image/svg+xml"}
 ASSETS = ("board.css", "board.js", "state.js", "socket.js", "acting.js", "view.js", "plan.js",
+          "banner.js", "units.js",
           "dom.js", "actions.js", "status.js", "icon.svg", "drills.css", "drills.js",
           "desk.css", "desk.js", "desk_view.js", "desk_forms.js", "district.js")
 

@@ -92,7 +92,9 @@ function options(select, items, chosen) {
   }));
 }
 
-const roomOptions = () => (S.board.rooms || []).map((r) => [r.id, `${r.id} ${r.name}`]);
+const roomOptions = () => (S.board.rooms || []).map((r) => [r.id, r.unit && r.unit !== "room" ? r.name : `${r.id} ${r.name}`]);
+// An alert names a bus or an away event by its own field; a room by `room`.
+const whereField = (id) => { const u = (S.board.rooms || []).find((r) => r.id === id)?.unit; return u && u !== "room" ? u : "room"; };
 
 function peopleChecks() {
   const room = $("report-room").value;
@@ -138,7 +140,7 @@ const openPress = form("press-dialog", () => {
 }, async (key) => {
   const room = $("press-room").value;
   localStorage.setItem("muster-room", room);
-  const body = { kind: $("press-kind").value, room };
+  const body = { kind: $("press-kind").value, [whereField(room)]: room };
   if (!$("press-real").hidden && $("press-drill").checked) body.drill = true;
   const result = await send(`/v1/sites/${encodeURIComponent(site)}/alerts`, body, key);
   if (result.ok && result.doc && !result.doc.duplicate) {
@@ -160,7 +162,7 @@ const openProtocol = form("protocol-dialog", () => {
 }, (key) => {
   const action = $("protocol-action").value;
   if (!target) {
-    return send(`/v1/sites/${encodeURIComponent(site)}/alerts`, { kind: action, room: $("protocol-room").value }, key);
+    return send(`/v1/sites/${encodeURIComponent(site)}/alerts`, { kind: action, [whereField($("protocol-room").value)]: $("protocol-room").value }, key);
   }
   const body = { action };
   for (const [field, id] of [["evacuate_to", "protocol-evacuate-to"], ["hazard", "protocol-hazard"], ["strategy", "protocol-strategy"]]) {

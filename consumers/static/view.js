@@ -1,8 +1,10 @@
 // The board as a person sees it: one pure function from the board's JSON (as the WebSocket sent
 // it to this role) and the viewer's context to virtual nodes. It draws only what it was sent.
 import { h } from "./dom.js";
+import { ago, attention, banner, clock } from "./banner.js";
 import { planView } from "./plan.js";
 import { STATUS, said } from "./status.js";
+import { isRoom, unitLine, unitsView } from "./units.js";
 
 const CASE_KEYS = ["incident", "protocol", "rooms", "accountability", "people", "flags", "acks",
   "notes", "notes_total", "channels", "dispatch"];
@@ -16,18 +18,7 @@ export function shown(board, selected) {
   return view;
 }
 
-export function ago(ms) {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-const clock = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const num = (n) => Number(n || 0).toLocaleString("en-US");
-
-function since(at, ctx) { return ago(ctx.now + (ctx.skew || 0) - Date.parse(at)); }
 
 /** A replay board runs on the original incident's clock (its latest event), not the wall's. */
 function onClock(b, ctx) {
@@ -46,11 +37,6 @@ export function originalTime(b) {
   return `Original time ${clock(b.clock.at)} (${s < 0 ? "-" : "+"}${span} from the start) · ${day}`;
 }
 
-function roomName(board, id) {
-  const room = (board.rooms || []).find((r) => r.id === id);
-  return room ? `${room.id} ${room.name}` : id;
-}
-
 function personName(board, id) {
   for (const people of Object.values(board.roster || {})) {
     const p = people.find((x) => x.id === id);
@@ -59,66 +45,8 @@ function personName(board, id) {
   return (board.people || []).find((p) => p.id === id)?.name || id;
 }
 
-function banner(b, ctx) {
-  const p = b.protocol, inc = b.incident;
-  const [action, ...rest] = p ? p.directive.split("!") : ["No protocol in force"];
-  let where = "";
-  if (inc) {
-    const parts = [said(inc.kind)];
-    if (inc.room) parts.push(`raised in ${roomName(b, inc.room)}`);
-    if (p && p.zones && p.zones.length) parts.push(`zones: ${p.zones.join(", ")}`);
-    where = parts.join(" · ");
-  }
-  const when = p ? `declared ${since(p.declared_at, ctx)} ago (${clock(p.declared_at)})`
-    : inc ? `opened ${since(inc.opened_at, ctx)} ago (${clock(inc.opened_at)}) · no protocol declared yet` : "";
-  return h("section", { id: "banner", class: `banner a-${p ? p.action : "none"}`, "data-action": p ? p.action : "none",
-    "aria-live": "polite" },
-  h("div", { id: "action", class: "action" }, p ? `${action}!` : inc ? "Alert raised" : "All clear"),
-  h("div", { id: "directive", class: "directive" }, p ? rest.join("!").trim() : inc ? "Waiting for a protocol"
-    : b.mode === "replay" ? "No incident open at this point of the replay." : "No incident is open at this site."),
-  h("div", { id: "where", class: "where" }, where),
-  h("div", { id: "since", class: "since" }, when),
-  inc && inc.silent ? h("div", { class: "silent" }, "SILENT ALARM — responders only; do not announce") : null,
-  inc && inc.note ? h("div", { class: "note" }, `Note: ${inc.note}`) : null);
-}
-
-function attention(b, ctx) {
-  const items = [];
-  const add = (kind, text, room) => items.push(h("li", { "data-kind": kind, class: `att ${kind}` },
-    room ? h("button", { type: "button", class: "link", "data-open-room": room, "data-key": `att-${kind}-${room}-${items.length}` }, text) : text));
-  for (const r of b.rooms || []) if (r.status === "needs_help") add("room", `${r.id} ${r.name} — needs help`, r.id);
-  for (const r of b.rooms || []) if (r.status === "unreachable") add("room", `${r.id} ${r.name} — no contact`, r.id);
-  const pressed = b.incident && b.incident.room && (b.rooms || []).find((r) => r.id === b.incident.room);
-  if (pressed && !pressed.status) add("room", `Alert raised in ${pressed.id} ${pressed.name} — no report from it yet`, pressed.id);
-  if (b.people && b.people.length) {
-    for (const p of b.people.filter((x) => x.status === "injured")) add("injured", `Injured: ${p.name}${p.room ? ` (${p.room})` : ""}`, p.room);
-    for (const p of b.people.filter((x) => x.status === "missing")) add("missing", `Missing: ${p.name}${p.room ? ` (last in ${p.room})` : ""}`, p.room);
-  } else {
-    // Roles without names still learn how many, and where.
-    for (const r of b.rooms || []) {
-      if ((r.injured || []).length) add("injured", `${r.injured.length} injured in ${r.id} ${r.name}`, r.id);
-      if ((r.missing || []).length) add("missing", `${r.missing.length} missing from ${r.id} ${r.name}`, r.id);
-    }
-  }
-  if (b.incident && !(b.acks || []).length) add("unacked", `No responder has acknowledged — alert ${since(b.incident.opened_at, ctx)} ago`);
-  // Channels failing for one reason are one line: twenty identical errors hide the one that differs.
-  const failing = new Map();
-  for (const c of b.channels || []) {
-    if (c.last_ok !== false) continue;
-    const why = c.last_error || "send failed";
-    failing.set(why, [...(failing.get(why) || []), c.channel]);
-  }
-  for (const [why, names] of failing) add("channel", `${names.length > 1 ? `${names.length} channels` : "Channel"} failing (${names.join(", ")}): ${why}`);
-  for (const f of b.flags || []) add("flag", `Custody flag: ${f}`);
-  const early = b.incident && b.incident.reunification_opened;
-  if (early) add("flag", `Reunification opened early by ${early.by}: ${early.reason}`);
-  if (!items.length) items.push(h("li", { "data-kind": "none", class: "att none" }, "Nothing needs attention now"));
-  return h("section", { id: "attention-box", class: "box attention", "aria-labelledby": "att-h" },
-    h("h2", { id: "att-h" }, "Needs attention now"), h("ul", { id: "attention" }, items));
-}
-
 function counts(b) {
-  const rooms = b.rooms || [];
+  const rooms = (b.rooms || []).filter(isRoom);
   const reported = rooms.filter((r) => r.status).length;
   const a = b.accountability || {};
   const known = (a.total || 0) - (a.unknown || 0) - (a.missing || 0);
@@ -132,7 +60,7 @@ function counts(b) {
 
 function roomList(b) {
   const pressed = b.incident && b.incident.room;
-  const rooms = [...(b.rooms || [])].sort((x, y) => (STATUS[x.status || "none"].rank - STATUS[y.status || "none"].rank)
+  const rooms = (b.rooms || []).filter(isRoom).sort((x, y) => (STATUS[x.status || "none"].rank - STATUS[y.status || "none"].rank)
     || x.id.localeCompare(y.id));
   return h("section", { class: "box", "aria-labelledby": "rooms-h" }, h("h2", { id: "rooms-h" }, "Rooms"),
     h("div", { id: "rooms", class: "rooms" }, rooms.map((r) => {
@@ -275,8 +203,9 @@ export function view(board, viewer) {
     h("div", { class: "top" }, attention(b, ctx), counts(b)),
     h("div", { class: "main" },
       h("div", { class: "col-a" },
+        unitsView(b),
         h("section", { class: "box", "aria-labelledby": "plan-h" }, h("h2", { id: "plan-h" }, "Floor plan"),
-          h("div", { id: "plan", class: "plan" }, planView(b.rooms || [], b.plan, b.incident && b.incident.room))),
+          h("div", { id: "plan", class: "plan" }, planView((b.rooms || []).filter(isRoom), b.plan, b.incident && b.incident.room))),
         roomList(b)),
       h("div", { class: "col-b" }, command(b, ctx), packet(b), people(b), channels(b), timeline(b))),
   ];
@@ -295,7 +224,7 @@ export function roomView(board, ctx, id, history) {
     h("h2", { id: "room-title" }, `${r.id} ${r.name}`),
     h("p", { class: `rstate s-${r.status || "none"}` }, `${s.glyph} ${s.word}`,
       r.reported_at ? ` · reported by ${r.reported_by} at ${clock(r.reported_at)}` : ""),
-    h("p", null, `Building ${r.building || "—"}, floor ${r.floor}, ${r.zone || "no"} zone · ${a.total ? `${a.total - (a.unknown || 0) - (a.missing || 0)} of ${a.total} accounted for` : "no roster"}`
+    h("p", null, `${isRoom(r) ? `Building ${r.building || "—"}, floor ${r.floor}, ${r.zone || "no"} zone` : unitLine(r)} · ${a.total ? `${a.total - (a.unknown || 0) - (a.missing || 0)} of ${a.total} accounted for` : "no roster"}`
       + (r.present != null ? ` · head count ${r.present}` : "")),
     (r.injured || []).length ? h("p", { class: "c-injured" }, `Injured: ${names(r.injured)}`) : null,
     (r.missing || []).length ? h("p", { class: "c-missing" }, `Missing: ${names(r.missing)}`) : null,
