@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from websockets.frames import Frame, Opcode
 
-from command.domain import board, board_render, redact
+from command.domain import board, board_render, redact, roster_diff
 from command.domain import events as e
 from command.domain.render_cache import Memo
 
@@ -23,10 +23,13 @@ def frame(message: bytes) -> bytes:
 
 
 def public_event(event: e.Envelope) -> dict[str, Any]:
-    """An event as a board shows it: a site file's roster and channels stay out."""
+    """An event as a board shows it: a site file's roster and channels, and a roster import's
+    people, stay out."""
     doc = msgspec.to_builtins(event)
     if isinstance(event, e.SiteConfigured):
         doc["data"] = {"id": event.data.id, "name": event.data.name}
+    elif isinstance(event, e.RosterChanged):  # counts, never a name or a guardian's phone
+        doc["data"] = {**roster_diff.counts(event.data), "source": event.data.source}
     return doc
 
 

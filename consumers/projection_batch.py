@@ -62,7 +62,8 @@ class Batch:
         """Fold one event; if that raises, nothing of the batch has changed (the projector then
         faults the site and goes on with the others)."""
         site = event.site
-        state, case = board.step(self.states.get(site) or board.empty(site), seq, event)
+        before = self.states.get(site) or board.empty(site)
+        state, case = board.step(before, seq, event)
         rows = seq > self.written  # else folded again after a restart: its rows are there
         shown = rows and event.incident_id and not redact.never_shown(event, state.hidden)
         line = (seq, event.incident_id, site, e.type_of(event), event.occurred_at,
@@ -74,9 +75,12 @@ class Batch:
         if not rows:
             return
         self.boards.add(site)
-        if isinstance(event, e.SiteConfigured):
-            self.configs[site] = (seq, event.data)
-            self.versions.append((site, seq, event.data))
+        # Any event that gave the board a new config (a site file, a roster import, an away
+        # event) stores it as the site's file and as a version of it.
+        if state.config is not None and state.config is not before.config:
+            self.configs[site] = (seq, state.config)
+            if not isinstance(event, e.RosterChanged) or event.data.part == event.data.parts:
+                self.versions.append((site, seq, state.config))  # a whole import's, once
         if case is not None:
             self.incidents[case.incident.id] = (seq, site, case)
         if case is not None and isinstance(event, e.RoomStatusReported):

@@ -26,8 +26,8 @@ from typing import NamedTuple
 import msgspec
 from msgspec.structs import replace
 
+from command.domain import board, redact
 from command.domain import events as e
-from command.domain import redact
 from command.domain.errors import Conflict, Invalid, NotFound
 from command.domain.types import Ident
 from command.infra.eventlog import Duplicate, EventLog
@@ -135,11 +135,14 @@ async def recorded(log: EventLog, incident_id: str) -> Recording:
     events = [x async for x in log.read(1, end, subjects=subject)]
     site_subject = log.subject(events[0][1].site, None)
     site_end = (await _last_seqs(log, site_subject)).get(site_subject, 0)
-    config = None
+    config, folded = None, board.empty(events[0][1].site)
     if site_end:
         async for seq, ev in log.read(1, min(site_end, events[0][0]), subjects=site_subject):
-            if seq < events[0][0] and isinstance(ev, e.SiteConfigured):
-                config = ev
+            if seq < events[0][0] and isinstance(ev, board.CONFIGURING):
+                folded = board.evolve(folded, seq, ev)  # roster imports and away events too
+                config = ev if isinstance(ev, e.SiteConfigured) else config
+    if config is not None and folded.config is not None:
+        config = replace(config, data=folded.config)
     return Recording(config, events)
 
 

@@ -10,7 +10,8 @@ from command.domain.site import Site
 
 
 async def seqs(pool: asyncpg.Pool, site: str) -> list[int]:
-    """The sequences of the SiteConfigured events of `site` the read models hold, in order."""
+    """The sequences of the events that set `site`'s config (a SiteConfigured, a RosterChanged,
+    an AwayEventScheduled) the read models hold, in order."""
     return [r["seq"] for r in await pool.fetch(
         "SELECT seq FROM site_versions WHERE site=$1 ORDER BY seq", site)]
 

@@ -65,11 +65,11 @@ def parse(files: dict[str, str], rooms: Sequence[Room]) -> Roster:
                     ("sourcedId",), errors)
         errors += [RowError("demographics.csv", r.line, "sourcedId", f"unknown user "
                             f"{r.get('sourcedId')!r}") for r in demo.rows
-                   if r.get("sourcedId") not in by_id]
+                   if r.get("sourcedId") not in users.named]
     homerooms = _homerooms(classes, rooms, errors)
-    room_of = _rooms_of(enrolled, homerooms, {r.get("sourcedId") for r in classes.rows},
-                        by_id, errors)
-    people = [p for r in users.rows if (p := _person(r, by_id, room_of, errors)) is not None]
+    room_of = _rooms_of(enrolled, homerooms, classes.named, users.named, errors)
+    people = [p for r in users.rows
+              if (p := _person(r, by_id, users.named, room_of, errors)) is not None]
     if errors:
         return Roster([], errors[:MAX_ERRORS], version)
     return Roster(people, [], version)
@@ -115,8 +115,8 @@ def _homerooms(classes: Table, rooms: Sequence[Room], errors: list[RowError]) ->
     return found
 
 
-def _rooms_of(enrolled: Table, homerooms: dict[str, str], classes: set[str],
-              users: dict[str, Row], errors: list[RowError]) -> dict[str, str]:
+def _rooms_of(enrolled: Table, homerooms: dict[str, str], classes: frozenset[str],
+              users: frozenset[str], errors: list[RowError]) -> dict[str, str]:
     """User sourcedId -> room: their first (or `primary`) homeroom enrollment."""
     room_of: dict[str, str] = {}
     for row in enrolled.rows:
@@ -138,7 +138,7 @@ def _name(row: Row) -> str:
     return f"{given} {family}".strip()
 
 
-def _person(row: Row, users: dict[str, Row], room_of: dict[str, str],
+def _person(row: Row, users: dict[str, Row], named: frozenset[str], room_of: dict[str, str],
             errors: list[RowError]) -> Person | None:
     role, sid = row.get("role"), row.get("sourcedId")
     if role in AGENT_ROLES:
@@ -159,7 +159,7 @@ def _person(row: Row, users: dict[str, Row], room_of: dict[str, str],
                                    f"{row.get('grades')!r}: one of {', '.join(sorted(GRADES))}"))
             return None
         doc["grade"] = grades[0] if grades else None
-        doc.update(_adults(row, users, errors))
+        doc.update(_adults(row, users, named, errors))
     try:
         return msgspec.convert(doc, Person)
     except msgspec.ValidationError as exc:
@@ -169,15 +169,16 @@ def _person(row: Row, users: dict[str, Row], room_of: dict[str, str],
         return None
 
 
-def _adults(row: Row, users: dict[str, Row], errors: list[RowError]) -> dict[str, object]:
+def _adults(row: Row, users: dict[str, Row], named: frozenset[str], errors: list[RowError],
+            ) -> dict[str, object]:
     """A student's guardians with their contacts, and the adults never to release to."""
     column = "agentSourcedIds" if "agentSourcedIds" in row.cells else "agents"
     agents, barred = listed(row.get(column)), listed(row.get(RESTRICTED))
     for field, ids in ((column, agents), (RESTRICTED, barred)):
         for aid in ids:
-            if aid not in users:
+            if aid not in named:
                 errors.append(RowError("users.csv", row.line, field, f"unknown user {aid!r}"))
-            elif field == column and users[aid].get("role") not in AGENT_ROLES:
+            elif field == column and aid in users and users[aid].get("role") not in AGENT_ROLES:
                 errors.append(RowError("users.csv", row.line, field, f"{aid!r} is a "
                                        f"{users[aid].get('role')}, not a parent, guardian or "
                                        "relative"))

@@ -32,6 +32,8 @@ class Table(msgspec.Struct, frozen=True):
     name: str
     columns: list[str]
     rows: list[Row]
+    # every sourcedId given, a bad row's too: a reference to it is no second error
+    named: frozenset[str] = frozenset()
 
 
 def read(name: str, text: str, required: tuple[str, ...], filled: tuple[str, ...],
@@ -54,6 +56,7 @@ def read(name: str, text: str, required: tuple[str, ...], filled: tuple[str, ...
         return Table(name, header, [])
     rows: list[Row] = []
     seen: dict[str, int] = {}
+    named: set[str] = set()
     start = reader.line_num + 1
     while True:
         try:
@@ -73,6 +76,7 @@ def read(name: str, text: str, required: tuple[str, ...], filled: tuple[str, ...
         row = Row(line, dict(zip(header, cells, strict=True)))
         if row.get("status").lower() == "tobedeleted":
             continue
+        named.add(row.get("sourcedId"))
         empty = [c for c in filled if not row.get(c)]
         if empty:
             errors.extend(RowError(name, line, c, f"{c} is empty") for c in empty)
@@ -85,7 +89,7 @@ def read(name: str, text: str, required: tuple[str, ...], filled: tuple[str, ...
                 continue
             seen[key] = line
         rows.append(row)
-    return Table(name, header, rows)
+    return Table(name, header, rows, frozenset(named))
 
 
 def listed(value: str) -> list[str]:

@@ -70,6 +70,10 @@ def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
     if kind == "SiteConfigured":
         data = event.get("data") or {}
         return {**event, "data": {"id": data.get("id"), "name": data.get("name")}}
+    if kind == "RosterChanged":  # an import's counts, for every role: never a name or contact
+        data = event.get("data") or {}
+        return {**event, "data": {k: len(v) if isinstance(v, list) else v
+                                  for k, v in data.items()}}
     if kind == "DispatchUpdated" and role not in DISPATCH_ROLES:
         return {**event, "data": {"summary": staff_summary(event.get("data"))}}
     if role in ROSTER_ROLES:

@@ -17,6 +17,7 @@ from command.infra.metrics import EVENTS_APPENDED, INTAKE_LATENCY, INTAKE_REQUES
 from command.infra.web import MAX_SITE_FILE, Handler, decode, json_response, read_body, status_of
 from command.write.dispatch_intake import dispatch_routes
 from command.write.intake import Intake
+from command.write.roster_import import RosterParser, roster_routes
 from command.write.scenario_library import resolved, shipped
 from command.write.site_parse import SiteParser
 
@@ -145,6 +146,7 @@ def write_routes(intake: Intake, tokens: TokenStore, parser: SiteParser,
     shipped()  # read the shipped scenarios now, not on the loop at a facilitator's first start
     routes = [web.post(r.path, command_handler(r, intake, tokens)) for r in WRITE_ROUTES]
     routes.append(web.put("/v1/sites/{site}", site_import_handler(intake, tokens, parser)))
+    routes += roster_routes(intake, tokens, RosterParser())  # a OneRoster bundle
     return routes + dispatch_routes(intake, tokens)
 
 

@@ -2,12 +2,14 @@
 writes only what changed, nothing for the same roster, parts in one decision when large; the
 folds give every reader a new site config; a site file's import keeps a OneRoster roster."""
 
+import msgspec
 from msgspec.structs import replace
 
-from command.domain import board
+from command.domain import board, redact
 from command.domain import commands as c
 from command.domain.roster_diff import PART
 from command.domain.site import Bus, Person
+from consumers.live_boards import public_event
 from tests.command.domain.test_site_state import (
     COMMANDER,
     configured,
@@ -102,3 +104,17 @@ def test_removing_a_bus_rider_is_409() -> None:
     state = given(configured(site(buses=[Bus(id="bus-7", name="Route 7", riders=["s-1"])])))
     err = rejects(state, imported(list(site().people[1:])), ctx(ADMIN))
     assert err.code == "conflict"
+
+
+def test_a_roster_change_shows_counts_only_to_every_role() -> None:
+    people = [*site().people, Person(id="s-9", name="Frances Allen", room="GYM",
+                                     guardians=["Mr Allen"])]
+    _, events = then(given(configured()), imported(people), ctx(ADMIN))
+    shown = msgspec.to_builtins(events[0])
+    for role in ("commander", "staff", "responder", "dispatch"):
+        view = redact.event_view(shown, role)
+        assert view is not None and view["data"]["added"] == 1
+        assert "Frances" not in msgspec.json.encode(view).decode()
+    doc = public_event(events[0])
+    assert doc["data"] == {"added": 1, "changed": 0, "removed": 0, "part": 1, "parts": 1,
+                           "source": "oneroster"}

@@ -1,0 +1,144 @@
+"""`POST /v1/sites/{site}/roster`: a OneRoster CSV bundle (multipart/form-data, one part per
+file, or JSON `{"files": {"users.csv": "...", ...}}`), parsed in a worker process and decided
+against the site's current people, so only what changed is written.
+
+Every bad row answers 400 with its file, line and field, and nothing is written. The same export
+again answers 200 `{"changed": false, ...}`, nothing written; a change answers 202 with counts.
+"""
+
+import asyncio
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import msgspec
+from aiohttp import BodyPartReader, web
+
+from command.domain import commands as c
+from command.domain import oneroster
+from command.domain.errors import Invalid, NotFound, TimedOut, TooLarge
+from command.domain.site import Room
+from command.infra import workers
+from command.infra.auth import TokenStore, authorize
+from command.infra.web import BODY_TIMEOUT_S, Handler, json_response
+from command.write.decisions import Unchanged
+from command.write.intake import Intake
+
+PATH = "/v1/sites/{site}/roster"
+MAX_ROSTER = 64 * 1024 * 1024  # a district's 50,000 students with two adults each: ~35 MB
+PARSE_TIMEOUT_S = 60.0  # 50,000 students parse in a few seconds
+
+
+class Files(msgspec.Struct, forbid_unknown_fields=True):
+    files: dict[str, str]
+
+
+def _in_worker(files: dict[str, str], rooms: bytes) -> bytes:
+    return msgspec.json.encode(oneroster.parse(files, msgspec.json.decode(rooms,
+                                                                          type=list[Room])))
+
+
+class RosterParser:
+    """Parses one bundle at a time in a worker process of its own, off the loop every press
+    needs: started per import (a daily sync) and gone after it, so nothing idles or leaks."""
+
+    def __init__(self, timeout_s: float = PARSE_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+        self._lock = asyncio.Lock()
+
+    async def parse(self, files: dict[str, str], rooms: list[Room]) -> oneroster.Roster:
+        async with self._lock:
+            pool = workers.pool(1)
+            try:
+                future = asyncio.get_running_loop().run_in_executor(
+                    pool, _in_worker, files, msgspec.json.encode(rooms))
+                raw = await asyncio.wait_for(future, self.timeout_s)
+            except (TimeoutError, BrokenProcessPool):
+                raise TooLarge(f"the bundle took longer than {self.timeout_s:g} s to parse",
+                               field="$") from None
+            finally:
+                workers.kill(pool)
+        return msgspec.json.decode(raw, type=oneroster.Roster)
+
+
+async def _read(request: web.Request) -> dict[str, str]:
+    """The bundle's files by name, within MAX_ROSTER bytes and the body's time bound."""
+    if request.content_length is not None and request.content_length > MAX_ROSTER:
+        raise TooLarge(f"the bundle is larger than {MAX_ROSTER} bytes")
+    timeout = request.config_dict.get(BODY_TIMEOUT_S, 30.0)
+    try:
+        async with asyncio.timeout(timeout * 4):  # a large bundle: four bodies' time
+            if request.content_type == "multipart/form-data":
+                return await _parts(request)
+            raw = await _bounded(request.content.read)
+    except TimeoutError:
+        raise TimedOut("the bundle did not arrive in time") from None
+    try:
+        return msgspec.json.decode(raw or b"{}", type=Files).files
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise Invalid(f"the body is no {{\"files\": {{name: text}}}}: {exc}", field="$") from None
+
+
+async def _bounded(read: Any, limit: int = MAX_ROSTER) -> bytes:
+    """What `read(size)` gives until it gives b"", refused past `limit` bytes."""
+    chunks, size = [], 0
+    while chunk := await read(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the bundle is larger than {MAX_ROSTER} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _parts(request: web.Request) -> dict[str, str]:
+    files: dict[str, str] = {}
+    reader = await request.multipart()
+    left = MAX_ROSTER
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise Invalid("a part of the form is itself multipart", field="$")
+        name = part.filename or part.name or ""
+        raw = await _bounded(part.read_chunk, left)
+        left -= len(raw)
+        try:
+            files[name.rsplit("/", 1)[-1]] = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Invalid(f"{name} is not UTF-8 (byte {exc.start})", field=name) from None
+    return files
+
+
+def roster_handler(intake: Intake, tokens: TokenStore, parser: RosterParser) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        token = await tokens.authenticate(request.headers.get("Authorization"))
+        site = request.match_info["site"]
+        authorize(token, ("admin",), site)
+        config = intake.state(site).site
+        if config is None:
+            raise NotFound(f"unknown site {site!r}", field="site")
+        files = await _read(request)
+        roster = await parser.parse(files, config.rooms)
+        if roster.errors:
+            return json_response({"error": {
+                "code": "invalid", "field": "$", "message": f"{len(roster.errors)} row(s) of "
+                "the bundle are wrong; nothing was imported"},
+                "rows": msgspec.to_builtins(roster.errors)}, status=400)
+        try:
+            accepted, events = await intake.execute(site, c.ImportRoster(people=roster.people),
+                                                    token.actor())
+        except Unchanged:
+            return json_response({"changed": False, "added": 0, "changed_people": 0,
+                                  "removed": 0, "people": len(roster.people)})
+        counts = {"added": 0, "changed_people": 0, "removed": 0}
+        for ev in events:
+            data = ev.data
+            counts["added"] += len(data.added)  # type: ignore[attr-defined]
+            counts["changed_people"] += len(data.changed)  # type: ignore[attr-defined]
+            counts["removed"] += len(data.removed)  # type: ignore[attr-defined]
+        return json_response({**msgspec.to_builtins(accepted), "changed": bool(events),
+                              **counts, "people": len(roster.people)}, status=202)
+
+    return handle
+
+
+def roster_routes(intake: Intake, tokens: TokenStore, parser: RosterParser,
+                  ) -> list[web.RouteDef]:
+    return [web.post(PATH, roster_handler(intake, tokens, parser))]

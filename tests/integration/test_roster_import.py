@@ -1,0 +1,134 @@
+"""A OneRoster import on a running Muster (POST /v1/sites/{site}/roster): 5,000 generated
+students with malformed rows refused whole with each row's file and line; the fixed bundle on
+the board; the same bundle again writes nothing; one move, one guardian and one restriction are
+exactly one RosterChanged; a re-import of the site file keeps the roster."""
+
+import copy
+from typing import Any
+
+import aiohttp
+from msgspec.structs import replace
+
+from command.domain import events as e
+from tests.conftest import App, small_site
+from tests.integration.oneroster_bundle import bundle, files
+
+PATH = "/v1/sites/test-high/roster"
+
+
+async def send(http: aiohttp.ClientSession, app: App, bundle_files: dict[str, str],
+               multipart: bool = True, role: str = "admin") -> tuple[int, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {await app.token(role)}"}
+    if multipart:
+        form = aiohttp.FormData()
+        for name, text in bundle_files.items():
+            form.add_field("file", text.encode(), filename=name, content_type="text/csv")
+        kwargs: dict[str, Any] = {"data": form}
+    else:
+        kwargs = {"json": {"files": bundle_files}}
+    async with http.post(app.url + PATH, headers=headers, **kwargs) as resp:
+        return resp.status, await resp.json()
+
+
+async def board(http: aiohttp.ClientSession, app: App) -> dict[str, Any]:
+    await app.wait_projected(await app.log.last_seq())
+    headers = {"Authorization": f"Bearer {await app.token('commander')}"}
+    async with http.get(app.url + "/v1/sites/test-high/board", headers=headers) as resp:
+        assert resp.status == 200
+        return await resp.json()
+
+
+def students_on(doc: dict[str, Any]) -> int:
+    return sum(p["kind"] == "student" for people in doc["roster"].values() for p in people)
+
+
+async def stored_as_the_sites_config(app: App, students: int) -> None:
+    """The projector keeps the config a RosterChanged gives as the site's file and a version."""
+    pool = app.muster.pool
+    assert pool is not None
+    last = await app.log.last_seq()
+    row = await pool.fetchrow("SELECT seq, config FROM sites WHERE site='test-high'")
+    assert row["seq"] == last
+    assert sum(p.kind == "student" for p in e.decode_site(row["config"]).people) == students
+    assert await pool.fetchval("SELECT max(seq) FROM site_versions WHERE site='test-high'") == last
+
+
+def malformed(rows: dict[str, list[list[str]]]) -> list[tuple[str, int, str]]:
+    """Breaks rows of a bundle in place; the errors they must give (file, line, field)."""
+    users = rows["users.csv"]
+    at = {r[0]: i for i, r in enumerate(users)}
+    users[at["stu-7"]][16] = "13th"  # bad grade
+    users[at["stu-8"]][15] = "par-8a,par-nobody"  # unknown reference
+    users[at["stu-10"]][5] = ""  # missing required value
+    users.append(list(users[at["stu-9"]]))  # duplicate sourcedId
+    rows["enrollments.csv"].append(["e-x", "active", "", "hr-Z", "org-1", "stu-1", "student",
+                                    "false", "", ""])
+    rows["classes.csv"].append(["hr-X", "active", "", "Homeroom X", "09", "c-hr", "X-999",
+                                "homeroom", "", "org-1", "term-1", "", "", ""])
+    return sorted([
+        ("users.csv", at["stu-7"] + 1, "grades"),
+        ("users.csv", at["stu-8"] + 1, "agentSourcedIds"),
+        ("users.csv", at["stu-10"] + 1, "role"),
+        ("users.csv", len(users), "sourcedId"),
+        ("enrollments.csv", len(rows["enrollments.csv"]), "classSourcedId"),
+        ("classes.csv", len(rows["classes.csv"]), "location"),
+    ])
+
+
+async def test_a_5000_student_import_writes_only_what_changed(app: App) -> None:
+    await app.muster.import_site(replace(small_site(), roster_source="oneroster"))
+    rows = bundle(5000)
+    async with aiohttp.ClientSession() as http:
+        broken = copy.deepcopy(rows)
+        expected = malformed(broken)
+        before = await app.log.last_seq()
+        status, doc = await send(http, app, files(broken))
+        assert status == 400, doc
+        assert sorted((r["file"], r["line"], r["field"]) for r in doc["rows"]) == expected
+        assert doc["error"]["code"] == "invalid"
+        assert await app.log.last_seq() == before  # nothing written
+
+        status, doc = await send(http, app, files(rows))
+        assert status == 202, doc
+        assert (doc["changed"], doc["added"], doc["changed_people"], doc["removed"]) == (
+            True, 5004, 0, 8)  # 5,000 students and 4 teachers in; the site file's 8 out
+        assert students_on(await board(http, app)) == 5000
+        await stored_as_the_sites_config(app, students=5000)
+
+        last = await app.log.last_seq()
+        status, doc = await send(http, app, files(rows), multipart=False)
+        assert (status, doc["changed"]) == (200, False)
+        assert await app.log.last_seq() == last  # the same export writes nothing
+
+        users = rows["users.csv"]
+        at = {r[0]: i for i, r in enumerate(users)}
+        rows["enrollments.csv"][[r[5] for r in rows["enrollments.csv"]].index("stu-3")][3] = \
+            "hr-A-101"  # a move (from the GYM)
+        users[at["stu-4"]][15] = "par-4a"  # a guardian dropped
+        users[at["stu-5"]][18] = "par-5b"  # a custody restriction
+        status, doc = await send(http, app, files(rows))
+        assert status == 202, doc
+        assert await app.log.last_seq() == last + 1  # one event
+        (_, event), = [x async for x in app.log.read(last + 1)]
+        assert isinstance(event, e.RosterChanged)
+        changed = {p.id: p for p in event.data.changed}
+        assert sorted(changed) == ["stu-3", "stu-4", "stu-5"]
+        assert event.data.added == [] and event.data.removed == []
+        assert changed["stu-3"].room == "A-101" and changed["stu-4"].guardians == ["Mum4 Pupil"]
+        assert changed["stu-5"].restricted == ["Dad5 Pupil"]
+        assert changed["stu-5"].guardians == ["Mum5 Pupil"]
+
+        await app.muster.import_site(replace(small_site(), name="Test High School",
+                                             roster_source="oneroster"))
+        doc = await board(http, app)
+        assert students_on(doc) == 5000 and "GYM" in doc["roster"]
+        assert app.muster.intake is not None
+        config = app.muster.intake.state("test-high").site
+        assert config is not None and config.name == "Test High School"
+        assert next(p for p in config.people if p.id == "stu-3").room == "A-101"
+
+
+async def test_only_an_admin_of_the_site_imports(app: App) -> None:
+    async with aiohttp.ClientSession() as http:
+        status, _ = await send(http, app, files(bundle(3)), role="commander")
+        assert status == 403
