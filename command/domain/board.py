@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting, board_case, redact, roster_diff
+from command.domain import accounting, board_case, board_units, redact, roster_diff, units
 from command.domain import events as e
 from command.domain.board_case import Case, Incident, Room
 from command.domain.site import Site
@@ -39,13 +39,8 @@ def empty(site: str, mode: str = "live") -> State:
 
 
 def fresh_rooms(config: Site | None) -> dict[str, Room]:
-    """Every room of the site file, none reported yet: the rooms of an idle or new board."""
-    if config is None:
-        return {}
-    return {
-        r.id: Room(id=r.id, name=r.name, building=r.building, floor=r.floor, zone=r.zone)
-        for r in config.rooms
-    }
+    """Every room and bus of the site file, none reported yet: the rows of an idle board."""
+    return board_units.unit_rows(config)
 
 
 def step(state: State, seq: int, event: e.Event) -> tuple[State, Case | None]:
@@ -97,19 +92,32 @@ def _roster_changed(state: State, ev: e.RosterChanged, *_: object) -> State:
     return replace(state, config=roster_diff.applied(state.config, ev.data))
 
 
+def _scheduled(state: State, ev: e.AwayEventScheduled, *_: object) -> State:
+    """An away event added or replaced: a new Site object, as a SiteConfigured gives one; an
+    open case shows it, its people placed there, when it is on now."""
+    if state.config is None:
+        return state
+    config = units.with_away_event(state.config, ev.data.event)
+    cases = {k: board_units.scheduled(c, config, ev) for k, c in state.cases.items()}
+    return replace(state, config=config, cases=cases)
+
+
 def _opened(state: State, ev: e.IncidentOpened) -> State:
     incident = Incident(
         id=ev.incident_id or "", kind=ev.data.kind, mode=ev.mode, status="open",
         opened_at=ev.occurred_at, room=ev.data.room, note=ev.data.note,
     )
-    case = Case(incident=incident, rooms=fresh_rooms(state.config),
-                tally=accounting.initial_tally(state.config))
+    # Each person placed once: an away event that is on, the bus pressed on, else at home.
+    ledger = accounting.opened(state.config, ev.occurred_at, ev.data.room)
+    case = Case(incident=incident, people=ledger.people, tally=ledger.tally,
+                rooms=board_units.unit_rows(state.config, ev.occurred_at, ev.data.room))
     return replace(state, cases={**state.cases, incident.id: case})
 
 
 _EVOLVERS: dict[type, Callable[..., Any]] = {
     e.SiteConfigured: _configured,
     e.RosterChanged: _roster_changed,
+    e.AwayEventScheduled: _scheduled,
     e.IncidentOpened: _opened,
     **board_case.EVOLVERS,
 }

@@ -12,26 +12,12 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting
+from command.domain import accounting, board_units
 from command.domain import events as e
 from command.domain.accounting import Person
+from command.domain.board_units import Place, Room
 from command.domain.policy import SEVERITY_LABEL, directive
 from command.domain.site import Site
-
-
-class Room(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    name: str
-    building: str
-    floor: int
-    zone: str
-    status: str | None = None
-    reported_at: datetime | None = None
-    reported_by: str | None = None
-    present: int | None = None
-    missing: list[str] = []
-    injured: list[str] = []
-    extra: list[str] = []
 
 
 class Protocol(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +29,7 @@ class Protocol(msgspec.Struct, frozen=True, kw_only=True):
     evacuate_to: str | None = None
     hazard: str | None = None
     strategy: str | None = None
+    places: list[Place] = []  # every place the evacuation named, in order: the last in force
 
 
 class Opening(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,6 +133,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     injects: list[Inject] = []  # a tabletop's, in delivery order
     # Status counts per room ("" for no room), kept as people change so a render is cheap.
     tally: dict[str, dict[str, int]] = {}
+    places: list[Place] = []  # the evacuation's places, kept across declarations: relocations
 
 
 def _alert(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
@@ -154,6 +142,7 @@ def _alert(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
     # incident people have already heard of.
     opens = case.incident.alerts == 0 and case.protocol is None
     silent = ev.data.silent and (opens or case.incident.silent)
+    case = board_units.alerted(case, ev, config)  # a bus's or away event's latest location
     return replace(case, incident=replace(case.incident, alerts=case.incident.alerts + 1,
                                           silent=silent))
 
@@ -165,15 +154,16 @@ def _reunification(case: Case, ev: e.ReunificationOpened, config: Site | None) -
 
 def _declared(case: Case, ev: e.ProtocolDeclared, config: Site | None) -> Case:
     d = ev.data
+    places = board_units.placed(case, d, ev.occurred_at)
     protocol = Protocol(
         action=d.action, severity=SEVERITY_LABEL[d.action],
         directive=directive(d.action, d.evacuate_to, d.hazard, d.strategy),
         declared_at=ev.occurred_at, zones=d.zones, evacuate_to=d.evacuate_to, hazard=d.hazard,
-        strategy=d.strategy,
+        strategy=d.strategy, places=places if d.action == "evacuate" else [],
     )
     if d.reason == "commander" and case.incident.silent:  # a commander's protocol is heard by all
         case = replace(case, incident=replace(case.incident, silent=False))
-    return _updated(replace(case, protocol=protocol), ev, first=case.protocol is None
+    return _updated(replace(case, protocol=protocol, places=places), ev, first=case.protocol is None
                     and case.incident.updates == 0 and case.incident.updated_at is None)
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import board, board_case, redact
+from command.domain import board, board_case, board_units, redact
 from command.domain import events as e
 from command.domain.school_year import SchoolYear, local_day
 from command.domain.site import Site
@@ -148,7 +148,7 @@ class _Fold:
             elif self.protective_at is not None:
                 self.notes.append(f"room {ev.data.room} reported {ev.data.status.replace('_', ' ')}"
                                   " after the protective action was in place")
-        rooms = case.rooms.values()
+        rooms = board_units.reporting(case).values()  # an idle bus is no room to wait for
         if self.protective_at is None and rooms and all(r.status in IN_PLACE for r in rooms):
             self.protective_at = at
         unknown = sum(c["unknown"] for c in case.tally.values())
@@ -223,9 +223,9 @@ def _row(site: str, fold: _Fold, case: board_case.Case, config: Site | None) -> 
         protective_s=_off(fold.protective_at, start), accounted_at=fold.accounted_at,
         accounted_s=_off(fold.accounted_at, start), ended_at=ended_at, ended_by=ended_by,
         first_ack_s=_off(fold.first_ack, start), participants=_participants(config),
-        rooms_total=len(case.rooms),
-        rooms_never=[r for r in case.rooms if r not in fold.reported],
-        rooms_late=[r for r in case.rooms if r not in fold.in_place
+        rooms_total=len(expected := board_units.reporting(case)),
+        rooms_never=[r for r in expected if r not in fold.reported],
+        rooms_late=[r for r in expected if r not in fold.in_place
                     or (fold.in_place[r] - start).total_seconds() > late_s],
         unaccounted=sum(c["unknown"] for c in case.tally.values()), notifications=methods,
         signed_off_by=signed.data.signed_by if signed else None,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from msgspec.structs import replace
 
-from command.domain import board, board_case, eido_pidf, redact
+from command.domain import board, board_case, board_units, eido_pidf, redact
 from command.domain import events as e
 from command.domain.accounting import STATUSES
 from command.domain.site import Site, zone
@@ -243,7 +243,7 @@ def _counts(case: board_case.Case) -> str:
     said = ", ".join(f"{people[s]} {s}" for s in STATUSES)
     reported = sum(1 for r in case.rooms.values() if r.status is not None)
     return (f"Accountability of {total} people: {said}. Rooms reported: {reported} of "
-            f"{len(case.rooms)}.")
+            f"{len(board_units.reporting(case))}.")
 
 
 def _unit(unit: dict[str, Any], clock: Callable[[datetime], str]) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting, board, board_case, drill_log, redact
+from command.domain import accounting, board, board_case, board_units, drill_log, redact
 from command.domain import events as e
 from command.domain import report_timeline as tl
 from command.domain.drill_log import DrillRow
@@ -145,11 +145,12 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
     record = drill_log.row(events, site, incident_id=iid)
     times = _Times(start)
     reported: dict[str, datetime] = {}
+    expected = board_units.reporting(case)  # rooms, and the buses and events people are on
     for ev in mine:
         times.see(ev)
-        if isinstance(ev, e.RoomStatusReported) and ev.data.room in case.rooms:
+        if isinstance(ev, e.RoomStatusReported) and ev.data.room in expected:
             reported.setdefault(ev.data.room, ev.occurred_at)
-    missing_rooms = len(case.rooms) - len(reported)
+    missing_rooms = len(expected) - len(reported)
     people = dict.fromkeys(accounting.STATUSES, 0)
     for counts in case.tally.values():
         for status, n in counts.items():
@@ -160,8 +161,8 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         times.milestone("first_ack", times.first.get("ResponderAcknowledged")),
         times.milestone("rooms_reported", max(reported.values()) if not missing_rooms
                         and reported else None,
-                        f"{missing_rooms} of {len(case.rooms)} rooms never reported"
-                        if case.rooms else "no rooms in the site file"),
+                        f"{missing_rooms} of {len(expected)} rooms never reported"
+                        if expected else "no rooms in the site file"),
         times.milestone("all_accounted", accounted_at,
                         f"{tl.people(people['unknown'])} still unknown at the end"
                         if _total(case) else "no roster in the site file"),
@@ -172,7 +173,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
         times.milestone("end", ended, "the incident is still open"),
     ]
     room_counts: dict[str, int] = {}
-    for room in case.rooms.values():
+    for room in expected.values():
         key = room.status or "not reported"
         room_counts[key] = room_counts.get(key, 0) + 1
     drill = MODE_TITLES.get(inc.mode, "")

@@ -153,3 +153,53 @@ def test_a_room_may_be_a_rectangle_or_a_polygon() -> None:
     assert site_file.shape(box.rooms[0]) is None
     poly = site_file.loads(ROOMS + "points = [[0, 0], [4, 0], [4, 3], [0, 3]]\n")
     assert site_file.shape(poly.rooms[1]) == {"points": [[0, 0], [4, 0], [4, 3], [0, 3]]}
+
+
+UNITS = ROOMS + '[[people]]\nid = "p1"\nname = "P"\nroom = "a"\n'
+
+
+@pytest.mark.parametrize(("extra", "field"), [
+    ('[[buses]]\nid = "b"\nname = "Bus"\n', "buses[0].id: 'b' is already a room's id"),
+    ('[[buses]]\nid = "x"\nname = "X"\n[[buses]]\nid = "x"\nname = "Y"\n',
+     "buses[1].id: 'x' is already a bus's id"),
+    ('[[buses]]\nid = "x"\nname = "X"\n[[away_events]]\nid = "x"\nname = "G"\n',
+     "away_events[0].id: 'x' is already a bus's id"),
+    ('[[buses]]\nid = "x"\nname = "X"\nriders = ["p1", "ghost"]\n', "buses[0].riders[1]"),
+    ('[[away_events]]\nid = "g"\nname = "G"\npeople = ["ghost"]\n', "away_events[0].people[0]"),
+    ('[[away_events]]\nid = "g"\nname = "G"\n[[away_events.chaperones]]\nid = "p1"\nname = "P"\n',
+     "away_events[0].chaperones[0].id"),
+    ('[[away_events]]\nid = "g"\nname = "G"\nstarts_at = 2027-09-10T19:00:00Z\n'
+     'ends_at = 2027-09-10T17:00:00Z\n', "away_events[0].ends_at"),
+])
+def test_units_share_one_namespace_and_name_known_people(extra: str, field: str) -> None:
+    with pytest.raises(SiteError, match=re.escape(field)):
+        site_file.loads(UNITS + extra)
+
+
+def test_a_site_file_declares_buses_away_events_and_places() -> None:
+    loaded = site_file.loads(UNITS + '[[buses]]\nid = "bus-1"\nname = "Bus 1"\nriders = ["p1"]\n'
+                             '[[away_events]]\nid = "g"\nname = "G"\npeople = ["p1"]\n'
+                             '[away_events.place]\ntext = "Central High"\nlat = 41.9\n'
+                             'lon = -87.6\n')
+    assert loaded.buses[0].riders == ["p1"] and loaded.away_events[0].place.lat == 41.9
+
+
+def test_an_evacuation_no_directive_places_goes_to_the_first_site_serving_the_hazard() -> None:
+    field = EvacuationSite(id="field", name="the field", hazards=["weather"])
+    church = EvacuationSite(id="church", name="the church", hazards=["fire", "bomb_threat"])
+    gym = EvacuationSite(id="gym", name="the gym", hazards=["evacuate"])
+    config = msgspec.structs.replace(DEMO, directives={}, evacuation_sites=[field, church, gym])
+    assert plan_for(config, "fire", "evacuate").evacuation_site == "church"
+    assert plan_for(config, "gas_leak", "evacuate").evacuation_site == "gym"  # by the action
+    bare = msgspec.structs.replace(config, evacuation_sites=[field])
+    assert plan_for(bare, "fire", "evacuate").evacuate_to is None
+    # A directive's place still comes first.
+    named = msgspec.structs.replace(config, directives={"fire": Directive(evacuate_to="field")})
+    assert plan_for(named, "fire", "evacuate").evacuation_site == "field"
+
+
+def test_an_off_site_place_without_an_address_is_warned_of() -> None:
+    far = EvacuationSite(id="far", name="far away", off_site=True)
+    said = site_file.warnings(msgspec.structs.replace(DEMO, evacuation_sites=[far]))
+    assert any("'far'" in w and "address" in w for w in said)
+    assert not any("address" in w for w in site_file.warnings(DEMO))
