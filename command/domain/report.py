@@ -18,6 +18,8 @@ from command.domain.report_compare import same_kind
 from command.domain.report_findings import Finding, find
 from command.domain.report_format import NOT_REACHED
 from command.domain.report_injects import InjectStep, debrief
+from command.domain.report_reunification import Reunification
+from command.domain.report_reunification import build as reunified
 from command.domain.report_timeline import Entry, View, offset
 from command.domain.site import Site
 
@@ -98,6 +100,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     address: str | None = None  # the school's street address, from the site file's [dispatch]
     record: DrillRow | None = None  # this incident's row of the drill log
     history: list[DrillRow] = []  # earlier drills of the same kind at the site, oldest first
+    reunification: Reunification | None = None  # the desk's times, counts and cases; no names
 
 
 def _unknown(case: board_case.Case) -> tuple[int, int]:
@@ -193,7 +196,7 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
                       [(p.offset_s, p.unknown) for p in points]),
         injects=debrief(mine, start, view), signed_off=_signed(mine), record=record,
         history=_earlier(record, history or []), district=config.district if config else None,
-        address=_address(config))
+        address=_address(config), reunification=reunified(mine, config, start))
 
 
 def _address(config: Site | None) -> str | None:

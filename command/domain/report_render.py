@@ -5,7 +5,7 @@ Every piece of text is escaped for the format it lands in; nothing is fetched fr
 
 import msgspec
 
-from command.domain import report_compare, report_injects
+from command.domain import report_compare, report_injects, report_reunification
 from command.domain.report import Report
 from command.domain.report_format import NOT_SIGNED
 from command.domain.report_format import at as _at
@@ -67,6 +67,7 @@ def to_markdown(r: Report) -> str:
                                                for f in r.findings] or [NOTHING_FOUND])]
     lines += report_compare.to_markdown(r.record, r.history, zone)
     lines += report_injects.to_markdown(r.injects)
+    lines += report_reunification.to_markdown(r.reunification)
     lines += ["", "## Counts", "", *(f"- **{k}:** {_md(v)}" for k, v in _counts(r)), "",
               "## Timeline", "", "| time | after start | event | by | what |",
               "|---|---|---|---|---|"]
@@ -158,6 +159,7 @@ def to_html(r: Report) -> str:
             f"<h2>What went wrong</h2>{_findings(r)}"
             f"{report_compare.to_html(r.record, r.history, zone)}"
             f"{report_injects.to_html(r.injects)}"
+            f"{report_reunification.to_html(r.reunification)}"
             "<h2>Timeline chart</h2>"
             f"{_svg(r)}<h2>Counts</h2>{_table(('what', 'count'), _counts(r))}<h2>Timeline</h2>"
             f"{_table(('time', 'after start', 'event', 'by', 'what'), rows)}</body></html>\n")
