@@ -16,6 +16,15 @@ export const clock = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digi
 
 export function since(at, ctx) { return ago(ctx.now + (ctx.skew || 0) - Date.parse(at)); }
 
+/** A room by its id and name; a bus or an away event by its name alone. */
+const label = (r) => (isRoom(r) ? `${r.id} ${r.name}` : r.name);
+
+/** " (B-112)" for a room, " · on Bus 7 (north route)" for a unit: where a person was counted. */
+function at(b, id, lead) {
+  const r = (b.rooms || []).find((x) => x.id === id);
+  return r && !isRoom(r) ? ` · ${lead}${raisedWhere(r, id)}` : ` (${lead}${lead ? "in " : ""}${id})`;
+}
+
 export function banner(b, ctx) {
   const p = b.protocol, inc = b.incident;
   const [action, ...rest] = p ? p.directive.split("!") : ["No protocol in force"];
@@ -46,18 +55,18 @@ export function attention(b, ctx) {
   const items = [];
   const add = (kind, text, room) => items.push(h("li", { "data-kind": kind, class: `att ${kind}` },
     room ? h("button", { type: "button", class: "link", "data-open-room": room, "data-key": `att-${kind}-${room}-${items.length}` }, text) : text));
-  for (const r of b.rooms || []) if (r.status === "needs_help") add("room", `${r.id} ${r.name} — needs help`, r.id);
-  for (const r of b.rooms || []) if (r.status === "unreachable") add("room", `${r.id} ${r.name} — no contact`, r.id);
+  for (const r of b.rooms || []) if (r.status === "needs_help") add("room", `${label(r)} — needs help`, r.id);
+  for (const r of b.rooms || []) if (r.status === "unreachable") add("room", `${label(r)} — no contact`, r.id);
   const pressed = b.incident && b.incident.room && (b.rooms || []).find((r) => r.id === b.incident.room);
   if (pressed && !pressed.status) add("room", `Alert raised ${raisedWhere(pressed)} — no report from it yet`, pressed.id);
   if (b.people && b.people.length) {
-    for (const p of b.people.filter((x) => x.status === "injured")) add("injured", `Injured: ${p.name}${p.room ? ` (${p.room})` : ""}`, p.room);
-    for (const p of b.people.filter((x) => x.status === "missing")) add("missing", `Missing: ${p.name}${p.room ? ` (last in ${p.room})` : ""}`, p.room);
+    for (const p of b.people.filter((x) => x.status === "injured")) add("injured", `Injured: ${p.name}${p.room ? at(b, p.room, "") : ""}`, p.room);
+    for (const p of b.people.filter((x) => x.status === "missing")) add("missing", `Missing: ${p.name}${p.room ? at(b, p.room, "last ") : ""}`, p.room);
   } else {
     // Roles without names still learn how many, and where.
     for (const r of b.rooms || []) {
-      if ((r.injured || []).length) add("injured", `${r.injured.length} injured in ${r.id} ${r.name}`, r.id);
-      if ((r.missing || []).length) add("missing", `${r.missing.length} missing from ${r.id} ${r.name}`, r.id);
+      if ((r.injured || []).length) add("injured", `${r.injured.length} injured ${isRoom(r) ? "in " : ""}${label(r)}`, r.id);
+      if ((r.missing || []).length) add("missing", `${r.missing.length} missing from ${label(r)}`, r.id);
     }
   }
   if (b.incident && !(b.acks || []).length) add("unacked", `No responder has acknowledged — alert ${since(b.incident.opened_at, ctx)} ago`);
