@@ -65,6 +65,16 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     + short(d.get("reason")),
     "StudentReleased": lambda d: f"{d.get('person_id')} released to "
     + (d["guardian"] if "guardian" in d else "a checked guardian"),
+    "GuardianArrived": lambda d: "guardian " + (f"{d['guardian']} " if "guardian" in d else "")
+    + f"arrived for {', '.join(d.get('students') or [])}"
+    + (f" (card {d['card']})" if d.get("card") else ""),
+    "StudentFetched": lambda d: f"{d.get('person_id')} fetched for "
+    + (d["guardian"] if "guardian" in d else "a checked guardian"),
+    # Only what every reader's view keeps: the details are the desk's, for roster roles.
+    "ExceptionOpened": lambda d: f"{d.get('person_id')} to the exceptions track: "
+    f"{d.get('kind')}, case {d.get('case_id')} ({d.get('assigned_role')})",
+    "ExceptionResolved": lambda d: f"case {d.get('case_id')} resolved",
+    "ReunificationPointSet": lambda d: f"reunification point: {d.get('place')}",
     "DispatchUpdated": timeline_text,
     "ResponderAcknowledged": lambda d: f"acknowledged by {d.get('responder')}",
     "NoteAdded": lambda d: short(str(d.get("text", ""))),

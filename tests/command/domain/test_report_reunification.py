@@ -10,6 +10,7 @@ import msgspec
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain import report, report_render
+from command.domain.redact import event_view
 from command.domain.site import EvacuationSite
 from tests.command.domain.test_site_state import (
     COMMANDER,
@@ -43,7 +44,7 @@ def walk(pid: str, guardian: str, card: str, arrives: float, released: float,
              at(released))]
 
 
-def fire() -> report.Report:
+def fire(view: report.View | None = None) -> report.Report:
     """Evacuated to the church at +10 s; everyone accounted for; Ada's mother waits 60 s, then the
     point moves to the town hall, where Alan's mother waits 100 s and Grace's is still waiting;
     Edsger is taken to hospital, his case resolved into his guardian's care at +400 s."""
@@ -66,7 +67,7 @@ def fire() -> report.Report:
     written += run(state, (c.ResolveException(case_id=case, outcome="discharged",
                                               released_to="Brechtje Kluijver"),
                            at(400, COMMANDER)))[1]
-    return report.build(list(enumerate([cfg, *written], start=1)), cfg.data)
+    return report.build(list(enumerate([cfg, *written], start=1)), cfg.data, view=view)
 
 
 def test_the_section_gives_release_times_and_guardian_waits() -> None:
@@ -111,3 +112,19 @@ def test_an_incident_without_the_desk_has_no_section() -> None:
     built = report.build(list(enumerate(events, start=1)), None)
     assert built.reunification is None
     assert "Reunification" not in report_render.to_markdown(built)
+
+
+def test_the_timeline_says_each_desk_step_and_a_responder_reads_no_name() -> None:
+    whole: dict[str, str] = {}
+    for x in fire().timeline:
+        whole.setdefault(x.type, x.text)  # each type's first
+    assert whole["GuardianArrived"] == "guardian Anne Byron arrived for s-1 (card 1)"
+    assert whole["StudentFetched"] == "s-1 fetched for Anne Byron"
+    assert whole["ReunificationPointSet"] == "reunification point: the town hall"
+    opened = whole["ExceptionOpened"]
+    assert opened.startswith("s-4 to the exceptions track: hospital, case x-")
+    assert opened.endswith(" (counsellor)")
+    seen = fire(lambda doc: event_view(doc, "responder")).timeline
+    texts = " ".join(x.text for x in seen)
+    assert "s-4 to the exceptions track: hospital" in texts and "resolved" in texts
+    assert all(name not in texts for name in NAMES)
