@@ -4,7 +4,8 @@ Three parts, each with its own loop: the fold writes each event's outbox rows an
 timers with its position in one transaction, before anything is sent (consumers/outbox_fold.py);
 the dispatcher claims the rows, sends them most urgent first and records each outcome in the
 stream (consumers/dispatcher.py); the timers escalate an alert nobody acknowledged
-(consumers/escalations.py). This class only puts them together.
+(consumers/escalations.py); the guardian messenger sends guardians where reunification is
+(consumers/guardian_messenger.py). This class only puts them together.
 
 It reads the stream from `log_`, and writes its records through `records` (a
 command/infra/record_writer.py `RecordWriter`); without one, they are appended to `log_`.
@@ -18,6 +19,7 @@ from command.infra.eventlog import EventLog
 from command.infra.record_writer import RecordWriter, StreamRecords
 from consumers.dispatcher import Dispatcher
 from consumers.escalations import EscalationTimers
+from consumers.guardian_messenger import GuardianMessenger
 from consumers.outbox_backlog import OutboxBacklog
 from consumers.outbox_fold import OutboxFold
 from consumers.send_records import SendRecords
@@ -35,6 +37,9 @@ class Notifier:
                                      lease_s=lease_s, tick_s=tick_s, batch=batch)
         self.timers = EscalationTimers(pool, self.fold, written, self._queued, tick_s)
         self.backlog = OutboxBacklog(pool)
+        self.guardians = GuardianMessenger(log_, getattr(sender, "pool", None),
+                                           records or StreamRecords(log_),
+                                           getattr(sender, "timeout", 5.0))
 
     def _queued(self) -> None:
         self.dispatcher.queued()
@@ -44,11 +49,12 @@ class Notifier:
         # folded again from its fault here, so a fix deployed resumes it.
         await self.fold.resume()
         await asyncio.gather(self.fold.run(), self.dispatcher.run(), self.timers.run(),
-                             self.backlog.run())
+                             self.backlog.run(), self.guardians.run())
 
     async def stop(self) -> None:
         """Sends in flight are cancelled (their leases send them again); `run` then returns
         within a fetch's timeout even if nobody cancels it."""
         self.fold.stopping = self.timers.stopping = True
         self.backlog.stop()
+        await self.guardians.stop()
         await self.dispatcher.stop()

@@ -21,7 +21,7 @@ from command.domain.types import IDENT_PATTERN
 from command.infra.health import ANYTHING, HEALTH_ROUTES
 from command.infra.route_table import JSON, Route, ok, serve
 from command.infra.web import EXEMPT, MAX_BODY, MAX_SITE_FILE, Handler, json_response
-from command.write import dispatch_intake
+from command.write import dispatch_intake, roster_import
 from command.write.answers import Accepted
 from command.write.routes import WRITE_ROUTES
 from command.write.site_parse import MAX_DEPTH, MAX_KEYS
@@ -114,6 +114,25 @@ def document() -> dict[str, Any]:
         "responses": {"202": {"description": "Imported", "content": {JSON: {"schema": accepted}}},
                       **_errors(("400", "401", "403", "408", "409", "413", *LIMITED),
                                 MAX_SITE_FILE)}}}
+    paths[roster_import.PATH] = {"post": {
+        "summary": "Import a OneRoster 1.1/1.2 CSV bundle", "security": security,
+        "description": "Roles: admin. One part per file (users.csv, enrollments.csv, "
+                       "classes.csv, demographics.csv, manifest.csv), or JSON {\"files\": "
+                       "{name: text}}. 400 lists every bad row (`rows`: file, line, field, "
+                       "message) and writes nothing; 200 when nothing changed (nothing written); "
+                       "202 with the counts of people added, changed and removed.",
+        "parameters": _params(roster_import.PATH),
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "additionalProperties": {
+                "type": "string", "format": "binary"}}},
+            JSON: {"schema": {"type": "object", "required": ["files"], "properties": {
+                "files": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
+        "responses": {"200": {"description": "The same roster: nothing written",
+                              "content": {JSON: {"schema": {"type": "object"}}}},
+                      "202": {"description": "What changed, durably in the event stream",
+                              "content": {JSON: {"schema": {"type": "object"}}}},
+                      **_errors(("400", "401", "403", "404", "408", "409", "413", *LIMITED),
+                                roster_import.MAX_ROSTER)}}}
     paths[dispatch_intake.PATH] = {"post": {
         "summary": "Receive a 911 CAD's NENA EIDO (STA-021) document", "security": security,
         "description": "Roles: dispatch, bound to the site, to every site or to the site's "

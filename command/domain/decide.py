@@ -14,6 +14,7 @@ from command.domain import events as e
 from command.domain.dispatch_rules import receive
 from command.domain.errors import Conflict, Invalid
 from command.domain.exception_rules import open_exception, resolve_exception
+from command.domain.guardian_messages import message_guardians
 from command.domain.policy import action_for, downgrades, escalates
 from command.domain.reunification_rules import (
     check_guardian,
@@ -243,6 +244,7 @@ _DECIDERS: dict[type, Callable[[SiteState, Any, Ctx], list[Draft]]] = {
     c.Relocate: relocate,
     c.ScheduleAwayEvent: schedule,
     c.ImportRoster: import_roster,
+    c.MessageGuardians: message_guardians,
     c.ReceiveDispatch: receive,
     c.StartTabletop: start,
     c.DeliverInject: inject,

@@ -61,6 +61,8 @@ WRITE_ROUTES: list[WriteRoute] = [
                ("commander",), "incident"),
     WriteRoute("/v1/incidents/{id}/reunification/point", c.SetReunificationPoint,
                ("commander",), "incident"),
+    WriteRoute("/v1/incidents/{id}/reunification/guardian-messages", c.MessageGuardians,
+               ("commander",), "incident"),
     WriteRoute("/v1/incidents/{id}/acks", c.Acknowledge,
                ("responder", "commander", "dispatch"), "incident"),
     WriteRoute("/v1/incidents/{id}/notes", c.AddNote,
