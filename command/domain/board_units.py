@@ -90,20 +90,23 @@ def alerted(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
 
 
 def scheduled(case: Case, config: Site, ev: e.AwayEventScheduled) -> Case:
-    """An away event scheduled while the case is open: shown, and its people placed there,
-    when it is on now; an event the case shows already keeps its row and takes the new place."""
+    """An away event scheduled while the case is open: shown, and its people not yet placed or
+    accounted for placed there, when it is on now (intake's ledger does the same); an event
+    the case shows already takes its new name and place."""
     event = ev.data.event
+    on = units.active(event, ev.occurred_at, zone(config))
     row = case.rooms.get(event.id)
-    if row is not None:
-        fresh = event_row(event)
-        return replace(case, rooms={**case.rooms, event.id: replace(
-            row, name=fresh.name, location=row.location or fresh.location)})
-    if not units.active(event, ev.occurred_at, zone(config)):
+    if row is None and not on:
+        return case
+    fresh = event_row(event)
+    row = fresh if row is None else replace(row, name=fresh.name,
+                                            location=fresh.location or row.location)
+    case = replace(case, rooms={**case.rooms, event.id: row})
+    if not on:
         return case
     ledger = accounting.joined(accounting.Ledger(people=case.people, tally=case.tally), config,
                                event.id)
-    return replace(case, rooms={**case.rooms, event.id: event_row(event)}, people=ledger.people,
-                   tally=ledger.tally)
+    return replace(case, people=ledger.people, tally=ledger.tally)
 
 
 def placed(case: Case, d: e.ProtocolDeclaredData, at: datetime) -> list[Place]:
