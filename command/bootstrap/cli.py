@@ -13,7 +13,14 @@ import sys
 
 import uvloop
 
-from command.bootstrap import cli_admin, cli_drills, cli_incidents, cli_tabletop, cli_up
+from command.bootstrap import (
+    cli_admin,
+    cli_drills,
+    cli_incidents,
+    cli_roster,
+    cli_tabletop,
+    cli_up,
+)
 from command.bootstrap.cli_up import APART
 from command.domain.types import ROLES
 from command.infra import config as settings_mod
@@ -77,9 +84,10 @@ def parser() -> argparse.ArgumentParser:
     jump.add_argument("--from-inject", type=int, metavar="K", help="the same, from the K-th "
                       "inject (a tabletop's, counted from 1)")
     tabletop = cli_tabletop.add_parser(sub)
+    roster = cli_roster.add_parser(sub)
     drills = cli_drills.add_parsers(sub)
     for command in (up, serve, migrate, imp, create, revoke, listing, alert, rebuild, audit,
-                    rep, replay, tabletop, *drills):
+                    rep, replay, tabletop, roster, *drills):
         command.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS)
         command.add_argument("--config", default=argparse.SUPPRESS, help="a TOML settings file")
     return p
@@ -135,6 +143,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(cli_admin.rebuild(settings))
     if args.cmd == "report":
         return cli_incidents.report(settings, args)
+    if args.cmd == "roster":
+        return cli_roster.roster(settings, args)
     if args.cmd == "tabletop":
         return cli_tabletop.tabletop(settings, args)
     if args.cmd == "drills":
