@@ -11,11 +11,11 @@ from typing import Literal
 
 import msgspec
 
-from command.domain import board, board_case
+from command.domain import board, board_case, units
 from command.domain import events as e
 from command.domain.policy import SEVERITY, SEVERITY_LABEL, directive
 from command.domain.redact import ROSTER_ROLES
-from command.domain.site import Channel, Site, plan_for, zone
+from command.domain.site import Channel, Location, Site, plan_for, zone
 
 Level = Literal["info", "success", "warning", "failure"]
 DRILL = "DRILL — "
@@ -117,13 +117,30 @@ def local_time(at: datetime, config: Site | None) -> str:
     return at.astimezone(zone(config)).strftime("%H:%M")
 
 
-def _where(config: Site | None, room: str | None) -> str:
+def _where(config: Site | None, room: str | None, case: board_case.Case | None = None,
+           told: Location | None = None) -> str:
+    """The school, and the room — or the bus or away event, by name, with where it is now: the
+    location a press told, else the latest on the board, else an event's place."""
     school = config.name if config else "the school"
+    row = case.rooms.get(room) if case and room else None
+    unit = units.described(config, room, told or (row.location if row else None)) if room \
+        else None
+    if unit is not None:
+        return f"{school}, {unit}"
     return f"{school}, room {room}" if room else school
 
 
-def _protocol_text(d: e.ProtocolDeclaredData) -> str:
-    return directive(d.action, d.evacuate_to, d.hazard, d.strategy)
+def _protocol_text(config: Site | None, d: e.ProtocolDeclaredData) -> str:
+    """The directive, with where an off-the-map place is and, for a relocation, what changed."""
+    said = directive(d.action, d.evacuate_to, d.hazard, d.strategy)
+    place = next((p for p in config.evacuation_sites if p.id == d.evacuation_site), None) \
+        if config and d.action == "evacuate" else None
+    if place is not None and place.address and place.address not in said:
+        said = f"{said} Address: {place.address}."
+    if d.reason == "relocation":
+        why = f": {d.relocation_reason}" if d.relocation_reason else ""
+        said = f"{said} Relocated from {d.relocated_from or 'the earlier place'}{why}."
+    return said
 
 
 def _press_text(case: board_case.Case | None, config: Site | None, d: e.AlertRaisedData) -> str:
@@ -156,13 +173,15 @@ def message(state: board.State, event: e.Event) -> tuple[str, str, Level] | None
         d = msgspec.structs.replace(d, room=None) if event.actor.kind == "integration" else d
         held = case.protocol.action if case and case.protocol else None
         if held and SEVERITY[held] >= SEVERITY[d.action] and held != d.action:  # type: ignore[index]
-            body = f"{d.kind} alert at {_where(config, d.room)}, {at}. The {held} remains in force."
+            where = _where(config, d.room, case, d.location)
+            body = f"{d.kind} alert at {where}, {at}. The {held} remains in force."
             return _title(held, config), body, LEVEL[held]
-        body = f"{_press_text(case, config, d)} {_where(config, d.room)}, {at}. Alert: {d.kind}."
+        where = _where(config, d.room, case, d.location)
+        body = f"{_press_text(case, config, d)} {where}, {at}. Alert: {d.kind}."
         return _title(d.action, config), body, LEVEL[d.action]
     if isinstance(event, e.ProtocolDeclared):
         room = case.incident.room if case else None
-        body = f"{_protocol_text(event.data)} {_where(config, room)}, {at}."
+        body = f"{_protocol_text(config, event.data)} {_where(config, room, case)}, {at}."
         return _title(event.data.action, config), body, LEVEL[event.data.action]
     if isinstance(event, e.ProtocolLifted):
         if event.data.reason == "cancel":

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, tzinfo
 
 from msgspec.structs import replace
 
-from command.domain.site import AwayEvent, Bus, Site, zone
+from command.domain.site import AwayEvent, Bus, Location, Site, zone
 from command.domain.types import UnitKind
 
 
@@ -104,3 +104,25 @@ def with_away_event(site: Site, event: AwayEvent) -> Site:
     if not any(ev.id == event.id for ev in site.away_events):
         events.append(event)
     return replace(site, away_events=events)
+
+
+def spoken(location: Location | None) -> str:
+    """A location as words people act on: its text, with the coordinates where known."""
+    if location is None:
+        return ""
+    point = f"{location.lat:.5f}, {location.lon:.5f}" if location.lat is not None \
+        and location.lon is not None else ""
+    if location.text and point:
+        return f"{location.text} ({point})"
+    return location.text or point
+
+
+def described(config: Site | None, unit: str, told: Location | None = None) -> str | None:
+    """A bus or away event as a message names it: its name and where it is (the location told,
+    else an event's place); None for a room or an unknown id."""
+    found = bus(config, unit) or away_event(config, unit)
+    if found is None:
+        return None
+    place = told or (found.place if isinstance(found, AwayEvent) else None)
+    where = spoken(place)
+    return f"{found.name} at {where}" if where else found.name

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from command.domain import alert_rules, board
 from command.domain import events as e
 from command.domain.alert_rules import Delivery, deliveries
-from command.domain.site import Channel, Directive, EvacuationSite
+from command.domain.site import AwayEvent, Bus, Channel, Directive, EvacuationSite, Location
 from consumers.sender import AppriseSender, DrillLeak
 from tests.conftest import small_site
 
@@ -470,3 +470,46 @@ def test_the_senders_last_check_lets_an_ordinary_live_message_through() -> None:
     assert not alert_rules.accepts(staff, "live", silent=True)
     sro = Channel(name="sro", url="json://r", audience="responders")
     assert alert_rules.accepts(sro, "live", silent=True)
+
+
+# --- units and places (issue 21) ----------------------------------------------------------------
+
+ROADSIDE = {"text": "Route 9 at mile 12", "lat": 41.88, "lon": -87.63}
+
+
+def unit_state(kind: str, room: str, **site_changes: object) -> board.State:
+    site = msgspec.structs.replace(
+        small_site(), channels=[Channel(name="sro", url="json://x")], timezone="America/Denver",
+        buses=[Bus(id="bus-7", name="Bus 7", riders=["s-1"])],
+        away_events=[AwayEvent(id="game", name="the away game",
+                               place=Location(text="Central High stadium"), people=["s-3"])],
+        **site_changes)
+    state = board.evolve(board.empty("test-high"), 1, env(e.SiteConfigured, site, incident=None))
+    return board.evolve(state, 2, env(e.IncidentOpened, e.IncidentOpenedData(
+        kind=kind, room=room, unit="bus" if room == "bus-7" else "away_event")))
+
+
+def test_a_bus_press_names_the_bus_and_where_it_is() -> None:
+    told = Location(**ROADSIDE)
+    [d] = deliveries(unit_state("medical", "bus-7"), env(e.AlertRaised, e.AlertRaisedData(
+        kind="medical", room="bus-7", action="hold", unit="bus", location=told)))
+    assert "Test High, Bus 7 at Route 9 at mile 12 (41.88000, -87.63000), 10:41." in d.body
+    assert "room bus-7" not in d.body
+
+
+def test_an_away_event_press_names_the_event_at_its_place() -> None:
+    [d] = deliveries(unit_state("lockdown", "game"), env(e.AlertRaised, e.AlertRaisedData(
+        kind="lockdown", room="game", action="lockdown", unit="away_event")))
+    assert "Test High, the away game at Central High stadium, 10:41." in d.body
+
+
+def test_a_relocation_says_where_to_go_where_it_is_and_where_from() -> None:
+    church = EvacuationSite(id="church", name="St. Mark's", off_site=True,
+                            address="400 Elm Street")
+    state = unit_state("fire", "game", evacuation_sites=[church])
+    [d] = deliveries(state, env(e.ProtocolDeclared, e.ProtocolDeclaredData(
+        action="evacuate", evacuate_to="St. Mark's", evacuation_site="church",
+        reason="relocation", relocated_from="the north field",
+        relocation_reason="smoke over the field")))
+    assert d.body.startswith("Evacuate! To St. Mark's. Address: 400 Elm Street. Relocated from "
+                             "the north field: smoke over the field. Test High, the away game")
