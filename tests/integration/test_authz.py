@@ -26,6 +26,11 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/incidents/{id}/reunification/guardians"): ("staff", "commander"),
     ("POST", "/v1/incidents/{id}/reunification/open"): ("commander",),
     ("POST", "/v1/incidents/{id}/reunification/release"): ("staff", "commander"),
+    ("POST", "/v1/incidents/{id}/reunification/arrivals"): ("staff", "commander"),
+    ("POST", "/v1/incidents/{id}/reunification/fetch"): ("staff", "commander"),
+    ("POST", "/v1/incidents/{id}/reunification/exceptions"): ("staff", "commander"),
+    ("POST", "/v1/incidents/{id}/reunification/exceptions/resolve"): ("commander",),
+    ("POST", "/v1/incidents/{id}/reunification/point"): ("commander",),
     ("POST", "/v1/incidents/{id}/acks"): ("responder", "commander", "dispatch"),
     ("POST", "/v1/incidents/{id}/notes"): ("staff", "responder", "commander"),
     ("POST", "/v1/incidents/{id}/all-clear"): ("commander",),
@@ -51,6 +56,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/sites/{site}/drills/compliance"): ("commander", "admin"),
     ("GET", "/v1/districts/{district}/drills"): ("commander", "admin"),
     ("GET", "/v1/districts/{district}/drills/compliance"): ("commander", "admin"),
+    ("GET", "/v1/incidents/{id}/reunification"): ("staff", "commander"),
+    ("GET", "/v1/districts/{district}/reunification"): ("commander", "admin"),
 }
 UNBOUND = {("GET", "/v1/me")}  # reads only the token itself: a token of any site may
 # A CAD of any site or area subscribes; it hears only of its own sites' incidents.
@@ -59,7 +66,8 @@ UNBOUND |= {("GET", "/v1/dispatch/ws")}
 AREAS = {("POST", "/v1/dispatch/eido"), ("GET", "/v1/incidents/{id}/eido")}
 # A district's drills are read only with a token bound to all sites.
 ALL_SITES = {("GET", "/v1/districts/{district}/drills"),
-             ("GET", "/v1/districts/{district}/drills/compliance")}
+             ("GET", "/v1/districts/{district}/drills/compliance"),
+             ("GET", "/v1/districts/{district}/reunification")}
 BINDINGS = ("test-high", "other-school", "*", "area:test-pd", "area:other-pd")
 PREMISE = "TEST-HIGH-PREMISE"
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/board/{site}", "/drills/{site}",

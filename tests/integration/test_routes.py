@@ -6,6 +6,7 @@ from typing import NamedTuple
 import aiohttp
 import pytest
 
+from command.domain.exception_rules import case_id
 from command.write.routes import WRITE_ROUTES
 from tests.conftest import App, small_site
 
@@ -20,6 +21,7 @@ class Case(NamedTuple):
 
 
 SITE = "/v1/sites/test-high"
+CASE = "x-CASE"  # an exception case's id, made by the decision: filled in per incident
 INC = "/v1/incidents/{inc}"
 CASES = [
     Case(SITE + "/alerts", "device", {"kind": "hold", "room": "GYM"},
@@ -47,6 +49,23 @@ CASES = [
          {"person_id": "s-1", "guardian": "Anne Byron", "student_consents": True},
          ({"person_id": "s-1", "guardian": "Anne Byron"}, "$.student_consents"), "responder",
          conflict={"person_id": "s-1", "guardian": "Anne Byron", "student_consents": True}),
+    Case(INC + "/reunification/arrivals", "staff",
+         {"guardian": "Anne Byron", "students": ["s-1"], "card": "7"},
+         ({"guardian": "Anne Byron", "students": "s-1"}, "$.students"), "responder",
+         conflict={"guardian": "Sara Turing", "students": ["s-2"], "card": "7"}),
+    Case(INC + "/reunification/fetch", "staff", {"person_id": "s-1", "guardian": "Anne Byron"},
+         ({"person_id": "s-1"}, "$.guardian"), "responder",
+         conflict={"person_id": "s-1", "guardian": "Anne Byron"}),
+    Case(INC + "/reunification/exceptions", "staff",
+         {"person_id": "s-1", "kind": "injured", "assigned_to": "Ms Nurse"},
+         ({"person_id": "s-1", "kind": "burnt", "assigned_to": "Ms Nurse"}, "$.kind"),
+         "responder", conflict={"person_id": "s-1", "kind": "missing", "assigned_to": "Mr A"}),
+    Case(INC + "/reunification/exceptions/resolve", "commander",
+         {"case_id": CASE, "outcome": "home", "released_to": "Anne Byron"},
+         ({"case_id": CASE}, "$.outcome"), "staff",
+         conflict={"case_id": CASE, "outcome": "again"}),
+    Case(INC + "/reunification/point", "commander", {"place": "the town hall"},
+         ({"place": ""}, "$.place"), "staff"),
     Case(INC + "/acks", "responder", {"responder": "Unit 7"},
          ({"responder": "Unit\x07"}, "$.responder"), "staff"),
     Case(INC + "/notes", "staff", {"text": "door 3 propped open"},
@@ -99,7 +118,7 @@ async def open_incident(app: App, tabletop: bool = False) -> str:
 
 async def prepare(app: App, case: Case, inc: str) -> None:
     """Bring the incident to the state the route's happy path needs."""
-    if "release" in case.path or "guardians" in case.path:
+    if "release" in case.path or "guardians" in case.path or "fetch" in case.path:
         assert (await post(app, f"/v1/incidents/{inc}/reunification/checkin",
                            {"person_id": "s-1"}, "staff"))[0] == 202
     if "release" in case.path:  # no release before accounting is complete
@@ -109,8 +128,22 @@ async def prepare(app: App, case: Case, inc: str) -> None:
         assert (await post(app, f"/v1/incidents/{inc}/reunification/guardians",
                            {"guardian": "Anne Byron", "id_verified": True, "students": ["s-1"]},
                            "staff"))[0] == 202
+    if "fetch" in case.path:
+        assert (await post(app, f"/v1/incidents/{inc}/reunification/guardians",
+                           {"guardian": "Anne Byron", "id_verified": True, "students": ["s-1"]},
+                           "staff"))[0] == 202
+    if "resolve" in case.path:
+        assert (await post(app, f"/v1/incidents/{inc}/reunification/exceptions",
+                           {"person_id": "s-1", "kind": "missing", "assigned_to": "Mr A"},
+                           "staff"))[0] == 202
     if "close" in case.path:
         assert (await post(app, f"/v1/incidents/{inc}/all-clear", {}, "commander"))[0] == 202
+
+
+def filled(body: dict | None, inc: str) -> dict | None:
+    """`body` with the incident's first exception case's id where it says CASE."""
+    return None if body is None else {k: case_id(inc, 1) if v == CASE else v
+                                      for k, v in body.items()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.path.split("/")[-1] for c in CASES])
@@ -120,6 +153,7 @@ async def test_route(app: App, case: Case) -> None:
     if not opener:
         await prepare(app, case, inc)
     path = case.path.format(inc=inc)
+    case = case._replace(ok=filled(case.ok, inc), conflict=filled(case.conflict, inc))
     before = await app.log.last_seq()
 
     bad, field = case.bad
