@@ -59,8 +59,8 @@ def roster(settings: Settings, args: argparse.Namespace) -> int:
     except urllib.error.HTTPError as exc:
         doc = json.loads(exc.read() or b"{}")
         for row in doc.get("rows", []):
-            print(f"{row['file']}:{row['line']} {row['field']}: {row['message']}",
-                  file=sys.stderr)
+            field = f" {row['field']}" if row["field"] else ""
+            print(f"{row['file']}:{row['line']}{field}: {row['message']}", file=sys.stderr)
         print(f"muster: {doc.get('error', {}).get('message', exc.reason)}", file=sys.stderr)
         return 1
     except urllib.error.URLError as exc:

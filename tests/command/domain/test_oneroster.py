@@ -66,8 +66,8 @@ def test_a_1_2_bundle_with_its_extra_columns_and_manifest() -> None:
     users = USERS_11.replace("password,metadata", "password,userMasterIdentifier,"
                              "preferredGivenName,metadata")
     lines = users.splitlines()
-    rows = [lines[0]] + [",".join(line.split(",")[:18] + ["", ""]
-                                  + line.split(",")[18:]) for line in lines[1:]]
+    rows = [lines[0], *(",".join([*line.split(",")[:18], "", "", *line.split(",")[18:]])
+                         for line in lines[1:])]
     # Ada's quoted agents hold a comma: rebuild her row by hand
     rows[1] = "s1,,,true,org1,student,ada,,Ada,Lovelace,,,,,,\"p1,p2\",09,,,Addie,p2"
     manifest = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.users,bulk\n"
