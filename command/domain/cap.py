@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 
-from command.domain import board, board_case
+from command.domain import board, board_case, units
 from command.domain.policy import SEVERITY_LABEL
 from command.domain.site import zone as site_zone
 
@@ -71,10 +71,14 @@ def _title(word: str) -> str:
     return word.replace("_", " ").capitalize()
 
 
-def _place(state: board.State, school: str, room_id: str | None) -> str:
+def _place(state: board.State, school: str, room_id: str | None,
+           row: board_case.Room | None = None) -> str:
     rooms = {r.id: r.name for r in state.config.rooms} if state.config else {}
     if room_id is None:
         return school
+    unit = units.described(state.config, room_id, row.location if row else None)
+    if unit is not None:  # a bus or an away event: by name, and where it is
+        return f"{school}, {unit}"
     name = rooms.get(room_id)
     return f"{school}, room {room_id}" + (f" ({name})" if name and name != room_id else "")
 
@@ -180,6 +184,10 @@ def document(state: board.State, sender: str = "muster") -> str | None:
     if protocol is not None:
         _pair(info, "parameter", "muster:srp_action", protocol.action)
     area = ET.SubElement(info, f"{{{NS}}}area")
-    _add(area, "areaDesc", _place(state, school, inc.room))
+    row = case.rooms.get(inc.room) if inc.room else None
+    _add(area, "areaDesc", _place(state, school, inc.room, row))
+    where = row.location if row and row.unit != "room" else None
+    if where is not None and where.lat is not None and where.lon is not None:
+        _add(area, "circle", f"{where.lat},{where.lon} 0")  # CAP: "lat,lon radius-km"
     ET.indent(alert)
     return ET.tostring(alert, encoding="unicode", xml_declaration=True, default_namespace=NS)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from msgspec.structs import replace
 
-from command.domain import board, board_case, board_units, eido_pidf, redact
+from command.domain import board, board_case, board_units, eido_pidf, redact, units
 from command.domain import events as e
 from command.domain.accounting import STATUSES
 from command.domain.site import Site, zone
@@ -118,9 +118,13 @@ def render(case: board_case.Case, site_id: str, site: Site | None,
 
     room = case.rooms.get(inc.room) if inc.room else None
     where = ", ".join(filter(None, [room.name, room.building])) if room else None
+    away = None
+    if room is not None and room.unit != "room":  # a bus or away event: where it is, told
+        where = units.described(site, room.id, room.location) or room.name
+        away = (room.location.lat, room.location.lon) if room.location else (None, None)
     location = {**prologue("location", inc.opened_at),
                 "locationTypeDescriptionRegistryText": "CurrentIncident",
-                "locationByValue": eido_pidf.location(site, site_id, own, where),
+                "locationByValue": eido_pidf.location(site, site_id, own, where, away),
                 "locationDescriptionText": ", ".join(filter(None, [
                     site.name if site else site_id, where]))}
     if site is not None and site.dispatch is not None and site.dispatch.ids:

@@ -36,11 +36,16 @@ def point(site: Site | None) -> tuple[float, float] | None:
     return table.lat, table.lon
 
 
-def location(site: Site | None, site_id: str, domain: str, room: str | None = None) -> str:
-    """The PIDF-LO document: a civic address, and a WGS 84 point when the site has one."""
-    address = "".join(f"<ca:{k}>{escape(v)}</ca:{k}>" for k, v in civic(site, site_id,
-                                                                       room).items())
-    where = point(site)
+def location(site: Site | None, site_id: str, domain: str, room: str | None = None,
+             away: tuple[float | None, float | None] | None = None) -> str:
+    """The PIDF-LO document: a civic address, and a WGS 84 point when the site has one. A bus
+    or away event (`away`) is not at the school: its description and its own point, if told."""
+    fields = civic(site, site_id, room)
+    if away is not None:  # the school's street address would send help to the wrong place
+        fields = {k: v for k, v in fields.items() if k in ("LOC", "NAM")}
+    address = "".join(f"<ca:{k}>{escape(v)}</ca:{k}>" for k, v in fields.items())
+    where = point(site) if away is None else (
+        (away[0], away[1]) if away[0] is not None and away[1] is not None else None)
     geo = (f'<gml:Point srsName="{WGS84}"><gml:pos>{where[0]:.6f} {where[1]:.6f}</gml:pos>'
            "</gml:Point>") if where else ""
     entity = quoteattr(f"pres:{site_id}@{domain}")

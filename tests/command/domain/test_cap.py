@@ -16,6 +16,7 @@ import xmlschema
 from command.domain import board, cap
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain.site import Bus, Location
 from command.domain.types import AlertKind
 from tests.command.domain.test_site_state import (
     COMMANDER,
@@ -239,3 +240,11 @@ def test_a_replayed_live_incident_is_an_exercise_labelled_replay_never_actual() 
     replayed = [msgspec.structs.replace(ev, mode="replay") for ev in events]
     f = valid(cap.document(board.fold(SITE_ID, list(enumerate(replayed, 1)))))
     assert f["status"] == "Exercise" and f["headline"].startswith("REPLAY — ")
+
+
+def test_a_bus_alert_s_area_is_the_bus_where_it_is_with_its_point() -> None:
+    told = Location(text="Route 9 at mile 12", lat=41.9, lon=-87.7)
+    config = configured(msgspec.structs.replace(DENVER, buses=[Bus(id="bus-7", name="Bus 7")]))
+    got = doc((c.RaiseAlert(kind="medical", bus="bus-7", location=told), ctx()), s=config)
+    assert got["areaDesc"] == "Test High, Bus 7 at Route 9 at mile 12 (41.90000, -87.70000)"
+    assert got["circle"] == "41.9,-87.7 0"

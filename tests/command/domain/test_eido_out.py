@@ -13,7 +13,7 @@ from msgspec.structs import replace
 from command.domain import commands as c
 from command.domain import dispatch_match, eido_in, eido_out
 from command.domain import events as e
-from command.domain.site import Site
+from command.domain.site import Bus, Location, Site
 from command.domain.site_dispatch import Address, Dispatch
 from tests.command.domain.test_site_state import (
     COMMANDER,
@@ -243,3 +243,23 @@ def test_read_back_by_the_eido_reader_it_names_the_same_school_every_way() -> No
     by_point = replace(by_address, civic=None)
     found = dispatch_match.match(by_point, [other, lincoln])
     assert isinstance(found, dispatch_match.Match) and found.by == "geofence"
+
+
+def test_a_bus_incident_is_where_the_bus_is_not_at_the_school() -> None:
+    """Given a school with a dispatch address, when a bus's driver presses with the bus's
+    location, then the EIDO location is the bus's point and words, without the school's street
+    address (help sent there would go to the wrong place)."""
+    told = Location(text="Route 9 at mile 12", lat=41.9, lon=-87.7)
+    lincoln = replace(site(), name="Lincoln Middle School", dispatch=LINCOLN,
+                      buses=[Bus(id="bus-7", name="Bus 7", riders=["s-1"])])
+    cfg = configured(lincoln)
+    written = run(given(cfg), (c.RaiseAlert(kind="medical", bus="bus-7", location=told),
+                               ctx()))[1]
+    part, pidf = location(render(list(enumerate([cfg, *written], start=1)), lincoln))
+    civic = {el.tag.removeprefix(CA): el.text for el in pidf.iter() if el.tag.startswith(CA)}
+    assert civic == {"civicAddress": None, "NAM": "Lincoln Middle School",
+                     "LOC": "Bus 7 at Route 9 at mile 12 (41.90000, -87.70000)"}
+    pos = pidf.find(f".//{GML}Point/{GML}pos")
+    assert pos is not None and pos.text == "41.900000 -87.700000"
+    assert part["locationDescriptionText"].endswith("Bus 7 at Route 9 at mile 12 "
+                                                    "(41.90000, -87.70000)")
