@@ -8,6 +8,7 @@ from command.infra.web import EXEMPT
 from command.write import dispatch_intake
 from command.write.routes import WRITE_ROUTES
 from consumers.api import READERS
+from consumers.desk_api import DESK_ROUTES
 from consumers.drill_api import DRILL_ROUTES
 from consumers.page import PAGE_ROUTES
 from consumers.read_routes import READ_ROUTES
@@ -16,7 +17,8 @@ GETS = [*READ_ROUTES, *HEALTH_ROUTES, openapi.OPENAPI_ROUTE, *PAGE_ROUTES]
 # Reads open to fewer roles than every board reader: what the 911 side reads.
 FEWER = {"/v1/incidents/{id}/eido": ("dispatch", "responder", "commander"),
          "/v1/dispatch/ws": ("dispatch",),
-         **{r.path: ("commander", "admin") for r in DRILL_ROUTES}}  # the state's records
+         **{r.path: ("commander", "admin") for r in DRILL_ROUTES},  # the state's records
+         **{r.path: r.roles for r in DESK_ROUTES}}  # the desk names guardians: roster roles
 NOTHING_TO_FIND = {"/v1/me", "/v1/dispatch/ws"}  # no path parameter: never a 404
 
 
