@@ -19,6 +19,7 @@ from command.bootstrap import (
     cli_incidents,
     cli_roster,
     cli_tabletop,
+    cli_units,
     cli_up,
 )
 from command.bootstrap.cli_up import APART
@@ -64,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
     alert = sub.add_parser("alert", help="press a panic button through the HTTP API")
     alert.add_argument("--site", required=True)
     alert.add_argument("--kind", required=True)
-    alert.add_argument("--room", required=True)
+    cli_units.add_alert_arguments(alert)  # exactly one of --room, --bus, --away-event
     alert.add_argument("--drill", action="store_true")
     alert.add_argument("--token")
     alert.add_argument("--url")
@@ -86,8 +87,9 @@ def parser() -> argparse.ArgumentParser:
     tabletop = cli_tabletop.add_parser(sub)
     roster = cli_roster.add_parser(sub)
     drills = cli_drills.add_parsers(sub)
+    away = cli_units.add_parser(sub)
     for command in (up, serve, migrate, imp, create, revoke, listing, alert, rebuild, audit,
-                    rep, replay, tabletop, roster, *drills):
+                    rep, replay, tabletop, roster, away, *drills):
         command.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS)
         command.add_argument("--config", default=argparse.SUPPRESS, help="a TOML settings file")
     return p
@@ -149,6 +151,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return cli_tabletop.tabletop(settings, args)
     if args.cmd == "drills":
         return cli_drills.drills(settings, args)
+    if args.cmd == "away":
+        return cli_units.away(settings, args)
     if args.cmd == "replay":
         try:
             return asyncio.run(cli_incidents.replay(settings, args))

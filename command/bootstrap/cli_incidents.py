@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from command.bootstrap import runtime_file
+from command.bootstrap import cli_units, runtime_file
 from command.bootstrap.servers import for_command
 from command.infra.config import Settings
 from command.infra.embedded import reach_nats
@@ -95,7 +95,11 @@ def alert(settings: Settings, args: argparse.Namespace) -> int:
     if not token:
         print("muster: a token is needed: --token or MUSTER_TOKEN", file=sys.stderr)
         return 2
-    body = {"kind": args.kind, "room": args.room, "drill": args.drill,
+    where = cli_units.where(args)  # a room, a bus or an away event, and where it is now
+    if isinstance(where, str):
+        print(f"muster: {where}", file=sys.stderr)
+        return 2
+    body = {"kind": args.kind, **where, "drill": args.drill,
             "client_event_id": str(uuid.uuid4())}
     request = urllib.request.Request(
         f"{url}/v1/sites/{args.site}/alerts", data=json.dumps(body).encode(), method="POST",

@@ -2,10 +2,13 @@
 event scheduled then pressed on, an evacuation relocated twice, and bad input that writes
 nothing — each read back from the board the projector keeps."""
 
+import asyncio
+
 import aiohttp
 import pytest
 from msgspec.structs import replace
 
+from command.bootstrap.cli import main
 from command.domain.site import Bus, EvacuationSite
 from tests.conftest import App, small_site
 
@@ -130,3 +133,25 @@ async def test_relocation_with_no_evacuation_in_force_is_409(units_app: App) -> 
                               {"to": "church", "reason": "x"}, await app.token("commander"))
     assert (status, body["error"]["field"]) == (409, "$.to")
     assert await app.log.last_seq() == before
+
+
+async def test_the_cli_schedules_an_away_event_and_presses_on_a_bus(units_app: App) -> None:
+    """`muster away schedule` then `muster alert --bus --location`, against the running API."""
+    app = units_app
+    staff = await app.token("staff")
+    common = ["--url", app.url, "--token", staff]
+    code = await asyncio.to_thread(main, [
+        "away", "schedule", "--site", "test-high", "--id", "trip", "--name", "Museum trip",
+        "--place", "Field Museum", "--people", "s-5,s-6", "--chaperone", "c-1:Pat Parent",
+        *common])
+    assert code == 0
+    code = await asyncio.to_thread(main, [
+        "alert", "--site", "test-high", "--kind", "medical", "--bus", "bus-7", "--location",
+        "Route 9", "--lat", "41.9", "--lon", "-87.7", *common])
+    assert code == 0
+    shown = await board(app, await app.log.last_seq())
+    rows = {r["id"]: r for r in shown["rooms"]}
+    assert rows["bus-7"]["location"] == {"text": "Route 9", "lat": 41.9, "lon": -87.7}
+    assert rows["trip"]["unit"] == "away_event" and rows["trip"]["accountability"]["unknown"] == 3
+    assert await asyncio.to_thread(main, ["alert", "--site", "test-high", "--kind", "medical",
+                                          *common]) == 2
