@@ -154,3 +154,25 @@ def test_the_district_counts_per_point_and_names_nobody() -> None:
             church["guardians_waiting"]) == ("church", ["test-high"], [LIVE], 2, 1)
     assert (nowhere["place"], nowhere["sites"]) == (None, ["other-high"])
     assert "Ada" not in repr(summary) and "Anne" not in repr(summary)
+
+
+def test_a_check_without_a_card_is_the_guardians_latest_greeting_or_joins_the_queue() -> None:
+    events = exercise((c.GreetGuardian(guardian="Anne Byron", students=["s-1"]), at(10)),
+                      (guardian("Anne Byron", "s-1"), at(20)),
+                      (guardian("Sara Turing", "s-2"), at(30)))
+    queue = desk(events, the_site(), T0 + timedelta(seconds=40))["queue"]
+    assert [(q["guardian"], q["state"], q["arrived_at"]) for q in queue] == [
+        ("Anne Byron", "approved", T0 + timedelta(seconds=10)),
+        ("Sara Turing", "approved", T0 + timedelta(seconds=30))]
+
+
+def test_a_closed_incident_still_shows_how_its_reunification_ended() -> None:
+    events = exercise(everyone(5), (c.CheckIn(person_id="s-1"), at(10)),
+                      (guardian("Anne Byron", "s-1"), at(20)),
+                      (c.Release(person_id="s-1", guardian="Anne Byron", student_consents=True),
+                       at(30)))
+    events += run(_state(events), (c.AllClear(), at(40, COMMANDER)),
+                  (c.Close(summary="done"), at(50, COMMANDER)))[1]
+    doc = desk(events, the_site(), T0 + timedelta(hours=2))
+    assert doc["accounting_complete"] and student(doc, "s-1")["state"] == "released"
+    assert doc["times"]["longest_wait_s"] == 10.0  # to the release, not to now
