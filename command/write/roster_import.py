@@ -15,7 +15,7 @@ from aiohttp import BodyPartReader, web
 
 from command.domain import commands as c
 from command.domain import oneroster
-from command.domain.errors import Invalid, NotFound, TimedOut, TooLarge
+from command.domain.errors import Invalid, MusterError, NotFound, TimedOut, TooLarge
 from command.domain.site import Room
 from command.infra import workers
 from command.infra.auth import TokenStore, authorize
@@ -71,7 +71,13 @@ async def _read(request: web.Request) -> dict[str, str]:
     try:
         async with asyncio.timeout(timeout * 4):  # a large bundle: four bodies' time
             if request.content_type == "multipart/form-data":
-                return await _parts(request)
+                try:
+                    return await _parts(request)
+                except MusterError:
+                    raise
+                except Exception as exc:  # a malformed form: aiohttp's parser says why
+                    raise Invalid(f"the multipart form cannot be read: {exc}"[:500],
+                                  field="$") from None
             raw = await _bounded(request.content.read)
     except TimeoutError:
         raise TimedOut("the bundle did not arrive in time") from None

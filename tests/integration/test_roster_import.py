@@ -132,3 +132,20 @@ async def test_only_an_admin_of_the_site_imports(app: App) -> None:
     async with aiohttp.ClientSession() as http:
         status, _ = await send(http, app, files(bundle(3)), role="commander")
         assert status == 403
+
+
+async def test_a_malformed_form_or_body_is_400_and_writes_nothing(app: App) -> None:
+    headers = {"Authorization": f"Bearer {await app.token('admin')}"}
+    before = await app.log.last_seq()
+    async with aiohttp.ClientSession() as http:
+        boundary = "7c5156fb04a2177cf9e322ad31ebde44"
+        form = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        async with http.post(app.url + PATH, headers=headers | form,
+                             data=f"--{boundary}\r\nNone--{boundary}--\r\n") as resp:
+            assert resp.status == 400, await resp.text()
+        async with http.post(app.url + PATH, headers=headers, json={"files": []}) as resp:
+            assert resp.status == 400
+        async with http.post(app.url + PATH, headers=headers, json={"files": {}}) as resp:
+            assert resp.status == 400
+            assert [r["file"] for r in (await resp.json())["rows"]] == ["users.csv"]
+    assert await app.log.last_seq() == before
