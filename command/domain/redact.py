@@ -78,6 +78,11 @@ def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
         return {**event, "data": {"summary": staff_summary(event.get("data"))}}
     if role in ROSTER_ROLES:
         return event
+    if kind == "AwayEventScheduled":  # a chaperone's phone is a contact: roster roles only
+        data = event.get("data") or {}
+        trip = data.get("event") or {}
+        kept = [{k: v for k, v in ch.items() if k != "phone"} for ch in trip.get("chaperones", [])]
+        return {**event, "data": {**data, "event": {**trip, "chaperones": kept}}}
     if kind in ("GuardianCheckedIn", "StudentReleased", "GuardianArrived", "StudentFetched"):
         data = {k: v for k, v in (event.get("data") or {}).items() if k != "guardian"}
         data.pop("flags", None)

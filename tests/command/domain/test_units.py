@@ -7,7 +7,7 @@ import msgspec
 import pytest
 from msgspec.structs import replace
 
-from command.domain import accounting, board, board_render, units
+from command.domain import accounting, board, board_render, redact, units
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.site import AwayEvent, Bus, Chaperone, EvacuationSite, Location, Site
@@ -281,3 +281,17 @@ def test_relocation_to_the_place_in_force_is_409() -> None:
     state, _ = then(on(config), c.RaiseAlert(kind="fire", room="B-112"), ctx(STAFF))
     err = rejects(state, c.Relocate(to="church", reason="x"), ctx(COMMANDER, incident=LIVE))
     assert err.code == "conflict"
+
+
+@pytest.mark.parametrize("role", ["responder", "dispatch", "device", "staff", "commander"])
+def test_a_scheduled_event_shows_a_chaperone_s_phone_only_to_roster_roles(role: str) -> None:
+    _, written = then(on(site()), schedule(chaperones=[Chaperone(id="c-9", name="Kim Coach",
+                                                                 phone="555-0100")]),
+                      ctx(STAFF))
+    doc = {"type": "AwayEventScheduled", **msgspec.to_builtins(written[0])}
+    shown = redact.event_view(doc, role)
+    assert shown is not None
+    [chaperone] = shown["data"]["event"]["chaperones"]
+    assert chaperone["name"] == "Kim Coach"
+    assert ("phone" in chaperone) == (role in redact.ROSTER_ROLES)
+    assert shown["data"]["event"]["people"] == ["s-6"]
