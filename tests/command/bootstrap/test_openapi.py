@@ -5,7 +5,7 @@ from command.bootstrap import openapi
 from command.domain.types import ROLES
 from command.infra.health import HEALTH_ROUTES
 from command.infra.web import EXEMPT
-from command.write import dispatch_intake
+from command.write import dispatch_intake, roster_import
 from command.write.routes import WRITE_ROUTES
 from consumers.api import READERS
 from consumers.desk_api import DESK_ROUTES
@@ -25,7 +25,8 @@ NOTHING_TO_FIND = {"/v1/me", "/v1/dispatch/ws"}  # no path parameter: never a 40
 def test_the_paths_are_the_declared_routes_and_no_more() -> None:
     paths = openapi.document()["paths"]
     declared = {(r.path, "post") for r in WRITE_ROUTES} | {("/v1/sites/{site}", "put")} | {
-        (r.path, r.method.lower()) for r in GETS} | {(dispatch_intake.PATH, "post")}
+        (r.path, r.method.lower()) for r in GETS} | {(dispatch_intake.PATH, "post"),
+                                                      (roster_import.PATH, "post")}
     assert {(path, method) for path, item in paths.items() for method in item} == declared
 
 
