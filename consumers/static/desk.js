@@ -5,12 +5,13 @@
 import { h, mount } from "./dom.js";
 import { outcome, post, uuid } from "./actions.js";
 import { chosen, flagWords, found, search } from "./desk_forms.js";
-import { approved, cases, checkEntry, checkQueue, modebar, queue, studentCard, summary } from "./desk_view.js";
+import { approved, cases, checkEntry, checkQueue, modebar, queue, released, studentCard, summary } from "./desk_view.js";
 
 const $ = (id) => document.getElementById(id);
 const site = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 const params = new URLSearchParams(location.hash.slice(1));
 const TABS = ["greeter", "checker", "reunifier", "exceptions"];
+const ROLES = ["staff", "commander"];  // redact.ROSTER_ROLES: who may read guardians and contacts
 const S = {
   token: params.get("token") || sessionStorage.getItem("muster-token") || "",
   incident: params.get("incident") || null, tab: TABS.includes(params.get("tab")) ? params.get("tab") : "greeter",
@@ -100,6 +101,7 @@ function draw() {
   const hits = search(students, query, [], 5).map((s) => studentCard(s));
   mount($("check-found"), query.trim() && !hits.length ? h("p", { class: "dim" }, "No student matches.") : hits);
   mount($("approved"), approved(doc, S.byId, since));
+  mount($("released"), released(doc));
   mount($("case-found"), S.picked.case.length ? [] : found(search(students, $("case-search").value), "case", $("case-search").value));
   mount($("case-chosen"), chosen(S.picked.case, S.byId, "case"));
   mount($("cases"), cases(doc, S.byId, S.role));
@@ -222,12 +224,19 @@ function askToken() {
   };
 }
 
+/** Who the token is; false when it may not use the desk (guardians' contacts are need to know). */
 async function whoami() {
   try {
     const me = await get("/v1/me");
     S.role = me.role;
     $("role").textContent = `${me.name || me.role} (${me.role})`;
-  } catch { /* the desk document says what is wrong */ }
+  } catch (err) {
+    if (err instanceof Refused) { problem(err.message); askToken(); return false; }
+    return true;  // offline: the desk document says what is wrong
+  }
+  if (ROLES.includes(S.role)) return true;
+  problem("This token may not use the desk: a staff or commander token of this site is needed.");
+  return false;
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -245,7 +254,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("case-form").onsubmit = openCase;
   for (const id of ["arrive-search", "check-search", "case-search"]) $(id).addEventListener("input", draw);
   $("case-kind").onchange = draw;
-  await whoami();
+  if (!await whoami()) return;
   await load();
   S.timer = setInterval(load, 2000);
   setInterval(() => { draw(); freshness(); }, 1000);  // the queue's waits tick between reads

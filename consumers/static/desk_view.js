@@ -19,14 +19,14 @@ export function summary(doc) {
   const gate = doc.accounting_complete ? h("p", { class: "ok", "data-key": "gate" }, "✓ Everyone is accounted for: releases may go ahead.")
     : doc.releases_open ? h("p", { class: "warn", "data-key": "gate" }, "! Opened early by the commander: releases go ahead before accounting is complete.")
       : h("p", { class: "warn", "data-key": "gate" }, "! Accounting is not complete: nobody is released until everyone is accounted for.");
-  const count = (key, n, word) => h("li", { "data-key": key }, h("b", null, String(n)), ` ${word}`);
+  const count = (key, n, one, many) => h("li", { "data-key": key }, h("b", null, String(n)), ` ${n === 1 ? one : many}`);
   return [point, h("ul", { class: "counts", "data-key": "counts", "aria-label": "Counts" },
-    count("students", c.students, "students"), count("checked_in", c.checked_in, "checked in"),
-    count("guardians_waiting", c.guardians_waiting, "guardians waiting"),
-    count("released", c.released, "released"), count("exceptions", c.exceptions, "exceptions")), gate];
+    count("students", c.students, "student", "students"), count("checked_in", c.checked_in, "checked in", "checked in"),
+    count("guardians_waiting", c.guardians_waiting, "guardian waiting", "guardians waiting"),
+    count("released", c.released, "released", "released"), count("exceptions", c.exceptions, "exception", "exceptions")), gate];
 }
 
-const ENTRY = { waiting: ["…", "Waiting for a checker"], approved: ["✓", "Approved"], flagged: ["⛔", "Flagged"] };
+const ENTRY = { waiting: ["…", "Waiting for a checker"], approved: ["✓", "Approved"], flagged: ["✕", "Flagged"] };
 
 /** Open entries oldest first, then those whose card is done. */
 function ordered(queue, byId) {
@@ -46,7 +46,7 @@ export function queue(doc, byId, since) {
     return h("li", { class: `entry e-${done ? "done" : q.state}`, "data-key": q.card || q.guardian },
       h("span", { class: "cardno" }, `Card ${q.card || "—"}`),
       h("span", { class: "who" }, h("b", null, q.guardian), h("span", { class: "dim" }, ` for ${names(q)}`)),
-      h("span", { class: "wait", title: `arrived ${time(q.arrived_at)}` }, `${done ? "waited" : "⏱"} ${clock(waited(q, byId, since))}`),
+      h("span", { class: "wait", title: `arrived ${time(q.arrived_at)}` }, `${done ? "waited" : "wait"} ${clock(waited(q, byId, since))}`),
       h("span", { class: `badge e-${done ? "done" : q.state}` }, `${glyph} ${word}`));
   });
 }
@@ -68,10 +68,10 @@ export function studentCard(student, guardian = null) {
     h("h3", null, student.name, h("span", { class: "dim" }, ` ${student.id}${student.grade ? ` · grade ${student.grade}` : ""}${student.room ? ` · ${student.room}` : ""}`),
       h("span", { class: `state st-${student.state}` }, STATE[student.state] || student.state)),
     guardian ? h("p", { class: restricted ? "verdict bad" : listed ? "verdict ok" : "verdict warn" },
-      restricted ? `⛔ ${guardian} is RESTRICTED for ${student.name}: do not release; call the administrator`
+      restricted ? `✕ ${guardian} is RESTRICTED for ${student.name}: do not release; call the administrator`
         : listed ? `✓ ${guardian} is a listed guardian` : `! ${guardian} is not a listed guardian`) : null,
     h("p", null, h("span", { class: "dim" }, "Listed guardians: "), student.guardians.join(", ") || "none"),
-    student.restricted.length ? h("p", { class: "restriction" }, `⛔ Custody restriction — never release to: ${student.restricted.join(", ")}`) : null,
+    student.restricted.length ? h("p", { class: "restriction" }, `✕ Custody restriction — never release to: ${student.restricted.join(", ")}`) : null,
     contacts(student),
     student.released_to ? h("p", { class: "ok" }, `✓ Released to ${student.released_to} at ${time(student.released_at)}`) : null);
 }
@@ -84,18 +84,21 @@ export function checkQueue(doc, byId, since, selected) {
       "aria-pressed": String(q.card === selected) },
     h("span", { class: "cardno" }, `Card ${q.card || "—"}`), h("b", null, q.guardian),
     h("span", { class: "dim" }, ` for ${names(q)}`),
-    h("span", { class: "wait" }, `⏱ ${clock(waited(q, byId, since))}`),
-    q.state === "flagged" ? h("span", { class: "badge e-flagged" }, "⛔ Flagged") : null)));
+    h("span", { class: "wait" }, `wait ${clock(waited(q, byId, since))}`),
+    q.state === "flagged" ? h("span", { class: "badge e-flagged" }, "✕ Flagged") : null)));
 }
 
 /** The chosen card's check: every student of it against the adult, ID verified, Approve. */
 export function checkEntry(doc, byId, card, problem) {
   const q = doc.queue.find((x) => x.card === card);
   if (!q) return [h("p", { class: "dim", "data-key": "none" }, "Choose a guardian above to check them.")];
+  if (q.state === "approved") {
+    return [h("p", { class: "ok", "data-key": `done-${card}` }, `✓ Card ${card}: ${q.guardian} is approved; the reunifiers fetch ${names(q)}.`)];
+  }
   const flags = q.flags.length ? q.flags : problem ? [problem] : [];
   return [h("form", { class: "check", "data-act": "approve", "data-key": `card-${card}` },
     h("h3", null, `Card ${card}: ${q.guardian}`),
-    flags.length ? h("div", { class: "flag", role: "alert" }, h("b", null, `⛔ ${flagWords(flags)}`),
+    flags.length ? h("div", { class: "flag", role: "alert" }, h("b", null, `✕ ${flagWords(flags)}`),
       h("ul", null, flags.map((f) => h("li", null, f)))) : null,
     q.students.map((s) => (byId.get(s.id) ? studentCard(byId.get(s.id), q.guardian) : h("p", null, s.name))),
     q.state === "flagged" ? null : [
@@ -129,10 +132,18 @@ function reunifyStudent(student, q) {
 
 export function approved(doc, byId, since) {
   const cards = ordered(doc.queue, byId).filter((q) => q.state === "approved");
-  if (!cards.length) return [h("li", { class: "dim", "data-key": "none" }, "No approved card yet: the checkers approve guardians.")];
+  if (!cards.length) return [h("li", { class: "dim", "data-key": "none" }, "No approved card waits: the checkers approve guardians.")];
   return cards.map((q) => h("li", { class: `acard${open(q, byId) ? "" : " done"}`, "data-key": q.card || q.guardian },
-    h("h3", null, `Card ${q.card || "—"}: ${q.guardian}`, h("span", { class: "wait" }, ` ⏱ ${clock(waited(q, byId, since))}`)),
+    h("h3", null, `Card ${q.card || "—"}: ${q.guardian}`, h("span", { class: "wait" }, ` wait ${clock(waited(q, byId, since))}`)),
     h("ul", { class: "rstudents" }, q.students.map((s) => (byId.get(s.id) ? reunifyStudent(byId.get(s.id), q) : null)))));
+}
+
+/** The latest releases, newest first: a card leaves the queue once its students have gone. */
+export function released(doc, limit = 8) {
+  const done = doc.students.filter((s) => s.released_at).sort((a, b) => Date.parse(b.released_at) - Date.parse(a.released_at));
+  if (!done.length) return [h("li", { class: "dim", "data-key": "none" }, "Nobody released yet.")];
+  return done.slice(0, limit).map((s) => h("li", { "data-key": s.id },
+    h("span", { class: "wait" }, time(s.released_at)), ` ✓ ${s.name} → ${s.released_to}`, s.card ? h("span", { class: "dim" }, ` · card ${s.card}`) : null));
 }
 
 function resolveForm(x, student) {

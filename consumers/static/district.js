@@ -20,16 +20,18 @@ async function get(path) {
   return resp.json();
 }
 
-const FIGURES = [["students_waiting", "students waiting"], ["guardians_waiting", "guardians waiting"],
-  ["released", "released"], ["exceptions", "exceptions"]];
+const FIGURES = [["students_waiting", "student waiting", "students waiting"],
+  ["guardians_waiting", "guardian waiting", "guardians waiting"], ["released", "released", "released"],
+  ["exceptions", "exception", "exceptions"]];
+const said = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 function point(p) {
-  return h("article", { class: "point-card", "data-key": p.place_id || p.place },
-    h("h2", null, p.place),
+  return h("article", { class: `point-card${p.place ? "" : " unset"}`, "data-key": p.place_id || p.place || "none" },
+    h("h2", null, p.place || "No reunification point set yet"),
     p.address ? h("p", null, p.address) : null,
     h("p", { class: "dim" }, `${p.sites.join(", ")} · ${p.incidents.length} incident${p.incidents.length === 1 ? "" : "s"}`),
-    h("div", { class: "figures" }, FIGURES.map(([key, word]) => h("p", {
-      class: `figure f-${key}${p[key] ? " some" : ""}`, "data-key": key }, h("b", null, String(p[key])), word))));
+    h("div", { class: "figures" }, FIGURES.map(([key, one, many]) => h("p", {
+      class: `figure f-${key}${p[key] ? " some" : ""}`, "data-key": key }, h("b", null, String(p[key])), p[key] === 1 ? one : many))));
 }
 
 function draw(doc) {
@@ -38,7 +40,7 @@ function draw(doc) {
   if (!doc.points.length) { mount($("points"), h("p", { class: "dim" }, "No reunification is under way in this district.")); $("totals").textContent = ""; return; }
   const sum = (key) => doc.points.reduce((n, p) => n + p[key], 0);
   $("totals").textContent = `${doc.points.length} reunification point${doc.points.length === 1 ? "" : "s"}: `
-    + FIGURES.map(([key, word]) => `${sum(key)} ${word}`).join(" · ");
+    + FIGURES.map(([key, one, many]) => said(sum(key), one, many)).join(" · ");
   mount($("points"), doc.points.map(point));
 }
 

@@ -1,0 +1,363 @@
+"""A full SRM reunification exercise run from the desk pages (`/desk/{site}`, the district's
+`/district/{district}/reunification`) in Debian's Chromium through Playwright, against a running
+Muster: 30 students, two adults with custody restrictions who come for a child, one student
+taken to hospital. The set-up (the site, the evacuation, accounting, check-in at the assembly
+area, the reunification point) goes through the API; the reunification itself goes through the
+pages alone: greeters register the guardians, checkers verify them (the two restricted adults
+are refused at the desk), reunifiers fetch and release 27 students, and the hospital case is
+opened and resolved on the exceptions tab. Then the after-action report tells the
+reunification's times. Screenshots (test-artefacts/screenshots/): desk-greeter, desk-checker-flag,
+desk-reunifier, desk-exceptions and desk-district, each -1024 (tablet) and -390 (phone)."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from command.domain import site as site_file
+from tests.conftest import App
+from tests.integration.browser import SHOTS, axe_violations, grave, launched
+from tests.integration.test_demo_lockdown import call
+
+SITE = "desk-high"
+TABLET = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
+SURNAMES = ["Abbott", "Baker", "Castro", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ito",
+            "Jensen", "Khan", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Quinn", "Rossi",
+            "Silva", "Tanaka", "Usman", "Varga", "Weber", "Young"]
+FIRST = ["Ava", "Ben", "Cleo", "Dev", "Emil", "Fay", "Gus", "Hana", "Ivo", "Jada", "Kai", "Lena",
+         "Milo", "Nia", "Otto", "Pia", "Remy", "Sana", "Theo", "Uma", "Vera", "Wes", "Xena",
+         "Yuri", "Zoe", "Arlo", "Bea", "Cyd", "Dina", "Eli"]
+RESTRICTED = {6: "Victor Garcia", 12: "Dana Moreau"}  # family → the adult a court order bars
+HOSPITAL = 9  # the Jensen child, taken to St. Mary's
+
+
+@dataclass(frozen=True)
+class Family:
+    guardian: str
+    students: list[tuple[str, str]]  # (id, name)
+    restricted: str | None = None
+
+
+def families() -> list[Family]:
+    """24 families: the first six with two children, the rest with one; 30 students."""
+    found, n = [], 0
+    for i, surname in enumerate(SURNAMES):
+        kids = []
+        for _ in range(2 if i < 6 else 1):
+            kids.append((f"s-{n + 1:02d}", f"{FIRST[n]} {surname}"))
+            n += 1
+        found.append(Family(f"Carla {surname}" if i % 2 else f"Marc {surname}", kids,
+                            RESTRICTED.get(i)))
+    return found
+
+
+def desk_site() -> site_file.Site:
+    people = []
+    for f in families():
+        for sid, name in f.students:
+            contacts = [f'{{ name = "{f.guardian}", relationship = "parent", '
+                        f'phone = "+1555010{sid[-2:]}", email = "{sid}@families.example.org" }}']
+            if f.restricted:
+                contacts.append(f'{{ name = "{f.restricted}", relationship = "parent (court '
+                                f'order)", phone = "+1555020{sid[-2:]}" }}')
+            people.append(f"""[[people]]
+id = "{sid}"
+name = "{name}"
+room = "{'R-1' if int(sid[-2:]) <= 15 else 'R-2'}"
+grade = "{7 if int(sid[-2:]) % 2 else 8}"
+guardians = ["{f.guardian}"]
+restricted = [{f'"{f.restricted}"' if f.restricted else ""}]
+contacts = [{", ".join(contacts)}]
+""")
+    return site_file.loads(f"""
+id = "{SITE}"
+name = "Desk High"
+district = "test-district"
+[[rooms]]
+id = "R-1"
+name = "Science"
+[[rooms]]
+id = "R-2"
+name = "History"
+[[evacuation_sites]]
+id = "north-field"
+name = "the north field"
+[[evacuation_sites]]
+id = "riverside"
+name = "Riverside Church"
+kind = "reunification"
+off_site = true
+address = "12 River Road"
+[[people]]
+id = "t-1"
+name = "Rosa Ortiz"
+kind = "staff"
+room = "R-1"
+[[people]]
+id = "t-2"
+name = "Ian Wright"
+kind = "staff"
+room = "R-2"
+""" + "\n".join(people))
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with launched() as launched_browser:
+        yield launched_browser
+
+
+async def set_up(app: App) -> str:
+    """Through the API: a fire evacuates the school, everyone is accounted for (the Jensen
+    child injured), 29 students check in at the assembly area, the point is Riverside Church."""
+    site = desk_site()
+    await app.muster.import_site(site)
+    commander, staff = await app.token("commander", SITE), await app.token("staff", SITE)
+    async with aiohttp.ClientSession() as http:
+        status, press = await call(http, app, f"/v1/sites/{SITE}/alerts", commander,
+                                   {"kind": "fire", "room": "R-1"})
+        assert status == 202, press
+        base = f"/v1/incidents/{press['incident_id']}"
+        hurt = families()[HOSPITAL].students[0][0]
+        entries = [{"person_id": p.id, "status": "injured" if p.id == hurt else "accounted"}
+                   for p in site.people]
+        status, body = await call(http, app, base + "/accountability", staff,
+                                  {"entries": entries})
+        assert status == 202, body
+        for p in site.people:
+            if p.kind == "student" and p.id != hurt:
+                status, body = await call(http, app, base + "/reunification/checkin", staff,
+                                          {"person_id": p.id, "area": "the north field"})
+                assert status == 202, body
+        status, body = await call(http, app, base + "/reunification/point", commander,
+                                  {"place": "riverside"})
+        assert status == 202, body
+    await app.wait_projected(await app.log.last_seq())
+    return str(press["incident_id"])
+
+
+async def opened(browser: Browser, app: App, path: str, token: str, size: dict) -> Page:
+    context = await browser.new_context(viewport=size)
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    await page.goto(f"{app.url}{path}#token={token}")
+    return page
+
+
+async def shoot(pages: dict[str, Page], name: str) -> None:
+    """Each page (tablet and phone) captured whole, and never wider than its screen."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for size, page in pages.items():
+        await expect(page.locator("#toast.show")).to_have_count(0, timeout=8_000)
+        wide = await page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= page.viewport_size["width"], f"{name}: {wide} px wide at {size}"
+        await page.screenshot(path=SHOTS / f"{name}-{size}.png", full_page=True)
+
+
+async def greet(page: Page, guardian: str, card: str, students: list[tuple[str, str]]) -> None:
+    await page.locator("#arrive-guardian").fill(guardian)
+    await page.locator("#arrive-card").fill(card)
+    for sid, name in students:
+        await page.locator("#arrive-search").fill(name.split()[0])  # a few letters find them
+        await page.locator(f"#arrive-found button[data-id='{sid}']").click()
+        await expect(page.locator(f"#arrive-chosen li[data-key='{sid}']")).to_be_visible()
+    await page.locator("#arrive-form button[type=submit]").click()
+    await expect(page.locator(f"#queue li[data-key='{card}']")).to_contain_text(guardian)
+    await expect(page.locator("#arrive-chosen li")).to_have_count(0)
+
+
+async def check(page: Page, card: str) -> None:
+    await page.locator(f"#check-queue button[data-card='{card}']").click()
+    await expect(page.locator("#check-entry h3").first).to_contain_text(f"Card {card}")
+    await page.locator("#check-verified").check()
+    await page.locator("#check-entry button[type=submit]").click()
+
+
+async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Browser) -> None:
+    incident = await set_up(app)
+    staff, commander = await app.token("staff", SITE), await app.token("commander", SITE)
+    fams = families()
+    cards = {f.guardian: str(100 + i) for i, f in enumerate(fams)}
+    cards.update({f.restricted: str(200 + i) for i, f in enumerate(fams) if f.restricted})
+    # Who comes to the desk: every family's guardian but the hospital child's, and the two
+    # restricted adults, each for the child a court order keeps from them.
+    arrivals = [(f.guardian, f.students) for i, f in enumerate(fams)
+                if i != HOSPITAL and not f.restricted]
+    arrivals[3:3] = [(fams[6].restricted, fams[6].students)]
+    arrivals[11:11] = [(fams[12].restricted, fams[12].students)]
+    path = f"/desk/{SITE}"
+    desk = {"1024": await opened(browser, app, path, staff, TABLET),
+            "390": await opened(browser, app, path, staff, PHONE)}
+    tablet, phone = desk["1024"], desk["390"]
+    boss = await opened(browser, app, path, commander, TABLET)
+    district = None
+    try:
+        await expect(tablet.locator("#school")).to_have_text("Desk High")
+        assert "#token" not in tablet.url  # the token left the address bar
+        summary = tablet.locator("#summary")
+        await expect(summary).to_contain_text("Riverside Church — 12 River Road")
+        await expect(summary).to_contain_text("29 checked in")
+        await expect(summary).to_contain_text("Everyone is accounted for")
+        await expect(tablet.locator("#modebar")).to_contain_text("LIVE")
+
+        # Greeters: each adult with a card and the students they name, oldest first, waiting.
+        for guardian, students in arrivals:
+            await greet(tablet, guardian, cards[guardian], students)
+        entries = tablet.locator("#queue li.entry")
+        await expect(entries).to_have_count(len(arrivals))
+        await expect(entries.first).to_contain_text(f"Card {cards[arrivals[0][0]]}")
+        wait = entries.first.locator(".wait")
+        await expect(wait).not_to_have_text(await wait.text_content() or "", timeout=3_000)
+        await expect(summary).to_contain_text(f"{len(arrivals)} guardians waiting")
+        await shoot(desk, "desk-greeter")
+
+        # Checkers: the ID seen, each guardian approved; the two restricted adults flagged.
+        await tablet.locator("#tab-checker").click()
+        for guardian, _ in arrivals:
+            card = cards[guardian]
+            await check(tablet, card)
+            row = tablet.locator(f"#check-queue li[data-key='{card}']")
+            if guardian in RESTRICTED.values():
+                await expect(tablet.locator("#check-entry .flag")).to_contain_text(
+                    "Custody restriction: do not release; call the administrator")
+                await expect(row).to_contain_text("Flagged")
+            else:
+                await expect(row).to_have_count(0)  # approved: off to the reunifiers
+        flagged = cards[fams[6].restricted]
+        await tablet.locator(f"#check-queue button[data-card='{flagged}']").click()
+        entry = tablet.locator("#check-entry")
+        await expect(entry.locator(".verdict.bad")).to_contain_text(
+            f"{fams[6].restricted} is RESTRICTED")
+        await expect(entry.locator(".restriction")).to_contain_text(fams[6].restricted)
+        barred = fams[6].students[0][0]
+        await expect(entry.locator("tr.restricted")).to_contain_text(f"+1555020{barred[-2:]}")
+        await expect(entry).to_contain_text(f"{barred}@families.example.org")
+        colour = await entry.locator(".restriction").evaluate(
+            "e => getComputedStyle(e).backgroundColor")
+        assert colour == "rgb(138, 0, 25)", colour  # red, and said in words too
+        await expect(tablet.locator("#check-entry #check-verified")).to_have_count(0)
+        await phone.locator("#tab-checker").click()
+        await phone.locator(f"#check-queue button[data-card='{flagged}']").click()
+        await expect(phone.locator("#check-entry .flag")).to_contain_text("Custody restriction")
+        await shoot(desk, "desk-checker-flag")
+
+        # Reunifiers: approved cards only; fetch, ask the student, release.
+        await tablet.locator("#tab-reunifier").click()
+        approved = tablet.locator("#approved li.acard")
+        await expect(approved).to_have_count(len(arrivals) - 2)
+        for restricted in RESTRICTED.values():
+            await expect(tablet.locator(f"#approved li[data-key='{cards[restricted]}']")
+                         ).to_have_count(0)
+        first = True
+        for guardian, students in arrivals:
+            if guardian in RESTRICTED.values():
+                continue
+            for sid, _ in students:
+                student = tablet.locator(f"#approved li[data-key='{sid}']")
+                await student.locator("button[data-act=fetch]").click()
+                await expect(student.locator(".consent")).to_have_text(
+                    f"Ask {dict(students)[sid]}: “Are you comfortable leaving with "
+                    f"{guardian}?”")
+                if first:  # the phone's desk reads it within its next 2 s
+                    await phone.locator("#tab-reunifier").click()
+                    await expect(phone.locator(f"#approved li[data-key='{sid}'] .consent")
+                                 ).to_be_visible()
+                    await shoot(desk, "desk-reunifier")
+                    first = False
+                await student.locator("button[data-act=release]").click()
+                await expect(tablet.locator(f"#released li[data-key='{sid}']")).to_contain_text(
+                    f"→ {guardian}")
+        await expect(approved).to_have_count(0)
+        await expect(summary).to_contain_text("27 released")
+        assert grave(await axe_violations(tablet)) == []
+
+        # The exceptions track: staff open the hospital case; the commander alone resolves it.
+        hurt_id, hurt_name = fams[HOSPITAL].students[0]
+        await tablet.locator("#tab-exceptions").click()
+        await tablet.locator("#case-search").fill(hurt_name)
+        await tablet.locator(f"#case-found button[data-id='{hurt_id}']").click()
+        await tablet.locator("#case-kind").select_option("hospital")
+        await tablet.locator("#case-hospital").fill("St. Mary's Hospital")
+        await tablet.locator("#case-assigned").fill("Rosa Ortiz")
+        await tablet.locator("#case-role").select_option("counsellor")
+        await tablet.locator("#case-form button[type=submit]").click()
+        case = tablet.locator("#cases li.case")
+        await expect(case).to_contain_text("Transported to hospital: St. Mary's Hospital")
+        await expect(case).to_contain_text("Open: the commander resolves it")
+        await expect(case.locator("form")).to_have_count(0)
+        await boss.locator("#tab-exceptions").click()
+        resolve = boss.locator("#cases li.case form")
+        await resolve.locator("input[name=outcome]").fill("Met her mother at St. Mary's")
+        await resolve.locator("select[name=released_to]").select_option(
+            fams[HOSPITAL].guardian)
+        await phone.locator("#tab-exceptions").click()
+        await expect(phone.locator("#cases li.case")).to_contain_text("St. Mary's Hospital")
+        await shoot({"1024": boss, "390": phone}, "desk-exceptions")
+        await resolve.locator("button[type=submit]").click()
+        await expect(case).to_contain_text(
+            f"Met her mother at St. Mary's — released to {fams[HOSPITAL].guardian}")
+        await expect(tablet.locator("#summary")).to_contain_text("1 exception")
+
+        # The district: Riverside Church's progress, counts only.
+        everywhere = await app.token("commander", "*")
+        district = {size: await opened(browser, app, "/district/test-district/reunification",
+                                       everywhere, view)
+                    for size, view in (("1024", TABLET), ("390", PHONE))}
+        point = district["1024"].locator("article.point-card")
+        await expect(point).to_have_count(1)
+        await expect(point).to_contain_text("Riverside Church")
+        await expect(point.locator(".f-released b")).to_have_text("28")
+        await expect(point.locator(".f-students_waiting b")).to_have_text("2")
+        await expect(point.locator(".f-exceptions b")).to_have_text("1")
+        await expect(district["390"].locator("article.point-card")).to_contain_text("desk-high")
+        await shoot(district, "desk-district")
+    finally:
+        for page in [*desk.values(), boss, *(district or {}).values()]:
+            await page.context.close()
+
+    # Every step is an event with its actor; the report tells the reunification's times.
+    async with aiohttp.ClientSession() as http:
+        await app.wait_projected(await app.log.last_seq())
+        status, timeline = await call(http, app, f"/v1/incidents/{incident}/timeline",
+                                      commander)
+        assert status == 200
+        done: dict[str, int] = {}
+        for ev in timeline["events"]:
+            done[ev["type"]] = done.get(ev["type"], 0) + 1
+            if ev["type"] in ("GuardianArrived", "StudentFetched", "StudentReleased"):
+                assert ev["actor"]["role"] == "staff", ev
+        assert done["GuardianArrived"] == len(arrivals) and done["StudentReleased"] == 27
+        assert done["GuardianCheckedIn"] == len(arrivals) and done["StudentFetched"] == 27
+        assert done["ExceptionOpened"] == done["ExceptionResolved"] == 1
+        status, report = await call(http, app, f"/v1/incidents/{incident}/report?format=json",
+                                    commander)
+        assert status == 200, report
+        times = report["reunification"]
+        assert (times["checked_in"], times["guardians"], times["released"]) == (29, 23, 27)
+        assert 0 < times["first_arrival_s"] < times["first_release_s"] < times["last_release_s"]
+        assert 0 < times["median_wait_s"] <= times["longest_wait_s"]
+        assert times["still_waiting"] == 2  # the two restricted adults, sent to the office
+        assert times["points"] == [{"place": "Riverside Church", "arrivals": 23, "released": 27}]
+        assert times["exceptions"] == {"hospital": 1}
+        [hospital] = times["cases"]
+        assert hospital["released"] and hospital["resolved_s"] > hospital["opened_s"]
+
+
+async def test_a_responder_is_told_the_desk_is_not_theirs(app: App, browser: Browser) -> None:
+    """Guardians, contacts and custody restrictions are need to know: a responder's token opens
+    the page, is told why not, and sees no student."""
+    commander = await app.token("commander")
+    async with aiohttp.ClientSession() as http:
+        status, _ = await call(http, app, "/v1/sites/test-high/alerts", commander,
+                               {"kind": "fire", "room": "A-101"})
+        assert status == 202
+    page = await opened(browser, app, "/desk/test-high", await app.token("responder"), PHONE)
+    try:
+        await expect(page.locator("#problem")).to_contain_text("may not use the desk")
+        await expect(page.locator("#main")).to_be_hidden()
+        assert "Lovelace" not in await page.content()
+    finally:
+        await page.context.close()
