@@ -54,7 +54,8 @@ def quiet_school() -> Site:
     """The demo site with its staff only (40 rooms, 59 people): a school whose boards watch and
     whose import is a third of the demo's, for the many quiet sites of `watchers`."""
     template = demo.build()
-    return msgspec.structs.replace(template,
+    # No buses nor away events: their riders and players are students, whom it has not.
+    return msgspec.structs.replace(template, buses=[], away_events=[],
                                    people=[p for p in template.people if p.kind == "staff"])
 
 
