@@ -98,7 +98,7 @@ function draw() {
   mount($("check-queue"), checkQueue(doc, S.byId, since, S.card));
   mount($("check-entry"), checkEntry(doc, S.byId, S.card, S.problems[S.card]));
   const query = $("check-search").value;
-  const hits = search(students, query, [], 5).map((s) => studentCard(s));
+  const hits = search(students, query, [], 5).map((s) => studentCard(s, null, true));
   mount($("check-found"), query.trim() && !hits.length ? h("p", { class: "dim" }, "No student matches.") : hits);
   mount($("approved"), approved(doc, S.byId, since));
   mount($("released"), released(doc));
@@ -183,6 +183,9 @@ async function onClick(ev) {
       S.picked[d.target] = S.picked[d.target].filter((x) => x !== d.id); draw(); break;
     case "select-card":
       S.card = d.card; draw(); break;
+    case "checkin":
+      await act(`checkin-${d.person}`, "checkin", { person_id: d.person },
+        `${S.byId.get(d.person)?.name} is checked in at the assembly area`); break;
     case "fetch":
       await act(`fetch-${d.person}`, "fetch", { person_id: d.person, guardian: d.guardian, card: d.card },
         `${S.byId.get(d.person)?.name} fetched: ask for consent`); break;

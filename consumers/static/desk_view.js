@@ -61,7 +61,7 @@ function contacts(student) {
 
 /** One student as a checker verifies an adult against them: listed guardians, contacts, and any
  * custody restriction in red, the named adult's match said first. */
-export function studentCard(student, guardian = null) {
+export function studentCard(student, guardian = null, searched = false) {
   const restricted = guardian && student.restricted.includes(guardian);
   const listed = guardian && student.guardians.includes(guardian);
   return h("article", { class: `student${restricted ? " danger" : ""}`, "data-key": student.id },
@@ -73,6 +73,8 @@ export function studentCard(student, guardian = null) {
     h("p", null, h("span", { class: "dim" }, "Listed guardians: "), student.guardians.join(", ") || "none"),
     student.restricted.length ? h("p", { class: "restriction" }, `✕ Custody restriction — never release to: ${student.restricted.join(", ")}`) : null,
     contacts(student),
+    searched && student.state === "not_checked_in" ? h("div", { class: "buttons" }, h("button", {
+      type: "button", class: "primary", "data-act": "checkin", "data-person": student.id }, "Check in at the assembly area")) : null,
     student.released_to ? h("p", { class: "ok" }, `✓ Released to ${student.released_to} at ${time(student.released_at)}`) : null);
 }
 
