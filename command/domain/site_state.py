@@ -16,6 +16,7 @@ from msgspec.structs import replace
 from command.domain import accounting, roster_diff, units
 from command.domain import events as e
 from command.domain.errors import Conflict, NotFound
+from command.domain.roster_index import roster
 from command.domain.site import Site, zone
 from command.domain.types import Mode, SrpAction
 
@@ -266,7 +267,7 @@ def site_of(state: SiteState) -> Site:
 
 def known_room(state: SiteState, room: str, field: str) -> None:
     """A room, or a bus or away event: a room report names any unit as its room."""
-    if units.kind_of(site_of(state), room) is None:
+    if room not in roster(site_of(state)).units:  # indexed once per site file
         raise NotFound(f"unknown room {room!r}", field=field)
 
 
@@ -277,7 +278,7 @@ def known_person(state: SiteState, person_id: str, field: str) -> None:
 
 def known_accountable(state: SiteState, person_id: str, field: str) -> None:
     """A roster person, or an away event's chaperone: reported on like anyone there."""
-    if person_id not in state.people and person_id not in units.chaperones(state.site):
+    if person_id not in state.people and person_id not in roster(state.site).chaperones:
         raise NotFound(f"unknown person {person_id!r}", field=field)
 
 

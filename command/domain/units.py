@@ -91,13 +91,6 @@ def on_case(config: Site | None, at: datetime, unit: str | None = None) -> list[
     return shown
 
 
-def chaperones(config: Site | None) -> dict[str, str]:
-    """Every away event's chaperones, id to name: they count only while placed."""
-    if config is None:
-        return {}
-    return {ch.id: ch.name for ev in config.away_events for ch in ev.chaperones}
-
-
 def with_away_event(site: Site, event: AwayEvent) -> Site:
     """`site` with `event` added, or in place of the one of its id: a new config object."""
     events = [event if ev.id == event.id else ev for ev in site.away_events]
