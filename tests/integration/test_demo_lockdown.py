@@ -87,8 +87,13 @@ async def test_scripted_demo_lockdown(app: App) -> None:
         "reunified": len(biology),
         "accounted": len(students) - 10 - len(biology) + staff_count, "unknown": 0}
     assert sum(v for k, v in board["accountability"].items() if k != "total") == len(demo.people)
-    assert len(board["rooms"]) == len(demo.rooms)
-    assert all(r["status"] == "secured" and r["reported_at"] for r in board["rooms"])
+    rooms = [r for r in board["rooms"] if r["unit"] == "room"]
+    assert len(rooms) == len(demo.rooms)
+    assert all(r["status"] == "secured" and r["reported_at"] for r in rooms)
+    # The buses are on the board too, their riders counted at home: nobody was on a bus.
+    buses = [r for r in board["rooms"] if r["unit"] == "bus"]
+    assert [b["id"] for b in buses] == [b.id for b in demo.buses]
+    assert all(b["accountability"]["total"] == 0 and b["status"] is None for b in buses)
     bio = next(r for r in board["rooms"] if r["id"] == "B-112")
     assert bio["accountability"]["reunified"] == len(biology)
     assert bio["present"] == len([p for p in demo.people if p.room == "B-112"])
