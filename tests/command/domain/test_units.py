@@ -295,3 +295,22 @@ def test_a_scheduled_event_shows_a_chaperone_s_phone_only_to_roster_roles(role: 
     assert chaperone["name"] == "Kim Coach"
     assert ("phone" in chaperone) == (role in redact.ROSTER_ROLES)
     assert shown["data"]["event"]["people"] == ["s-6"]
+
+
+def test_an_idle_board_shows_every_room_and_bus_and_no_away_event() -> None:
+    rows = {r["id"]: r for r in shown([configured(with_units())])["rooms"]}
+    assert set(rows) == {"A-101", "A-102", "B-112", "GYM", "bus-7"}
+    assert (rows["bus-7"]["unit"], rows["bus-7"]["location"], rows["bus-7"]["building"]) == (
+        "bus", None, "")
+    assert (rows["GYM"]["unit"], rows["GYM"]["location"]) == ("room", None)
+
+
+def test_a_lockdown_at_the_game_is_accounted_there_and_lifted_as_anywhere() -> None:
+    """Given the away game on, when a lockdown is pressed on it and its coach reports everyone
+    present, then the game's people are accounted for, the rest of the school still unknown."""
+    state, _ = run(on(), (c.RaiseAlert(kind="lockdown", away_event="game"), ctx(STAFF)),
+                   (c.ReportRoomStatus(status="secured", present=3),
+                    ctx(STAFF, at=30, incident=LIVE, room="game")))
+    ledger = state.open["live"].ledger
+    assert ledger.tally["game"]["accounted"] == 3
+    assert accounting.unknown(ledger) == len(site().people) - 2
