@@ -94,7 +94,11 @@ def _configured(state: SiteState, ev: e.SiteConfigured) -> SiteState:
     site = ev.data
     people = frozenset(p.id for p in site.people)
     students = frozenset(p.id for p in site.people if p.kind == "student")
-    return replace(state, site=site, people=people, students=students)
+    # An API's away event the file kept is still the API's; one the file redefined is the file's.
+    before = {x.id: x for x in state.site.away_events} if state.site else {}
+    scheduled = frozenset(x.id for x in site.away_events
+                          if x.id in state.scheduled and before.get(x.id) == x)
+    return replace(state, site=site, people=people, students=students, scheduled=scheduled)
 
 
 def _roster_changed(state: SiteState, ev: e.RosterChanged) -> SiteState:

@@ -314,3 +314,12 @@ def test_a_lockdown_at_the_game_is_accounted_there_and_lifted_as_anywhere() -> N
     ledger = state.open["live"].ledger
     assert ledger.tally["game"]["accounted"] == 3
     assert accounting.unknown(ledger) == len(site().people) - 2
+
+
+def test_an_away_event_the_file_redefined_is_the_file_s_to_drop() -> None:
+    state, _ = then(on(site()), schedule(), ctx(STAFF))
+    from_file = AwayEvent(id="match", name="Chess match (the file's)", people=["s-6"])
+    state, _ = then(state, c.ConfigureSite(site=site(away_events=[from_file])),
+                    ctx(COMMANDER, at=10))
+    _, written = then(state, c.ConfigureSite(site=site()), ctx(COMMANDER, at=20))
+    assert written[0].data.away_events == []
