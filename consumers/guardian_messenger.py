@@ -20,6 +20,8 @@ import msgspec
 
 from command.domain import board, guardian_messages
 from command.domain import events as e
+from command.domain.alert_rules import NEVER_SENT
+from command.domain.site import Site
 from command.infra.eventlog import Duplicate, EventLog
 from command.infra.record_writer import RecordWriter
 from consumers.send_records import ACTOR, record_id
@@ -45,6 +47,13 @@ def send_once(url: str, body: str, timeout: float) -> str | None:
     if client.notify(body=body, title="", timeout=timeout):  # type: ignore[call-arg]
         return None
     return "the channel refused the message"
+
+
+def sends(config: Site, mode: str) -> bool:
+    """Whether guardians hear a request of `mode` at all: never a replay's or a tabletop's (a
+    replay copies the original's request), and only in the modes the site file names."""
+    settings = config.guardian_messages
+    return settings is not None and mode in settings.modes and mode not in NEVER_SENT
 
 
 class Job(msgspec.Struct, kw_only=True):
@@ -90,7 +99,7 @@ class GuardianMessenger:
             self.units[event.incident_id] = (event.data.unit, event.data.room)
         elif isinstance(event, e.GuardianMessagesRequested):
             config = self.configs.get(event.site)
-            if config is None or config.config is None:
+            if config is None or config.config is None or not sends(config.config, event.mode):
                 return
             unit, unit_id = self.units.get(event.incident_id or "", ("room", None))
             done = self.recorded.pop(event.id, set())

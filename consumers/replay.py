@@ -66,7 +66,8 @@ def rewrite(event: e.Event, site: str, incident: str, run: str, now: datetime) -
     data: object = event.data
     if isinstance(event, e.SiteConfigured):
         # Nor its district or drill rules: a replay board is no school to count or check.
-        data = replace(event.data, id=site, channels=[], district=None, drills=None)
+        data = replace(event.data, id=site, channels=[], district=None, drills=None,
+                       guardian_messages=None)  # nor does a guardian hear of a debrief
     elif isinstance(data, _NOTICES):
         data = replace(data, event_id=replayed_id(data.event_id, run))
     return replace(event, id=replayed_id(event.id, run), site=site, mode="replay",
