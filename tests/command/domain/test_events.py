@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from command.domain import events as e
-from command.domain.site import Channel
+from command.domain.site import AwayEvent, Channel, Chaperone, Location, Person
 from tests.conftest import small_site
 
 CONTRACT_TYPES = [
@@ -20,6 +20,11 @@ CONTRACT_TYPES = [
     "ReunificationOpened",  # Muster's own: a commander opening reunification early
     "InjectDelivered",  # Muster's own: a tabletop exercise's scripted inject
     "DrillSignedOff",  # Muster's own: a commander signing a drill's record for the state
+    # Muster's own (issue 21): the SRM desk, the exceptions track, guardian messages, away
+    # events and roster imports.
+    "GuardianArrived", "StudentFetched", "ExceptionOpened", "ExceptionResolved",
+    "ReunificationPointSet", "GuardianMessagesRequested", "GuardianMessagesSent",
+    "AwayEventScheduled", "RosterChanged",
 ]
 ENVELOPE_KEYS = {"id", "type", "v", "site", "incident_id", "mode", "occurred_at", "recorded_at",
                  "actor", "data"}
@@ -66,6 +71,28 @@ SAMPLES: dict[str, Any] = {
                                              at_s=180.0, clock="10:05", source="dispatch"),
     "DrillSignedOff": e.DrillSignedOffData(signed_by="Dr. Rivera", title="Principal",
                                            note="filed with the county"),
+    "GuardianArrived": e.GuardianArrivedData(guardian="Anne Byron", students=["s-1"], card="17"),
+    "StudentFetched": e.StudentFetchedData(person_id="s-1", guardian="Anne Byron", card="17"),
+    "ExceptionOpened": e.ExceptionOpenedData(case_id="x-1", person_id="s-2", kind="hospital",
+                                             assigned_to="Ms. Reyes",
+                                             assigned_role="administrator",
+                                             hospital="St. Luke's", adult="", note="ambulance"),
+    "ExceptionResolved": e.ExceptionResolvedData(case_id="x-1", outcome="home with mother",
+                                                 released_to="Sara Turing"),
+    "ReunificationPointSet": e.ReunificationPointSetData(place="St. Mark's", place_id="church",
+                                                         address="400 Elm Street"),
+    "GuardianMessagesRequested": e.GuardianMessagesRequestedData(
+        place="St. Mark's", text="Reunification for Test High is at St. Mark's; bring photo ID"),
+    "GuardianMessagesSent": e.GuardianMessagesSentData(request_id="ev-9", batch=2, sent=49,
+                                                       failed=1, skipped=3, error="timeout"),
+    "AwayEventScheduled": e.AwayEventScheduledData(event=AwayEvent(
+        id="game", name="Away game", kind="game", place=Location(text="Central High", lat=41.9,
+                                                                 lon=-87.6),
+        starts_at=T0, ends_at=T0 + timedelta(hours=3), people=["s-1"],
+        chaperones=[Chaperone(id="c-1", name="Pat Parent", phone="555-0100")])),
+    "RosterChanged": e.RosterChangedData(added=[Person(id="s-9", name="New Student")],
+                                         changed=[], removed=["s-6"], source="oneroster",
+                                         part=2, parts=3),
 }
 
 
