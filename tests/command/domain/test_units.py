@@ -323,3 +323,12 @@ def test_an_away_event_the_file_redefined_is_the_file_s_to_drop() -> None:
                     ctx(COMMANDER, at=10))
     _, written = then(state, c.ConfigureSite(site=site()), ctx(COMMANDER, at=20))
     assert written[0].data.away_events == []
+
+
+def test_a_press_on_an_away_event_not_on_yet_places_its_people_there_and_shows_it() -> None:
+    """Given the museum trip planned for later, when someone presses on it now (it left
+    early), then its people are counted at the trip and the board shows it beside the rooms."""
+    state, written = then(on(), c.RaiseAlert(kind="medical", away_event="trip"), ctx(STAFF))
+    assert state.open["live"].ledger.tally["trip"]["unknown"] == 1  # s-5
+    rows = {r["id"]: r for r in shown([configured(with_units()), *written])["rooms"]}
+    assert rows["trip"]["unit"] == "away_event" and rows["game"]["unit"] == "away_event"
