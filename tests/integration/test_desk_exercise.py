@@ -140,11 +140,12 @@ async def set_up(app: App) -> str:
     return str(press["incident_id"])
 
 
-async def opened(browser: Browser, app: App, path: str, token: str, size: dict) -> Page:
+async def opened(browser: Browser, app: App, path: str, token: str, size: dict,
+                 more: str = "") -> Page:
     context = await browser.new_context(viewport=size)
     context.set_default_timeout(10_000)
     page = await context.new_page()
-    await page.goto(f"{app.url}{path}#token={token}")
+    await page.goto(f"{app.url}{path}#token={token}{more}")
     return page
 
 
@@ -272,7 +273,12 @@ async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Brows
                 await expect(student.locator(".consent")).to_have_text(
                     f"Ask {dict(students)[sid]}: “Are you comfortable leaving with "
                     f"{guardian}?”")
-                if first:  # the phone's desk reads it within its next 2 s
+                if first:  # the first says no at first: nobody is released, the office is called
+                    await student.locator("button[data-act=refuse]").click()
+                    await expect(tablet.locator("#toast")).to_contain_text(
+                        "Do not release Ava Abbott: call the administrator")
+                    await expect(student.locator(".consent")).to_be_visible()
+                    # the phone's desk reads it within its next 2 s
                     await phone.locator("#tab-reunifier").click()
                     await expect(phone.locator(f"#approved li[data-key='{sid}'] .consent")
                                  ).to_be_visible()
@@ -370,5 +376,21 @@ async def test_a_responder_is_told_the_desk_is_not_theirs(app: App, browser: Bro
         await expect(page.locator("#problem")).to_contain_text("may not use the desk")
         await expect(page.locator("#main")).to_be_hidden()
         assert "Lovelace" not in await page.content()
+    finally:
+        await page.context.close()
+
+
+async def test_a_drill_desk_says_drill(app: App, browser: Browser) -> None:
+    commander = await app.token("commander")
+    async with aiohttp.ClientSession() as http:
+        status, body = await call(http, app, "/v1/sites/test-high/drills", commander,
+                                  {"scenario": "fire"})
+        assert status == 202, body
+    page = await opened(browser, app, "/desk/test-high", commander, TABLET, "&tab=exceptions")
+    try:
+        await expect(page.locator("#modebar.m-drill")).to_contain_text("DRILL — this is a drill")
+        await expect(page.locator("#tab-exceptions")).to_have_attribute("aria-selected", "true")
+        await expect(page.locator("#summary")).to_contain_text("No reunification point set yet")
+        await expect(page.locator("#cases")).to_contain_text("No case is open.")
     finally:
         await page.context.close()
