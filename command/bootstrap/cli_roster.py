@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("dir", help="the folder with users.csv, enrollments.csv, classes.csv, "
                                "demographics.csv (and manifest.csv)")
     p.add_argument("--site", required=True)
+    p.add_argument("--school", help="in a district's export, the school's org sourcedId "
+                                    "(orgs.csv): only its classes, students and staff")
     p.add_argument("--token", help="an admin token (default: MUSTER_TOKEN)")
     p.add_argument("--url")
     return p
@@ -50,7 +53,9 @@ def roster(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     url = runtime_file.http_url(settings, args.url)
     request = urllib.request.Request(
-        f"{url}/v1/sites/{args.site}/roster", method="POST",
+        f"{url}/v1/sites/{args.site}/roster"
+        + (f"?{urllib.parse.urlencode({'school': args.school})}" if args.school else ""),
+        method="POST",
         data=json.dumps({"files": bundle(folder)}).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:

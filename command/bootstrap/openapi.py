@@ -121,7 +121,9 @@ def document() -> dict[str, Any]:
                        "{name: text}}. 400 lists every bad row (`rows`: file, line, field, "
                        "message) and writes nothing; 200 when nothing changed (nothing written); "
                        "202 with the counts of people added, changed and removed.",
-        "parameters": _params(roster_import.PATH),
+        "parameters": [*_params(roster_import.PATH), {
+            "name": "school", "in": "query", "required": False, "schema": {"type": "string"},
+            "description": "In a district's export, the school's org sourcedId"}],
         "requestBody": {"required": True, "content": {
             "multipart/form-data": {"schema": {"type": "object", "additionalProperties": {
                 "type": "string", "format": "binary"}}},

@@ -17,6 +17,7 @@ Any error refuses the whole bundle: a roster is never half-imported.
 from collections.abc import Sequence
 
 import msgspec
+from msgspec.structs import replace
 
 from command.domain.oneroster_csv import MAX_ERRORS, Row, RowError, Table, listed, read
 from command.domain.site import Person, Room
@@ -37,8 +38,11 @@ class Roster(msgspec.Struct, frozen=True):
     version: str  # "1.1" or "1.2", from the manifest or the users file's columns
 
 
-def parse(files: dict[str, str], rooms: Sequence[Room]) -> Roster:
-    """Every person of the bundle, or (people empty) every bad row found."""
+def parse(files: dict[str, str], rooms: Sequence[Room], school: str | None = None) -> Roster:
+    """Every person of the bundle, or (people empty) every bad row found. With `school` (an
+    org's sourcedId), a district's export gives that school's people alone: its classes and
+    enrollments (`schoolSourcedId`), and the students and staff whose `orgSourcedIds` name it;
+    their adults are found wherever the export lists them."""
     errors: list[RowError] = []
     unknown = sorted(set(files) - set(FILES))
     errors += [RowError(n, 0, "", "not a OneRoster file Muster reads") for n in unknown]
@@ -59,6 +63,9 @@ def parse(files: dict[str, str], rooms: Sequence[Room]) -> Roster:
                                                  "classSourcedId,userSourcedId,role\n"),
                     ("classSourcedId", "userSourcedId", "role"),
                     ("classSourcedId", "userSourcedId", "role"), errors)
+    if school:
+        classes = _of(classes, school, "schoolSourcedId")
+        enrolled = _of(enrolled, school, "schoolSourcedId")
     by_id = {r.get("sourcedId"): r for r in users.rows}
     if "demographics.csv" in files:
         demo = read("demographics.csv", files["demographics.csv"], ("sourcedId",),
@@ -68,11 +75,24 @@ def parse(files: dict[str, str], rooms: Sequence[Room]) -> Roster:
                    if r.get("sourcedId") not in users.named]
     homerooms = _homerooms(classes, rooms, errors)
     room_of = _rooms_of(enrolled, homerooms, classes.named, users.named, errors)
-    people = [p for r in users.rows
+    people = [p for r in _of(users, school, "orgSourcedIds").rows
               if (p := _person(r, by_id, users.named, room_of, errors)) is not None]
+    if school and not people:  # a mistyped school would otherwise remove everyone
+        errors.append(RowError("users.csv", 0, "orgSourcedIds", f"no student or staff of "
+                               f"school {school!r} in the bundle"))
     if errors:
         return Roster([], errors[:MAX_ERRORS], version)
     return Roster(people, [], version)
+
+
+def _of(table: Table, school: str | None, column: str) -> Table:
+    """The rows of `school` (all without one); an adult's row is kept wherever it is listed,
+    and a row that leaves the column empty is kept (a single school's export)."""
+    if not school or column not in table.columns:
+        return table
+    return replace(table, rows=[r for r in table.rows if not r.get(column)
+                                or r.get("role") in AGENT_ROLES
+                                or school in listed(r.get(column))])
 
 
 def _manifest(text: str | None, errors: list[RowError]) -> str:

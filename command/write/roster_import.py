@@ -33,9 +33,9 @@ class Files(msgspec.Struct, forbid_unknown_fields=True):
     files: dict[str, str]
 
 
-def _in_worker(files: dict[str, str], rooms: bytes) -> bytes:
-    return msgspec.json.encode(oneroster.parse(files, msgspec.json.decode(rooms,
-                                                                          type=list[Room])))
+def _in_worker(files: dict[str, str], rooms: bytes, school: str | None) -> bytes:
+    return msgspec.json.encode(oneroster.parse(files, msgspec.json.decode(
+        rooms, type=list[Room]), school))
 
 
 class RosterParser:
@@ -46,14 +46,15 @@ class RosterParser:
         self.timeout_s = timeout_s
         self._lock = asyncio.Lock()
 
-    async def parse(self, files: dict[str, str], rooms: list[Room]) -> oneroster.Roster:
-        if sum(map(len, files.values())) <= IN_LOOP:
-            return oneroster.parse(files, rooms)  # a class's worth: sooner than a worker starts
+    async def parse(self, files: dict[str, str], rooms: list[Room],
+                    school: str | None = None) -> oneroster.Roster:
+        if sum(map(len, files.values())) <= IN_LOOP:  # sooner than a worker starts
+            return oneroster.parse(files, rooms, school)
         async with self._lock:
             pool = workers.pool(1)
             try:
                 future = asyncio.get_running_loop().run_in_executor(
-                    pool, _in_worker, files, msgspec.json.encode(rooms))
+                    pool, _in_worker, files, msgspec.json.encode(rooms), school)
                 raw = await asyncio.wait_for(future, self.timeout_s)
             except (TimeoutError, BrokenProcessPool):
                 raise TooLarge(f"the bundle took longer than {self.timeout_s:g} s to parse",
@@ -124,7 +125,8 @@ def roster_handler(intake: Intake, tokens: TokenStore, parser: RosterParser) -> 
         if config is None:
             raise NotFound(f"unknown site {site!r}", field="site")
         files = await _read(request)
-        roster = await parser.parse(files, config.rooms)
+        # A district's export names its schools by org sourcedId: ?school= picks this one.
+        roster = await parser.parse(files, config.rooms, request.query.get("school") or None)
         if roster.errors:
             return json_response({"error": {
                 "code": "invalid", "field": "$", "message": f"{len(roster.errors)} row(s) of "

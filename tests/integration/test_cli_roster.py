@@ -34,6 +34,10 @@ async def test_roster_import_from_a_folder(app: App, tmp_path: Path,
     last = await app.log.last_seq()
     assert await muster(app, tmp_path, str(folder)) == 0
     assert "unchanged: 24 people, nothing written" in capsys.readouterr().out
+    assert await muster(app, tmp_path, str(folder), "--school", "org-1") == 0  # its school
+    assert "unchanged: 24 people" in capsys.readouterr().out
+    assert await muster(app, tmp_path, str(folder), "--school", "org-9") == 1  # nobody's
+    assert "no student or staff of school 'org-9'" in capsys.readouterr().err
     at = [r[0] for r in rows["users.csv"]].index("stu-0")
     rows["users.csv"][at][16] = "13th"  # a bad grade
     written(folder, rows)

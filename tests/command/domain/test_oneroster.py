@@ -156,3 +156,24 @@ def test_no_users_file_and_an_unknown_file() -> None:
 def test_a_byte_order_mark_and_blank_lines_are_fine() -> None:
     roster = parse(bundle(users_csv="\ufeff" + USERS_11 + "\n\n"), ROOMS)
     assert roster.errors == [] and len(roster.people) == 3
+
+
+def test_a_district_export_gives_one_schools_people() -> None:
+    users = (USERS_11.replace(",org1,", ",\"org1,district\",")
+             + "s3,,,true,org2,student,other,,Other,School,,,,,,p1,09,,\n"
+             + "t2,,,true,org2,teacher,ot,,Other,Teacher,,,,,,,,,\n")
+    classes = CLASSES + "hr9,,,Homeroom 9,09,c1,R9,homeroom,Room 9,org2,t1,,,\n"
+    enrol = ENROLLMENTS + "e9,,,hr9,org2,s3,student,false,,\n"
+    files = bundle(users_csv=users, classes_csv=classes, enrollments_csv=enrol)
+    assert [(r.file, r.field) for r in parse(files, ROOMS).errors] == [("classes.csv",
+                                                                         "location")]
+    roster = parse(files, ROOMS, school="org1")
+    assert roster.errors == [] and sorted(p.id for p in roster.people) == ["s1", "s2", "t1"]
+    # the other school's student shares Ada's mother, listed once in the export
+    assert [p.id for p in parse(bundle(users_csv=users), ROOMS, school="org2").people] == [
+        "s3", "t2"]
+
+
+def test_a_school_with_nobody_in_the_bundle_is_an_error_not_an_empty_roster() -> None:
+    roster = parse(bundle(), ROOMS, school="org-typo")
+    assert [(r.file, r.field) for r in roster.errors] == [("users.csv", "orgSourcedIds")]
