@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
+import aiohttp
 import msgspec
 import pytest
 from msgspec.structs import replace
@@ -14,7 +15,8 @@ from command.domain import commands as c
 from command.domain import events as e
 from command.domain.site import EvacuationSite, GuardianContact, GuardianMessages, Site
 from command.infra.eventlog import EventLog
-from tests.conftest import Sink, small_site
+from tests.conftest import App, Sink, small_site
+from tests.integration.test_demo_lockdown import call
 from tests.integration.test_notifier import BOSS, Rig, running
 
 TEXT = "Reunification for Test High is at St. Mark's Church; bring photo ID"
@@ -92,3 +94,19 @@ async def test_a_drill_says_drill(rig: Rig, sink: Sink) -> None:
     assert {body["message"] for _, body, _ in sink.posts} == {"DRILL — " + TEXT}
     sent = await rig.wait_events(e.GuardianMessagesSent, 3)
     assert {ev.mode for ev in sent} == {"drill"}
+
+
+async def test_over_http_a_commander_asks_and_muster_sends(app: App, sink: Sink) -> None:
+    await app.muster.import_site(with_contacts(sink))
+    async with aiohttp.ClientSession() as http:
+        status, press = await call(http, app, "/v1/sites/test-high/alerts",
+                                   await app.token("device"), {"kind": "fire", "room": "GYM"})
+        assert status == 202
+        path = f"/v1/incidents/{press['incident_id']}/reunification/guardian-messages"
+        status, _ = await call(http, app, path, await app.token("staff"), {})
+        assert status == 403
+        status, _ = await call(http, app, path, await app.token("commander"), {"place": "x"})
+        assert status == 202
+    await sink.wait_for(6)
+    assert {body["message"] for _, body, _ in sink.posts} == {
+        "Reunification for Test High is at x; bring photo ID"}
