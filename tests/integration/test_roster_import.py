@@ -7,11 +7,13 @@ import copy
 from typing import Any
 
 import aiohttp
+import msgspec
 from msgspec.structs import replace
 
 from command.domain import events as e
 from tests.conftest import App, small_site
 from tests.integration.oneroster_bundle import bundle, files
+from tests.integration.test_board_ws import board_ws, receive, receive_until, ws_url
 
 PATH = "/v1/sites/test-high/roster"
 
@@ -149,3 +151,19 @@ async def test_a_malformed_form_or_body_is_400_and_writes_nothing(app: App) -> N
             assert resp.status == 400
             assert [r["file"] for r in (await resp.json())["rows"]] == ["users.csv"]
     assert await app.log.last_seq() == before
+
+
+async def test_a_board_over_websocket_hears_an_import_as_counts(app: App) -> None:
+    """Staff's board gets the new roster; its update tells the import as counts, no names."""
+    assert app.muster.gateway is not None
+    async with board_ws(ws_url(app.url, await app.token("staff"))) as ws:
+        assert (await receive(ws))["type"] == "snapshot"
+        async with aiohttp.ClientSession() as http:
+            status, doc = await send(http, app, files(bundle(2)))
+            assert status == 202, doc
+        [*_, update] = await receive_until(ws, doc["seq"])
+    assert update["event"]["type"] == "RosterChanged"
+    assert update["event"]["data"] == {"added": 6, "changed": 0, "removed": 8, "part": 1,
+                                       "parts": 1, "source": "oneroster"}
+    assert "Student0" not in msgspec.json.encode(update["event"]).decode()
+    assert sum(len(v) for v in update["board"]["roster"].values()) == 6
