@@ -38,10 +38,20 @@ export function unitLine(r) {
   return `Away event ${r.id} · ${where ? `at ${where}` : "place not given"}`;
 }
 
+/** A unit nobody is counted on, with no report and no alert: nothing to ask of it (a bus in the lot). */
+const idle = (r, pressed) => !r.status && !(r.accountability || {}).total && r.id !== pressed;
+
 function card(r, pressed) {
   const s = STATUS[r.status || "none"] || STATUS.none;
   const a = r.accountability || {};
   const where = whereText(r.location);
+  if (idle(r, pressed ? r.id : null)) {
+    return h("button", { type: "button", class: "room unit s-idle", "data-room": r.id, "data-unit": r.unit,
+      "data-status": "idle", "data-key": `unit-${r.id}` },
+    h("span", { class: "glyph", "aria-hidden": "true" }, "○"), h("span", { class: "rid" }, r.name),
+    h("span", { class: "rname" }, where ? `${r.unit === "bus" ? "At" : "Place"}: ${where}` : "Not in use"),
+    h("span", { class: "rstatus" }, "Nobody counted here · no report needed"));
+  }
   return h("button", { type: "button", class: `room unit s-${r.status || "none"}${pressed ? " pressed" : ""}`,
     "data-room": r.id, "data-unit": r.unit, "data-status": r.status || "none", "data-key": `unit-${r.id}` },
   h("span", { class: "glyph", "aria-hidden": "true" }, pressed && !r.status ? "▲" : s.glyph),
@@ -59,8 +69,9 @@ export function unitsView(b) {
     const units = (b.rooms || []).filter((r) => r.unit === unit);
     if (!units.length) return null;
     const reported = units.filter((r) => r.status).length;
+    const asked = units.filter((r) => !idle(r, pressed)).length;
     return h("section", { class: "box", "aria-labelledby": `${id}-h`, "data-key": `group-${id}` },
-      h("h2", { id: `${id}-h` }, `${title} · ${reported} of ${units.length} reported`),
+      h("h2", { id: `${id}-h` }, asked ? `${title} · ${reported} of ${asked} reported` : `${title} · none in use`),
       h("div", { id, class: "rooms units-list" }, units.map((r) => card(r, r.id === pressed))));
   }).filter(Boolean);
   return groups.length ? h("div", { class: "units-row", "data-key": "units" }, groups) : null;
