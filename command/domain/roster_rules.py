@@ -30,6 +30,10 @@ def import_roster(state: SiteState, cmd: c.ImportRoster, ctx: Ctx) -> list[Draft
     found = roster_diff.diff(site.people, cmd.people)
     if not found:
         return []
+    busy = sorted(m for m in ("live", "drill") if m in state.open)
+    if busy:  # a count half on yesterday's roster and half on today's adds up to neither
+        raise Conflict(f"a {busy[0]} incident is open: the roster changes once it has ended "
+                       "(the same import then writes what changed)")
     after = site
     drafts: list[Draft] = []
     for data in roster_diff.parts(found, cmd.source):

@@ -20,6 +20,9 @@ async def test_the_recording_carries_the_roster_as_it_was_at_the_press(app: App)
                          ADMIN)
     accepted, _ = await intake.execute("test-high", c.RaiseAlert(kind="lockdown", room="GYM"),
                                        e.Actor(kind="device", id="b-1", role="device"))
+    boss = e.Actor(kind="user", id="principal", role="commander")
+    await intake.execute("test-high", c.Cancel(reason="practice"), boss,
+                         incident_id=accepted.incident_id, commander=True)  # imports wait
     await intake.execute("test-high", c.ImportRoster(people=[*small_site().people, BEFORE,
                                                              AFTER]), ADMIN)
     recording = await recorded(app.log, accepted.incident_id or "")

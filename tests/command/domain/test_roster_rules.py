@@ -12,9 +12,12 @@ from command.domain.site import Bus, Person
 from consumers.live_boards import public_event
 from tests.command.domain.test_site_state import (
     COMMANDER,
+    DRILL,
+    LIVE,
     configured,
     ctx,
     given,
+    press,
     rejects,
     site,
     then,
@@ -118,3 +121,11 @@ def test_a_roster_change_shows_counts_only_to_every_role() -> None:
     doc = public_event(events[0])
     assert doc["data"] == {"added": 1, "changed": 0, "removed": 0, "part": 1, "parts": 1,
                            "source": "oneroster"}
+
+
+def test_a_change_waits_while_a_live_or_drill_incident_is_open() -> None:
+    people = [*site().people, Person(id="s-9", name="Frances Allen", room="GYM")]
+    for drill, iid in ((False, LIVE), (True, DRILL)):
+        state = then(given(configured()), press(drill=drill), ctx(new=iid))[0]
+        assert rejects(state, imported(people), ctx(ADMIN)).code == "conflict"
+        assert when(state, imported(list(site().people)), ctx(ADMIN)) == []  # nothing to wait
