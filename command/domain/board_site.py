@@ -16,6 +16,16 @@ def roster_by_room(config: Site | None) -> dict[str, list[dict[str, str]]]:
     rooms: dict[str, list[dict[str, str]]] = {}
     for p in config.people:
         rooms.setdefault(p.room or "", []).append({"id": p.id, "name": p.name, "kind": p.kind})
+    # A bus's riders and an away event's people and chaperones, so its report ticks them too.
+    by_id = {p.id: p for p in config.people}
+    for bus in config.buses:
+        rooms[bus.id] = [{"id": i, "name": by_id[i].name, "kind": by_id[i].kind}
+                         for i in bus.riders if i in by_id]
+    for event in config.away_events:
+        rooms[event.id] = [{"id": i, "name": by_id[i].name, "kind": by_id[i].kind}
+                           for i in event.people if i in by_id]
+        rooms[event.id] += [{"id": c.id, "name": c.name, "kind": "chaperone"}
+                            for c in event.chaperones]
     return rooms
 
 

@@ -229,7 +229,7 @@ export function roomView(board, ctx, id, history) {
     (r.injured || []).length ? h("p", { class: "c-injured" }, `Injured: ${names(r.injured)}`) : null,
     (r.missing || []).length ? h("p", { class: "c-missing" }, `Missing: ${names(r.missing)}`) : null,
     (r.extra || []).length ? h("p", null, `Also here: ${names(r.extra)}`) : null,
-    roster ? h("details", { id: "room-people", "data-key": "room-people" }, h("summary", null, `People in this room (${roster.length})`),
+    roster ? h("details", { id: "room-people", "data-key": "room-people" }, h("summary", null, `People ${r.unit === "bus" ? "on this bus" : r.unit === "away_event" ? "at this event" : "in this room"} (${roster.length})`),
       h("ul", null, roster.map((p) => h("li", null, `${p.name} · ${p.kind}`)))) : null,
     h("h3", null, "History"),
     h("ol", { id: "room-history" }, history === false ? [h("li", null, "History unavailable right now (no answer from the server)")]

@@ -79,6 +79,12 @@ async def test_bus_incident_on_the_demo_site(app: App, sink: Sink, browser: Brow
         assert board["accountability"]["injured"] == 1
         counted_once(board)
         await expect(page.locator("#attention")).to_contain_text("Bus 7 (north route)")
+        await card.click()  # the bus's detail: where it was last told, and its riders by name
+        await expect(page.locator("#room-body")).to_contain_text(
+            "Bus bus-7 · last told at I-25 northbound at exit 210")
+        await expect(page.locator("#room-people summary")).to_have_text(
+            f"People on this bus ({len(bus.riders)})")
+        await page.keyboard.press("Escape")
         await shoot_whole(page, "demo-bus-incident", viewport)
 
     await sink.wait_for(1, "staff-all")
