@@ -1,6 +1,7 @@
 """The guardian messenger's fold (`consumers/guardian_messenger.py`): a request becomes a job
-with the plan of the config as it was; a batch recorded is done; a replay's or tabletop's request, or one in a mode the site does not send in, is no
-job; and a replay's site file carries no [guardian_messages] at all."""
+with the plan of the config as it was; a batch recorded is done; a replay's or tabletop's
+request, or one in a mode the site does not send in, is no job; and a replay's site file
+carries no [guardian_messages] at all."""
 
 from datetime import UTC, datetime
 from typing import Any
