@@ -74,8 +74,9 @@ def unit_rows(config: Site | None, at: datetime | None = None,
 
 
 def alerted(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
-    """A press on a unit: the row shows the location it told (the latest press's), and a unit
-    the case did not show yet (an away event not on at the open) joins it."""
+    """A press on a unit: the row shows the location it told (the latest press's), a unit the
+    case did not show yet (an away event not on at the open) joins it, and its people nobody
+    has placed or accounted for yet are there (intake's ledger places them alike)."""
     d = ev.data
     row = case.rooms.get(d.room)
     if row is None and d.unit == "away_event" and (event := units.away_event(config, d.room)):
@@ -84,9 +85,14 @@ def alerted(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:
         row = bus_row(found)
     if row is None:
         return case
-    if d.location is not None and d.unit != "room":
+    if d.unit == "room":
+        return case
+    if d.location is not None:
         row = replace(row, location=d.location)
-    return replace(case, rooms={**case.rooms, d.room: row})
+    ledger = accounting.joined(accounting.Ledger(people=case.people, tally=case.tally), config,
+                               d.room)
+    return replace(case, rooms={**case.rooms, d.room: row}, people=ledger.people,
+                   tally=ledger.tally)
 
 
 def scheduled(case: Case, config: Site, ev: e.AwayEventScheduled) -> Case:

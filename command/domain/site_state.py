@@ -133,6 +133,14 @@ def _opened(state: SiteState, ev: e.IncidentOpened) -> SiteState:
     return replace(state, open={**state.open, ev.mode: inc})
 
 
+def _pressed(state: SiteState, ev: e.AlertRaised) -> SiteState:
+    """A press on a bus or an away event joining an incident: its people nobody has placed or
+    accounted for yet are there (the board's fold places them alike)."""
+    if ev.data.unit == "room":
+        return state
+    return _counted(state, ev, lambda led: accounting.joined(led, state.site, ev.data.room))
+
+
 def _with_incident(state: SiteState, ev: e.Envelope, **changes: Any) -> SiteState:
     inc = state.open.get(ev.mode)
     if inc is None or inc.id != ev.incident_id:
@@ -244,6 +252,7 @@ _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.RosterChanged: _roster_changed,
     e.AwayEventScheduled: _scheduled,
     e.IncidentOpened: _opened,
+    e.AlertRaised: _pressed,
     e.ProtocolDeclared: _declared,
     e.ProtocolLifted: _lifted,
     e.RoomStatusReported: _room_reported,

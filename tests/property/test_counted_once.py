@@ -70,10 +70,11 @@ def everyone(site: Site) -> list[str]:
 def scenarios(draw: st.DrawFn) -> tuple[Site, c.RaiseAlert, list[tuple[Any, str | None]]]:
     site = draw(sites())
     units, people = unit_ids(site), everyone(site)
-    press = draw(st.sampled_from(
-        [c.RaiseAlert(kind="fire", room=r.id) for r in site.rooms]
-        + [c.RaiseAlert(kind="medical", bus=b.id) for b in site.buses]
-        + [c.RaiseAlert(kind="lockdown", away_event=ev.id) for ev in site.away_events]))
+    openers = ([c.RaiseAlert(kind="fire", room=r.id) for r in site.rooms]
+               + [c.RaiseAlert(kind="medical", bus=b.id) for b in site.buses]
+               + [c.RaiseAlert(kind="lockdown", away_event=ev.id) for ev in site.away_events])
+    press = draw(st.sampled_from(openers))
+    presses = st.sampled_from([*openers, c.RaiseAlert(kind="lockdown", away_event="e-new")])
     who = st.lists(st.sampled_from(people), unique=True, max_size=3)
     report = st.builds(lambda present, missing, injured, extra: c.ReportRoomStatus(
         status="evacuated", present=present, missing=missing, injured=injured, extra=extra),
@@ -99,7 +100,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Site, c.RaiseAlert, list[tuple[Any, str 
         st.tuples(st.builds(lambda pid: c.Release(person_id=pid, guardian="G",
                                                   student_consents=True), few),
                   st.none()),
-        st.tuples(st.just(press), st.none()),
+        st.tuples(presses, st.none()),  # a press on any unit joins the incident
         st.tuples(st.just(c.OpenReunification(reason="families at the gate")), st.none()),
         st.tuples(st.just(c.AccountPersons(entries=[  # everyone at once: releases may follow
             e.AccountingEntry(person_id=pid, status="accounted") for pid in people[:-1]])),
@@ -109,13 +110,15 @@ def scenarios(draw: st.DrawFn) -> tuple[Site, c.RaiseAlert, list[tuple[Any, str 
 
 def chaperones_placed_by(config: Site | None, ev: e.Envelope) -> set[str]:
     """Who an event starts counting, told apart from the ledger: an incident opening places the
-    chaperones of the events on then and of the event pressed on; an event scheduled on now
-    places its own."""
+    chaperones of the events on then and of the event pressed on; an event scheduled on now,
+    or pressed on, places its own."""
     if isinstance(ev, e.IncidentOpened):
         on = [x for x in config.away_events if units.active(x, ev.occurred_at)
               or x.id == ev.data.room] if config else []
     elif isinstance(ev, e.AwayEventScheduled) and units.active(ev.data.event, ev.occurred_at):
         on = [ev.data.event]
+    elif isinstance(ev, e.AlertRaised) and ev.data.unit == "away_event" and config:
+        on = [x for x in config.away_events if x.id == ev.data.room]
     else:
         return set()
     return {ch.id for x in on for ch in x.chaperones}

@@ -332,3 +332,22 @@ def test_a_press_on_an_away_event_not_on_yet_places_its_people_there_and_shows_i
     assert state.open["live"].ledger.tally["trip"]["unknown"] == 1  # s-5
     rows = {r["id"]: r for r in shown([configured(with_units()), *written])["rooms"]}
     assert rows["trip"]["unit"] == "away_event" and rows["game"]["unit"] == "away_event"
+
+
+def test_a_press_from_a_bus_during_an_incident_puts_its_riders_on_it() -> None:
+    """Given a lockdown pressed in B-112, when bus 7's driver presses too, then bus 7's riders
+    nobody had accounted for are on the bus (counted there, not at home), intake and board
+    alike; a rider already accounted for stays where they were reported."""
+    state, first = run(on(), (c.RaiseAlert(kind="lockdown", room="B-112"), ctx(STAFF)),
+                       (c.AccountPersons(entries=[e.AccountingEntry(person_id="s-4",
+                                                                    status="accounted")]),
+                        ctx(STAFF, at=10, incident=LIVE)))
+    state, second = then(state, c.RaiseAlert(kind="medical", bus="bus-7", location=ROADSIDE),
+                         ctx(STAFF, at=20))
+    ledger = state.open["live"].ledger
+    assert ledger.tally["bus-7"]["unknown"] == 1 and ledger.people["s-1"].room == "bus-7"
+    assert ledger.people["s-4"].room == "A-101"
+    rendered = shown([configured(with_units()), *first, *second])
+    assert next(r for r in rendered["rooms"] if r["id"] == "bus-7")["accountability"][
+        "unknown"] == 1
+    assert rendered["accountability"]["total"] == tally_total(ledger)
