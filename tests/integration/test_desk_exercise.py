@@ -330,6 +330,7 @@ async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Brows
         await expect(point.locator(".f-students_waiting b")).to_have_text("2")
         await expect(point.locator(".f-exceptions b")).to_have_text("1")
         await expect(district["390"].locator("article.point-card")).to_contain_text("desk-high")
+        assert grave(await axe_violations(district["1024"])) == []
         await shoot(district, "desk-district")
     finally:
         for page in [*desk.values(), boss, *(district or {}).values()]:
@@ -392,5 +393,17 @@ async def test_a_drill_desk_says_drill(app: App, browser: Browser) -> None:
         await expect(page.locator("#tab-exceptions")).to_have_attribute("aria-selected", "true")
         await expect(page.locator("#summary")).to_contain_text("No reunification point set yet")
         await expect(page.locator("#cases")).to_contain_text("No case is open.")
+    finally:
+        await page.context.close()
+
+
+async def test_a_token_of_one_school_is_told_the_district_is_not_theirs(
+        app: App, browser: Browser) -> None:
+    await app.muster.import_site(desk_site())
+    page = await opened(browser, app, "/district/test-district/reunification",
+                        await app.token("commander", SITE), PHONE)
+    try:
+        await expect(page.locator("#problem")).to_contain_text("may not read the district")
+        await expect(page.locator("article.point-card")).to_have_count(0)
     finally:
         await page.context.close()
