@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import App
 from tests.integration.board_scenes import School
-from tests.integration.browser import board_page, launched, shoot
+from tests.integration.browser import axe_violations, board_page, grave, launched, shoot
 
 DRAW = """async ({board}) => {
   const { view } = await import("/board-static/view.js");
@@ -52,6 +52,7 @@ def with_units(real: dict[str, Any]) -> dict[str, Any]:
     rooms = [{**r, "unit": "room", "location": None} for r in real["rooms"]]
     rooms += [unit("bus-7", "Bus 7 (north route)", "bus", BUS_AT, None, 40, 0),
               unit("bus-12", "Bus 12 (river route)", "bus", None, "secured", 40, 40),
+              unit("bus-3", "Bus 3 (spare)", "bus", None, None, 0, 0),
               unit("away-game", "Varsity football at Central High", "away_event", GAME_AT,
                    "secured", 33, 31)]
     at = real["protocol"]["declared_at"]
@@ -89,7 +90,8 @@ async def test_units_stand_beside_the_buildings_with_status_count_and_place(
     room_ids = [r["id"] for r in real["rooms"]]
     assert sorted(got["rooms"]) == sorted(room_ids) and sorted(got["plan"]) == sorted(room_ids)
     assert got["reported"].startswith(f"0 of {len(room_ids)}")  # rooms only: units count apart
-    bus7, bus12 = got["buses"]
+    bus7, bus12, spare = got["buses"]
+    assert spare == "○Bus 3 (spare)Not in useNobody counted here · no report needed"
     assert "Bus 7 (north route)" in bus7 and "At: I-25 northbound at exit 210" in bus7
     assert "(39.73920, -104.99030)" in bus7 and "▲ alert raised here" in bus7
     assert "0/40 accounted" in bus7 and "No report yet" in bus7
@@ -123,7 +125,7 @@ async def test_no_units_no_groups_and_one_place_no_history(app: App, browser: Br
 async def shown(page: Page, board: dict[str, Any]) -> None:
     await expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
     await page.evaluate(SHOW, {"board": board})
-    await expect(page.locator("#buses [data-room]")).to_have_count(2)
+    await expect(page.locator("#buses [data-room]")).to_have_count(3)
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone", "1920"])
@@ -134,6 +136,7 @@ async def test_units_board_screens(app: App, browser: Browser, viewport: str) ->
     async with board_page(browser, app.url, token, viewport) as (page, _):
         await shown(page, board)
         await expect(page.locator("#places-history li.was")).to_have_count(2)
+        assert grave(await axe_violations(page)) == []  # the unit cards and history: WCAG AA
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= page.viewport_size["width"], width  # type: ignore[index]
         await page.locator("[data-room='bus-7']").first.click()
