@@ -12,7 +12,8 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import App
 from tests.integration.board_scenes import School
-from tests.integration.browser import axe_violations, board_page, grave, launched, shoot
+from tests.integration.browser import axe_violations, board_page, grave, launched
+from tests.integration.demo_units import shoot_whole
 
 DRAW = """async ({board}) => {
   const { view } = await import("/board-static/view.js");
@@ -131,11 +132,15 @@ async def shown(page: Page, board: dict[str, Any]) -> None:
 @pytest.mark.parametrize("viewport", ["desktop", "phone", "1920"])
 async def test_units_board_screens(app: App, browser: Browser, viewport: str) -> None:
     """The units and the places history drawn on the page itself, for the eye (screenshots);
-    on a phone the unit cards stay one column within the screen's width."""
+    on a phone the unit cards stay one column within the screen's width; the wall screen is
+    set up as one is, with large text from its link."""
     _, board, token = await drawn(app, browser)
-    async with board_page(browser, app.url, token, viewport) as (page, _):
+    link = f"{token}&large=1" if viewport == "1920" else token
+    async with board_page(browser, app.url, link, viewport) as (page, _):
         await shown(page, board)
         await expect(page.locator("#places-history li.was")).to_have_count(2)
+        large = await page.evaluate("document.documentElement.classList.contains('large')")
+        assert large == (viewport == "1920")
         assert grave(await axe_violations(page)) == []  # the unit cards and history: WCAG AA
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= page.viewport_size["width"], width  # type: ignore[index]
@@ -144,4 +149,4 @@ async def test_units_board_screens(app: App, browser: Browser, viewport: str) ->
         await expect(page.locator("#room-body")).to_contain_text(
             "last told at I-25 northbound at exit 210")
         await page.keyboard.press("Escape")
-        await shoot(page, "board-units", viewport)
+        await shoot_whole(page, "board-units", viewport)
