@@ -92,3 +92,35 @@ async def test_bus_incident_on_the_demo_site(app: App, sink: Sink, browser: Brow
     assert any("Bus 7" in m and "I-25 northbound at exit 210" in m for m in said), said
     cap = await cap_text(school)
     assert "Bus 7" in cap and "I-25 northbound at exit 210" in cap
+
+
+async def test_a_bus_pressed_and_reported_from_the_board_page(app: App, sink: Sink,
+                                                               browser: Browser) -> None:
+    """A driver's phone: "Press for help" lists the buses and sends the bus as `bus`; "Report my
+    room" for the bus ticks a rider injured by name."""
+    school, demo = await demo_school(app, sink)
+    bus = next(b for b in demo.buses if b.id == "bus-12")
+    hurt = next(p for p in demo.people if p.id == bus.riders[2])
+    async with board_page(browser, app.url, await school.token("staff"), "phone",
+                          site=DEMO) as (page, _):
+        await live(page)
+        await page.locator("#actions").get_by_role("button", name="Press for help").click()
+        await page.locator("#press-kind").select_option("transportation")
+        await page.locator("#press-room").select_option("bus-12")
+        await page.locator("#press-dialog").get_by_role("button", name="Send alert").click()
+        await expect(page.locator("#where")).to_contain_text("raised on Bus 12 (river route)")
+        await page.locator("#actions").get_by_role("button", name="Report my room").click()
+        await page.locator("#report-room").select_option("bus-12")
+        await page.locator("#report-form input[name=status][value=needs_help]").check()
+        await page.locator("#report-present").fill(str(len(bus.riders)))
+        await page.locator(f"#report-form input[name=injured][value='{hurt.id}']").check()
+        await page.locator("#report-dialog").get_by_role("button", name="Send report").click()
+        await expect(page.locator("#attention")).to_contain_text(
+            f"Injured: {hurt.name} · on Bus 12 (river route)")
+    board = await school.board("commander")
+    assert board["incident"]["room"] == "bus-12"
+    events = await school.timeline(board["incident"]["id"])
+    (alert,) = [ev for ev in events if ev["type"] == "AlertRaised"]
+    assert (alert["data"]["room"], alert["data"]["unit"]) == ("bus-12", "bus")
+    assert row(board, "bus-12")["injured"] == [hurt.id]
+    counted_once(board)
