@@ -171,6 +171,15 @@ const openProtocol = form("protocol-dialog", () => {
   return send(incidentPath("protocol"), body, key);
 });
 
+// The place in force is left out: a relocation names somewhere else, and the reason why.
+const openRelocate = form("relocate-dialog", () => {
+  const p = shown(S.board, S.selected).protocol, now = ((p && p.places) || []).at(-1);
+  $("relocate-from").textContent = `Now: ${(p && p.evacuate_to) || "place not given"}`;
+  options($("relocate-to"), (S.board.places || []).filter((x) => !now || x.id !== now.site_id)
+    .map((x) => [x.id, `${x.name}${x.off_site ? " (off site)" : ""}`]), null);
+  $("relocate-reason").value = "";
+}, (key) => send(incidentPath("relocate"), { to: $("relocate-to").value, reason: $("relocate-reason").value.trim() }, key));
+
 const openDrill = form("drill-dialog", () => {
   options($("drill-scenario"), KINDS.map((k) => [k, said(k)]), "lockdown");
   $("drill-note").value = "";
@@ -231,6 +240,7 @@ export function renderActions() {
     if (!S.board.incident && b.mode !== "replay") add("Start a drill", openDrill);
     if (inc) {
       add("Report a room", openReport);
+      if (b.protocol && b.protocol.action === "evacuate") add("Relocate", openRelocate, "warn");
       if (b.protocol) add("All clear", allClear, "warn");
       add("Cancel — false alarm", cancelAlarm, "warn");
       add("Transfer command", openCommand);

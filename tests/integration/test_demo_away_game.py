@@ -1,8 +1,9 @@
 """A scripted away-game lockdown on the demo site, end to end over real servers: the game is
 scheduled on the spot through the API; a press from the game locks it down at its place; the
 game's students, staff and chaperones are counted there and the school's rooms without them
-(each person once); the commander evacuates the game and relocates once to the second site; the
-board page shows it all and the channels say where; screenshots on a desktop and a phone."""
+(each person once); the commander evacuates the game and relocates once to the second site from
+the board page's Relocate; the page shows it all and the channels say where; screenshots on a
+desktop and a phone."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -79,8 +80,15 @@ async def test_away_game_lockdown_on_the_demo_site(app: App, sink: Sink, browser
 
         await school.send(f"/v1/incidents/{incident}/protocol",
                           {"action": "evacuate", "evacuate_to": "st-marks"})
-        await school.send(f"/v1/incidents/{incident}/relocate",
-                          {"to": "lincoln-ms", "reason": "gas leak on Elm Street"})
+        # The commander's board: Relocate, the place in force left out of the choices.
+        await page.locator("#actions").get_by_role("button", name="Relocate").click()
+        await expect(page.locator("#relocate-from")).to_have_text(
+            "Now: St. Mark's Church, 400 Elm Street")
+        choices = await page.locator("#relocate-to option").all_inner_texts()
+        assert "St. Mark's Church, 400 Elm Street (off site)" not in choices
+        await page.locator("#relocate-to").select_option("lincoln-ms")
+        await page.locator("#relocate-reason").fill("gas leak on Elm Street")
+        await page.locator("#relocate-dialog").get_by_role("button", name="Relocate").click()
         await expect(page.locator("#directive")).to_contain_text(
             "To Lincoln Middle School gym, 2100 Oak Road.")
         await expect(page.locator("#places-history li.was s")).to_have_text(
@@ -92,6 +100,10 @@ async def test_away_game_lockdown_on_the_demo_site(app: App, sink: Sink, browser
         assert board["protocol"]["places"][-1]["reason"] == "gas leak on Elm Street"
         counted_once(board)
         await shoot_whole(page, "demo-away-game", viewport)
+    moved = [ev["data"] for ev in await school.timeline(incident)
+             if ev["type"] == "ProtocolDeclared" and ev["data"]["reason"] == "relocation"]
+    assert [(d["evacuation_site"], d["relocated_from"], d["relocation_reason"]) for d in moved] \
+        == [("lincoln-ms", "St. Mark's Church, 400 Elm Street", "gas leak on Elm Street")]
 
     await sink.wait_for(3, "staff-all")
     said = messages(sink, "staff-all")
