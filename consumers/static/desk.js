@@ -100,7 +100,7 @@ function draw() {
   const query = $("check-search").value;
   const hits = search(students, query, [], 5).map((s) => studentCard(s, null, true));
   mount($("check-found"), query.trim() && !hits.length ? h("p", { class: "dim" }, "No student matches.") : hits);
-  mount($("approved"), approved(doc, S.byId, since));
+  mount($("approved"), approved(doc, S.byId, since, $("reunify-search").value));
   mount($("released"), released(doc));
   mount($("case-found"), S.picked.case.length ? [] : found(search(students, $("case-search").value), "case", $("case-search").value));
   mount($("case-chosen"), chosen(S.picked.case, S.byId, "case"));
@@ -255,7 +255,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("main").addEventListener("submit", onSubmit);
   $("arrive-form").onsubmit = arrive;
   $("case-form").onsubmit = openCase;
-  for (const id of ["arrive-search", "check-search", "case-search"]) $(id).addEventListener("input", draw);
+  for (const id of ["arrive-search", "check-search", "case-search", "reunify-search"]) $(id).addEventListener("input", draw);
   $("case-kind").onchange = draw;
   if (!await whoami()) return;
   await load();

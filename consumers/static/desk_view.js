@@ -132,9 +132,19 @@ function reunifyStudent(student, q) {
   }
 }
 
-export function approved(doc, byId, since) {
-  const cards = ordered(doc.queue, byId).filter((q) => q.state === "approved");
-  if (!cards.length) return [h("li", { class: "dim", "data-key": "none" }, "No approved card waits: the checkers approve guardians.")];
+/** Whether a card is the one asked for: its number, or a word of its adult's or students' names. */
+function asked(q, query) {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return true;
+  const said = [q.guardian, ...q.students.map((s) => s.name)].join(" ").toLowerCase().split(/[\s-]+/);
+  return (q.card && q.card.startsWith(query.trim())) || words.every((w) => said.some((x) => x.startsWith(w)));
+}
+
+export function approved(doc, byId, since, query = "") {
+  const all = ordered(doc.queue, byId).filter((q) => q.state === "approved");
+  const cards = all.filter((q) => asked(q, query));
+  if (!all.length) return [h("li", { class: "dim", "data-key": "none" }, "No approved card waits: the checkers approve guardians.")];
+  if (!cards.length) return [h("li", { class: "dim", "data-key": "none" }, `No approved card matches “${query.trim()}”.`)];
   return cards.map((q) => h("li", { class: `acard${open(q, byId) ? "" : " done"}`, "data-key": q.card || q.guardian },
     h("h3", null, `Card ${q.card || "—"}: ${q.guardian}`, h("span", { class: "wait" }, ` wait ${clock(waited(q, byId, since))}`)),
     h("ul", { class: "rstudents" }, q.students.map((s) => (byId.get(s.id) ? reunifyStudent(byId.get(s.id), q) : null)))));

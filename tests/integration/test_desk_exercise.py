@@ -130,6 +130,8 @@ async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Brows
         for guardian, students in arrivals:
             if guardian in RESTRICTED.values():
                 continue
+            await tablet.locator("#reunify-search").fill(cards[guardian])  # the card in hand
+            await expect(approved).to_have_count(1)
             for sid, _ in students:
                 student = tablet.locator(f"#approved li[data-key='{sid}']")
                 await student.locator("button[data-act=fetch]").click()
@@ -150,7 +152,9 @@ async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Brows
                 await student.locator("button[data-act=release]").click()
                 await expect(tablet.locator(f"#released li[data-key='{sid}']")).to_contain_text(
                     f"→ {guardian}")
+        await tablet.locator("#reunify-search").fill("")
         await expect(approved).to_have_count(0)
+        await expect(tablet.locator("#approved")).to_contain_text("No approved card waits")
         await expect(summary).to_contain_text("27 released")
         assert grave(await axe_violations(tablet)) == []
 
