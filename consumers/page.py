@@ -1,4 +1,6 @@
-"""The live board as a web page (`GET /board/{site}`): static HTML, CSS and script only.
+"""The live board as a web page (`GET /board/{site}`), and beside it the drill log, the
+reunification desk (`/desk/{site}`) and a district's reunification points: static HTML, CSS and
+script only.
 
 The token never reaches the server in the page request: it travels in the URL fragment or is
 typed in, and the script sends it only to the API (the WebSocket, and commands by bearer header).
