@@ -18,6 +18,11 @@ export function search(students, query, skip = [], limit = 8) {
   }).slice(0, limit);
 }
 
+/** An adult's name as names.py compares them (NFKC, case, runs of spaces): "MARK  JONES" is the
+ * "Mark Jones" a custody order names, so the desk warns as the server will refuse. */
+export const folded = (name) => (name || "").normalize("NFKC").toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+export const among = (name, names) => names.some((n) => folded(n) === folded(name));
+
 /** The search results as buttons (`data-act="pick"`), each with what tells two students apart. */
 export function found(results, target, query) {
   if (!query.trim()) return [];

@@ -2,7 +2,7 @@
 // page's own choices; buttons say what they do in `data-act` and desk.js acts on them. Every
 // state is said in words and a glyph as well as a colour.
 import { h } from "./dom.js";
-import { clock, flagWords, KIND, open, STATE, time, waited } from "./desk_forms.js";
+import { among, clock, flagWords, KIND, open, STATE, time, waited } from "./desk_forms.js";
 
 const MODE = { live: "LIVE", drill: "DRILL — this is a drill", tabletop: "TABLETOP — an exercise", replay: "REPLAY" };
 
@@ -55,15 +55,15 @@ function contacts(student) {
   if (!student.contacts.length) return h("p", { class: "dim" }, "No contacts on file.");
   return h("table", { class: "contacts" }, h("thead", null, h("tr", null,
     ["Name", "Relationship", "Phone", "E-mail"].map((x) => h("th", { scope: "col" }, x)))),
-  h("tbody", null, student.contacts.map((c) => h("tr", { class: student.restricted.includes(c.name) ? "restricted" : null },
+  h("tbody", null, student.contacts.map((c) => h("tr", { class: among(c.name, student.restricted) ? "restricted" : null },
     h("td", null, c.name), h("td", null, c.relationship), h("td", null, c.phone), h("td", null, c.email)))));
 }
 
 /** One student as a checker verifies an adult against them: listed guardians, contacts, and any
  * custody restriction in red, the named adult's match said first. */
 export function studentCard(student, guardian = null, searched = false) {
-  const restricted = guardian && student.restricted.includes(guardian);
-  const listed = guardian && student.guardians.includes(guardian);
+  const restricted = guardian && among(guardian, student.restricted);
+  const listed = guardian && among(guardian, student.guardians);
   return h("article", { class: `student${restricted ? " danger" : ""}`, "data-key": student.id },
     h("h3", null, student.name, h("span", { class: "dim" }, ` ${student.id}${student.grade ? ` · grade ${student.grade}` : ""}${student.room ? ` · ${student.room}` : ""}`),
       h("span", { class: `state st-${student.state}` }, STATE[student.state] || student.state)),
@@ -159,7 +159,7 @@ export function released(doc, limit = 8) {
 }
 
 function resolveForm(x, student) {
-  const options = (student?.guardians || []).filter((g) => !student.restricted.includes(g));
+  const options = (student?.guardians || []).filter((g) => !among(g, student.restricted));
   return h("form", { class: "resolve", "data-act": "resolve", "data-case": x.case_id },
     h("label", null, "Outcome ", h("input", { name: "outcome", required: true, maxlength: "2000", autocomplete: "off" })),
     h("label", null, "Released to ", h("select", { name: "released_to" }, h("option", { value: "" }, "— nobody (not released) —"),

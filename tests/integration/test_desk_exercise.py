@@ -21,7 +21,6 @@ from tests.integration.desk_scenes import (
     HOSPITAL,
     LATE,
     PHONE,
-    RESTRICTED,
     SITE,
     TABLET,
     check,
@@ -51,8 +50,12 @@ async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Brows
     # restricted adults, each for the child a court order keeps from them.
     arrivals = [(f.guardian, f.students) for i, f in enumerate(fams)
                 if i != HOSPITAL and not f.restricted]
-    arrivals[3:3] = [(fams[6].restricted, fams[6].students)]
-    arrivals[11:11] = [(fams[12].restricted, fams[12].students)]
+    # The second is typed as she says it at the desk: the court order's "Dana Moreau" still.
+    victor, dana = fams[6].restricted, "DANA  moreau"
+    arrivals[3:3] = [(victor, fams[6].students)]
+    arrivals[11:11] = [(dana, fams[12].students)]
+    barred = {victor: cards[victor], dana: cards[fams[12].restricted]}
+    cards[dana] = barred[dana]
     path = f"/desk/{SITE}"
     desk = {"1024": await opened(browser, app, path, staff, TABLET),
             "390": await opened(browser, app, path, staff, PHONE)}
@@ -95,21 +98,24 @@ async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Brows
             card = cards[guardian]
             await check(tablet, card)
             row = tablet.locator(f"#check-queue li[data-key='{card}']")
-            if guardian in RESTRICTED.values():
+            if guardian in barred:
                 await expect(tablet.locator("#check-entry .flag")).to_contain_text(
                     "Custody restriction: do not release; call the administrator")
                 await expect(row).to_contain_text("Flagged")
             else:
                 await expect(row).to_have_count(0)  # approved: off to the reunifiers
-        flagged = cards[fams[6].restricted]
+        await tablet.locator(f"#check-queue button[data-card='{barred[dana]}']").click()
+        await expect(tablet.locator("#check-entry .verdict.bad")).to_contain_text(
+            f"{dana} is RESTRICTED for Theo Moreau")
+        flagged = barred[victor]
         await tablet.locator(f"#check-queue button[data-card='{flagged}']").click()
         entry = tablet.locator("#check-entry")
         await expect(entry.locator(".verdict.bad")).to_contain_text(
             f"{fams[6].restricted} is RESTRICTED")
         await expect(entry.locator(".restriction")).to_contain_text(fams[6].restricted)
-        barred = fams[6].students[0][0]
-        await expect(entry.locator("tr.restricted")).to_contain_text(f"+1555020{barred[-2:]}")
-        await expect(entry).to_contain_text(f"{barred}@families.example.org")
+        milo = fams[6].students[0][0]
+        await expect(entry.locator("tr.restricted")).to_contain_text(f"+1555020{milo[-2:]}")
+        await expect(entry).to_contain_text(f"{milo}@families.example.org")
         colour = await entry.locator(".restriction").evaluate(
             "e => getComputedStyle(e).backgroundColor")
         assert colour == "rgb(138, 0, 25)", colour  # red, and said in words too
@@ -123,12 +129,12 @@ async def test_a_reunification_runs_from_the_desk_pages(app: App, browser: Brows
         await tablet.locator("#tab-reunifier").click()
         approved = tablet.locator("#approved li.acard")
         await expect(approved).to_have_count(len(arrivals) - 2)
-        for restricted in RESTRICTED.values():
-            await expect(tablet.locator(f"#approved li[data-key='{cards[restricted]}']")
+        for card in barred.values():
+            await expect(tablet.locator(f"#approved li[data-key='{card}']")
                          ).to_have_count(0)
         first = True
         for guardian, students in arrivals:
-            if guardian in RESTRICTED.values():
+            if guardian in barred:
                 continue
             await tablet.locator("#reunify-search").fill(cards[guardian])  # the card in hand
             await expect(approved).to_have_count(1)
