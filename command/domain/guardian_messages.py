@@ -6,6 +6,8 @@ Who: every student on the roster, or the riders of the bus or the people of the 
 incident was raised on; of each, every contact named in `guardians`, never an adult named in any
 student's `restricted` (a custody restriction is never told where the children are), at each
 address a template exists for (`sms` with {phone}, `email` with {email}), each address once.
+Names compare folded (names.py); a contact sharing a phone (its digits) or an e-mail (case
+aside) with a restricted adult's contact anywhere on the roster is never messaged either.
 """
 
 from urllib.parse import quote
@@ -15,6 +17,7 @@ import msgspec
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import Conflict
+from command.domain.names import among, folded
 from command.domain.reunification_rules import point_of
 from command.domain.site import GuardianMessages, Site, place_named
 from command.domain.site_state import Ctx, Draft, SiteState, incident_of, site_of
@@ -69,7 +72,9 @@ def plan(site: Site, unit: str = "room", unit_id: str | None = None) -> Plan:
     settings = site.guardian_messages or GuardianMessages()
     only = members(site, unit, unit_id)
     chosen = set(only) if only is not None else None
-    barred = {name for p in site.people for name in p.restricted}
+    barred = {folded(name) for p in site.people for name in p.restricted}
+    theirs = {a for p in site.people for ct in p.contacts if folded(ct.name) in barred
+              for a in _keys(ct.phone, ct.email)}
     urls: list[str] = []
     seen: set[str] = set()
     skipped = 0
@@ -77,7 +82,8 @@ def plan(site: Site, unit: str = "room", unit_id: str | None = None) -> Plan:
         if person.kind != "student" or (chosen is not None and person.id not in chosen):
             continue
         for contact in person.contacts:
-            if contact.name in barred or contact.name not in person.guardians:
+            if folded(contact.name) in barred or not among(contact.name, person.guardians) \
+                    or theirs.intersection(_keys(contact.phone, contact.email)):
                 skipped += 1
                 continue
             found = _addresses(settings, contact.phone, contact.email)
@@ -88,6 +94,13 @@ def plan(site: Site, unit: str = "room", unit_id: str | None = None) -> Plan:
                     urls.append(url)
     size = settings.batch
     return Plan([urls[i:i + size] for i in range(0, len(urls), size)], skipped)
+
+
+def _keys(phone: str, email: str) -> set[str]:
+    """A contact's addresses as compared: a phone's digits, an e-mail case-folded."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return {k for k in (digits and f"tel:{digits}", email.strip() and
+                        f"mail:{email.strip().casefold()}") if k}
 
 
 def _addresses(settings: GuardianMessages, phone: str, email: str) -> list[str]:

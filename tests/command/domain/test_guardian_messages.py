@@ -108,3 +108,28 @@ def test_a_restricted_adult_is_barred_even_where_listed_for_another_student() ->
 def test_a_bus_incident_messages_its_riders_guardians_only() -> None:
     s = contacted(buses=[Bus(id="bus-7", name="Route 7", riders=["s-2"])])
     assert plan(s, "bus", "bus-7").batches == [["json://sink/email/sara%40example.org"]]
+
+
+def test_a_restricted_name_typed_another_way_is_never_messaged() -> None:
+    """Restrictions and contacts are typed by different people: names compare folded."""
+    s = contacted()
+    extra = Person(id="s-8", name="Half Sibling", guardians=["LORD  byron"],
+                   contacts=[GuardianContact(name="LORD  byron", phone="+15550177",
+                                             email="george@example.org")])
+    urls = [u for b in plan(replace(s, people=[*s.people, extra])).batches for u in b]
+    assert not any("15550177" in u or "george" in u for u in urls)
+
+
+def test_an_address_of_a_restricted_adult_is_never_messaged_under_another_name() -> None:
+    """The restricted father's phone and e-mail, written otherwise under another name, are
+    his: neither is messaged, for any student."""
+    s = contacted()
+    extra = Person(id="s-8", name="Half Sibling", guardians=["G. Byron", "Claire Clairmont"],
+                   contacts=[GuardianContact(name="G. Byron", phone="+1 (555) 019-9"),
+                             GuardianContact(name="Claire Clairmont", phone="+15550188",
+                                             email="LORD@Example.org")])
+    found = plan(replace(s, people=[*s.people, extra]))
+    urls = [u for b in found.batches for u in b]
+    assert not any("0199" in u or "019-9" in u or "15550188" in u or "lord" in u.lower()
+                   for u in urls)
+    assert found.skipped == 4  # and the other two of before
