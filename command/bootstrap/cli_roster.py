@@ -71,9 +71,14 @@ def roster(settings: Settings, args: argparse.Namespace) -> int:
     except urllib.error.URLError as exc:
         print(f"muster: cannot reach {url}: {exc.reason}", file=sys.stderr)
         return 1
+    for warning in doc.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if not doc.get("changed"):
         print(f"unchanged: {doc.get('people', 0)} people, nothing written")
-    else:
-        print(f"imported: {doc['added']} added, {doc['changed_people']} changed, "
-              f"{doc['removed']} removed (seq {doc.get('seq')})")
+        return 0
+    print(f"imported: {doc['added']} added, {doc['changed_people']} changed, "
+          f"{doc['removed']} removed; restrictions {doc.get('restrictions_added', 0)} added, "
+          f"{doc.get('restrictions_removed', 0)} removed (seq {doc.get('seq')})")
+    for said in doc.get("dropped", []):
+        print(f"  {said}")
     return 0

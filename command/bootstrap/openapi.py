@@ -116,11 +116,15 @@ def document() -> dict[str, Any]:
                                 MAX_SITE_FILE)}}}
     paths[roster_import.PATH] = {"post": {
         "summary": "Import a OneRoster 1.1/1.2 CSV bundle", "security": security,
-        "description": "Roles: admin. One part per file (users.csv, enrollments.csv, "
-                       "classes.csv, demographics.csv, manifest.csv), or JSON {\"files\": "
-                       "{name: text}}. 400 lists every bad row (`rows`: file, line, field, "
-                       "message) and writes nothing; 200 when nothing changed (nothing written); "
-                       "202 with the counts of people added, changed and removed.",
+        "description": "Roles: admin. One part per file (users.csv, roles.csv, "
+                       "enrollments.csv, classes.csv, demographics.csv, manifest.csv), or JSON "
+                       "{\"files\": {name: text}}. 400 lists every bad row (`rows`: file, line, "
+                       "field, message) and writes nothing; 200 when nothing changed (nothing "
+                       "written); 202 with the counts of people added, changed and removed and "
+                       "of restrictions added and removed, and `dropped` (what removed people "
+                       "were taken off). Both list `warnings` (a bundle without the restriction "
+                       "column keeps every restriction). 409 during a live or drill incident "
+                       "for an import that adds, removes or moves anyone.",
         "parameters": [*_params(roster_import.PATH), {
             "name": "school", "in": "query", "required": False, "schema": {"type": "string"},
             "description": "In a district's export, the school's org sourcedId"}],

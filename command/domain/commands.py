@@ -188,6 +188,9 @@ class ImportRoster(Command):
 
     people: list[Person]
     source: Label = "oneroster"
+    # whether `people` say who is restricted (users.csv has metadata.muster.restricted);
+    # when not, everyone keeps their current restrictions: a sync never drops a custody order
+    restrictions: bool = False
 
 
 class OpenReunification(Command):

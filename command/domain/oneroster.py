@@ -1,7 +1,8 @@
 """A OneRoster 1.1 or 1.2 CSV bundle, as student information systems export it, read into a
 site's people (pure: the files' text and the site's rooms in, people or every bad row out).
 
-- users.csv: students (role student) with their grade; their adults (parent, guardian,
+- users.csv: students (role student) with their grade (a 1.2 bundle may give roles in
+  roles.csv instead, see oneroster_roles); their adults (parent, guardian,
   relative), linked by the student's `agentSourcedIds` (1.1 and 1.2; `agents` is read too),
   become `guardians` with a `GuardianContact` (sms, else phone, and email); staff (teacher,
   administrator, aide and the 1.2 administrator roles) become kind "staff".
@@ -19,10 +20,12 @@ from collections.abc import Sequence
 import msgspec
 from msgspec.structs import replace
 
-from command.domain.oneroster_csv import MAX_ERRORS, Row, RowError, Table, listed, read
+from command.domain.oneroster_csv import MAX_ERRORS, Row, RowError, Table, header, listed, read
+from command.domain.oneroster_roles import with_roles
 from command.domain.site import Person, Room
 
-FILES = ("users.csv", "enrollments.csv", "classes.csv", "demographics.csv", "manifest.csv")
+FILES = ("users.csv", "roles.csv", "enrollments.csv", "classes.csv", "demographics.csv",
+         "manifest.csv")
 RESTRICTED = "metadata.muster.restricted"
 AGENT_ROLES = frozenset({"parent", "guardian", "relative"})
 STAFF_ROLES = frozenset({"teacher", "administrator", "aide", "proctor", "counselor", "principal",
@@ -36,6 +39,8 @@ class Roster(msgspec.Struct, frozen=True):
     people: list[Person]
     errors: list[RowError]
     version: str  # "1.1" or "1.2", from the manifest or the users file's columns
+    # users.csv has the metadata.muster.restricted column: the bundle says who is restricted
+    restrictions: bool = False
 
 
 def parse(files: dict[str, str], rooms: Sequence[Room], school: str | None = None) -> Roster:
@@ -50,8 +55,16 @@ def parse(files: dict[str, str], rooms: Sequence[Room], school: str | None = Non
     if "users.csv" not in files:
         errors.append(RowError("users.csv", 0, "", "the bundle has no users.csv"))
         return Roster([], errors, version)
-    users = read("users.csv", files["users.csv"], ("sourcedId", "role", "givenName",
-                                                  "familyName"), ("sourcedId", "role"), errors)
+    # OneRoster 1.2 may leave `role` out of users.csv and say it in roles.csv
+    columns = header(files["users.csv"])
+    in_roles = bool(columns) and "role" not in columns
+    users = read("users.csv", files["users.csv"], ("sourcedId", "givenName", "familyName")
+                 + (() if in_roles else ("role",)),
+                 ("sourcedId",) + (() if in_roles else ("role",)), errors)
+    if in_roles and ("roles.csv" not in files or not any(
+            r.file == "users.csv" and r.line == 1 for r in errors)):
+        users = with_roles(users, files.get("roles.csv"), school, errors)
+        version = "1.2" if "roles.csv" in files else version
     if any(r.file == "users.csv" and r.line == 1 for r in errors):
         return Roster([], errors, version)  # with no users, every reference would be unknown
     if "agents" not in users.columns and "userMasterIdentifier" in users.columns \
@@ -82,7 +95,7 @@ def parse(files: dict[str, str], rooms: Sequence[Room], school: str | None = Non
                                f"school {school!r} in the bundle"))
     if errors:
         return Roster([], errors[:MAX_ERRORS], version)
-    return Roster(people, [], version)
+    return Roster(people, [], version, RESTRICTED in users.columns)
 
 
 def _of(table: Table, school: str | None, column: str) -> Table:

@@ -92,6 +92,15 @@ def read(name: str, text: str, required: tuple[str, ...], filled: tuple[str, ...
     return Table(name, header, rows, frozenset(named))
 
 
+def header(text: str) -> list[str]:
+    """A file's column names (none for an empty or unreadable file: `read` says why)."""
+    try:
+        return [h.strip() for h in next(csv.reader(io.StringIO(text.removeprefix("\ufeff"),
+                                                               newline="")), [])]
+    except csv.Error:
+        return []
+
+
 def listed(value: str) -> list[str]:
     """A OneRoster list cell: values separated by commas (1.1, 1.2), or semicolons."""
     return [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]

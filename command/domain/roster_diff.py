@@ -2,7 +2,10 @@
 people added, changed (any field differs: a room move, guardians, restrictions, contacts, the
 name or the grade) and removed; and those changes applied to a site file. Pure.
 
-A daily sync of the same export gives an empty diff, and decide writes nothing for it.
+A daily sync of the same export gives an empty diff, and decide writes nothing for it. A person
+removed leaves every bus's riders and away event's people too (`dropped` says which), so a
+leaver a past field trip named never blocks the next sync. An import that does not say who is
+restricted (no `metadata.muster.restricted` column) keeps everyone's restrictions (`kept`).
 """
 
 from collections.abc import Sequence
@@ -11,6 +14,7 @@ import msgspec
 from msgspec.structs import replace
 
 from command.domain import events as e
+from command.domain.names import among, folded
 from command.domain.site import Person, Site
 
 PART = 1000  # people in one RosterChanged: a part stays far under a NATS message's 1 MB
@@ -49,13 +53,64 @@ def parts(found: Diff, source: str, size: int = PART) -> list[e.RosterChangedDat
 
 def applied(site: Site, change: e.RosterChangedData) -> Site:
     """The site file with one RosterChanged applied: a changed person keeps their place in the
-    roster, a removed one leaves it, the added come last."""
+    roster, a removed one leaves it and every bus's riders and away event's people, the added
+    come last."""
     gone = set(change.removed)
     moved = {p.id: p for p in change.changed}
     people = [moved.get(p.id, p) for p in site.people if p.id not in gone]
     known = {p.id for p in people}
     people += [p for p in change.added if p.id not in known]
-    return replace(site, people=people)
+    if not gone:
+        return replace(site, people=people)
+    buses = [replace(b, riders=[r for r in b.riders if r not in gone])
+             if gone.intersection(b.riders) else b for b in site.buses]
+    away = [replace(a, people=[r for r in a.people if r not in gone])
+            if gone.intersection(a.people) else a for a in site.away_events]
+    return replace(site, people=people, buses=buses, away_events=away)
+
+
+def dropped(site: Site, removed: Sequence[str]) -> list[str]:
+    """What removing `removed` takes off the site's buses and away events, in the file's order:
+    "bus-7: riders s-5 removed"."""
+    gone = set(removed)
+    said = []
+    for unit, field, ids in [*((b.id, "riders", b.riders) for b in site.buses),
+                             *((a.id, "people", a.people) for a in site.away_events)]:
+        if left := [i for i in ids if i in gone]:
+            said.append(f"{unit}: {field} {', '.join(left)} removed")
+    return said
+
+
+def kept(current: Sequence[Person], imported: Sequence[Person]) -> list[Person]:
+    """`imported` with each known person's current restrictions kept: for an import that does
+    not say who is restricted. A kept restricted adult is never a guardian or a contact."""
+    before = {p.id: p for p in current}
+    out = []
+    for person in imported:
+        was = before.get(person.id)
+        barred = was.restricted if was is not None else person.restricted
+        out.append(replace(person, restricted=list(barred),
+                           guardians=[g for g in person.guardians if not among(g, barred)],
+                           contacts=[c for c in person.contacts if not among(c.name, barred)]))
+    return out
+
+
+def restrictions(current: Sequence[Person], found: Diff) -> tuple[int, int]:
+    """The restrictions an import adds and removes (names compared folded), on the people it
+    adds or changes; a removed person's restrictions leave with them."""
+    before = {p.id: {folded(n) for n in p.restricted} for p in current}
+    added = removed = 0
+    for person in [*found.added, *found.changed]:
+        was, now = before.get(person.id, set()), {folded(n) for n in person.restricted}
+        added, removed = added + len(now - was), removed + len(was - now)
+    return added, removed
+
+
+def moves(current: Sequence[Person], found: Diff) -> bool:
+    """Whether the diff moves anyone: adds or removes a person, or changes a room or a kind."""
+    before = {p.id: p for p in current}
+    return bool(found.added or found.removed) or any(
+        (p.room, p.kind) != (before[p.id].room, before[p.id].kind) for p in found.changed)
 
 
 def counts(change: e.RosterChangedData) -> dict[str, int]:

@@ -3,7 +3,9 @@ a site file's import keeps a OneRoster roster (`roster_source = "oneroster"`). P
 
 ImportRoster decides against the site's current people: one RosterChanged, or several parts of
 at most roster_diff.PART people in one append, or nothing at all when the same export comes
-again (a daily sync must not write a whole roster every day).
+again (a daily sync must not write a whole roster every day). An import that does not say who
+is restricted keeps every restriction; one during an open live or drill incident is taken only
+when it moves nobody.
 """
 
 from msgspec.structs import replace
@@ -27,19 +29,23 @@ def import_roster(state: SiteState, cmd: c.ImportRoster, ctx: Ctx) -> list[Draft
         seen.add(person.id)
         if person.room is not None and person.room not in rooms:
             raise Invalid(f"unknown room {person.room!r}", field=f"$.people[{i}].room")
-    found = roster_diff.diff(site.people, cmd.people)
+    people = cmd.people if cmd.restrictions else roster_diff.kept(site.people, cmd.people)
+    found = roster_diff.diff(site.people, people)
     if not found:
         return []
     busy = sorted(m for m in ("live", "drill") if m in state.open)
-    if busy:  # a count half on yesterday's roster and half on today's adds up to neither
-        raise Conflict(f"a {busy[0]} incident is open: the roster changes once it has ended "
-                       "(the same import then writes what changed)")
+    # A count half on yesterday's roster and half on today's adds up to neither; guardians,
+    # restrictions and contacts move nobody, and a custody order may come mid-incident.
+    if busy and roster_diff.moves(site.people, found):
+        raise Conflict(f"a {busy[0]} incident is open: an import that adds, removes or moves "
+                       "people waits until it has ended (the same import then writes what "
+                       "changed); guardians, restrictions and contacts may change now")
     after = site
     drafts: list[Draft] = []
     for data in roster_diff.parts(found, cmd.source):
         after = roster_diff.applied(after, data)
         drafts.append((e.RosterChanged, data, None, "live"))
-    try:  # a bus's riders or an away event's people must still be on the roster
+    try:  # e.g. a new person's id a chaperone already has: truly inconsistent
         validate(after)
     except SiteError as exc:
         raise Conflict(f"the roster cannot change so: {exc}", field="$.people") from None

@@ -3,7 +3,9 @@ file, or JSON `{"files": {"users.csv": "...", ...}}`), parsed in a worker proces
 against the site's current people, so only what changed is written.
 
 Every bad row answers 400 with its file, line and field, and nothing is written. The same export
-again answers 200 `{"changed": false, ...}`, nothing written; a change answers 202 with counts.
+again answers 200 `{"changed": false, ...}`, nothing written; a change answers 202 with counts,
+the restrictions added and removed, and what a removal took off buses and away events. Either
+warns when users.csv has no restriction column (restrictions were then kept as they were).
 """
 
 import asyncio
@@ -14,9 +16,11 @@ import msgspec
 from aiohttp import BodyPartReader, web
 
 from command.domain import commands as c
-from command.domain import oneroster
+from command.domain import events as e
+from command.domain import oneroster, roster_diff
 from command.domain.errors import Invalid, MusterError, NotFound, TimedOut, TooLarge
-from command.domain.site import Room
+from command.domain.event_data import RosterChangedData
+from command.domain.site import Room, Site
 from command.infra import workers
 from command.infra.auth import TokenStore, authorize
 from command.infra.web import BODY_TIMEOUT_S, Handler, json_response
@@ -27,6 +31,10 @@ PATH = "/v1/sites/{site}/roster"
 MAX_ROSTER = 64 * 1024 * 1024  # a district's 50,000 students with two adults each: ~35 MB
 PARSE_TIMEOUT_S = 60.0  # 50,000 students parse in a few seconds
 IN_LOOP = 256 * 1024  # a bundle this small parses in milliseconds, on the loop
+
+
+NO_RESTRICTIONS = ("users.csv has no metadata.muster.restricted column: custody restrictions "
+                   "were kept as they were")
 
 
 class Files(msgspec.Struct, forbid_unknown_fields=True):
@@ -116,6 +124,18 @@ async def _parts(request: web.Request) -> dict[str, str]:
     return files
 
 
+def answer(before: Site, parts: list[RosterChangedData]) -> dict[str, Any]:
+    """What an import wrote, for its answer: counts, and what left the buses and away events."""
+    found = roster_diff.Diff(added=[p for d in parts for p in d.added],
+                             changed=[p for d in parts for p in d.changed],
+                             removed=[r for d in parts for r in d.removed])
+    added, removed = roster_diff.restrictions(before.people, found)
+    return {"added": len(found.added), "changed_people": len(found.changed),
+            "removed": len(found.removed), "restrictions_added": added,
+            "restrictions_removed": removed,
+            "dropped": roster_diff.dropped(before, found.removed)}
+
+
 def roster_handler(intake: Intake, tokens: TokenStore, parser: RosterParser) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         token = await tokens.authenticate(request.headers.get("Authorization"))
@@ -132,20 +152,20 @@ def roster_handler(intake: Intake, tokens: TokenStore, parser: RosterParser) -> 
                 "code": "invalid", "field": "$", "message": f"{len(roster.errors)} row(s) of "
                 "the bundle are wrong; nothing was imported"},
                 "rows": msgspec.to_builtins(roster.errors)}, status=400)
+        warnings = [] if roster.restrictions else [NO_RESTRICTIONS]
+        before = intake.state(site).site or config  # what this import is decided against
         try:
-            accepted, events = await intake.execute(site, c.ImportRoster(people=roster.people),
-                                                    token.actor())
+            accepted, events = await intake.execute(site, c.ImportRoster(
+                people=roster.people, restrictions=roster.restrictions), token.actor())
         except Unchanged:
             return json_response({"changed": False, "added": 0, "changed_people": 0,
-                                  "removed": 0, "people": len(roster.people)})
-        counts = {"added": 0, "changed_people": 0, "removed": 0}
-        for ev in events:
-            data = ev.data
-            counts["added"] += len(data.added)  # type: ignore[attr-defined]
-            counts["changed_people"] += len(data.changed)  # type: ignore[attr-defined]
-            counts["removed"] += len(data.removed)  # type: ignore[attr-defined]
+                                  "removed": 0, "restrictions_added": 0,
+                                  "restrictions_removed": 0, "dropped": [],
+                                  "warnings": warnings, "people": len(roster.people)})
         return json_response({**msgspec.to_builtins(accepted), "changed": bool(events),
-                              **counts, "people": len(roster.people)}, status=202)
+                              **answer(before, [ev.data for ev in events
+                                                if isinstance(ev, e.RosterChanged)]),
+                              "warnings": warnings, "people": len(roster.people)}, status=202)
 
     return handle
 

@@ -51,3 +51,18 @@ async def test_a_folder_without_users_csv_is_refused_at_once(
     (tmp_path / "empty").mkdir()
     assert await muster(app, tmp_path, str(tmp_path / "empty")) == 2
     assert "has no users.csv" in capsys.readouterr().err
+
+
+async def test_a_bundle_without_the_restriction_column_is_warned_of(
+        app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = bundle(3)
+    rows["users.csv"] = [r[:18] for r in rows["users.csv"]]  # no metadata.muster.restricted
+    folder = written(tmp_path / "export", rows)
+    assert await muster(app, tmp_path, str(folder)) == 0
+    out = capsys.readouterr()
+    assert "imported: 7 added, 0 changed, 8 removed; restrictions 0 added, 0 removed" in out.out
+    assert ("warning: users.csv has no metadata.muster.restricted column: custody restrictions "
+            "were kept as they were") in out.err
+    assert await muster(app, tmp_path, str(folder)) == 0
+    out = capsys.readouterr()
+    assert "unchanged: 7 people" in out.out and "warning: users.csv has no" in out.err

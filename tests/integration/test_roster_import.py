@@ -11,6 +11,8 @@ import msgspec
 from msgspec.structs import replace
 
 from command.domain import events as e
+from command.domain.site import Bus
+from command.write.roster_import import NO_RESTRICTIONS
 from tests.conftest import App, small_site
 from tests.integration.oneroster_bundle import bundle, files
 from tests.integration.test_board_ws import board_ws, receive, receive_until, ws_url
@@ -167,3 +169,51 @@ async def test_a_board_over_websocket_hears_an_import_as_counts(app: App) -> Non
                                        "parts": 1, "source": "oneroster"}
     assert "Student0" not in msgspec.json.encode(update["event"]).decode()
     assert sum(len(v) for v in update["board"]["roster"].values()) == 6
+
+
+def without_restrictions(rows: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
+    """The bundle as most SIS export it: no metadata.muster.restricted column."""
+    return {**rows, "users.csv": [r[:18] for r in rows["users.csv"]]}
+
+
+def config_of(app: App) -> Any:
+    assert app.muster.intake is not None
+    return app.muster.intake.state("test-high").site
+
+
+async def test_a_sync_without_the_restriction_column_keeps_every_restriction(app: App) -> None:
+    """A custody order is never dropped by a sync that does not say who is restricted; only a
+    bundle with the column and an emptied cell lifts it. A leaver leaves the bus too."""
+    rows = bundle(3)
+    at = {r[0]: i for i, r in enumerate(rows["users.csv"])}
+    rows["users.csv"][at["stu-1"]][18] = "par-1b"
+    async with aiohttp.ClientSession() as http:
+        status, doc = await send(http, app, files(rows))
+        assert (status, doc["restrictions_added"], doc["warnings"]) == (202, 1, []), doc
+        await app.muster.import_site(replace(config_of(app), buses=[
+            Bus(id="bus-7", name="Route 7", riders=["stu-1", "stu-2"])]))
+        last = await app.log.last_seq()
+        status, doc = await send(http, app, files(without_restrictions(rows)))
+        assert (status, doc["changed"], doc["warnings"]) == (200, False, [NO_RESTRICTIONS])
+        assert await app.log.last_seq() == last  # nothing else changed: nothing written
+        left = copy.deepcopy(without_restrictions(rows))  # stu-2 leaves the school
+        left["users.csv"] = [r for r in left["users.csv"] if r[0] != "stu-2"]
+        left["enrollments.csv"] = [r for r in left["enrollments.csv"] if r[5] != "stu-2"]
+        left["demographics.csv"] = [r for r in left["demographics.csv"] if r[0] != "stu-2"]
+        status, doc = await send(http, app, files(left))
+        assert status == 202, doc
+        assert (doc["removed"], doc["restrictions_added"], doc["restrictions_removed"]) == (
+            1, 0, 0)
+        assert doc["dropped"] == ["bus-7: riders stu-2 removed"]
+        assert doc["warnings"] == [NO_RESTRICTIONS]
+        ada = next(p for p in config_of(app).people if p.id == "stu-1")
+        assert (ada.restricted, ada.guardians) == (["Dad1 Pupil"], ["Mum1 Pupil"])
+        assert config_of(app).buses[0].riders == ["stu-1"]
+        lifted = copy.deepcopy(rows)
+        lifted["users.csv"] = [r for r in lifted["users.csv"] if r[0] != "stu-2"]
+        lifted["enrollments.csv"], lifted["demographics.csv"] = (left["enrollments.csv"],
+                                                                 left["demographics.csv"])
+        lifted["users.csv"][at["stu-1"]][18] = ""
+        status, doc = await send(http, app, files(lifted))
+        assert (status, doc["restrictions_removed"], doc["warnings"]) == (202, 1, []), doc
+        assert next(p for p in config_of(app).people if p.id == "stu-1").restricted == []

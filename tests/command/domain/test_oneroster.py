@@ -177,3 +177,79 @@ def test_a_district_export_gives_one_schools_people() -> None:
 def test_a_school_with_nobody_in_the_bundle_is_an_error_not_an_empty_roster() -> None:
     roster = parse(bundle(), ROOMS, school="org-typo")
     assert [(r.file, r.field) for r in roster.errors] == [("users.csv", "orgSourcedIds")]
+
+
+# OneRoster 1.2 CSV binding: users.csv has no role (nor orgSourcedIds); roles.csv holds each
+# user's roles, one row per role at an org, roleType primary or secondary.
+USERS_12 = (
+    "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,"
+    "middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,"
+    "resourceSourcedIds,preferredGivenName,preferredMiddleName,preferredFamilyName,"
+    "primaryOrgSourcedId,pronouns\n"
+    "s1,,,true,ada,,Ada,Lovelace,,,,,,\"p1,p2\",09,,,,,,,org1,\n"
+    "s3,,,true,oth,,Other,School,,,,,,p1,09,,,,,,,org2,\n"
+    "p1,,,true,anne,,Anne,Byron,,,anne@example.org,+15550101,,,,,,,,,,org1,\n"
+    "p2,,,true,byron,,Lord,Byron,,,lord@example.org,,,,,,,,,,,org1,\n"
+    "t1,,,true,cb,,Charles,Babbage,,,,,,,,,,,,,,org1,\n"
+)
+ROLES_12 = (
+    "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,"
+    "orgSourcedId,userProfileSourcedId\n"
+    "r1,active,,s1,primary,student,,,org1,\n"
+    "r2,active,,s3,primary,student,,,org2,\n"
+    "r3,active,,p1,primary,parent,,,org1,\n"
+    "r4,active,,p2,primary,parent,,,org1,\n"
+    "r5,active,,t1,primary,teacher,,,org2,\n"
+    "r6,active,,t1,secondary,administrator,,,org1,\n"
+)
+MANIFEST_12 = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n"
+
+
+def bundle_12(users: str = USERS_12, roles: str | None = ROLES_12) -> dict[str, str]:
+    files = {"users.csv": users, "manifest.csv": MANIFEST_12, "classes.csv": CLASSES,
+             "enrollments.csv": ENROLLMENTS.replace("e2,,,hr2,org1,s2,", "e2,,,hr2,org2,s3,")}
+    return files | ({"roles.csv": roles} if roles is not None else {})
+
+
+def test_a_1_2_bundle_gives_roles_from_roles_csv() -> None:
+    roster = parse(bundle_12(), ROOMS)
+    assert roster.errors == [] and roster.version == "1.2"
+    by_id = {p.id: p for p in roster.people}
+    assert sorted(by_id) == ["s1", "s3", "t1"]  # the parents ride on their students' rows
+    assert (by_id["s1"].kind, by_id["s1"].room, by_id["s1"].guardians) == (
+        "student", "B-112", ["Anne Byron", "Lord Byron"])
+    assert by_id["s1"].contacts[0] == GuardianContact(
+        name="Anne Byron", relationship="parent", phone="+15550101", email="anne@example.org")
+    assert by_id["t1"].kind == "staff"  # the primary role: teacher
+    assert roster.restrictions is False  # no metadata.muster.restricted column
+
+
+def test_a_1_2_district_export_takes_each_users_role_at_the_school() -> None:
+    roster = parse(bundle_12(), ROOMS, school="org1")
+    assert roster.errors == [] and sorted(p.id for p in roster.people) == ["s1", "t1"]
+    assert parse(bundle_12(), ROOMS, school="org2").people[0].id == "s3"  # Ada's at org1
+    # a student of one school only: their role elsewhere does not make them the other's
+    assert "s3" not in {p.id for p in roster.people}
+
+
+def test_a_1_2_bundle_with_bad_roles_names_each_row() -> None:
+    roles = ROLES_12.replace("r5,active,,t1,primary", "r5,active,,t1,main") + \
+        "r7,active,,nobody,primary,student,,,org1,\n"
+    roster = parse(bundle_12(roles=roles.replace("r2,active,,s3,primary,student,,,org2,\n",
+                                                  "")), ROOMS)
+    assert sorted((r.file, r.line, r.field) for r in roster.errors) == [
+        ("roles.csv", 5, "roleType"), ("roles.csv", 7, "userSourcedId"),
+        ("users.csv", 3, "role")]  # s3 has no role at all
+    assert roster.people == []
+    missing = parse(bundle_12(roles=None), ROOMS)
+    assert [(r.file, r.line, r.field) for r in missing.errors] == [("users.csv", 1, "role")]
+    assert "roles.csv" in missing.errors[0].message
+
+
+def test_whether_the_bundle_says_who_is_restricted() -> None:
+    assert parse(bundle(), ROOMS).restrictions is True
+    users = "\n".join(line.rsplit(",", 1)[0] for line in USERS_11.splitlines()) + "\n"
+    roster = parse(bundle(users_csv=users), ROOMS)
+    assert roster.errors == [] and roster.restrictions is False
+    ada = next(p for p in roster.people if p.id == "s1")
+    assert ada.restricted == [] and ada.guardians == ["Anne Byron", "Lord Byron"]

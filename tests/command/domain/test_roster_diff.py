@@ -3,8 +3,18 @@ nothing for the same roster, parts of a bounded size, and a diff applied to a si
 
 from msgspec.structs import replace
 
-from command.domain.roster_diff import Diff, applied, counts, diff, parts
-from command.domain.site import GuardianContact, Person
+from command.domain.roster_diff import (
+    Diff,
+    applied,
+    counts,
+    diff,
+    dropped,
+    kept,
+    moves,
+    parts,
+    restrictions,
+)
+from command.domain.site import AwayEvent, Bus, GuardianContact, Person
 from tests.conftest import small_site
 
 PEOPLE = small_site().people
@@ -55,3 +65,42 @@ def test_applied_keeps_order_replaces_in_place_and_appends() -> None:
                                             "s-7"]
     assert after.people[1].room == "GYM" and after.rooms == site.rooms
     assert site.people == PEOPLE  # a new Site object; the old one is untouched
+
+
+def test_a_removed_person_leaves_buses_and_away_events_and_says_so() -> None:
+    site = replace(small_site(), buses=[Bus(id="bus-7", name="Route 7", riders=["s-5", "s-1"]),
+                                        Bus(id="bus-9", name="Route 9", riders=["s-2"])],
+                   away_events=[AwayEvent(id="trip", name="Trip", people=["s-6", "s-5"])])
+    (change,) = parts(diff(PEOPLE, [p for p in PEOPLE if p.id not in ("s-5", "s-6")]),
+                      "oneroster")
+    after = applied(site, change)
+    assert [b.riders for b in after.buses] == [["s-1"], ["s-2"]]
+    assert after.away_events[0].people == []
+    assert after.buses[1] is site.buses[1]  # untouched units stay the same objects
+    assert dropped(site, change.removed) == ["bus-7: riders s-5 removed",
+                                             "trip: people s-6, s-5 removed"]
+
+
+def test_kept_restrictions_bar_the_adult_from_guardians_and_contacts() -> None:
+    ada = PEOPLE[0]  # restricted: Lord Byron
+    synced = replace(ada, restricted=[], guardians=["Anne Byron", "lord byron"], contacts=[
+        GuardianContact(name="Anne Byron"), GuardianContact(name="LORD BYRON", phone="+1555")])
+    new = Person(id="s-9", name="New Pupil", restricted=["Someone"])
+    out = kept(PEOPLE, [synced, new])
+    assert (out[0].restricted, out[0].guardians, [c.name for c in out[0].contacts]) == (
+        ["Lord Byron"], ["Anne Byron"], ["Anne Byron"])
+    assert out[1] == new
+
+
+def test_restriction_counts_and_what_moves_people() -> None:
+    barred = replace(PEOPLE[1], restricted=["Someone"])
+    lifted = replace(PEOPLE[0], restricted=["LORD  BYRON", "Other"])  # folded: one kept
+    found = diff(PEOPLE, [lifted, barred, *PEOPLE[2:]])
+    assert restrictions(PEOPLE, found) == (2, 0)
+    assert restrictions(PEOPLE, diff(PEOPLE, [replace(PEOPLE[0], restricted=[]),
+                                              *PEOPLE[1:]])) == (0, 1)
+    assert not moves(PEOPLE, found)  # restrictions move nobody
+    assert moves(PEOPLE, diff(PEOPLE, [replace(PEOPLE[0], room="GYM"), *PEOPLE[1:]]))
+    assert moves(PEOPLE, diff(PEOPLE, [replace(PEOPLE[6], kind="student"), *PEOPLE[:6],
+                                       PEOPLE[7]]))
+    assert moves(PEOPLE, diff(PEOPLE, PEOPLE[1:]))

@@ -2,18 +2,21 @@
 writes only what changed, nothing for the same roster, parts in one decision when large; the
 folds give every reader a new site config; a site file's import keeps a OneRoster roster."""
 
+from datetime import timedelta
+
 import msgspec
 from msgspec.structs import replace
 
 from command.domain import board, redact
 from command.domain import commands as c
 from command.domain.roster_diff import PART
-from command.domain.site import Bus, Person
+from command.domain.site import AwayEvent, Bus, Chaperone, Person
 from consumers.live_boards import public_event
 from tests.command.domain.test_site_state import (
     COMMANDER,
     DRILL,
     LIVE,
+    T0,
     configured,
     ctx,
     given,
@@ -28,8 +31,9 @@ from tests.command.domain.test_site_state import (
 ADMIN = replace(COMMANDER, id="it-admin", role="admin")
 
 
-def imported(people: list[Person]) -> c.ImportRoster:
-    return c.ImportRoster(people=people)
+def imported(people: list[Person], restrictions: bool = True) -> c.ImportRoster:
+    """A bundle's people; `restrictions`: users.csv has the metadata.muster.restricted column."""
+    return c.ImportRoster(people=people, restrictions=restrictions)
 
 
 def test_the_same_roster_writes_nothing() -> None:
@@ -103,10 +107,61 @@ def test_a_site_file_dropping_a_room_the_roster_uses_is_400() -> None:
     assert err.code == "invalid"
 
 
-def test_removing_a_bus_rider_is_409() -> None:
-    state = given(configured(site(buses=[Bus(id="bus-7", name="Route 7", riders=["s-1"])])))
-    err = rejects(state, imported(list(site().people[1:])), ctx(ADMIN))
-    assert err.code == "conflict"
+def test_removing_a_rider_or_an_away_events_person_drops_them_there() -> None:
+    trip = AwayEvent(id="trip-oct", name="October museum trip", people=["s-5", "s-6"],
+                     starts_at=T0 - timedelta(days=40), ends_at=T0 - timedelta(days=40, hours=-6))
+    bus = Bus(id="bus-7", name="Route 7", riders=["s-1", "s-5"])
+    state = given(configured(site(buses=[bus], away_events=[trip])))
+    people = [p for p in site().people if p.id != "s-5"]  # s-5 left the school
+    state, events = then(state, imported(people), ctx(ADMIN))
+    assert events[0].data.removed == ["s-5"]
+    assert state.site is not None and state.site.buses[0].riders == ["s-1"]
+    assert state.site.away_events[0].people == ["s-6"]
+    config = board.evolve(board.evolve(board.empty("test-high"), 1, configured(site(
+        buses=[bus], away_events=[trip]))), 2, events[0]).config
+    assert config is not None and config.buses == state.site.buses  # every fold alike
+    assert config.away_events == state.site.away_events
+
+
+def test_a_chaperones_id_given_to_a_new_person_is_still_409() -> None:
+    trip = AwayEvent(id="trip", name="Trip", chaperones=[Chaperone(id="c-1", name="Pat Doe")])
+    state = given(configured(site(away_events=[trip])))
+    err = rejects(state, imported([*site().people, Person(id="c-1", name="Pat Doe")]),
+                  ctx(ADMIN))
+    assert err.code == "conflict" and "chaperones" in str(err)
+
+
+def test_without_the_restriction_column_every_restriction_is_kept() -> None:
+    """Most SIS exports have no metadata.muster.restricted column: a sync must not read that as
+    "nobody is restricted" and drop a custody order the site file holds."""
+    ada = site().people[0]
+    assert ada.restricted == ["Lord Byron"]
+    bundle = [replace(ada, restricted=[], guardians=["Anne Byron", "LORD  byron"]),
+              *site().people[1:]]  # the SIS lists him as her agent: he is no guardian here
+    state = given(configured())
+    assert when(state, imported(bundle, restrictions=False), ctx(ADMIN)) == []  # nothing else
+    moved = [replace(bundle[0], room="A-101"), *bundle[1:]]
+    state, events = then(state, imported(moved, restrictions=False), ctx(ADMIN))
+    kept = events[0].data.changed[0]
+    assert (kept.restricted, kept.guardians, kept.room) == (["Lord Byron"], ["Anne Byron"],
+                                                            "A-101")
+    # with the column, the student's cell is what counts: an emptied cell lifts it
+    state, events = then(state, imported([replace(ada, restricted=[]), *site().people[1:]]),
+                         ctx(ADMIN))
+    assert events[0].data.changed[0].restricted == []
+
+
+def test_a_restriction_may_come_during_an_incident_a_move_may_not() -> None:
+    ada = site().people[0]
+    barred = [replace(ada, restricted=["Lord Byron", "Tom Brook"]), *site().people[1:]]
+    moved = [replace(ada, room="A-101"), *site().people[1:]]
+    for drill, iid in ((False, LIVE), (True, DRILL)):
+        state = then(given(configured()), press(drill=drill), ctx(new=iid))[0]
+        state, events = then(state, imported(barred), ctx(ADMIN))
+        assert types(events) == ["RosterChanged"]
+        assert state.site is not None and state.site.people[0].restricted[1] == "Tom Brook"
+        err = rejects(state, imported(moved), ctx(ADMIN))
+        assert err.code == "conflict" and f"a {'drill' if drill else 'live'} incident" in str(err)
 
 
 def test_a_roster_change_shows_counts_only_to_every_role() -> None:
