@@ -13,7 +13,15 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting, board_case, board_units, redact, roster_diff, units
+from command.domain import (
+    accounting,
+    board_case,
+    board_desk,
+    board_units,
+    redact,
+    roster_diff,
+    units,
+)
 from command.domain import events as e
 from command.domain.board_case import Case, Incident, Room
 from command.domain.site import Site
@@ -120,6 +128,7 @@ _EVOLVERS: dict[type, Callable[..., Any]] = {
     e.AwayEventScheduled: _scheduled,
     e.IncidentOpened: _opened,
     **board_case.EVOLVERS,
+    **board_desk.EVOLVERS,
 }
 
 

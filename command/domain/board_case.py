@@ -134,6 +134,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     # Status counts per room ("" for no room), kept as people change so a render is cheap.
     tally: dict[str, dict[str, int]] = {}
     places: list[Place] = []  # the evacuation's places, kept across declarations: relocations
+    exception_cases: dict[str, str] = {}  # case id -> student: board_desk's, never rendered
 
 
 def _alert(case: Case, ev: e.AlertRaised, config: Site | None) -> Case:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from command.domain import events as e
+from command.domain import names as adults
 
 Handover = tuple[datetime, str, str]  # when, to whom, on which card
 
@@ -56,7 +57,9 @@ class Queue:
         d = ev.data
         entry = next((q for q in reversed(self.queue) if q.card == d.card), None) if d.card \
             else next((q for q in reversed(self.queue)
-                       if q.guardian == d.guardian and not q.checked), None)
+                       if adults.same(q.guardian, d.guardian) and not q.checked), None)
+        if entry is not None and not adults.same(entry.guardian, d.guardian):
+            entry = None  # a card's entry is its greeted adult's: another's check is not theirs
         if entry is None:  # straight to the checker, without a greeter's card
             entry = Entry(d.card, d.guardian, [], ev.occurred_at)
             self.queue.append(entry)

@@ -9,6 +9,7 @@ import hashlib
 
 from command.domain import commands as c
 from command.domain import events as e
+from command.domain import names
 from command.domain.errors import Conflict, Invalid, NotFound
 from command.domain.site_state import Ctx, Draft, SiteState, incident_of, known_person, site_of
 
@@ -59,10 +60,12 @@ def resolve_exception(state: SiteState, cmd: c.ResolveException, ctx: Ctx) -> li
     if not cmd.outcome.strip():
         raise Invalid("say how the case ended", field="$.outcome")
     if cmd.released_to is not None:
-        person = next(p for p in site_of(state).people if p.id == person_id)
-        if cmd.released_to in person.restricted:
+        person = next((p for p in site_of(state).people if p.id == person_id), None)
+        if person is None:  # an import took them off: nobody can say who may take them
+            raise Conflict("this student is no longer on the roster", field="$.case_id")
+        if names.among(cmd.released_to, person.restricted):
             raise Conflict("a custody restriction forbids this adult", field="$.released_to")
-        if cmd.released_to not in person.guardians:
+        if not names.among(cmd.released_to, person.guardians):
             raise Conflict("the student goes home only with a listed guardian",
                            field="$.released_to")
     data = e.ExceptionResolvedData(case_id=cmd.case_id, outcome=cmd.outcome,

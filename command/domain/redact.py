@@ -27,9 +27,10 @@ ROSTER_ROLES = ("staff", "commander")
 DISPATCH_ROLES = ("responder", "commander", "dispatch")  # who reads 911's call whole
 NEVER_SHOWN_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in e.NEVER_SHOWN)
 RECORDS = (e.NotificationSent, e.NotificationFailed, e.NotificationEscalated)  # about an event
-# What roles without the roster see of an exceptions-track case (issue #21, need to know).
-CASE_KEPT = {"ExceptionOpened": ("case_id", "person_id", "kind", "assigned_role"),
-             "ExceptionResolved": ("case_id",)}
+# What roles without the roster see of an exceptions-track case: that it exists, by id alone
+# (who, why, where taken, with whom and how it ended are the counsellor's, issue #21).
+CASE_KEPT = {"ExceptionOpened": ("case_id",), "ExceptionResolved": ("case_id",)}
+TRIP_KEPT = ("id", "name", "kind", "place", "starts_at", "ends_at")  # an away event, sans people
 
 
 def never_shown(event: e.Envelope, hidden: Collection[str] = ()) -> bool:
@@ -78,16 +79,18 @@ def event_view(event: dict[str, Any], role: str) -> dict[str, Any] | None:
         return {**event, "data": {"summary": staff_summary(event.get("data"))}}
     if role in ROSTER_ROLES:
         return event
-    if kind == "AwayEventScheduled":  # a chaperone's phone is a contact: roster roles only
+    if kind == "AwayEventScheduled":  # who goes and chaperones' phones: roster roles only
         data = event.get("data") or {}
         trip = data.get("event") or {}
-        kept = [{k: v for k, v in ch.items() if k != "phone"} for ch in trip.get("chaperones", [])]
-        return {**event, "data": {**data, "event": {**trip, "chaperones": kept}}}
+        shown = {k: trip.get(k) for k in TRIP_KEPT if k in trip}
+        shown.update(people=len(trip.get("people") or []),
+                     chaperones=len(trip.get("chaperones") or []))
+        return {**event, "data": {**data, "event": shown}}
     if kind in ("GuardianCheckedIn", "StudentReleased", "GuardianArrived", "StudentFetched"):
         data = {k: v for k, v in (event.get("data") or {}).items() if k != "guardian"}
         data.pop("flags", None)
         return {**event, "data": data}
-    if kind in CASE_KEPT:  # an exception's kind and who holds it, never its details
+    if kind in CASE_KEPT:  # that a case exists, never whose or its details
         data = event.get("data") or {}
         return {**event, "data": {k: data.get(k) for k in CASE_KEPT[kind]}}
     return event

@@ -70,9 +70,10 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     + (f" (card {d['card']})" if d.get("card") else ""),
     "StudentFetched": lambda d: f"{d.get('person_id')} fetched for "
     + (d["guardian"] if "guardian" in d else "a checked guardian"),
-    # Only what every reader's view keeps: the details are the desk's, for roster roles.
-    "ExceptionOpened": lambda d: f"{d.get('person_id')} to the exceptions track: "
-    f"{d.get('kind')}, case {d.get('case_id')} ({d.get('assigned_role')})",
+    # Roster roles read whose case and why; the others' view keeps only that a case exists.
+    "ExceptionOpened": lambda d: f"{d['person_id']} to the exceptions track: {d.get('kind')}, "
+    f"case {d.get('case_id')} ({d.get('assigned_role')})" if "person_id" in d
+    else f"exceptions-track case {d.get('case_id')} opened",
     "ExceptionResolved": lambda d: f"case {d.get('case_id')} resolved",
     "ReunificationPointSet": lambda d: f"reunification point: {d.get('place')}",
     "DispatchUpdated": timeline_text,

@@ -21,16 +21,17 @@ from command.domain.site_state import Incident, SiteState, evolve
 WAITING = ("waiting", "requested", "fetched")  # checked in at the assembly area, still there
 
 
-def _incident(events: Sequence[e.Event], site: Site) -> Incident | None:
-    """The incident as intake's decisions last saw it open: an end is not folded, so a closed
-    incident's desk still shows how it ended."""
+def _incident(events: Sequence[e.Event], site: Site) -> tuple[Incident | None, Site]:
+    """The incident as intake's decisions last saw it open, and the site file then: an end is
+    not folded, so a closed incident's desk still shows how it ended. `site` is the file in
+    force at its first event; config changes among `events` are folded as intake did."""
     people = frozenset(p.id for p in site.people)
     students = frozenset(p.id for p in site.people if p.kind == "student")
     state = SiteState(site=site, people=people, students=students)
     for ev in events:
         if not isinstance(ev, e.IncidentClosed | e.IncidentCancelled):
             state = evolve(state, ev)
-    return next(iter(state.open.values()), None)
+    return next(iter(state.open.values()), None), state.site or site
 
 
 def point(events: Sequence[e.Event], site: Site) -> dict[str, Any] | None:
@@ -73,10 +74,10 @@ def _student(p: Person, queue: Queue, inc: Incident | None, on_track: set[str],
              ) -> dict[str, Any]:
     checked = queue.checked_in.get(p.id)
     released = queue.released.get(p.id)
-    if p.id in on_track:
-        state = "exception"
-    elif released is not None:
+    if released is not None:  # by a reunifier, or by a commander resolving their case
         state = "released"
+    elif p.id in on_track:
+        state = "exception"
     elif p.id in queue.fetched:
         state = "fetched"
     elif checked is None:
@@ -96,8 +97,10 @@ def _student(p: Person, queue: Queue, inc: Incident | None, on_track: set[str],
 
 
 def desk(events: Sequence[e.Event], site: Site, now: datetime) -> dict[str, Any]:
-    """The desk document of one incident (its events in stream order) at `now`."""
-    inc = _incident(events, site)
+    """The desk document of one incident at `now`: its events in stream order, with the config
+    changes made while it was open interleaved (consumers/site_versions.py `history`), folded
+    from `site`, the file in force at its first event."""
+    inc, site = _incident(events, site)
     first = events[0] if events else None
     names = {p.id: p.name for p in site.people}
     queue = Queue.fold(events, names)

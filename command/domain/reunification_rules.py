@@ -6,7 +6,7 @@ rules are in `exception_rules`.
 
 from collections.abc import Sequence
 
-from command.domain import accounting
+from command.domain import accounting, names
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import Conflict, Invalid
@@ -66,9 +66,9 @@ def guardian_flags(site: Site, guardian: str, verified: bool, students: list[str
     flags = [] if verified else ["id not verified"]
     for pid in students:
         person = people[pid]
-        if guardian in person.restricted:
+        if names.among(guardian, person.restricted):
             flags.append(f"{pid}: custody restriction")
-        elif guardian not in person.guardians:
+        elif not names.among(guardian, person.guardians):
             flags.append(f"{pid}: guardian not listed")
     return flags
 
@@ -76,6 +76,14 @@ def guardian_flags(site: Site, guardian: str, verified: bool, students: list[str
 def check_guardian(state: SiteState, cmd: c.CheckGuardian, ctx: Ctx) -> list[Draft]:
     inc = incident_of(state, ctx.incident_id)
     _students(state, cmd.students)
+    if cmd.card:  # the card in the adult's hand is the greeter's to that adult, no other
+        greeted = inc.arrivals.get(cmd.card)
+        if greeted is None:
+            raise Conflict(f"card {cmd.card!r} was never handed out by the greeter; greet the "
+                           "guardian first, or check them without a card", field="$.card")
+        if not names.same(greeted, cmd.guardian):
+            raise Conflict(f"card {cmd.card!r} was given to {greeted}, not to this guardian",
+                           field="$.card")
     flags = guardian_flags(site_of(state), cmd.guardian, cmd.id_verified, cmd.students)
     approved = [] if flags else list(cmd.students)
     data = e.GuardianCheckedInData(
@@ -106,14 +114,29 @@ def _releasable(state: SiteState, inc: Incident, person_id: str) -> None:
         raise Conflict("the student has not checked in at the assembly area", "$.person_id")
 
 
+def _approved(inc: Incident, person_id: str, guardian: str, card: str) -> None:
+    """Raised unless a check approved this guardian for this student: on this card when one is
+    named (its checked guardian must be this one), else by the guardian's name (no card)."""
+    if not card:
+        if person_id not in inc.approved.get(names.folded(guardian), frozenset()):
+            raise Conflict("this guardian was not checked and approved for this student",
+                           "$.guardian")
+        return
+    checked = inc.approved_cards.get(card)
+    if checked is None or person_id not in checked[1]:
+        raise Conflict(f"card {card!r} was not checked and approved for this student", "$.card")
+    if not names.same(checked[0], guardian):
+        raise Conflict(f"card {card!r} was checked for another adult, not this guardian",
+                       "$.guardian")
+
+
 def fetch(state: SiteState, cmd: c.FetchStudent, ctx: Ctx) -> list[Draft]:
     """SRM's reunifier brings the student from the assembly area to a checked guardian."""
     inc = incident_of(state, ctx.incident_id)
     _releasable(state, inc, cmd.person_id)
     if cmd.person_id in inc.fetched:
         raise Conflict("this student has already been fetched", field="$.person_id")
-    if cmd.person_id not in inc.approved.get(cmd.guardian, frozenset()):
-        raise Conflict("this guardian was not checked and approved for this student", "$.guardian")
+    _approved(inc, cmd.person_id, cmd.guardian, cmd.card)
     if guardian_flags(site_of(state), cmd.guardian, True, [cmd.person_id]):
         raise Conflict("this guardian may no longer take this student", "$.guardian")
     data = e.StudentFetchedData(person_id=cmd.person_id, guardian=cmd.guardian, card=cmd.card)
@@ -127,8 +150,7 @@ def release(state: SiteState, cmd: c.Release, ctx: Ctx) -> list[Draft]:
     if left and not inc.reunification_open:  # SRM: nobody goes home while anyone is unaccounted
         raise Conflict(f"accounting is not complete: {left} people not yet accounted for; a "
                        "commander may open reunification early, with a reason", "$.person_id")
-    if cmd.person_id not in inc.approved.get(cmd.guardian, frozenset()):
-        raise Conflict("this guardian was not checked and approved for this student", "$.guardian")
+    _approved(inc, cmd.person_id, cmd.guardian, cmd.card)
     # A custody order imported after the guardian check must still stop the release.
     if guardian_flags(site_of(state), cmd.guardian, True, [cmd.person_id]):
         raise Conflict("this guardian may no longer take this student", "$.guardian")

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from command.domain import names
 from command.domain.drill_rules import STATES
 from command.domain.site_dispatch import Dispatch, check
 from command.domain.site_drills import Drills
@@ -360,6 +361,10 @@ def warnings(site: Site) -> list[str]:
         if place.off_site and not place.address:
             said.append(f"evacuation site {place.id!r} is off site with no address: people "
                         "cannot be sent there by name alone")
+    for p in site.people:  # the restriction wins at the desk: the listing is wrong or stale
+        if any(names.among(g, p.restricted) for g in p.guardians):  # no name: need to know
+            said.append(f"person {p.id!r} lists a guardian their custody restriction also names: "
+                        "the desk will refuse that adult; correct the roster")
     return said
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import accounting, roster_diff, units
+from command.domain import accounting, desk_state, roster_diff, units
 from command.domain import events as e
 from command.domain.errors import Conflict, NotFound
 from command.domain.roster_index import roster
@@ -33,7 +33,8 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     status: Status = "open"
     action: SrpAction | None = None
     checked_in: frozenset[str] = frozenset()
-    approved: dict[str, frozenset[str]] = {}
+    approved: dict[str, frozenset[str]] = {}  # folded guardian name -> students (no card)
+    approved_cards: dict[str, tuple[str, frozenset[str]]] = {}  # card -> (guardian, students)
     released: frozenset[str] = frozenset()
     ledger: accounting.Ledger = accounting.Ledger()  # who is accounted for: the board's count
     reunification_open: bool = False  # opened early by a commander, before accounting completed
@@ -199,15 +200,6 @@ def _checked_in(state: SiteState, ev: e.StudentCheckedIn) -> SiteState:
                     checked_in=inc.checked_in | {pid})
 
 
-def _guardian(state: SiteState, ev: e.GuardianCheckedIn) -> SiteState:
-    inc = state.open.get(ev.mode)
-    if inc is None or inc.id != ev.incident_id or not ev.data.approved:
-        return state
-    prior = inc.approved.get(ev.data.guardian, frozenset())
-    approved = {**inc.approved, ev.data.guardian: prior | set(ev.data.approved)}
-    return _with_incident(state, ev, approved=approved)
-
-
 def _released(state: SiteState, ev: e.StudentReleased) -> SiteState:
     inc = state.open.get(ev.mode)
     if inc is None or inc.id != ev.incident_id:
@@ -221,23 +213,12 @@ def _reunification(state: SiteState, ev: e.ReunificationOpened) -> SiteState:
     return _with_incident(state, ev, reunification_open=True)
 
 
-def _desk(state: SiteState, ev: e.Envelope, change: Callable[[Incident], dict[str, Any]],
-          ) -> SiteState:
-    """A reunification desk event, folded into its open incident."""
+def _desk(state: SiteState, ev: e.Envelope) -> SiteState:
+    """A reunification desk event, folded into its open incident (desk_state says how)."""
     inc = state.open.get(ev.mode)
     if inc is None or inc.id != ev.incident_id:
         return state
-    return _with_incident(state, ev, **change(inc))
-
-
-_DESK: dict[type, Callable[[Any, Incident], dict[str, Any]]] = {
-    e.GuardianArrived: lambda ev, inc: {"arrivals": {**inc.arrivals, ev.data.card: ev.data.guardian}
-                                        } if ev.data.card else {},
-    e.StudentFetched: lambda ev, inc: {"fetched": inc.fetched | {ev.data.person_id}},
-    e.ExceptionOpened: lambda ev, inc: {"cases": {**inc.cases, ev.data.case_id: ev.data.person_id}},
-    e.ExceptionResolved: lambda ev, inc: {"resolved_cases": inc.resolved_cases | {ev.data.case_id}},
-    e.ReunificationPointSet: lambda ev, inc: {"point": ev.data.place},
-}
+    return _with_incident(state, ev, **desk_state.CHANGES[type(ev)](ev, inc, state.site))
 
 
 def _dispatched(state: SiteState, ev: e.DispatchUpdated) -> SiteState:
@@ -258,14 +239,13 @@ _EVOLVERS: dict[type, Callable[[SiteState, Any], SiteState]] = {
     e.RoomStatusReported: _room_reported,
     e.PersonsAccounted: _accounted,
     e.StudentCheckedIn: _checked_in,
-    e.GuardianCheckedIn: _guardian,
     e.StudentReleased: _released,
     e.ReunificationOpened: _reunification,
     e.DispatchUpdated: _dispatched,
     e.IncidentCancelled: _ended,
     e.IncidentClosed: _ended,
     e.DrillSignedOff: _signed,
-    **{t: lambda s, ev: _desk(s, ev, lambda inc: _DESK[type(ev)](ev, inc)) for t in _DESK},
+    **{t: _desk for t in desk_state.CHANGES},
 }
 
 

@@ -126,5 +126,6 @@ def test_the_timeline_says_each_desk_step_and_a_responder_reads_no_name() -> Non
     assert opened.endswith(" (counsellor)")
     seen = fire(lambda doc: event_view(doc, "responder")).timeline
     texts = " ".join(x.text for x in seen)
-    assert "s-4 to the exceptions track: hospital" in texts and "resolved" in texts
+    assert "exceptions-track case x-" in texts and "resolved" in texts
+    assert "to the exceptions track" not in texts and "hospital" not in texts  # a case, no more
     assert all(name not in texts for name in NAMES)

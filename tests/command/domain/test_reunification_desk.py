@@ -120,7 +120,8 @@ def test_an_exception_leaves_the_queue_and_lists_its_case() -> None:
         case_id=events[-1].data.case_id, outcome="collected", released_to="Sara Turing"),
         at(90, COMMANDER)))[1]
     doc = desk(events, the_site(), T0 + timedelta(seconds=100))
-    assert student(doc, "s-2")["state"] == "exception" and doc["queue"] == []
+    assert student(doc, "s-2")["state"] == "released" and doc["queue"] == []  # via its case
+    assert (student(doc, "s-2")["released_to"], doc["counts"]["released"]) == ("Sara Turing", 1)
     [case] = doc["exceptions"]
     assert (case["kind"], case["hospital"], case["name"], case["resolved"], case["released_to"],
             case["resolved_at"]) == ("hospital", "St Mary's", "Alan Turing", True,
@@ -176,3 +177,19 @@ def test_a_closed_incident_still_shows_how_its_reunification_ended() -> None:
     doc = desk(events, the_site(), T0 + timedelta(hours=2))
     assert doc["accounting_complete"] and student(doc, "s-1")["state"] == "released"
     assert doc["times"]["longest_wait_s"] == 10.0  # to the release, not to now
+
+
+def test_a_check_on_another_adults_card_never_shows_the_greeted_adult_approved() -> None:
+    """A stream written before checks were bound to cards: Anne Byron checked on card 7, which
+    the greeter gave Lord Byron. The card's entry stays Lord Byron's, waiting; Anne's check is
+    an entry of her own (reviewer #1)."""
+    events = exercise((c.GreetGuardian(guardian="Lord Byron", students=["s-1"], card="7"),
+                       at(10)))
+    checked = e.GuardianCheckedIn(
+        id="ev-old", site=events[0].site, incident_id=LIVE, mode="live",
+        occurred_at=T0 + timedelta(seconds=20), recorded_at=T0 + timedelta(seconds=20),
+        actor=STAFF, data=e.GuardianCheckedInData(guardian="Anne Byron", id_verified=True,
+                                                  students=["s-1"], approved=["s-1"], card="7"))
+    queue = desk([*events, checked], the_site(), T0 + timedelta(seconds=30))["queue"]
+    assert [(q["card"], q["guardian"], q["state"]) for q in queue] == [
+        ("7", "Lord Byron", "waiting"), ("7", "Anne Byron", "approved")]

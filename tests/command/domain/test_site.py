@@ -203,3 +203,15 @@ def test_an_off_site_place_without_an_address_is_warned_of() -> None:
     said = site_file.warnings(msgspec.structs.replace(DEMO, evacuation_sites=[far]))
     assert any("'far'" in w and "address" in w for w in said)
     assert not any("address" in w for w in site_file.warnings(DEMO))
+
+
+def test_a_student_whose_guardian_is_also_restricted_is_warned_of_without_the_name() -> None:
+    """"MARK JONES" restricted and "Mark Jones" listed are one adult: the desk refuses him, so
+    the roster is wrong; the warning names the student's id, never the adult."""
+    student = next(p for p in DEMO.people if p.kind == "student")
+    both = msgspec.structs.replace(student, guardians=["Mark Jones"], restricted=["MARK  JONES"])
+    said = site_file.warnings(msgspec.structs.replace(
+        DEMO, people=[both if p.id == student.id else p for p in DEMO.people]))
+    assert any(repr(student.id) in w and "restriction" in w for w in said)
+    assert not any("Jones" in w for w in said)
+    assert not any("restriction" in w for w in site_file.warnings(DEMO))
