@@ -217,3 +217,28 @@ async def test_a_sync_without_the_restriction_column_keeps_every_restriction(app
         status, doc = await send(http, app, files(lifted))
         assert (status, doc["restrictions_removed"], doc["warnings"]) == (202, 1, []), doc
         assert next(p for p in config_of(app).people if p.id == "stu-1").restricted == []
+
+
+async def test_during_an_incident_a_restriction_is_taken_a_move_waits(app: App) -> None:
+    """A custody order that arrives mid-lockdown reaches the site at once; an import that would
+    move a student waits (409, nothing written) and says why."""
+    rows = bundle(3)
+    at = {r[0]: i for i, r in enumerate(rows["users.csv"])}
+    async with aiohttp.ClientSession() as http:
+        assert (await send(http, app, files(rows)))[0] == 202
+        headers = {"Authorization": f"Bearer {await app.token('device')}"}
+        async with http.post(app.url + "/v1/sites/test-high/alerts", headers=headers,
+                             json={"kind": "lockdown", "room": "B-112"}) as resp:
+            assert resp.status == 202, await resp.json()
+        rows["users.csv"][at["stu-1"]][18] = "par-1b"
+        status, doc = await send(http, app, files(rows))
+        assert (status, doc["restrictions_added"], doc["changed_people"]) == (202, 1, 1), doc
+        ada = next(p for p in config_of(app).people if p.id == "stu-1")
+        assert (ada.restricted, ada.guardians) == (["Dad1 Pupil"], ["Mum1 Pupil"])
+        last = await app.log.last_seq()
+        enrol = rows["enrollments.csv"]
+        enrol[[r[5] for r in enrol].index("stu-1")][3] = "hr-GYM"  # a move
+        status, doc = await send(http, app, files(rows))
+        assert status == 409 and "live incident is open" in doc["error"]["message"], doc
+        assert "restrictions and contacts may change now" in doc["error"]["message"]
+        assert await app.log.last_seq() == last
