@@ -12,6 +12,7 @@ A thin edge: events and site files come from the read models, the documents from
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -22,6 +23,7 @@ from command.domain.redact import ROSTER_ROLES
 from command.infra.auth import TokenStore, authorize
 from command.infra.route_table import Answer, Route, Schema, ok
 from command.infra.web import Handler, json_response
+from consumers import site_versions
 from consumers.api import REFUSED, ReadSources
 from consumers.drill_rows import Sites
 from consumers.report_api import load
@@ -39,11 +41,10 @@ def incident_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
         if site is None:
             raise NotFound("unknown incident", field="id")
         authorize(token, ROSTER_ROLES, site)
-        events, config = await load(pool, incident_id, site)
-        if config is None:
+        doc = await _desk(pool, incident_id, site, datetime.now(UTC))
+        if doc is None:
             raise NotFound(f"unknown site {site!r}", field="site")
-        doc = reunification_desk.desk([ev for _, ev in events], config, datetime.now(UTC))
-        return json_response({**doc, "incident_id": incident_id})
+        return json_response(doc)
 
     return handle
 
@@ -65,14 +66,25 @@ def district_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
             "AND mode = ANY($2::text[]) ORDER BY opened_at", members, MODES)
         now, desks = datetime.now(UTC), []
         for row in rows:
-            events, _ = await load(pool, row["id"], row["site"])
-            config = sites.config(row["site"])
-            if config is not None:
-                doc = reunification_desk.desk([ev for _, ev in events], config, now)
-                desks.append({**doc, "incident_id": row["id"]})
+            doc = await _desk(pool, row["id"], row["site"], now)
+            if doc is not None:
+                desks.append(doc)
         return json_response(reunification_desk.district(district, desks))
 
     return handle
+
+
+async def _desk(pool: asyncpg.Pool, incident_id: str, site: str, now: datetime,
+                ) -> dict[str, Any] | None:
+    """The incident's desk folded as intake decided: from the file in force at its first event,
+    with the config changes made while it was open interleaved; None for an unknown site."""
+    events, latest = await load(pool, incident_id, site)
+    start, ordered = await site_versions.history(pool, site, events)
+    config = start or latest  # no version kept that early: today's file, as before
+    if config is None:
+        return None
+    doc = reunification_desk.desk([ev for _, ev in ordered], config, now)
+    return {**doc, "incident_id": incident_id}
 
 
 _POINT: Schema = {"type": ["object", "null"], "required": ["place", "place_id", "address"]}

@@ -53,7 +53,8 @@ class Batch:
         self.touched: set[str] = set()
         self.boards: set[str] = set()  # sites whose board row this batch writes
         self.configs: dict[str, tuple[int, Site]] = {}
-        self.versions: list[tuple[str, int, Site]] = []  # every site file, for past drills
+        # Every site file, for past drills; an away event's own event too (the desk's fold).
+        self.versions: list[tuple[str, int, Site, str | None]] = []
         self.incidents: dict[str, tuple[int, str, board_case.Case]] = {}
         self.rooms: dict[tuple[str, str], tuple[str, board_case.Room]] = {}
         self.timeline: list[tuple[int, str | None, str, str, Any, str]] = []
@@ -80,7 +81,9 @@ class Batch:
         if state.config is not None and state.config is not before.config:
             self.configs[site] = (seq, state.config)
             if not isinstance(event, e.RosterChanged) or event.data.part == event.data.parts:
-                self.versions.append((site, seq, state.config))  # a whole import's, once
+                kept = e.encode(event).decode() if isinstance(event, e.AwayEventScheduled) \
+                    else None
+                self.versions.append((site, seq, state.config, kept))  # a whole import's, once
         if case is not None:
             self.incidents[case.incident.id] = (seq, site, case)
         if case is not None and isinstance(event, e.RoomStatusReported):
@@ -99,9 +102,9 @@ class Batch:
                 [(s, seq, _json.encode(cfg).decode()) for s, (seq, cfg) in self.configs.items()])
         if self.versions:
             await conn.executemany(
-                "INSERT INTO site_versions(site, seq, config) VALUES ($1,$2,$3) "
+                "INSERT INTO site_versions(site, seq, config, event) VALUES ($1,$2,$3,$4) "
                 "ON CONFLICT DO NOTHING",
-                [(s, seq, _json.encode(cfg).decode()) for s, seq, cfg in self.versions])
+                [(s, seq, _json.encode(cfg).decode(), ev) for s, seq, cfg, ev in self.versions])
         # A site with no row yet gets its whole row, state included, whatever else is due.
         stored = {r["site"] for r in await conn.fetch(
             "SELECT site FROM boards WHERE site = ANY($1::text[])", list(self.new))} \

@@ -12,6 +12,10 @@ Every replayed event is a new event, and the original stays untouched:
   report and the drill log of a replay show the original incident's clock and give the same
   figures as the original. Nothing new goes into `data`.
 
+The site file is the one in force at the incident's first event; a config change made while it
+was open (an away event scheduled, a site file) plays where it came in the stream
+(`site_versions.interleaved`), so the replay board places people as the original did.
+
 `cut` picks where a replay starts playing: "from minute N" or "from inject K" appends every
 event before that point at once, then plays the rest at `speed`.
 """
@@ -31,6 +35,7 @@ from command.domain import events as e
 from command.domain.errors import Conflict, Invalid, NotFound
 from command.domain.types import Ident
 from command.infra.eventlog import Duplicate, EventLog
+from consumers import site_versions
 
 PREFIX = "replay-"
 MAX_GAP_S = 5.0  # a quiet half hour in the original need not be sat through again
@@ -41,7 +46,9 @@ _NOTICES = (e.NotificationSentData, e.NotificationFailedData, e.NotificationEsca
 
 class Recording(NamedTuple):
     config: e.SiteConfigured | None  # the site file as it was when the incident opened
-    events: list[tuple[int, e.Event]]  # the incident's events with their stream sequences
+    # The incident's events with their stream sequences, and the site's config changes made
+    # while it was open among them by sequence (site_versions.interleaved).
+    events: list[tuple[int, e.Event]]
 
 
 def replay_site(incident_id: str) -> str:
@@ -124,7 +131,8 @@ async def _last_seqs(log: EventLog, subjects: str) -> dict[str, int]:
 
 
 async def recorded(log: EventLog, incident_id: str) -> Recording:
-    """An incident's events from the stream (the only source of truth) and its site file."""
+    """An incident's events from the stream (the only source of truth), the site file in force
+    at its first event, and the config changes made while it was open, interleaved."""
     replay_site(incident_id)
     found = await _last_seqs(log, log.subject("*", incident_id))
     if not found:
@@ -136,15 +144,19 @@ async def recorded(log: EventLog, incident_id: str) -> Recording:
     events = [x async for x in log.read(1, end, subjects=subject)]
     site_subject = log.subject(events[0][1].site, None)
     site_end = (await _last_seqs(log, site_subject)).get(site_subject, 0)
-    config, folded = None, board.empty(events[0][1].site)
+    config, folded, changes = None, board.empty(events[0][1].site), []
     if site_end:
-        async for seq, ev in log.read(1, min(site_end, events[0][0]), subjects=site_subject):
-            if seq < events[0][0] and isinstance(ev, board.CONFIGURING):
-                folded = board.evolve(folded, seq, ev)  # roster imports and away events too
-                config = ev if isinstance(ev, e.SiteConfigured) else config
+        async for seq, ev in log.read(1, site_end, subjects=site_subject):
+            if not isinstance(ev, board.CONFIGURING):
+                continue
+            if seq > events[0][0]:
+                changes.append((seq, ev))  # made during the incident: played in its place
+                continue
+            folded = board.evolve(folded, seq, ev)  # roster imports and away events too
+            config = ev if isinstance(ev, e.SiteConfigured) else config
     if config is not None and folded.config is not None:
         config = replace(config, data=folded.config)
-    return Recording(config, events)
+    return Recording(config, site_versions.interleaved(events, changes))
 
 
 async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
@@ -170,14 +182,38 @@ async def replay(log: EventLog, incident_id: str, speed: float = 10.0,
 def schedule(recording: Recording, speed: float, from_minute: float | None = None,
              from_inject: int | None = None) -> list[tuple[float, e.Event]]:
     """What a replay appends, in order, each with the wait before it (pure): the site file at
-    once, then the incident's events in time order, less those never shown."""
+    once, then the incident's events in time order, less those never shown, each config change
+    just before the first of them that came after it in the stream (so the board folds it
+    where the original did)."""
     hidden = redact.hidden_ids(ev for _, ev in recording.events)
-    ordered = [ev for _, ev in sorted(recording.events, key=lambda x: (x[1].occurred_at, x[0]))
+    ordered = [ev for _, ev in sorted(recording.events, key=_when(recording.events))
                if not redact.never_shown(ev, hidden)]
     start = cut(ordered, from_minute, from_inject)
     head: list[tuple[float, e.Event]] = [] if recording.config is None else [(0.0,
                                                                              recording.config)]
     return head + list(zip(pauses(ordered, speed, start=start), ordered, strict=True))
+
+
+def _when(events: Sequence[tuple[int, e.Event]]) -> Callable[[tuple[int, e.Event]], tuple]:
+    """The replay's sort key: an incident event's time then sequence; a config change's is the
+    next incident event's time (by sequence) and its own sequence, else after everything."""
+    after: dict[int, datetime | None] = {}
+    upcoming: datetime | None = None
+    for seq, ev in sorted(events, key=lambda x: x[0], reverse=True):
+        if ev.incident_id:
+            upcoming = ev.occurred_at
+        else:
+            after[seq] = upcoming
+    last = max((ev.occurred_at for _, ev in events), default=None)
+
+    def key(x: tuple[int, e.Event]) -> tuple:
+        seq, ev = x
+        if ev.incident_id:
+            return (ev.occurred_at, 0, seq)
+        at = after.get(seq)
+        return (at, 0, seq) if at is not None else (last, 1, seq)
+
+    return key
 
 
 async def _append(log: EventLog, site: str, event: e.Envelope) -> None:

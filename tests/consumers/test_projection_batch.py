@@ -33,7 +33,7 @@ def test_a_roster_import_is_the_sites_file_and_one_version() -> None:
     seq, config = batch.configs["test-high"]
     assert seq == 5 and [p.id for p in config.people] == [p.id for p in people]
     assert [(s, [p.id for p in c.people] == [p.id for p in people])
-            for _, s, c in batch.versions] == [(1, False), (5, True)]
+            for _, s, c, _ in batch.versions] == [(1, False), (5, True)]
     expected = SITE
     for chunk in chunks:
         expected = applied(expected, chunk)

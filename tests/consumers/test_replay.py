@@ -4,12 +4,26 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from msgspec.structs import replace
 
+from command.domain import board
+from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import Invalid
 from command.domain.site import Channel, Site
 from command.domain.site_drills import Drills
-from consumers.replay import cut, pauses, replay_incident, replayed_id, rewrite
+from consumers.replay import (
+    Recording,
+    cut,
+    pauses,
+    replay_incident,
+    replayed_id,
+    rewrite,
+    schedule,
+)
+from consumers.site_versions import interleaved
+from tests.command.domain.test_site_state import STAFF as STAFF_
+from tests.command.domain.test_site_state import configured, ctx, given, site, then
 
 T0 = datetime(2026, 10, 14, 10, 0, tzinfo=UTC)
 WALL = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
@@ -128,3 +142,42 @@ def test_pauses_are_the_original_gaps_over_speed_capped_and_none_before_the_cut(
     # From the cut at event 2: events 0..2 at once, the rest at speed
     assert pauses(events, speed=10, start=2) == [0.0, 0.0, 0.0, 1.2, 1.0]
     assert pauses(events, speed=2, start=4) == [0.0] * 5
+
+
+def test_a_replay_plays_an_away_event_scheduled_mid_incident_where_it_came() -> None:
+    """Reviewer #4: a trip scheduled during a lockdown, a press from it and its report. The
+    recording carries the change among the incident's events (site_versions.interleaved), so
+    the replay board's units and accountability are the original board's."""
+    cfg = configured(site())
+    state = given(cfg)
+    state, opened_ = then(state, c.RaiseAlert(kind="lockdown", room="B-112"), ctx(STAFF_))
+    inc = opened_[0].incident_id
+    state, sched = then(state, c.ScheduleAwayEvent(id="trip2", name="Trip", people=["s-5"]),
+                        ctx(STAFF_, 5))
+    state, pressed = then(state, c.RaiseAlert(kind="lockdown", away_event="trip2"),
+                          ctx(STAFF_, 10))
+    state, rep = then(state, c.ReportRoomStatus(status="secured", present=1),
+                      ctx(STAFF_, 20, inc, room="trip2"))
+    stream = list(enumerate([cfg, *opened_, *sched, *pressed, *rep], 1))
+    live = board.fold("test-high", stream).cases[inc or ""]
+    mine = [(s, ev) for s, ev in stream if ev.incident_id == inc]
+    changes = [(s, ev) for s, ev in stream if ev.incident_id is None and s > 1]
+    played = schedule(Recording(cfg, interleaved(mine, changes)), 1.0)
+    assert [e.type_of(ev) for _, ev in played].count("AwayEventScheduled") == 1
+    copy = board.fold("test-high", list(enumerate((ev for _, ev in played), 1))).cases[inc or ""]
+    assert (copy.rooms, copy.tally, copy.people) == (live.rooms, live.tally, live.people)
+    assert live.people["s-5"].room == "trip2"
+
+
+def test_a_config_change_plays_just_before_the_next_event_in_the_stream() -> None:
+    """The incident's events play in time order; a change goes before the first of them that
+    came after it in the stream, so everything the board folded after it is folded after it."""
+    change = configured(site(), at=30)
+    later_in_time_earlier_in_stream = replace(note(40), id="late")
+    events = [(1, opened(0)), (2, later_in_time_earlier_in_stream), (4, note(20)),
+              (5, note(50))]
+    played = schedule(Recording(None, interleaved(events, [(3, change)])), 1.0)
+    assert [ev.id for _, ev in played] == [
+        "ev-open-0", change.id, "ev-note-20", "late", "ev-note-50"]
+    trailing = schedule(Recording(None, interleaved(events, [(9, change)])), 1.0)
+    assert trailing[-1][1] is change
