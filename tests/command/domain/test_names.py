@@ -9,7 +9,8 @@ def test_case_and_spaces_fold() -> None:
 
 
 def test_unicode_forms_fold() -> None:
-    assert same("Ｍａｒｋ Jones", "Mark Jones")  # full-width letters, as some keyboards type
+    # Full-width letters, as some keyboards and phones type them.
+    assert same("\uff2d\uff41\uff52\uff4b Jones", "Mark Jones")
     assert same("José", "Jose\u0301")
 
 
