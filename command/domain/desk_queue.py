@@ -3,7 +3,8 @@ students they came for, folded from an incident's events (GuardianArrived, Guard
 StudentCheckedIn, StudentFetched, StudentReleased). Pure; `reunification_desk` shapes it.
 
 A guardian checked without being greeted joins the queue at the check. A check names its card,
-or else is taken as the check of the latest entry of that guardian not yet checked.
+or else is taken as the check of the latest card-less entry of that guardian not yet checked: an
+approval without a card is no approval of a card, so a carded entry waits for its card's check.
 """
 
 from collections.abc import Iterable
@@ -56,8 +57,9 @@ class Queue:
     def _checked(self, ev: e.GuardianCheckedIn) -> None:
         d = ev.data
         entry = next((q for q in reversed(self.queue) if q.card == d.card), None) if d.card \
-            else next((q for q in reversed(self.queue)
-                       if adults.same(q.guardian, d.guardian) and not q.checked), None)
+            else next((q for q in reversed(self.queue)  # a carded entry needs its card's check
+                       if adults.same(q.guardian, d.guardian) and not q.checked and not q.card),
+                      None)
         if entry is not None and not adults.same(entry.guardian, d.guardian):
             entry = None  # a card's entry is its greeted adult's: another's check is not theirs
         if entry is None:  # straight to the checker, without a greeter's card

@@ -104,7 +104,7 @@ def _state(events: list[Any]) -> Any:
 def test_a_flagged_check_shows_its_flags_in_the_queue() -> None:
     events = exercise((c.GreetGuardian(guardian="Lord Byron", students=["s-1"], card="9"),
                        at(30)))
-    events += run(_state(events), (guardian("Lord Byron", "s-1"), at(40)))[1]
+    events += run(_state(events), (replace(guardian("Lord Byron", "s-1"), card="9"), at(40)))[1]
     doc = desk(events, the_site(), T0 + timedelta(seconds=50))
     assert doc["queue"][0]["state"] == "flagged"
     assert doc["queue"][0]["flags"] == ["s-1: custody restriction"]
@@ -193,3 +193,12 @@ def test_a_check_on_another_adults_card_never_shows_the_greeted_adult_approved()
     queue = desk([*events, checked], the_site(), T0 + timedelta(seconds=30))["queue"]
     assert [(q["card"], q["guardian"], q["state"]) for q in queue] == [
         ("7", "Lord Byron", "waiting"), ("7", "Anne Byron", "approved")]
+
+
+def test_a_check_without_a_card_never_approves_a_greeted_card() -> None:
+    """Anne Byron greeted on card 4, then checked without a card: the card stays waiting (the
+    reunifier would fetch on it and be refused), the check is an approved entry of its own."""
+    events = exercise((c.GreetGuardian(guardian="Anne Byron", students=["s-1"], card="4"), at(10)),
+                      (guardian("ANNE BYRON", "s-1"), at(20)))
+    queue = desk(events, the_site(), T0 + timedelta(seconds=30))["queue"]
+    assert [(q["card"], q["state"]) for q in queue] == [("4", "waiting"), ("", "approved")]
