@@ -131,8 +131,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     checked_in: list[str] = []
     flags: list[str] = []
     injects: list[Inject] = []  # a tabletop's, in delivery order
-    # Status counts per room ("" for no room), kept as people change so a render is cheap.
-    tally: dict[str, dict[str, int]] = {}
+    tally: dict[str, dict[str, int]] = {}  # status counts per room ("" none), kept: cheap renders
     places: list[Place] = []  # the evacuation's places, kept across declarations: relocations
     exception_cases: dict[str, str] = {}  # case id -> student: board_desk's, never rendered
 
