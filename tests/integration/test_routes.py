@@ -4,9 +4,11 @@ import uuid
 from typing import NamedTuple
 
 import aiohttp
+import msgspec
 import pytest
 
 from command.domain.exception_rules import case_id
+from command.domain.site import GuardianMessages
 from command.write.routes import WRITE_ROUTES
 from tests.conftest import App, small_site
 
@@ -66,6 +68,15 @@ CASES = [
          conflict={"case_id": CASE, "outcome": "again"}),
     Case(INC + "/reunification/point", "commander", {"place": "the town hall"},
          ({"place": ""}, "$.place"), "staff"),
+    Case(INC + "/reunification/guardian-messages", "commander", {"place": "the town hall"},
+         ({"place": 7}, "$.place"), "staff"),
+    Case(INC + "/relocate", "commander", {"to": "the town hall", "reason": "smoke on the field"},
+         ({"to": "the town hall"}, "$.reason"), "staff",
+         conflict={"to": "the town hall", "reason": "again"}),
+    Case(SITE + "/away-events", "staff", {"id": "trip-1", "name": "Museum trip",
+                                          "people": ["s-1"]},
+         ({"id": "trip 1", "name": "Museum trip"}, "$.id"), "responder",
+         conflict={"id": "A-101", "name": "A room's id"}),
     Case(INC + "/acks", "responder", {"responder": "Unit 7"},
          ({"responder": "Unit\x07"}, "$.responder"), "staff"),
     Case(INC + "/notes", "staff", {"text": "door 3 propped open"},
@@ -138,6 +149,13 @@ async def prepare(app: App, case: Case, inc: str) -> None:
                            "staff"))[0] == 202
     if "close" in case.path:
         assert (await post(app, f"/v1/incidents/{inc}/all-clear", {}, "commander"))[0] == 202
+    if "relocate" in case.path:  # a relocation moves an evacuation in force
+        assert (await post(app, f"/v1/incidents/{inc}/protocol",
+                           {"action": "evacuate", "evacuate_to": "the north field"},
+                           "commander"))[0] == 202
+    if "guardian-messages" in case.path:  # only a site that says how guardians are reached
+        await app.muster.import_site(msgspec.structs.replace(small_site(), guardian_messages=(
+            GuardianMessages(email="json://127.0.0.1:9/guardians?to={email}"))))
 
 
 def filled(body: dict | None, inc: str) -> dict | None:
