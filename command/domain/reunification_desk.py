@@ -116,6 +116,7 @@ def desk(events: Sequence[e.Event], site: Site, now: datetime) -> dict[str, Any]
     return {
         "incident_id": first.incident_id if first else None, "site": site.id,
         "school": site.name, "mode": first.mode if first else None,
+        "ended": any(isinstance(ev, e.IncidentClosed | e.IncidentCancelled) for ev in events),
         "point": point(events, site), "accounting_complete": complete,
         "releases_open": complete or (inc is not None and inc.reunification_open),
         "counts": {"students": len(students), "checked_in": len(queue.checked_in),

@@ -51,7 +51,15 @@ async function load() {
   try {
     if (!S.incident) S.incident = await findIncident();
     if (!S.incident) { problem("No incident is open at this site: the desk opens with one."); return; }
-    const doc = await get(`/v1/incidents/${encodeURIComponent(S.incident)}/reunification`);
+    let doc = await get(`/v1/incidents/${encodeURIComponent(S.incident)}/reunification`);
+    // Not pinned by the link: once this incident ends, the desk follows the site's next one.
+    if (doc.ended && !params.get("incident")) {
+      const next = await findIncident();
+      if (next && next !== S.incident) {
+        S.incident = next;
+        doc = await get(`/v1/incidents/${encodeURIComponent(S.incident)}/reunification`);
+      }
+    }
     S.doc = doc; S.fetchedAt = S.okAt = Date.now();
     S.byId = new Map(doc.students.map((s) => [s.id, s]));
     problem("");

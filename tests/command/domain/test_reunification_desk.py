@@ -174,7 +174,9 @@ def test_a_closed_incident_still_shows_how_its_reunification_ended() -> None:
                        at(30)))
     events += run(_state(events), (c.AllClear(), at(40, COMMANDER)),
                   (c.Close(summary="done"), at(50, COMMANDER)))[1]
+    assert not desk(events[:-1], the_site(), T0)["ended"]  # the desk page follows an open one
     doc = desk(events, the_site(), T0 + timedelta(hours=2))
+    assert doc["ended"]  # and moves on to the site's next incident once it has ended
     assert doc["accounting_complete"] and student(doc, "s-1")["state"] == "released"
     assert doc["times"]["longest_wait_s"] == 10.0  # to the release, not to now
 
