@@ -23,6 +23,9 @@ def board_links(url: str, tokens: dict[str, str]) -> str:
               for role in sorted(redact.HIDDEN, key=LINK_ORDER.index) if role in tokens]
     lines.append("Open the staff and responder links side by side: each sees only what its "
                  "role may.")
+    if "staff" in tokens:
+        lines.append(f"Reunification desk (greeter, checker, reunifier): {url}/desk/demo-high"
+                     f"#token={tokens['staff']}")
     if "commander" in tokens:
         lines.append(f"Drill log and state requirements: {url}/drills/demo-high"
                      f"#token={tokens['commander']}")

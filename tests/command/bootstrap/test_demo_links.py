@@ -12,6 +12,8 @@ def test_the_demo_prints_each_readers_board_and_the_commanders_drill_page() -> N
     boards = [line.split() for line in lines if "/board/" in line]
     assert [role for role, _ in boards] == ["staff", "responder", "commander", "dispatch"]
     assert all(link.endswith(f"#token={TOKENS[role]}") for role, link in boards)
+    assert lines[-2] == ("Reunification desk (greeter, checker, reunifier): "
+                         "http://127.0.0.1:8080/desk/demo-high#token=mst_s")
     assert lines[-1] == ("Drill log and state requirements: "
                          "http://127.0.0.1:8080/drills/demo-high#token=mst_c")
 
