@@ -5,6 +5,7 @@ StudentCheckedIn, StudentFetched, StudentReleased). Pure; `reunification_desk` s
 A guardian checked without being greeted joins the queue at the check. A check names its card,
 or else is taken as the check of the latest card-less entry of that guardian not yet checked: an
 approval without a card is no approval of a card, so a carded entry waits for its card's check.
+A flagged check flags every approved entry of that name, as intake takes back all its approvals.
 """
 
 from collections.abc import Iterable
@@ -68,6 +69,10 @@ class Queue:
         entry.students += [s for s in d.students if s not in entry.students]
         entry.checked, entry.flags = True, list(d.flags)
         entry.state = "flagged" if d.flags else "approved" if d.approved else "waiting"
+        if d.flags:  # as intake: a flagged name takes back every approval under that name
+            for other in self.queue:
+                if other.state == "approved" and adults.same(other.guardian, d.guardian):
+                    other.state, other.flags = "flagged", list(d.flags)
 
     def _done(self, entry: Entry, on_track: set[str]) -> bool:
         return all(s in self.released or s in on_track for s in entry.students)

@@ -4,10 +4,11 @@ fetched, the exception cases and a case resolved into a guardian's arms (a relea
 
 Each fold returns the incident's changed fields; `site_state` applies them. Pure.
 
-An approval is kept twice: by card (card -> the checked guardian and the students), which a
-fetch or release naming a card must match, and by the guardian's folded name, which a client
-that sends no card is held to. A flagged check takes back both its card's approval and its
-name's: a second "Anne Byron" who fails the ID check does not ride on the first one's approval.
+An approval is kept one of two ways: a check on a card approves that card alone (card -> the
+checked guardian and the students), which a fetch or release must then name; a check without a
+card approves the guardian's folded name, which a fetch or release without a card is held to.
+A flagged check of a name takes back that name's approval and every card approved under it: a
+second "Anne Byron" who fails the ID check does not ride on the first one's approval.
 """
 
 from collections.abc import Callable
@@ -27,20 +28,34 @@ def _arrived(ev: e.GuardianArrived, inc: Any, site: Site | None) -> Changes:
 def _checked(ev: e.GuardianCheckedIn, inc: Any, site: Site | None) -> Changes:
     d = ev.data
     key = names.folded(d.guardian)
-    if d.flags:  # revoked: nobody leaves on this card, or with this name, until checked again
+    if d.flags:  # revoked: nobody leaves with this name, on any card checked for it, till checked
         return {"approved": {k: v for k, v in inc.approved.items() if k != key},
-                "approved_cards": {k: v for k, v in inc.approved_cards.items() if k != d.card}}
+                "approved_cards": {k: v for k, v in inc.approved_cards.items()
+                                   if k != d.card and names.folded(v[0]) != key}}
     if not d.approved:
         return {}
-    changes: Changes = {"approved": {**inc.approved,
-                                     key: inc.approved.get(key, frozenset()) | set(d.approved)}}
+    if not d.card:  # a card's approval is the card's alone: never a pass for the name
+        return {"approved": {**inc.approved,
+                             key: inc.approved.get(key, frozenset()) | set(d.approved)}}
     greeted = inc.arrivals.get(d.card)
-    if d.card and (greeted is None or names.same(greeted, d.guardian)):
-        was = inc.approved_cards.get(d.card)
-        prior = was[1] if was is not None and names.same(was[0], d.guardian) else frozenset()
-        changes["approved_cards"] = {**inc.approved_cards,
-                                     d.card: (d.guardian, prior | set(d.approved))}
-    return changes
+    if greeted is not None and not names.same(greeted, d.guardian):
+        return {}
+    was = inc.approved_cards.get(d.card)
+    prior = was[1] if was is not None and names.same(was[0], d.guardian) else frozenset()
+    return {"approved_cards": {**inc.approved_cards, d.card: (d.guardian, prior | set(d.approved))}}
+
+
+def carded(inc: Any, guardian: str, person_id: str) -> bool:
+    """Whether a card checked for this guardian (folded name) approves this student."""
+    key = names.folded(guardian)
+    return any(names.folded(who) == key and person_id in students
+               for who, students in inc.approved_cards.values())
+
+
+def approved(inc: Any, guardian: str, person_id: str) -> bool:
+    """Whether an ID-verified check approved this guardian for this student, by name or card."""
+    return person_id in inc.approved.get(names.folded(guardian), frozenset()) or \
+        carded(inc, guardian, person_id)
 
 
 def _resolved(ev: e.ExceptionResolved, inc: Any, site: Site | None) -> Changes:

@@ -2,16 +2,25 @@
 an adult nobody listed leaves the general queue for a counsellor's or administrator's care, and
 is never released by a reunifier (`reunification_rules.release` refuses them). A case is opened
 by staff or a commander and resolved by a commander alone, who may hand the student only to a
-listed guardian, never to a restricted adult.
+listed guardian, never to a restricted adult, and, as in any release, only once accounting is
+complete (or reunification opened early) and the adult's ID was checked and approved at the desk.
 """
 
 import hashlib
 
+from command.domain import accounting, desk_state, names
 from command.domain import commands as c
 from command.domain import events as e
-from command.domain import names
 from command.domain.errors import Conflict, Invalid, NotFound
-from command.domain.site_state import Ctx, Draft, SiteState, incident_of, known_person, site_of
+from command.domain.site_state import (
+    Ctx,
+    Draft,
+    Incident,
+    SiteState,
+    incident_of,
+    known_person,
+    site_of,
+)
 
 # What a case of each kind must say: where the student was taken, or who came for them.
 REQUIRED = {"hospital": "hospital", "unlisted_adult": "adult"}
@@ -48,6 +57,17 @@ def open_exception(state: SiteState, cmd: c.OpenException, ctx: Ctx) -> list[Dra
     return [(e.ExceptionOpened, data, inc.id, inc.mode)]
 
 
+def _release_gates(inc: Incident, person_id: str, adult: str) -> None:
+    """A case resolved into an adult's care is a release: it passes the release's gates."""
+    left = accounting.unknown(inc.ledger)
+    if left and not inc.reunification_open:  # the same words as reunification_rules.release
+        raise Conflict(f"accounting is not complete: {left} people not yet accounted for; a "
+                       "commander may open reunification early, with a reason", "$.released_to")
+    if not desk_state.approved(inc, adult, person_id):
+        raise Conflict("check the adult's ID at the desk first: this adult has no ID-verified "
+                       "approval for this student", "$.released_to")
+
+
 def resolve_exception(state: SiteState, cmd: c.ResolveException, ctx: Ctx) -> list[Draft]:
     inc = incident_of(state, ctx.incident_id)
     if not ctx.commander:  # the route admits commanders only; the rule stands without it
@@ -68,6 +88,7 @@ def resolve_exception(state: SiteState, cmd: c.ResolveException, ctx: Ctx) -> li
         if not names.among(cmd.released_to, person.guardians):
             raise Conflict("the student goes home only with a listed guardian",
                            field="$.released_to")
+        _release_gates(inc, person_id, cmd.released_to)
     data = e.ExceptionResolvedData(case_id=cmd.case_id, outcome=cmd.outcome,
                                    released_to=cmd.released_to)
     return [(e.ExceptionResolved, data, inc.id, inc.mode)]

@@ -82,7 +82,8 @@ def _student(p: Person, queue: Queue, inc: Incident | None, on_track: set[str],
         state = "fetched"
     elif checked is None:
         state = "not_checked_in"
-    elif inc is not None and any(p.id in s for s in inc.approved.values()):
+    elif inc is not None and (any(p.id in s for s in inc.approved.values())  # by name or card
+                              or any(p.id in v[1] for v in inc.approved_cards.values())):
         state = "requested"
     else:
         state = "waiting"

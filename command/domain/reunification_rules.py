@@ -6,7 +6,7 @@ rules are in `exception_rules`.
 
 from collections.abc import Sequence
 
-from command.domain import accounting, names
+from command.domain import accounting, desk_state, names
 from command.domain import commands as c
 from command.domain import events as e
 from command.domain.errors import Conflict, Invalid
@@ -116,12 +116,15 @@ def _releasable(state: SiteState, inc: Incident, person_id: str) -> None:
 
 def _approved(inc: Incident, person_id: str, guardian: str, card: str) -> None:
     """Raised unless a check approved this guardian for this student: on this card when one is
-    named (its checked guardian must be this one), else by the guardian's name (no card)."""
+    named (its checked guardian must be this one), else by the guardian's name from a check
+    without a card (approved only on a card: 409 asking for the card)."""
     if not card:
-        if person_id not in inc.approved.get(names.folded(guardian), frozenset()):
-            raise Conflict("this guardian was not checked and approved for this student",
-                           "$.guardian")
-        return
+        if person_id in inc.approved.get(names.folded(guardian), frozenset()):
+            return
+        if desk_state.carded(inc, guardian, person_id):  # a card's approval is no name's
+            raise Conflict("give the card this guardian was checked on", "$.card")
+        raise Conflict("this guardian was not checked and approved for this student",
+                       "$.guardian")
     checked = inc.approved_cards.get(card)
     if checked is None or person_id not in checked[1]:
         raise Conflict(f"card {card!r} was not checked and approved for this student", "$.card")

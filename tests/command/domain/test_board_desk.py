@@ -15,7 +15,9 @@ from tests.command.domain.test_site_state import (
     STAFF,
     configured,
     ctx,
+    everyone_accounted,
     given,
+    guardian,
     press,
     run,
 )
@@ -28,7 +30,9 @@ def history(released_to: str | None) -> list[e.Envelope]:
     """A fire; s-1 injured, checked in, taken onto the exceptions track and resolved."""
     site = configured()
     state, written = run(given(site), (press("fire"), ctx()),
+                         (everyone_accounted()[0], STAFF_AT),
                          (c.CheckIn(person_id="s-1"), STAFF_AT),
+                         (guardian("Anne Byron", "s-1"), STAFF_AT),
                          (c.OpenException(person_id="s-1", kind="injured",
                                           assigned_to="Ms Nurse"), STAFF_AT))
     case = written[-1].data.case_id

@@ -112,8 +112,10 @@ def test_a_flagged_check_shows_its_flags_in_the_queue() -> None:
 
 
 def test_an_exception_leaves_the_queue_and_lists_its_case() -> None:
-    events = exercise((c.CheckIn(person_id="s-2"), at(10)),
+    events = exercise(everyone(5), (c.CheckIn(person_id="s-2"), at(10)),
                       (c.GreetGuardian(guardian="Sara Turing", students=["s-2"], card="3"), at(20)),
+                      (c.CheckGuardian(guardian="Sara Turing", id_verified=True,
+                                       students=["s-2"], card="3"), at(25)),
                       (c.OpenException(person_id="s-2", kind="hospital", assigned_to="Ms Nurse",
                                        hospital="St Mary's"), at(30)))
     events += run(_state(events), (c.ResolveException(
@@ -204,3 +206,17 @@ def test_a_check_without_a_card_never_approves_a_greeted_card() -> None:
                       (guardian("ANNE BYRON", "s-1"), at(20)))
     queue = desk(events, the_site(), T0 + timedelta(seconds=30))["queue"]
     assert [(q["card"], q["state"]) for q in queue] == [("4", "waiting"), ("", "approved")]
+
+
+def test_a_flagged_check_of_a_name_flags_its_carded_entry_and_ends_the_request() -> None:
+    """Anne Byron approved on card 7, then a check of 'ANNE BYRON' without ID: intake takes back
+    the card's approval, so the desk shows card 7 flagged and Ada waiting, not requested."""
+    events = exercise(everyone(5), (c.CheckIn(person_id="s-1"), at(10)),
+                      (c.GreetGuardian(guardian="Anne Byron", students=["s-1"], card="7"), at(60)),
+                      (c.CheckGuardian(guardian="Anne Byron", id_verified=True,
+                                       students=["s-1"], card="7"), at(90)))
+    assert student(desk(events, the_site(), T0), "s-1")["state"] == "requested"
+    events += run(_state(events), (guardian("ANNE BYRON", "s-1", verified=False), at(95)))[1]
+    doc = desk(events, the_site(), T0 + timedelta(seconds=100))
+    assert [(q["card"], q["state"]) for q in doc["queue"]] == [("7", "flagged"), ("", "flagged")]
+    assert student(doc, "s-1")["state"] == "waiting"
