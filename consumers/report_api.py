@@ -3,7 +3,8 @@
 A thin edge: it reads the incident's timeline, its site file and the site's earlier drills of the
 same kind from the read models, builds the report with the pure `report.build`, and shows each
 timeline entry only as the reader's role may see it (`redact.event_view`), so a responder's copy
-never names a guardian. `print` is the one-page record for the state file.
+never names a guardian, and gives the reunification section's cases only to roster roles.
+`print` is the one-page record for the state file.
 """
 
 import asyncpg
@@ -53,7 +54,7 @@ def report_handler(pool: asyncpg.Pool, tokens: TokenStore) -> Handler:
         record = drill_log.row(events, config, incident_id=incident_id)
         history = await drill_history.from_read_models(pool, record, config)
         built = report.build(events, config, view=lambda doc: event_view(doc, token.role),
-                             history=history)
+                             history=history, role=token.role)
         if fmt in ("html", "print"):
             page = report_render.to_html(built) if fmt == "html" else report_print.to_print(built)
             return web.Response(text=page, content_type="text/html", charset="utf-8",

@@ -51,7 +51,8 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     # The commander's view: an operator with the stream in hand; Handle With Care stays out.
     built = build(events, config.data if config else None,
-                  view=lambda doc: event_view(doc, "commander"), history=history)
+                  view=lambda doc: event_view(doc, "commander"), history=history,
+                  role="commander")
     render = report_render
     out = {"json": lambda: render.to_json(built).decode(), "md": lambda: render.to_markdown(built),
            "html": lambda: render.to_html(built),

@@ -100,7 +100,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     address: str | None = None  # the school's street address, from the site file's [dispatch]
     record: DrillRow | None = None  # this incident's row of the drill log
     history: list[DrillRow] = []  # earlier drills of the same kind at the site, oldest first
-    reunification: Reunification | None = None  # the desk's times, counts and cases; no names
+    reunification: Reunification | None = None  # the desk's times and counts; no names
 
 
 def _unknown(case: board_case.Case) -> tuple[int, int]:
@@ -114,10 +114,11 @@ def _total(case: board_case.Case) -> int:
 
 
 def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | None = None,
-          history: list[DrillRow] | None = None) -> Report:
+          history: list[DrillRow] | None = None, role: str | None = None) -> Report:
     """The report of the one incident in `events` (a site file among them is folded first);
     `view` redacts each timeline entry as a reader's role may see it (None: drop it); of
-    `history`, the site's earlier rows, the last `HISTORY` of the same kind are compared."""
+    `history`, the site's earlier rows, the last `HISTORY` of the same kind are compared;
+    `role`, the reader's: only roster roles read the exceptions track's cases (None: nobody)."""
     ordered = sorted(events, key=lambda x: x[0])
     hidden = redact.hidden_ids(ev for _, ev in ordered)
     mine = [ev for _, ev in ordered if ev.incident_id and not isinstance(ev, e.SiteConfigured)
@@ -196,7 +197,8 @@ def build(events: list[tuple[int, e.Event]], site: Site | None, view: View | Non
                       [(p.offset_s, p.unknown) for p in points]),
         injects=debrief(mine, start, view), signed_off=_signed(mine), record=record,
         history=_earlier(record, history or []), district=config.district if config else None,
-        address=_address(config), reunification=reunified(mine, config, start))
+        address=_address(config), reunification=reunified(
+            mine, config, start, named=role in redact.ROSTER_ROLES))
 
 
 def _address(config: Site | None) -> str | None:

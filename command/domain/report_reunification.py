@@ -1,8 +1,10 @@
 """The report's reunification section: how long guardians waited and when students went home,
 per reunification point, and the exceptions track's cases by kind with their times.
 
-It names nobody (no student, guardian, adult, hospital or outcome), so every role that reads a
-report may read it whole: the desk (GET /v1/incidents/{id}/reunification) is where names are.
+It names nobody (no student, guardian, adult, hospital or outcome); the desk
+(GET /v1/incidents/{id}/reunification) is where names are. The exceptions track's cases by kind
+are the counsellor's to know: only roster roles (redact.ROSTER_ROLES) read the case table and the
+kinds; a report built for any other reader holds the number of cases alone.
 """
 
 from collections.abc import Sequence
@@ -47,8 +49,9 @@ class Reunification(msgspec.Struct, frozen=True, kw_only=True):
     longest_wait_s: float | None
     still_waiting: int  # guardians still in the queue when the report was built
     points: list[PointCount]
-    exceptions: dict[str, int]  # by kind
-    cases: list[Case]
+    exceptions: dict[str, int]  # by kind; empty for a reader without the roster
+    cases: list[Case]  # empty for a reader without the roster
+    exception_cases: int = 0  # how many cases, for every reader
 
 
 def _places(events: Sequence[e.Event], site: Site | None) -> list[tuple[datetime, str]]:
@@ -71,8 +74,10 @@ def _at_point(places: list[tuple[datetime, str]], when: datetime) -> str:
     return next((p for t, p in reversed(places) if t <= when), NO_POINT)
 
 
-def build(events: Sequence[e.Event], site: Site | None, start: datetime) -> Reunification | None:
-    """The section for an incident's events; None when nobody used the desk."""
+def build(events: Sequence[e.Event], site: Site | None, start: datetime,
+          named: bool = False) -> Reunification | None:
+    """The section for an incident's events; None when nobody used the desk. `named`: the
+    reader has the roster (redact.ROSTER_ROLES), so reads the cases and their kinds."""
     if not any(isinstance(ev, DESK) for ev in events):
         return None
     queue = Queue.fold(events, {})
@@ -111,7 +116,8 @@ def build(events: Sequence[e.Event], site: Site | None, start: datetime) -> Reun
         median_wait_s=median(waits) if waits else None,
         longest_wait_s=max(waits) if waits else None,
         still_waiting=len(queue.open_entries(on_track)), points=list(points.values()),
-        exceptions=kinds, cases=list(cases.values()))
+        exceptions=kinds if named else {}, cases=list(cases.values()) if named else [],
+        exception_cases=len(cases))
 
 
 def _wait(s: float | None) -> str:
@@ -126,7 +132,8 @@ def _facts(r: Reunification) -> list[tuple[str, str]]:
             ("Median guardian wait", _wait(r.median_wait_s)),
             ("Longest guardian wait", _wait(r.longest_wait_s)),
             ("Guardians still waiting", str(r.still_waiting)),
-            ("Exceptions", ", ".join(f"{k} {v}" for k, v in r.exceptions.items()) or "none")]
+            ("Exceptions", ", ".join(f"{k} {v}" for k, v in r.exceptions.items())
+             or (f"{r.exception_cases} cases" if r.exception_cases else "none"))]
 
 
 POINT_HEAD = ("point", "guardians greeted", "students released")

@@ -119,6 +119,14 @@ async def test_the_srm_steps_through_the_api_and_the_desk_by_role(app: App) -> N
 
         status, timeline = await call(http, app, base + "/timeline", await app.token("responder"))
         assert status == 200 and "St Mary" not in str(timeline) and "Anne" not in str(timeline)
+        # The report's reunification section: a responder reads how many cases, never their kind.
+        status, report = await call(http, app, base + "/report", await app.token("responder"))
+        assert status == 200, report
+        assert (report["reunification"]["exceptions"], report["reunification"]["cases"],
+                report["reunification"]["exception_cases"]) == ({}, [], 1)
+        assert "hospital" not in str(report["reunification"])
+        status, report = await call(http, app, base + "/report", commander)
+        assert report["reunification"]["exceptions"] == {"hospital": 1}
 
 
 async def test_the_district_reads_progress_per_point_with_an_all_sites_token(app: App) -> None:

@@ -132,7 +132,7 @@ async def prepare(app: App, case: Case, inc: str) -> None:
     if "release" in case.path or "guardians" in case.path or "fetch" in case.path:
         assert (await post(app, f"/v1/incidents/{inc}/reunification/checkin",
                            {"person_id": "s-1"}, "staff"))[0] == 202
-    if "release" in case.path:  # no release before accounting is complete
+    if "release" in case.path or "resolve" in case.path:  # a release: accounting, ID checked
         everyone = [{"person_id": p.id, "status": "accounted"} for p in small_site("x").people]
         assert (await post(app, f"/v1/incidents/{inc}/accountability", {"entries": everyone},
                            "staff"))[0] == 202

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import msgspec
+import pytest
 
 from command.domain import commands as c
 from command.domain import events as e
@@ -44,10 +45,11 @@ def walk(pid: str, guardian: str, card: str, arrives: float, released: float,
              at(released))]
 
 
-def fire(view: report.View | None = None) -> report.Report:
+def fire(view: report.View | None = None, role: str | None = "commander") -> report.Report:
     """Evacuated to the church at +10 s; everyone accounted for; Ada's mother waits 60 s, then the
     point moves to the town hall, where Alan's mother waits 100 s and Grace's is still waiting;
-    Edsger is taken to hospital, his case resolved into his guardian's care at +400 s."""
+    Edsger is taken to hospital, his case resolved into his guardian's care at +400 s, her ID
+    checked at the desk at +390 s (a case's release passes the release's gates)."""
     cfg = configured(site(evacuation_sites=PLACES))
     everyone = c.AccountPersons(entries=[e.AccountingEntry(person_id=p.id, status="accounted")
                                          for p in site().people])
@@ -61,19 +63,23 @@ def fire(view: report.View | None = None) -> report.Report:
              (c.OpenException(person_id="s-4", kind="hospital", assigned_to="Ms Nurse",
                               hospital="St Mary's", note="taken by ambulance"), at(330)),
              (c.OpenException(person_id="s-5", kind="missing", assigned_to="Mr Head",
-                              assigned_role="administrator"), at(340))]
+                              assigned_role="administrator"), at(340)),
+             (c.CheckGuardian(guardian="Brechtje Kluijver", id_verified=True, students=["s-4"]),
+              at(390))]
     state, written = run(given(cfg), (press("fire"), ctx()), *steps)
     case = next(ev.data.case_id for ev in written if isinstance(ev, e.ExceptionOpened))
     written += run(state, (c.ResolveException(case_id=case, outcome="discharged",
                                               released_to="Brechtje Kluijver"),
                            at(400, COMMANDER)))[1]
-    return report.build(list(enumerate([cfg, *written], start=1)), cfg.data, view=view)
+    return report.build(list(enumerate([cfg, *written], start=1)), cfg.data, view=view,
+                        role=role)
 
 
 def test_the_section_gives_release_times_and_guardian_waits() -> None:
     r = fire().reunification
     assert r is not None
-    assert (r.checked_in, r.guardians, r.released, r.still_waiting) == (4, 3, 2, 1)
+    # Edsger's guardian, checked at +390 s for his case, is in the queue, off it with his case.
+    assert (r.checked_in, r.guardians, r.released, r.still_waiting) == (4, 4, 2, 1)
     assert (r.first_arrival_s, r.first_release_s, r.last_release_s) == (100, 160, 310)
     # Waits: Anne 60 s, Sara 100 s, Mary 80 s and counting at the last event (+400 s).
     assert (r.median_wait_s, r.longest_wait_s) == (80, 100)
@@ -83,7 +89,7 @@ def test_counts_per_point_follow_the_point_in_force() -> None:
     r = fire().reunification
     assert r is not None
     assert [(p.place, p.arrivals, p.released) for p in r.points] == [
-        ("St Paul's Church", 1, 1), ("the town hall", 2, 1)]
+        ("St Paul's Church", 1, 1), ("the town hall", 3, 1)]  # Edsger's mother checked at 390
 
 
 def test_exceptions_by_kind_with_times_and_no_details() -> None:
@@ -129,3 +135,28 @@ def test_the_timeline_says_each_desk_step_and_a_responder_reads_no_name() -> Non
     assert "exceptions-track case x-" in texts and "resolved" in texts
     assert "to the exceptions track" not in texts and "hospital" not in texts  # a case, no more
     assert all(name not in texts for name in NAMES)
+
+
+@pytest.mark.parametrize("role", ["responder", "dispatch", "device", None])
+def test_a_reader_without_the_roster_reads_the_number_of_cases_only(role: str | None) -> None:
+    """Which cases, of what kind, and whether each went home are the counsellor's: a responder's
+    report, in JSON, Markdown and HTML alike, says only that there were 2 (reviewer 2, #3)."""
+    built = fire(lambda doc: event_view(doc, role or "device"), role)
+    r = built.reunification
+    assert r is not None
+    assert (r.exceptions, r.cases, r.exception_cases) == ({}, [], 2)
+    section = json.dumps(msgspec.to_builtins(r))
+    md = report_render.to_markdown(built)
+    page = report_render.to_html(built)
+    for text in (section, md, page):
+        assert all(kind not in text for kind in ("hospital", "missing", "administrator",
+                                                 "went home with a guardian"))
+    assert "- **Exceptions:** 2 cases" in md and "<dd>2 cases</dd>" in page
+    assert r.released == fire().reunification.released  # type: ignore[union-attr]
+
+
+def test_staff_and_commanders_read_the_cases_by_kind() -> None:
+    for role in ("staff", "commander"):
+        r = fire(role=role).reunification
+        assert r is not None and r.exceptions == {"hospital": 1, "missing": 1}
+        assert len(r.cases) == r.exception_cases == 2
