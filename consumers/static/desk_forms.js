@@ -19,8 +19,10 @@ export function search(students, query, skip = [], limit = 8) {
 }
 
 /** An adult's name as names.py compares them (NFKC, case, runs of spaces): "MARK  JONES" is the
- * "Mark Jones" a custody order names, so the desk warns as the server will refuse. */
-export const folded = (name) => (name || "").normalize("NFKC").toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+ * "Mark Jones" a custody order names, so the desk warns as the server will refuse. Upper then
+ * lower case is Python's casefold for names: "Strauß" is "STRAUSS", a final sigma any sigma. */
+export const folded = (name) => (name || "").normalize("NFKC").toUpperCase().toLowerCase()
+  .split(/\s+/).filter(Boolean).join(" ");
 export const among = (name, names) => names.some((n) => folded(n) === folded(name));
 
 /** The search results as buttons (`data-act="pick"`), each with what tells two students apart. */
