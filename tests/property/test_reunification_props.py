@@ -11,6 +11,10 @@ intake runs them; refusals are skipped. Whatever was accepted:
   naming another adult's card, or a release on another's card, never gets through;
 - no student with an exception case is ever fetched or released from the general queue;
 - nobody is released twice, by a reunifier or by a case resolved into a guardian's care;
+- nobody is released, by either path, before accounting is complete unless a commander opened
+  reunification early; a case resolved into an adult's care goes to an adult whose ID check
+  approved that student (by name without a card, or on a card);
+- a fetch or release without a card never rides on a check made on a card;
 - the desk document folds every accepted history, each student in exactly one state, its
   released count the releases written, either way.
 """
@@ -78,6 +82,11 @@ ACTIONS = st.one_of(
     st.tuples(st.just("casework"), pair),
     # Another adult checked on the card the greeter gave someone else.
     st.tuples(st.just("swap"), pair, st.sampled_from(ADULTS), st.sampled_from(["8", "9"])),
+    # Greeted and checked on a card, then fetched and released without naming it.
+    st.tuples(st.just("cardless"), pair, st.sampled_from(["10", "11"])),
+    # The adult checked (on a card or not, ID seen or not), then a case opened and resolved
+    # into their care, with accounting complete or not.
+    st.tuples(st.just("caredfor"), pair, st.sampled_from(["", "12"]), mostly),
 )
 
 
@@ -100,6 +109,24 @@ def commands(action: Any, state: SiteState, site: Site) -> list[tuple[c.Command,
         case = case_id(live.id, len(live.cases) + 1)
         return [(c.OpenException(person_id=pid, kind="injured", assigned_to="Ms Nurse"), False),
                 (c.ResolveException(case_id=case, outcome="home", released_to=adult), True)]
+    if isinstance(action, tuple) and action[0] == "cardless":
+        (pid, adult), held = action[1:]
+        return [(c.CheckIn(person_id=pid), False),
+                (c.GreetGuardian(guardian=adult, students=[pid], card=held), False),
+                (c.CheckGuardian(guardian=adult, id_verified=True, students=[pid], card=held),
+                 False),
+                (c.FetchStudent(person_id=pid, guardian=adult), False),
+                (c.Release(person_id=pid, guardian=adult, student_consents=True), False)]
+    if isinstance(action, tuple) and action[0] == "caredfor":
+        (pid, adult), held, seen = action[1:]
+        live = state.open["live"]
+        greeted = [(c.GreetGuardian(guardian=adult, students=[pid], card=held), False)] \
+            if held else []
+        return [*greeted, (c.CheckGuardian(guardian=adult, id_verified=seen, students=[pid],
+                                           card=held), False),
+                (c.OpenException(person_id=pid, kind="injured", assigned_to="Ms Nurse"), False),
+                (c.ResolveException(case_id=case_id(live.id, len(live.cases) + 1),
+                                    outcome="home", released_to=adult), True)]
     if isinstance(action, tuple) and action[0] == "swap":
         (pid, holder), other, held = action[1:]
         return [(c.GreetGuardian(guardian=holder, students=[pid], card=held), False),
@@ -130,19 +157,45 @@ def command(action: Any, state: SiteState, site: Site) -> tuple[c.Command, bool]
 
 class Cards:
     """The test's own model of the cards: who the greeter gave each, and what the latest check
-    on it approved (a flagged check approves nothing)."""
+    on it approved (a flagged check approves nothing); of the approvals by name, from checks
+    without a card (a flagged check of a name takes back the name's and its cards'); and of
+    the release gate (everyone accounted for, or reunification opened early)."""
 
     def __init__(self) -> None:
         self.given: dict[str, str] = {}
         self.approved: dict[str, tuple[str, set[str]]] = {}
+        self.by_name: dict[str, set[str]] = {}
+        self.gate_open = False
 
-    def saw(self, ev: e.Envelope) -> None:
+    def saw(self, ev: e.Envelope, site: Site) -> None:
         if isinstance(ev, e.GuardianArrived) and ev.data.card:
             self.given[ev.data.card] = ev.data.guardian
-        elif isinstance(ev, e.GuardianCheckedIn) and ev.data.card:
-            assert names.same(self.given[ev.data.card], ev.data.guardian)  # the holder's card
-            was = self.approved.get(ev.data.card, ("", set()))[1] if not ev.data.flags else set()
-            self.approved[ev.data.card] = (ev.data.guardian, was | set(ev.data.approved))
+        elif isinstance(ev, e.GuardianCheckedIn):
+            key = names.folded(ev.data.guardian)
+            if ev.data.flags:
+                self.by_name.pop(key, None)
+                self.approved = {k: v for k, v in self.approved.items()
+                                 if names.folded(v[0]) != key}
+            if ev.data.card:
+                assert names.same(self.given[ev.data.card], ev.data.guardian)  # holder's card
+                was = self.approved.get(ev.data.card, ("", set()))[1]
+                self.approved[ev.data.card] = (ev.data.guardian, was | set(ev.data.approved))
+            elif ev.data.approved:
+                self.by_name.setdefault(key, set()).update(ev.data.approved)
+        elif isinstance(ev, e.ReunificationOpened):
+            self.gate_open = True
+        elif isinstance(ev, e.PersonsAccounted):
+            done = {x.person_id for x in ev.data.entries if x.status == "accounted"}
+            self.gate_open |= done >= {p.id for p in site.people}
+
+    def cardless(self, pid: str, adult: str) -> None:
+        """A fetch or release without a card: its adult's name was approved without a card."""
+        assert pid in self.by_name.get(names.folded(adult), set())
+
+    def checked(self, pid: str, adult: str) -> bool:
+        """Whether an ID check approved `adult` for `pid`, by name or on a card of theirs."""
+        return pid in self.by_name.get(names.folded(adult), set()) or any(
+            names.same(who, adult) and pid in students for who, students in self.approved.values())
 
     def handed(self, card: str, pid: str, adult: str) -> None:
         """A fetch or release on `card` goes to its holder, approved for `pid` on it."""
@@ -155,7 +208,12 @@ def check(ev: e.Envelope, state: SiteState, site: Site, released: set[str],
           on_track: set[str], cards: Cards) -> None:
     """The safety rules, for one accepted event, given the state and site file before it."""
     person = next((p for p in site.people if p.id == getattr(ev.data, "person_id", "")), None)
-    cards.saw(ev)
+    if isinstance(ev, e.StudentReleased | e.ExceptionResolved) and (
+            not isinstance(ev, e.ExceptionResolved) or ev.data.released_to is not None):
+        assert cards.gate_open  # accounting complete, or opened early, before any release
+    if isinstance(ev, e.StudentReleased | e.StudentFetched) and not ev.data.card:
+        cards.cardless(ev.data.person_id, ev.data.guardian)
+    cards.saw(ev, site)
     if isinstance(ev, e.StudentReleased):
         assert person is not None and ev.data.person_id not in released
         assert names.among(ev.data.guardian, person.guardians)
@@ -177,6 +235,7 @@ def check(ev: e.Envelope, state: SiteState, site: Site, released: set[str],
         held = next(p for p in site.people if p.id == pid)
         assert names.among(ev.data.released_to, held.guardians)
         assert not names.among(ev.data.released_to, held.restricted)
+        assert cards.checked(pid, ev.data.released_to)
         assert pid not in released  # nobody twice, by either path
         released.add(pid)
 
@@ -215,6 +274,8 @@ def test_nobody_goes_to_a_restricted_or_unlisted_adult_or_off_the_exceptions_tra
                     history.append(ev)
     for kind in sorted({type(ev).__name__ for ev in history}):
         event(kind)  # --hypothesis-show-statistics: how often each step was reached
+    if any(isinstance(ev, e.ExceptionResolved) and ev.data.released_to for ev in history):
+        event("a case resolved into an adult's care")
     doc = desk(history, site, T0 + timedelta(hours=1))
     assert sorted(s["id"] for s in doc["students"]) == sorted(
         p.id for p in site.people if p.kind == "student")
