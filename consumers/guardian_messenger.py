@@ -6,7 +6,9 @@ It folds the stream from its start: the site's config as it was when the request
 (site files, roster imports, away events), the unit each incident was raised on, and the
 batches already recorded. Only once it has caught up does it send, so a restart never sends a
 batch again that the stream says was sent; a batch cut off mid-way by a crash is sent again
-whole (at least once, as every notifier send).
+whole (at least once, as every notifier send). Each batch goes only to the addresses the
+site's config allows when it is sent: a custody restriction imported after the request (before
+a restart too) stops its adult's messages, counted as skipped.
 """
 
 import asyncio
@@ -60,6 +62,9 @@ class Job(msgspec.Struct, kw_only=True):
     request: e.GuardianMessagesRequested
     plan: guardian_messages.Plan
     done: set[int] = set()  # batch numbers recorded
+    unit: tuple[str, str | None] = ("room", None)  # the unit the incident was raised on
+    checked: Any = None  # the config `allowed` was taken from
+    allowed: set[str] = set()
 
 
 class GuardianMessenger:
@@ -103,7 +108,7 @@ class GuardianMessenger:
                 return
             unit, unit_id = self.units.get(event.incident_id or "", ("room", None))
             done = self.recorded.pop(event.id, set())
-            self.jobs[event.id] = Job(request=event, done=done,
+            self.jobs[event.id] = Job(request=event, done=done, unit=(unit, unit_id),
                                       plan=guardian_messages.plan(config.config, unit, unit_id))
         elif isinstance(event, e.GuardianMessagesSent):
             job = self.jobs.get(event.data.request_id)
@@ -135,8 +140,18 @@ class GuardianMessenger:
             if len(job.done) >= len(job.plan.batches):
                 self.jobs.pop(job.request.id, None)
 
-    async def _send_batch(self, job: Job, number: int, urls: list[str]) -> None:
+    def still(self, job: Job, urls: list[str]) -> list[str]:
+        """Those of a batch's addresses the site's config lets hear it now (a restriction
+        imported since the request bars its adult); taken again only when the config changes."""
+        config = self.configs[job.request.site].config
+        if config is not job.checked:
+            job.allowed = guardian_messages.allowed(config, *job.unit) if config else set()
+            job.checked = config
+        return [u for u in urls if job.plan.keys.get(u) in job.allowed]
+
+    async def _send_batch(self, job: Job, number: int, planned: list[str]) -> None:
         req = job.request
+        urls = self.still(job, planned)
         config = self.configs[req.site].config
         per_minute = config.guardian_messages.per_minute if config and \
             config.guardian_messages else 300
@@ -157,7 +172,7 @@ class GuardianMessenger:
             sent, failed = sent + (error is None), failed + (error is not None)
         data = e.GuardianMessagesSentData(
             request_id=req.id, batch=number, sent=sent, failed=failed,
-            skipped=job.plan.skipped if number == 1 else 0,
+            skipped=(job.plan.skipped if number == 1 else 0) + len(planned) - len(urls),
             error=None if not failed else (error or "")[:200])
         now = e.now()
         record = e.GuardianMessagesSent(

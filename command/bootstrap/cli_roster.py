@@ -78,7 +78,9 @@ def roster(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     print(f"imported: {doc['added']} added, {doc['changed_people']} changed, "
           f"{doc['removed']} removed; restrictions {doc.get('restrictions_added', 0)} added, "
-          f"{doc.get('restrictions_removed', 0)} removed (seq {doc.get('seq')})")
+          f"{doc.get('restrictions_removed', 0)} removed, "
+          f"{doc.get('restrictions_kept_for_removed', 0)} kept for removed people "
+          f"(seq {doc.get('seq')})")
     for said in doc.get("dropped", []):
         print(f"  {said}")
     return 0

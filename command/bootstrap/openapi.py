@@ -121,9 +121,11 @@ def document() -> dict[str, Any]:
                        "{\"files\": {name: text}}. 400 lists every bad row (`rows`: file, line, "
                        "field, message) and writes nothing; 200 when nothing changed (nothing "
                        "written); 202 with the counts of people added, changed and removed and "
-                       "of restrictions added and removed, and `dropped` (what removed people "
-                       "were taken off). Both list `warnings` (a bundle without the restriction "
-                       "column keeps every restriction). 409 during a live or drill incident "
+                       "of restrictions added and removed, `restrictions_kept_for_removed` "
+                       "(a removed person's restrictions are kept, in force again if they "
+                       "come back) and `dropped` (what removed people were taken off). Both "
+                       "list `warnings` (a bundle without the restriction column keeps every "
+                       "restriction). 409 during a live or drill incident "
                        "for an import that adds, removes or moves anyone.",
         "parameters": [*_params(roster_import.PATH), {
             "name": "school", "in": "query", "required": False, "schema": {"type": "string"},

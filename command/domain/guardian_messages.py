@@ -8,6 +8,8 @@ student's `restricted` (a custody restriction is never told where the children a
 address a template exists for (`sms` with {phone}, `email` with {email}), each address once.
 Names compare folded (names.py); a contact sharing a phone (its digits) or an e-mail (case
 aside) with a restricted adult's contact anywhere on the roster is never messaged either.
+A batch sends only to the addresses the roster allows when it is sent (`allowed`): a custody
+restriction imported after the request stops the batches still to go.
 """
 
 from urllib.parse import quote
@@ -19,7 +21,7 @@ from command.domain import events as e
 from command.domain.errors import Conflict
 from command.domain.names import among, folded
 from command.domain.reunification_rules import point_of
-from command.domain.site import GuardianMessages, Site, place_named
+from command.domain.site import GuardianContact, GuardianMessages, Site, place_named
 from command.domain.site_state import Ctx, Draft, SiteState, incident_of, site_of
 
 TEXT = "Reunification for {school} is at {place}; bring photo ID"
@@ -32,6 +34,7 @@ class Plan(msgspec.Struct, frozen=True):
 
     batches: list[list[str]]
     skipped: int
+    keys: dict[str, str] = {}  # each address's contact address as `allowed` names it
 
 
 def text(school: str, place: str, drill: bool) -> str:
@@ -70,13 +73,32 @@ def members(site: Site, unit: str, unit_id: str | None) -> list[str] | None:
 def plan(site: Site, unit: str = "room", unit_id: str | None = None) -> Plan:
     """Every address to message for an incident raised on `unit`, in batches of the site's."""
     settings = site.guardian_messages or GuardianMessages()
+    contacts, skipped = _chosen(site, unit, unit_id)
+    keys: dict[str, str] = {}
+    for contact in contacts:
+        found = _addresses(settings, contact.phone, contact.email)
+        skipped += not found
+        for url, key in found:
+            keys.setdefault(url, key)
+    urls, size = list(keys), settings.batch
+    return Plan([urls[i:i + size] for i in range(0, len(urls), size)], skipped, keys)
+
+
+def allowed(site: Site, unit: str = "room", unit_id: str | None = None) -> set[str]:
+    """The contact addresses (Plan.keys' values) the roster lets hear an incident's messages
+    now, whatever the templates: a batch planned before a restriction sends only to these."""
+    return {_key(kind, value) for ct in _chosen(site, unit, unit_id)[0]
+            for kind, value in (("tel", ct.phone), ("mail", ct.email)) if value}
+
+
+def _chosen(site: Site, unit: str, unit_id: str | None) -> tuple[list[GuardianContact], int]:
+    """The contacts to message, in roster order, and how many were left out as barred."""
     only = members(site, unit, unit_id)
     chosen = set(only) if only is not None else None
     barred = {folded(name) for p in site.people for name in p.restricted}
     theirs = {a for p in site.people for ct in p.contacts if folded(ct.name) in barred
               for a in _keys(ct.phone, ct.email)}
-    urls: list[str] = []
-    seen: set[str] = set()
+    picked: list[GuardianContact] = []
     skipped = 0
     for person in site.people:
         if person.kind != "student" or (chosen is not None and person.id not in chosen):
@@ -86,14 +108,8 @@ def plan(site: Site, unit: str = "room", unit_id: str | None = None) -> Plan:
                     or theirs.intersection(_keys(contact.phone, contact.email)):
                 skipped += 1
                 continue
-            found = _addresses(settings, contact.phone, contact.email)
-            skipped += not found
-            for url in found:
-                if url not in seen:
-                    seen.add(url)
-                    urls.append(url)
-    size = settings.batch
-    return Plan([urls[i:i + size] for i in range(0, len(urls), size)], skipped)
+            picked.append(contact)
+    return picked, skipped
 
 
 def _keys(phone: str, email: str) -> set[str]:
@@ -103,11 +119,20 @@ def _keys(phone: str, email: str) -> set[str]:
                         f"mail:{email.strip().casefold()}") if k}
 
 
-def _addresses(settings: GuardianMessages, phone: str, email: str) -> list[str]:
-    """A contact's Apprise URLs: each template with the address put in, URL-quoted."""
+def _key(kind: str, value: str) -> str:
+    """A contact address as `allowed` compares it: a phone's digits, an e-mail case-folded."""
+    digits = "".join(ch for ch in value if ch.isdigit()) if kind == "tel" else ""
+    return f"{kind}:{digits or value.strip().casefold()}"
+
+
+def _addresses(settings: GuardianMessages, phone: str, email: str) -> list[tuple[str, str]]:
+    """A contact's Apprise URLs, each template with the address put in (URL-quoted), each
+    with its address's key."""
     found = []
     if settings.sms and phone:
-        found.append(settings.sms.replace("{phone}", quote(phone, safe="+")))
+        found.append((settings.sms.replace("{phone}", quote(phone, safe="+")),
+                      _key("tel", phone)))
     if settings.email and email:
-        found.append(settings.email.replace("{email}", quote(email, safe="")))
+        found.append((settings.email.replace("{email}", quote(email, safe="")),
+                      _key("mail", email)))
     return found

@@ -5,10 +5,12 @@ name or the grade) and removed; and those changes applied to a site file. Pure.
 A daily sync of the same export gives an empty diff, and decide writes nothing for it. A person
 removed leaves every bus's riders and away event's people too (`dropped` says which), so a
 leaver a past field trip named never blocks the next sync. An import that does not say who is
-restricted (no `metadata.muster.restricted` column) keeps everyone's restrictions (`kept`).
+restricted (no `metadata.muster.restricted` column) keeps everyone's restrictions (`kept`),
+a removed person's too: the site's `custody` holds them by id, and a person added again gets
+them back, so one night's absence from an export never lifts a custody order.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import msgspec
 from msgspec.structs import replace
@@ -54,8 +56,10 @@ def parts(found: Diff, source: str, size: int = PART) -> list[e.RosterChangedDat
 def applied(site: Site, change: e.RosterChangedData) -> Site:
     """The site file with one RosterChanged applied: a changed person keeps their place in the
     roster, a removed one leaves it and every bus's riders and away event's people, the added
-    come last."""
+    come last. A removed person's restrictions stay in `custody`; an added one's entry goes
+    (they carry their restrictions again)."""
     gone = set(change.removed)
+    site = _custody(site, change)
     moved = {p.id: p for p in change.changed}
     people = [moved.get(p.id, p) for p in site.people if p.id not in gone]
     known = {p.id for p in people}
@@ -67,6 +71,24 @@ def applied(site: Site, change: e.RosterChangedData) -> Site:
     away = [replace(a, people=[r for r in a.people if r not in gone])
             if gone.intersection(a.people) else a for a in site.away_events]
     return replace(site, people=people, buses=buses, away_events=away)
+
+
+def _custody(site: Site, change: e.RosterChangedData) -> Site:
+    """`site` with the restrictions of the people `change` removes kept, of those it adds gone."""
+    gone = set(change.removed)
+    leaving = {p.id: list(p.restricted) for p in site.people if p.restricted and p.id in gone}
+    back = {p.id for p in change.added}.intersection(site.custody)
+    if not leaving and not back:
+        return site
+    custody = {k: v for k, v in site.custody.items() if k not in back}
+    return replace(site, custody={**custody, **leaving})
+
+
+def kept_for(site: Site, removed: Sequence[str]) -> tuple[int, list[str]]:
+    """The restrictions kept for the people `removed` takes off the roster, and their ids."""
+    gone = set(removed)
+    held = [p for p in site.people if p.id in gone and p.restricted]
+    return sum(len(p.restricted) for p in held), [p.id for p in held]
 
 
 def dropped(site: Site, removed: Sequence[str]) -> list[str]:
@@ -81,24 +103,30 @@ def dropped(site: Site, removed: Sequence[str]) -> list[str]:
     return said
 
 
-def kept(current: Sequence[Person], imported: Sequence[Person]) -> list[Person]:
-    """`imported` with each known person's current restrictions kept: for an import that does
-    not say who is restricted. A kept restricted adult is never a guardian or a contact."""
+def kept(current: Sequence[Person], imported: Sequence[Person],
+         custody: Mapping[str, Sequence[str]] | None = None) -> list[Person]:
+    """`imported` with each known person's current restrictions kept, and a person added again
+    given back those `custody` kept when they were removed: for an import that does not say
+    who is restricted. A kept restricted adult is never a guardian or a contact."""
     before = {p.id: p for p in current}
+    custody = custody or {}
     out = []
     for person in imported:
         was = before.get(person.id)
-        barred = was.restricted if was is not None else person.restricted
+        barred = was.restricted if was is not None else custody.get(person.id, person.restricted)
         out.append(replace(person, restricted=list(barred),
                            guardians=[g for g in person.guardians if not among(g, barred)],
                            contacts=[c for c in person.contacts if not among(c.name, barred)]))
     return out
 
 
-def restrictions(current: Sequence[Person], found: Diff) -> tuple[int, int]:
+def restrictions(current: Sequence[Person], found: Diff,
+                 custody: Mapping[str, Sequence[str]] | None = None) -> tuple[int, int]:
     """The restrictions an import adds and removes (names compared folded), on the people it
-    adds or changes; a removed person's restrictions leave with them."""
-    before = {p.id: {folded(n) for n in p.restricted} for p in current}
+    adds or changes, a person added again against those `custody` kept for them; a removed
+    person's restrictions are kept (`kept_for`), neither added nor removed."""
+    before = {k: {folded(n) for n in v} for k, v in (custody or {}).items()}
+    before.update({p.id: {folded(n) for n in p.restricted} for p in current})
     added = removed = 0
     for person in [*found.added, *found.changed]:
         was, now = before.get(person.id, set()), {folded(n) for n in person.restricted}

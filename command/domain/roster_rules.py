@@ -29,7 +29,8 @@ def import_roster(state: SiteState, cmd: c.ImportRoster, ctx: Ctx) -> list[Draft
         seen.add(person.id)
         if person.room is not None and person.room not in rooms:
             raise Invalid(f"unknown room {person.room!r}", field=f"$.people[{i}].room")
-    people = cmd.people if cmd.restrictions else roster_diff.kept(site.people, cmd.people)
+    people = cmd.people if cmd.restrictions else roster_diff.kept(site.people, cmd.people,
+                                                                  site.custody)
     found = roster_diff.diff(site.people, people)
     if not found:
         return []
@@ -54,8 +55,13 @@ def import_roster(state: SiteState, cmd: c.ImportRoster, ctx: Ctx) -> list[Draft
 
 def kept_roster(current: Site | None, imported: Site) -> Site:
     """A site file whose roster comes from OneRoster keeps the people imported so far (its own
-    `people`, if any, are ignored): re-importing the file never undoes a roster import."""
-    if current is None or imported.roster_source != "oneroster":
+    `people`, if any, are ignored): re-importing the file never undoes a roster import. Any
+    site file keeps the custody restrictions imports hold for people they removed."""
+    if current is None:
+        return imported
+    if current.custody:
+        imported = replace(imported, custody={**imported.custody, **current.custody})
+    if imported.roster_source != "oneroster":
         return imported
     kept = replace(imported, people=current.people)
     try:

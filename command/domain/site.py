@@ -203,6 +203,9 @@ class Site(Base):
     guardian_messages: GuardianMessages | None = None
     # "oneroster": people come from a OneRoster import, and a site file's import keeps them.
     roster_source: Literal["site_file", "oneroster"] = "site_file"
+    # Kept by imports: the custody restrictions of people an import removed, by person id, so a
+    # student absent from one night's export is restricted again when they come back.
+    custody: dict[Ident, list[Name]] = {}
 
 
 class SiteError(ValueError):

@@ -37,6 +37,10 @@ NO_RESTRICTIONS = ("users.csv has no metadata.muster.restricted column: custody 
                    "were kept as they were")
 
 
+KEPT_FOR_REMOVED = ("custody restrictions of people this import removed are kept for them ({ids}): "
+                    "they are in force again if an import adds them back")
+
+
 class Files(msgspec.Struct, forbid_unknown_fields=True):
     files: dict[str, str]
 
@@ -129,11 +133,13 @@ def answer(before: Site, parts: list[RosterChangedData]) -> dict[str, Any]:
     found = roster_diff.Diff(added=[p for d in parts for p in d.added],
                              changed=[p for d in parts for p in d.changed],
                              removed=[r for d in parts for r in d.removed])
-    added, removed = roster_diff.restrictions(before.people, found)
+    added, removed = roster_diff.restrictions(before.people, found, before.custody)
+    held, ids = roster_diff.kept_for(before, found.removed)
     return {"added": len(found.added), "changed_people": len(found.changed),
             "removed": len(found.removed), "restrictions_added": added,
-            "restrictions_removed": removed,
-            "dropped": roster_diff.dropped(before, found.removed)}
+            "restrictions_removed": removed, "restrictions_kept_for_removed": held,
+            "dropped": roster_diff.dropped(before, found.removed),
+            "warnings": [KEPT_FOR_REMOVED.format(ids=", ".join(ids))] if ids else []}
 
 
 def roster_handler(intake: Intake, tokens: TokenStore, parser: RosterParser) -> Handler:
@@ -160,12 +166,13 @@ def roster_handler(intake: Intake, tokens: TokenStore, parser: RosterParser) -> 
         except Unchanged:
             return json_response({"changed": False, "added": 0, "changed_people": 0,
                                   "removed": 0, "restrictions_added": 0,
-                                  "restrictions_removed": 0, "dropped": [],
+                                  "restrictions_removed": 0,
+                                  "restrictions_kept_for_removed": 0, "dropped": [],
                                   "warnings": warnings, "people": len(roster.people)})
+        said = answer(before, [ev.data for ev in events if isinstance(ev, e.RosterChanged)])
         return json_response({**msgspec.to_builtins(accepted), "changed": bool(events),
-                              **answer(before, [ev.data for ev in events
-                                                if isinstance(ev, e.RosterChanged)]),
-                              "warnings": warnings, "people": len(roster.people)}, status=202)
+                              **said, "warnings": warnings + said["warnings"],
+                              "people": len(roster.people)}, status=202)
 
     return handle
 

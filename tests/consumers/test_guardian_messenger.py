@@ -66,3 +66,20 @@ def test_a_replays_site_file_has_no_guardian_messages() -> None:
     copied = rewrite(ev(e.SiteConfigured, site(), "c-1", incident=None), "replay-inc-1",
                      "replay-run-inc-1", "run", AT)
     assert copied.data.guardian_messages is None  # type: ignore[attr-defined]
+
+
+def test_a_restriction_imported_after_the_request_stops_the_batches_still_to_go() -> None:
+    """A custody order imported mid-incident, after the request (or before a restart, when the
+    fold meets it after the request): the batches not yet sent leave the adult out, as skipped."""
+    s1 = next(p for p in site().people if p.id == "s-1")
+    anne = s1.contacts[0]
+    barred = replace(s1, guardians=[], restricted=[*s1.restricted, "Anne Byron"])
+    change = ev(e.RosterChanged, e.RosterChangedData(changed=[barred], source="oneroster"),
+                "rc-1", incident=None)
+    for messenger in (folded(asked(), change), folded(asked(), sent(2), change)):
+        job = messenger.jobs["r-1"]
+        first = job.plan.batches[0]
+        assert any(anne.phone.lstrip("+") in u for u in first)  # planned before the order
+        kept = messenger.still(job, first)
+        assert len(kept) == len(first) - 1 and not [u for u in kept if anne.phone[1:] in u]
+        assert messenger.still(job, job.plan.batches[1]) == job.plan.batches[1]

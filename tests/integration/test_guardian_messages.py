@@ -110,3 +110,24 @@ async def test_over_http_a_commander_asks_and_muster_sends(app: App, sink: Sink)
     await sink.wait_for(6)
     assert {body["message"] for _, body, _ in sink.posts} == {
         "Reunification for Test High is at x; bring photo ID"}
+
+
+async def test_a_restriction_imported_after_the_request_stops_the_rest(
+        rig: Rig, sink: Sink) -> None:
+    """A custody order against Mary Murray (s-3's guardian, in batch 2) is imported after the
+    request, while the notifier is down: once back, it never messages her; batch 2 counts her
+    as skipped."""
+    iid = await rig.run(c.RaiseAlert(kind="fire", room="B-112"), BOSS)
+    await rig.run(c.MessageGuardians(place="st-marks"), BOSS, incident_id=iid or "")
+    await rig.wait_events(e.GuardianMessagesSent, 1)
+    await rig.stop()
+    people = [replace(p, guardians=[], restricted=["Mary Murray"], contacts=[])
+              if p.id == "s-3" else p for p in with_contacts(sink).people]
+    await rig.run(c.ImportRoster(people=people, restrictions=True), BOSS)
+    await rig.start()
+    sent = await rig.wait_events(e.GuardianMessagesSent, 3)
+    await sink.wait_for(5)
+    await asyncio.sleep(0.6)  # a sixth message would have come by now
+    assert sorted((ev.data.batch, ev.data.sent, ev.data.skipped) for ev in sent) == [
+        (1, 2, 1), (2, 1, 1), (3, 2, 0)]
+    assert "+15550102" not in phones(sink) and len(phones(sink)) == 5

@@ -12,7 +12,7 @@ from msgspec.structs import replace
 
 from command.domain import events as e
 from command.domain.site import Bus
-from command.write.roster_import import NO_RESTRICTIONS
+from command.write.roster_import import KEPT_FOR_REMOVED, NO_RESTRICTIONS
 from tests.conftest import App, small_site
 from tests.integration.oneroster_bundle import bundle, files
 from tests.integration.test_board_ws import board_ws, receive, receive_until, ws_url
@@ -189,7 +189,10 @@ async def test_a_sync_without_the_restriction_column_keeps_every_restriction(app
     rows["users.csv"][at["stu-1"]][18] = "par-1b"
     async with aiohttp.ClientSession() as http:
         status, doc = await send(http, app, files(rows))
-        assert (status, doc["restrictions_added"], doc["warnings"]) == (202, 1, []), doc
+        # the site file's own roster leaves; its Ada's custody order is kept by her id
+        assert (status, doc["restrictions_added"], doc["restrictions_kept_for_removed"],
+                doc["warnings"]) == (202, 1, 1, [KEPT_FOR_REMOVED.format(ids="s-1")]), doc
+        assert config_of(app).custody == {"s-1": ["Lord Byron"]}
         await app.muster.import_site(replace(config_of(app), buses=[
             Bus(id="bus-7", name="Route 7", riders=["stu-1", "stu-2"])]))
         last = await app.log.last_seq()
@@ -242,3 +245,34 @@ async def test_during_an_incident_a_restriction_is_taken_a_move_waits(app: App) 
         assert status == 409 and "live incident is open" in doc["error"]["message"], doc
         assert "restrictions and contacts may change now" in doc["error"]["message"]
         assert await app.log.last_seq() == last
+
+
+def leaving(rows: dict[str, list[list[str]]], pid: str) -> dict[str, list[list[str]]]:
+    """`rows` without the person `pid` (users, enrollments and demographics)."""
+    out = copy.deepcopy(rows)
+    out["users.csv"] = [r for r in out["users.csv"] if r[0] != pid]
+    out["enrollments.csv"] = [r for r in out["enrollments.csv"] if r[5] != pid]
+    out["demographics.csv"] = [r for r in out["demographics.csv"] if r[0] != pid]
+    return out
+
+
+async def test_a_student_absent_from_one_export_is_restricted_again_when_back(app: App) -> None:
+    """The nightly export (no restriction column) misses stu-1 one night and has her back the
+    next: her custody order is in force again, in intake and in the site's stored config."""
+    rows = bundle(3)
+    rows["users.csv"][[r[0] for r in rows["users.csv"]].index("stu-1")][18] = "par-1b"
+    async with aiohttp.ClientSession() as http:
+        assert (await send(http, app, files(rows)))[0] == 202
+        status, doc = await send(http, app, files(leaving(without_restrictions(rows), "stu-1")))
+        assert (status, doc["removed"], doc["restrictions_kept_for_removed"]) == (202, 1, 1)
+        assert doc["warnings"] == [NO_RESTRICTIONS, KEPT_FOR_REMOVED.format(ids="stu-1")]
+        status, doc = await send(http, app, files(without_restrictions(rows)))
+        assert (status, doc["added"], doc["restrictions_added"], doc["restrictions_removed"]) \
+            == (202, 1, 0, 0), doc
+    back = next(p for p in config_of(app).people if p.id == "stu-1")
+    assert (back.restricted, back.guardians) == (["Dad1 Pupil"], ["Mum1 Pupil"])
+    await app.wait_projected(await app.log.last_seq())
+    assert app.muster.pool is not None
+    stored = e.decode_site(await app.muster.pool.fetchval(
+        "SELECT config FROM sites WHERE site='test-high'"))
+    assert next(p for p in stored.people if p.id == "stu-1").restricted == ["Dad1 Pupil"]

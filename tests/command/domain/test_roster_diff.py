@@ -10,6 +10,7 @@ from command.domain.roster_diff import (
     diff,
     dropped,
     kept,
+    kept_for,
     moves,
     parts,
     restrictions,
@@ -104,3 +105,23 @@ def test_restriction_counts_and_what_moves_people() -> None:
     assert moves(PEOPLE, diff(PEOPLE, [replace(PEOPLE[6], kind="student"), *PEOPLE[:6],
                                        PEOPLE[7]]))
     assert moves(PEOPLE, diff(PEOPLE, PEOPLE[1:]))
+
+
+def test_a_removed_persons_restrictions_are_kept_by_id_and_come_back_with_them() -> None:
+    """One night's export without Ada (and without the restriction column) must not lift her
+    custody order: the site keeps it by her id, and the night she is back she has it again."""
+    site = small_site()
+    assert kept_for(site, ["s-1", "s-2"]) == (1, ["s-1"])  # what the import answer reports
+    gone = applied(site, parts(diff(PEOPLE, PEOPLE[1:]), "oneroster")[0])
+    assert gone.custody == {"s-1": ["Lord Byron"]} and "s-1" not in {p.id for p in gone.people}
+    sis = replace(PEOPLE[0], restricted=[], guardians=["Anne Byron", "Lord Byron"])
+    back = kept(gone.people, [sis, *PEOPLE[1:]], gone.custody)
+    assert (back[0].restricted, back[0].guardians) == (["Lord Byron"], ["Anne Byron"])
+    found = diff(gone.people, back)
+    assert restrictions(gone.people, found, gone.custody) == (0, 0)  # neither new nor lifted
+    again = applied(gone, parts(found, "oneroster")[0])
+    assert again.custody == {} and again.people[-1].restricted == ["Lord Byron"]
+    # with the column, the export's cell is what counts: an empty cell lifts it, and says so
+    lifted = diff(gone.people, [replace(PEOPLE[0], restricted=[]), *PEOPLE[1:]])
+    assert restrictions(gone.people, lifted, gone.custody) == (0, 1)
+    assert applied(gone, parts(lifted, "oneroster")[0]).custody == {}

@@ -7,10 +7,11 @@ from datetime import timedelta
 import msgspec
 from msgspec.structs import replace
 
-from command.domain import board, redact
+from command.domain import board, guardian_messages, redact
 from command.domain import commands as c
+from command.domain.reunification_rules import guardian_flags
 from command.domain.roster_diff import PART
-from command.domain.site import AwayEvent, Bus, Chaperone, Person
+from command.domain.site import AwayEvent, Bus, Chaperone, GuardianContact, GuardianMessages, Person
 from consumers.live_boards import public_event
 from tests.command.domain.test_site_state import (
     COMMANDER,
@@ -184,3 +185,27 @@ def test_a_change_waits_while_a_live_or_drill_incident_is_open() -> None:
         state = then(given(configured()), press(drill=drill), ctx(new=iid))[0]
         assert rejects(state, imported(people), ctx(ADMIN)).code == "conflict"
         assert when(state, imported(list(site().people)), ctx(ADMIN)) == []  # nothing to wait
+
+
+def test_a_restriction_survives_a_night_absent_from_the_export() -> None:
+    """An SIS that knows no custody orders lists both of Ada's parents; she is missing from one
+    night's export and back the next: her restriction is in force again, in intake and on the
+    board alike, the checker is told and he is never messaged."""
+    sis = [replace(p, restricted=[], guardians=[*p.guardians, "Lord Byron"], contacts=[
+        GuardianContact(name=n, phone=f"+1555{i}{j}") for j, n in enumerate(p.guardians)]
+        + ([GuardianContact(name="Lord Byron", phone="+15559")] if p.id == "s-1" else []))
+        if p.kind == "student" else p for i, p in enumerate(site().people)]
+    cfg = configured(site(guardian_messages=GuardianMessages(sms="json://x/{phone}")))
+    state, night1 = then(given(cfg), imported(sis[1:], restrictions=False), ctx(ADMIN))
+    assert state.site is not None and state.site.custody == {"s-1": ["Lord Byron"]}
+    state, night2 = then(state, imported(sis, restrictions=False), ctx(ADMIN))
+    back = night2[0].data.added[0]
+    assert (back.id, back.restricted, back.guardians) == ("s-1", ["Lord Byron"], ["Anne Byron"])
+    assert [ct.name for ct in back.contacts] == ["Anne Byron"]
+    assert state.site is not None and state.site.custody == {}
+    shown = board.empty("test-high")
+    for seq, ev in enumerate([cfg, *night1, *night2], 1):
+        shown = board.evolve(shown, seq, ev)
+    assert shown.config == state.site  # the board's fold agrees with intake's
+    assert guardian_flags(state.site, "LORD BYRON", True, ["s-1"]) == ["s-1: custody restriction"]
+    assert "+15559" not in str(guardian_messages.plan(state.site).batches)
