@@ -7,6 +7,8 @@ import os
 import sys
 from datetime import UTC, datetime
 
+import asyncpg
+
 from command.bootstrap import admin
 from command.bootstrap.servers import for_command
 from command.domain import site as site_file
@@ -19,12 +21,29 @@ from command.infra.eventlog import EventLog
 CLI_ACTOR = Actor(kind="user", id=f"cli:{os.environ.get('USER', 'unknown')}", role="admin")
 
 
+REBUILD_007 = ("site_versions holds versions projected before 007_site_version_events.sql: run "
+               "`muster rebuild` (projector stopped) so the reunification desk places the "
+               "people of away events scheduled before this upgrade as intake does")
+
+
+async def upgrade_advice(pool: asyncpg.Pool, applied: list[str]) -> list[str]:
+    """What an operator must do after `applied`: 007 on a database with site versions leaves
+    their `event` NULL, which only a rebuild fills."""
+    if "007_site_version_events.sql" in applied and await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM site_versions)"):
+        return [REBUILD_007]
+    return []
+
+
 async def migrate(settings: Settings) -> int:
     async with for_command(settings, need_nats=False) as (_, db_url):
         pool = await reach_db(db_url)
         applied = await db.migrate(pool)
+        advice = await upgrade_advice(pool, applied)
         await pool.close()
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    for said in advice:
+        print(f"next: {said}")
     return 0
 
 
