@@ -148,6 +148,7 @@ class ResolveException(Command):
     case_id: Ident
     outcome: Text
     released_to: Name | None = None
+    id_verified: bool = False  # the resolver saw the adult's photo ID (where they met)
 
 
 class SetReunificationPoint(Command):

@@ -147,6 +147,7 @@ class ExceptionResolvedData(Data):
     case_id: Ident
     outcome: Text
     released_to: Name | None = None  # a listed guardian the student went home with, if any
+    id_verified: bool = False  # the resolver saw that adult's photo ID
 
 
 class ReunificationPointSetData(Data):

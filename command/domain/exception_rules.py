@@ -57,15 +57,16 @@ def open_exception(state: SiteState, cmd: c.OpenException, ctx: Ctx) -> list[Dra
     return [(e.ExceptionOpened, data, inc.id, inc.mode)]
 
 
-def _release_gates(inc: Incident, person_id: str, adult: str) -> None:
+def _release_gates(inc: Incident, person_id: str, adult: str, seen: bool) -> None:
     """A case resolved into an adult's care is a release: it passes the release's gates."""
     left = accounting.unknown(inc.ledger)
     if left and not inc.reunification_open:  # the same words as reunification_rules.release
         raise Conflict(f"accounting is not complete: {left} people not yet accounted for; a "
                        "commander may open reunification early, with a reason", "$.released_to")
-    if not desk_state.approved(inc, adult, person_id):
-        raise Conflict("check the adult's ID at the desk first: this adult has no ID-verified "
-                       "approval for this student", "$.released_to")
+    # The ID is seen where the case ends (a hospital) or was checked at the desk before.
+    if not seen and not desk_state.approved(inc, adult, person_id):
+        raise Conflict("check the adult's photo ID first (id_verified), or at the desk: this "
+                       "adult has no ID-verified approval for this student", "$.released_to")
 
 
 def resolve_exception(state: SiteState, cmd: c.ResolveException, ctx: Ctx) -> list[Draft]:
@@ -88,7 +89,8 @@ def resolve_exception(state: SiteState, cmd: c.ResolveException, ctx: Ctx) -> li
         if not names.among(cmd.released_to, person.guardians):
             raise Conflict("the student goes home only with a listed guardian",
                            field="$.released_to")
-        _release_gates(inc, person_id, cmd.released_to)
+        _release_gates(inc, person_id, cmd.released_to, cmd.id_verified)
     data = e.ExceptionResolvedData(case_id=cmd.case_id, outcome=cmd.outcome,
-                                   released_to=cmd.released_to)
+                                   released_to=cmd.released_to,
+                                   id_verified=cmd.id_verified and cmd.released_to is not None)
     return [(e.ExceptionResolved, data, inc.id, inc.mode)]

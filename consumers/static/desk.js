@@ -212,7 +212,8 @@ async function onSubmit(ev) {
   if (form.dataset.act === "resolve") {
     ev.preventDefault();
     const body = { case_id: form.dataset.case, outcome: form.elements.outcome.value.trim(),
-      released_to: form.elements.released_to.value || null };
+      released_to: form.elements.released_to.value || null,
+      id_verified: form.elements.id_verified.checked };
     await act(`resolve-${form.dataset.case}`, "exceptions/resolve", body, `Case ${form.dataset.case} resolved`);
   }
 }

@@ -164,6 +164,7 @@ function resolveForm(x, student) {
     h("label", null, "Outcome ", h("input", { name: "outcome", required: true, maxlength: "2000", autocomplete: "off" })),
     h("label", null, "Released to ", h("select", { name: "released_to" }, h("option", { value: "" }, "— nobody (not released) —"),
       options.map((g) => h("option", { value: g }, g)))),
+    h("label", { class: "verify" }, h("input", { type: "checkbox", name: "id_verified" }), " I have seen this adult's photo ID"),
     h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, "Resolve case")));
 }
 

@@ -219,9 +219,22 @@ def test_resolving_into_the_care_of_an_adult_not_id_checked_for_the_student_is_4
     state, case = with_case(state)
     err = rejects(state, *by_commander(replace(resolve_to("Anne Byron"), case_id=case)))
     assert (err.code, err.field) == ("conflict", "$.released_to")
-    assert "check the adult's ID at the desk first" in err.message
+    assert "check the adult's photo ID first" in err.message
     _, events = then(state, *by_commander(c.ResolveException(case_id=case, outcome="at home")))
     assert types(events) == ["ExceptionResolved"]  # closing without released_to, as before
+
+
+def test_the_resolver_who_saw_the_photo_id_may_resolve_into_a_listed_guardians_care() -> None:
+    """At a hospital there is no desk: the commander who saw the mother's photo ID says so."""
+    state = run(evacuated(), everyone_accounted())[0]
+    state, case = with_case(state)
+    seen = replace(resolve_to("Anne Byron"), case_id=case, id_verified=True)
+    _, events = then(state, *by_commander(seen))
+    assert events[0].data.released_to == "Anne Byron" and events[0].data.id_verified
+    # Seeing an ID never makes a restricted or unlisted adult a guardian.
+    for adult in ("Lord Byron", "A Stranger"):
+        err = rejects(state, *by_commander(replace(seen, released_to=adult)))
+        assert (err.code, err.field) == ("conflict", "$.released_to")
 
 
 def test_resolving_into_the_care_of_an_adult_approved_on_a_card_is_allowed() -> None:
