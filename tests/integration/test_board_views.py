@@ -170,6 +170,9 @@ async def large_text(page: Page) -> None:
     await expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
     await expect(page.get_by_role("button", name="Large text")).to_have_attribute(
         "aria-pressed", "true")
+    # "live" is the socket; the rooms are drawn from its snapshot a moment later.
+    await expect(page.locator("#rooms .room").first).to_be_visible()
+    await expect(page.locator("#action")).to_be_visible()
     assert await page.evaluate(sizes) == after
 
 
